@@ -1,0 +1,46 @@
+"""Shared plumbing for the typer sub-apps: one-line user errors and ``--json`` output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable, TypeVar
+
+import typer
+
+from .errors import LandslideError
+from .io.atomic import _jsonable
+
+__all__ = ["user_errors", "emit", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of text.")
+OverwriteOption = typer.Option(False, "--overwrite", help="Replace an existing output.")
+ConfigOption = typer.Option(None, "--config", "-c", help="TOML config file (see configs/).")
+SetOption = typer.Option(
+    [], "--set", "-s", help="Override a config value, e.g. --set train.epochs=5 (repeatable)."
+)
+
+
+def user_errors(func: F) -> F:
+    """Turn :class:`LandslideError` into ``error: <message>`` on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LandslideError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(result: Any, as_json: bool, text: str | None = None) -> None:
+    """Print ``result`` as JSON, or ``text`` for people."""
+    if as_json:
+        sys.stdout.write(json.dumps(_jsonable(result), indent=2) + "\n")
+    else:
+        typer.echo(text if text is not None else str(result))

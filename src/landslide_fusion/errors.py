@@ -1,0 +1,51 @@
+"""The project's exceptions.
+
+Every message names the file or value at fault and says how to fix it, so the command line can
+print it as one line. All inherit :class:`LandslideError`, which the CLI turns into a non-zero
+exit; library users can catch the specific classes.
+"""
+
+from __future__ import annotations
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+__all__ = [
+    "LandslideError",
+    "DataError",
+    "BandError",
+    "SchemaError",
+    "ConfigError",
+    "OutputExistsError",
+    "NotFittedError",
+]
+
+
+class LandslideError(Exception):
+    """Base class: a user-facing error with a one-line message."""
+
+
+class DataError(LandslideError, ValueError):
+    """Input data is missing, malformed or holds invalid values."""
+
+
+class BandError(DataError):
+    """A band set or band name does not match what is required."""
+
+
+class SchemaError(DataError):
+    """A table's columns or dtypes differ from what is required."""
+
+
+class ConfigError(LandslideError, ValueError):
+    """A configuration file or override is invalid."""
+
+
+class OutputExistsError(LandslideError, FileExistsError):
+    """An output would overwrite existing results."""
+
+
+class NotFittedError(LandslideError, _SklearnNotFittedError):
+    """An estimator or run was used before ``fit`` / training.
+
+    Subclasses scikit-learn's ``NotFittedError`` so ``check_is_fitted`` idioms keep working.
+    """

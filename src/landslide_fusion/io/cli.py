@@ -1,0 +1,55 @@
+"""``landslide data``: check and generate datasets."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from ..check import check_dataset
+from ..clitools import JsonOption, OverwriteOption, emit, user_errors
+from ..synth import write_synth_folder, write_synth_l4s
+from .validate import NanPolicy
+
+app = typer.Typer(help="Validate dataset folders and generate synthetic data.", no_args_is_help=True)
+
+
+class Layout(str, Enum):
+    l4s = "l4s"
+    folder = "folder"
+
+
+@app.command("check")
+@user_errors
+def check(
+    root: Path = typer.Argument(..., help="Dataset folder: img/+mask/ (Landslide4Sense) or images/+masks/."),
+    split: str = typer.Option(None, help="Check only the stems listed in splits/SPLIT.txt."),
+    fix_nan: bool = typer.Option(False, "--fix-nan", help="Replace NaN/inf pixels with 0 instead of failing."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Validate every file in ROOT and print counts, shapes, band ranges and label balance."""
+    report = check_dataset(root, split=split, nan_policy=NanPolicy.ZERO if fix_nan else NanPolicy.RAISE)
+    emit(report.to_dict(), as_json, report.to_text())
+
+
+@app.command("synth")
+@user_errors
+def synth(
+    root: Path = typer.Argument(..., help="Output folder (created)."),
+    n: int = typer.Option(64, "--n", min=1, help="Number of patches."),
+    size: int = typer.Option(128, min=16, help="Patch size in pixels."),
+    seed: int = typer.Option(0, help="Random seed."),
+    layout: Layout = typer.Option(Layout.l4s, help="l4s: 14-band HDF5; folder: RGB PNG images/ + masks/."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write generated Landslide4Sense-like patches and a matching region table."""
+    write = write_synth_l4s if layout is Layout.l4s else write_synth_folder
+    s = write(root, n=n, size=size, seed=seed, overwrite=overwrite)
+    emit(
+        s.__dict__,
+        as_json,
+        f"wrote {s.n_patches} patches ({s.positive_patches} with landslides, "
+        f"{100 * s.landslide_pixel_fraction:.2f} % landslide pixels) and {s.table} to {s.root}",
+    )

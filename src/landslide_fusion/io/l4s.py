@@ -1,0 +1,157 @@
+"""Landslide4Sense HDF5 patches: reading (lazy) and writing, in the official layout.
+
+Layout (Ghorbanzadeh et al., 2022, https://github.com/iarai/Landslide4Sense-2022)::
+
+    ROOT/img/image_N.h5    key "img",  (128, 128, 14) float, bands B1..B12, SLOPE, DEM
+    ROOT/mask/mask_N.h5    key "mask", (128, 128) 0/1
+
+Images and masks pair by N. Files are opened one at a time on access, so a folder of any size
+costs only its file list in memory. Arrays come out channel-first float32 whatever the stored
+dtype (the released files are float64).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..bands import L4S14
+from ..errors import DataError
+from .atomic import atomic_path
+from .sample import Sample
+from .validate import NanPolicy, binary_mask, check_finite
+
+__all__ = ["L4SDataset", "write_l4s_patch", "is_l4s_folder"]
+
+IMAGE_KEY = "img"
+MASK_KEY = "mask"
+_IMAGE_RE = re.compile(r"^image_(\d+)\.h5$")
+_MASK_RE = re.compile(r"^mask_(\d+)\.h5$")
+
+
+def is_l4s_folder(root: str | os.PathLike[str]) -> bool:
+    """True when ``root`` has an ``img/`` folder holding ``image_N.h5`` files."""
+    img = Path(root) / "img"
+    return img.is_dir() and any(_IMAGE_RE.match(p.name) for p in img.iterdir())
+
+
+def _numbered(folder: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
+    return {int(m.group(1)): p for p in folder.iterdir() if (m := pattern.match(p.name))}
+
+
+def _read_key(path: Path, key: str) -> np.ndarray:
+    try:
+        with h5py.File(path, "r") as f:
+            if key not in f:
+                raise DataError(
+                    f"{path}: no HDF5 key {key!r} (keys: {', '.join(f.keys()) or 'none'}); "
+                    f"Landslide4Sense files store the array under {key!r}"
+                )
+            return f[key][()]
+    except OSError as e:
+        raise DataError(f"{path}: not a readable HDF5 file ({e}); re-export or remove it") from None
+
+
+class L4SDataset(Sequence[Sample]):
+    """A Landslide4Sense folder as a lazy sequence of :class:`Sample`.
+
+    Args:
+        root: folder holding ``img/`` and, for labelled data, ``mask/``.
+        require_masks: raise when ``mask/`` is absent.
+        nan_policy: ``"raise"`` (default) or ``"zero"`` for NaN/inf pixels.
+
+    Raises:
+        DataError: missing folder, no images, images without masks.
+    """
+
+    band_set = L4S14
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        require_masks: bool = False,
+        nan_policy: NanPolicy | str = NanPolicy.RAISE,
+    ) -> None:
+        self.root = Path(root)
+        self.nan_policy = NanPolicy(nan_policy)
+        if not self.root.is_dir():
+            raise DataError(f"{self.root}: folder not found; pass a folder that holds img/ and mask/")
+        img_dir = self.root / "img"
+        if not img_dir.is_dir():
+            raise DataError(
+                f"{self.root}: no img/ subfolder; a Landslide4Sense folder holds "
+                "img/image_N.h5 (and mask/mask_N.h5)"
+            )
+        images = _numbered(img_dir, _IMAGE_RE)
+        if not images:
+            raise DataError(f"{img_dir}: no image_N.h5 files; the folder is empty or misnamed")
+        mask_dir = self.root / "mask"
+        masks = _numbered(mask_dir, _MASK_RE) if mask_dir.is_dir() else {}
+        if mask_dir.is_dir():
+            missing = sorted(set(images) - set(masks))
+            if missing:
+                eg = ", ".join(f"image_{n}.h5" for n in missing[:3])
+                raise DataError(
+                    f"{mask_dir}: {len(missing)} image(s) have no mask ({eg}); add mask_N.h5 for "
+                    "each image_N.h5, or remove mask/ to read images only"
+                )
+        elif require_masks:
+            raise DataError(f"{self.root}: no mask/ subfolder; labelled data needs mask/mask_N.h5")
+        self._numbers = sorted(images)
+        self._images = images
+        self._masks = masks
+
+    @property
+    def has_masks(self) -> bool:
+        return bool(self._masks)
+
+    @property
+    def ids(self) -> list[str]:
+        return [f"image_{n}" for n in self._numbers]
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index: int) -> Sample:  # type: ignore[override]
+        n = self._numbers[index]
+        path = self._images[n]
+        img = _read_key(path, IMAGE_KEY)
+        if img.ndim != 3 or img.shape[-1] != len(L4S14):
+            raise DataError(
+                f"{path}: image shape {img.shape}; expected (H, W, {len(L4S14)}) with bands "
+                f"{', '.join(L4S14.bands)}"
+            )
+        image = np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32)
+        image = check_finite(image, path, L4S14.bands, self.nan_policy)
+        mask = None
+        if n in self._masks:
+            mpath = self._masks[n]
+            m = _read_key(mpath, MASK_KEY)
+            if m.shape != img.shape[:2]:
+                raise DataError(f"{mpath}: mask shape {m.shape} differs from image shape {img.shape[:2]}")
+            mask = binary_mask(m, mpath)
+        return Sample(id=f"image_{n}", image=image, bands=L4S14.bands, mask=mask)
+
+
+def write_l4s_patch(
+    root: str | os.PathLike[str], number: int, image: np.ndarray, mask: np.ndarray | None = None
+) -> None:
+    """Write one patch in the official layout; ``image`` is (C, H, W), stored as (H, W, C)."""
+    root = Path(root)
+    if image.ndim != 3 or image.shape[0] != len(L4S14):
+        raise DataError(f"image shape {image.shape}; expected ({len(L4S14)}, H, W)")
+    (root / "img").mkdir(parents=True, exist_ok=True)
+    with atomic_path(root / "img" / f"image_{number}.h5") as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset(IMAGE_KEY, data=image.transpose(1, 2, 0).astype(np.float32))
+    if mask is not None:
+        (root / "mask").mkdir(parents=True, exist_ok=True)
+        with atomic_path(root / "mask" / f"mask_{number}.h5") as tmp:
+            with h5py.File(tmp, "w") as f:
+                f.create_dataset(MASK_KEY, data=mask.astype(np.uint8))

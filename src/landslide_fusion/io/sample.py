@@ -1,0 +1,46 @@
+"""The one record every reader yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Sample", "GeoInfo"]
+
+
+@dataclass(frozen=True)
+class GeoInfo:
+    """Georeferencing of a raster: CRS as WKT and the GDAL-order affine transform.
+
+    ``transform`` is ``(a, b, c, d, e, f)`` so that ``x = a*col + b*row + c`` and
+    ``y = d*col + e*row + f`` (rasterio's ``Affine`` order).
+    """
+
+    crs: str | None
+    transform: tuple[float, float, float, float, float, float]
+
+    @property
+    def pixel_area(self) -> float:
+        """Area of one pixel in squared CRS units, ``|a*e - b*d|``."""
+        a, b, _, d, e, _ = self.transform
+        return abs(a * e - b * d)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image (and optionally its mask) with named bands.
+
+    Attributes:
+        id: stable identifier (the file stem), used to join with tables.
+        image: (C, H, W) float32.
+        bands: band names, one per channel of ``image``.
+        mask: (H, W) int64 in {0, 1}, or None when the source has no labels.
+        geo: georeferencing, when the source file has it.
+    """
+
+    id: str
+    image: np.ndarray
+    bands: tuple[str, ...]
+    mask: np.ndarray | None = None
+    geo: GeoInfo | None = None
