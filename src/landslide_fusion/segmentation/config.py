@@ -1,0 +1,89 @@
+"""Segmentation configuration (``configs/*.toml`` map onto these dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig", "SegmentConfig"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the patches come from and how they are split.
+
+    ``train_split``/``val_split`` name split lists of an image folder (``splits/NAME.txt``);
+    without ``val_split`` a stratified ``val_fraction`` of the training set is held out (the
+    research's 80/20). ``size`` resizes every patch to ``size`` x ``size`` (needed when sizes vary).
+    """
+
+    root: str = ""
+    train_split: str = ""
+    val_split: str = ""
+    val_fraction: float = 0.2
+    size: int = 0
+    normalization: str = "standard"
+    nan_policy: str = "raise"
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    source: str = "l4s14"
+    preset: str = "l4s23"
+    gaussian_kernel: int = 10
+    median_kernel: int = 10
+    blur: str = "gaussian"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "rau-net-small"
+    attention: str = "mha"
+    heads: str = "multi"
+    widths: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotate: bool = True
+    cutmix_prob: float = 0.5
+    cutmix_max: int = 2
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    scheduler: str = "cosine"
+    warmup_epochs: int = 1
+    loss: str = "focal+iou"
+    grad_clip: float = 1.0
+    patience: int = 10
+    seed: int = 0
+    amp: bool = True
+    channels_last: bool = True
+    threads: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass(frozen=True)
+class PostConfig:
+    """Post-processing: ``tta`` is ``none``, ``rot90`` (4 views) or ``d4`` (8 views)."""
+
+    tta: str = "rot90"
+    tune_threshold: bool = True
+    threshold: float = 0.5
+    opening: int = 0
+    closing: int = 0
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    post: PostConfig = field(default_factory=PostConfig)

@@ -1,0 +1,124 @@
+"""Prediction with a saved run: test-time augmentation, head averaging, thresholds, morphology.
+
+A run folder holds ``config.toml``, ``band_stats.json``, ``model.pt`` (a state dict loaded with
+``weights_only=True``: loading never executes code) and ``run.json`` (threshold, bands, model).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..config import load_config
+from ..errors import BandError, ConfigError, DataError
+from ..stats import BandStats
+from .config import SegmentConfig
+from .pipeline import SegmentationPipeline, build_pipeline
+
+__all__ = ["SegmentationRun", "predict_proba", "morphology", "TTA_MODES"]
+
+TTA_MODES = ("none", "rot90", "d4")
+
+
+def _views(tta: str) -> list[tuple[int, bool]]:
+    if tta not in TTA_MODES:
+        raise ConfigError(f"unknown tta {tta!r}; valid: {', '.join(TTA_MODES)}")
+    if tta == "none":
+        return [(0, False)]
+    flips = (False, True) if tta == "d4" else (False,)
+    return [(k, f) for f in flips for k in range(4)]
+
+
+@torch.no_grad()
+def predict_proba(
+    pipeline: SegmentationPipeline, x: torch.Tensor, tta: str = "none", batch_size: int = 16
+) -> torch.Tensor:
+    """Landslide probabilities (B, H, W) for raw bands ``x`` (B, C, H, W).
+
+    Each TTA view is rotated/flipped, predicted (multi-resolution heads averaged by the
+    model) and mapped back; the probabilities of the views are averaged.
+    """
+    pipeline.eval()
+    device = next(pipeline.parameters()).device
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i : i + batch_size].to(device)
+        acc = torch.zeros(xb.shape[0], *xb.shape[-2:], device=device)
+        views = _views(tta)
+        for k, flip in views:
+            v = xb.flip(-1) if flip else xb
+            v = torch.rot90(v, k, (-2, -1))
+            p = torch.sigmoid(pipeline(v)[:, 0].float())
+            p = torch.rot90(p, -k, (-2, -1))
+            acc += p.flip(-1) if flip else p
+        out.append((acc / len(views)).cpu())
+    return torch.cat(out)
+
+
+def morphology(mask: torch.Tensor, opening: int = 0, closing: int = 0) -> torch.Tensor:
+    """Binary opening then closing with square structuring elements of the given sizes (0 = off)."""
+    m = mask[:, None].float()
+
+    def dilate(t: torch.Tensor, k: int) -> torch.Tensor:
+        return F.max_pool2d(F.pad(t, ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2), value=0.0), k, stride=1)
+
+    def erode(t: torch.Tensor, k: int) -> torch.Tensor:
+        return 1 - dilate(1 - t, k)
+
+    if opening > 1:
+        m = dilate(erode(m, opening), opening)
+    if closing > 1:
+        m = erode(dilate(m, closing), closing)
+    return m[:, 0].to(mask.dtype)
+
+
+@dataclass
+class SegmentationRun:
+    """A trained segmentation run loaded from its folder."""
+
+    path: Path
+    config: SegmentConfig
+    pipeline: SegmentationPipeline
+    threshold: float
+    info: dict
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        return self.pipeline.engineer.source.bands
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> "SegmentationRun":
+        path = Path(path)
+        for name in ("config.toml", "band_stats.json", "model.pt", "run.json"):
+            if not (path / name).is_file():
+                raise DataError(f"{path}: not a segmentation run (no {name}); pass a folder written by 'segment train'")
+        cfg = load_config(SegmentConfig, path / "config.toml")
+        stats = BandStats.load(path / "band_stats.json")
+        pipeline = build_pipeline(cfg, stats)
+        state = torch.load(path / "model.pt", map_location=device, weights_only=True)
+        pipeline.load_state_dict(state)
+        pipeline.to(device).eval()
+        info = json.loads((path / "run.json").read_text())
+        return cls(path, cfg, pipeline, float(info["threshold"]), info)
+
+    def check_bands(self, bands: tuple[str, ...], source: str) -> None:
+        if tuple(bands) != self.bands:
+            raise BandError(
+                f"{source}: bands {', '.join(bands)} differ from the run's {', '.join(self.bands)}; "
+                "predict with data of the band set the model was trained on"
+            )
+
+    def predict_proba(self, x: torch.Tensor | np.ndarray, tta: str | None = None, batch_size: int = 16) -> torch.Tensor:
+        x = torch.as_tensor(np.asarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x.float()
+        return predict_proba(self.pipeline, x, tta or self.config.post.tta, batch_size)
+
+    def predict_mask(self, x: torch.Tensor | np.ndarray, tta: str | None = None, threshold: float | None = None) -> torch.Tensor:
+        p = self.predict_proba(x, tta)
+        m = (p >= (self.threshold if threshold is None else threshold)).to(torch.int64)
+        return morphology(m, self.config.post.opening, self.config.post.closing)

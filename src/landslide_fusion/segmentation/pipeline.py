@@ -1,0 +1,85 @@
+"""The saved unit of a segmentation run: band engineering + normalisation + network.
+
+``predict`` therefore takes raw source bands, and nothing downstream re-implements a feature.
+Normalisation is applied *after* band engineering, so spectral indices are computed on physical
+values and every output band (derived ones included) is standardised with statistics of the
+training split.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..stats import BandStats, Normalization
+from .config import SegmentConfig
+from .engineer import BandEngineer
+from .models import HeadOutputs, create_model
+
+__all__ = ["Normalize", "SegmentationPipeline", "build_pipeline", "engineered_stats"]
+
+
+class Normalize(nn.Module):
+    """``x * scale + shift`` per channel (buffers saved with the weights)."""
+
+    def __init__(self, scale: np.ndarray, shift: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.shift
+
+
+class SegmentationPipeline(nn.Module):
+    """raw bands -> :class:`BandEngineer` -> :class:`Normalize` -> network."""
+
+    def __init__(self, engineer: BandEngineer, normalize: Normalize, model: nn.Module) -> None:
+        super().__init__()
+        self.engineer = engineer
+        self.normalize = normalize
+        self.model = model
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.normalize(self.engineer(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | HeadOutputs:
+        return self.model(self.features(x))
+
+
+def _engineer(cfg: SegmentConfig) -> BandEngineer:
+    f = cfg.features
+    return BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel, blur=f.blur)
+
+
+@torch.no_grad()
+def engineered_stats(cfg: SegmentConfig, images: torch.Tensor, batch_size: int = 64) -> BandStats:
+    """Exact per-band statistics of the engineered bands of ``images`` (N, C, H, W)."""
+    eng = _engineer(cfg)
+    n = s = sq = None
+    lo = hi = None
+    for i in range(0, len(images), batch_size):
+        y = eng(images[i : i + batch_size]).double().transpose(0, 1).flatten(1)
+        bs, bsq, blo, bhi = y.sum(1), (y * y).sum(1), y.amin(1), y.amax(1)
+        if s is None:
+            n, s, sq, lo, hi = y.shape[1], bs, bsq, blo, bhi
+        else:
+            n, s, sq = n + y.shape[1], s + bs, sq + bsq
+            lo, hi = torch.minimum(lo, blo), torch.maximum(hi, bhi)
+    mean = s / n
+    std = (sq / n - mean**2).clamp_min(0).sqrt()
+    t = lambda v: tuple(v.tolist())  # noqa: E731
+    return BandStats(eng.out_bands, t(mean), t(std), t(lo), t(hi))
+
+
+def build_pipeline(cfg: SegmentConfig, stats: BandStats) -> SegmentationPipeline:
+    """Assemble the pipeline for ``cfg``; ``stats`` are those of the engineered bands."""
+    eng = _engineer(cfg)
+    scale, shift = stats.scale_shift(Normalization(cfg.data.normalization))
+    m = cfg.model
+    options: dict[str, object] = {"attention": m.attention, "heads": m.heads}
+    if m.widths:
+        options["widths"] = tuple(m.widths)
+    model = create_model(m.name, eng.out_channels, **options)
+    return SegmentationPipeline(eng, Normalize(scale, shift), model)
