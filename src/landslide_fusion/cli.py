@@ -8,6 +8,7 @@ import typer
 
 from .clitools import JsonOption, OverwriteOption, emit, user_errors
 from .io.cli import app as data_app
+from .segmentation.cli import app as segment_app
 
 app = typer.Typer(
     name="landslide",
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(segment_app, name="segment")
 
 
 @app.command("demo")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,7 @@ def write_geotiff(
 ) -> Path:
     """Write (C, H, W) or (H, W) as a tiled, LZW-compressed GeoTIFF, atomically."""
     import rasterio
+    import rasterio.errors
     from rasterio.transform import Affine
 
     arr = array[None] if array.ndim == 2 else array
@@ -85,7 +87,8 @@ def write_geotiff(
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     if geo is not None:
         profile.update(crs=geo.crs, transform=Affine(*geo.transform))
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(arr)
     return Path(path)

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import torch
+
+from landslide_fusion.bands import L4S14
+from landslide_fusion.errors import BandError
+from landslide_fusion.segmentation import PRESETS, BandEngineer
+from landslide_fusion.segmentation.engineer import minmax_scale, normalized_difference
+from landslide_fusion.segmentation.filters import gaussian_blur, median_blur, sobel
+
+
+@pytest.mark.parametrize("preset,k", [("l4s14", 14), ("l4s17", 17), ("l4s21", 21), ("l4s23", 23), ("l4s25", 25), ("l4s26", 26)])
+def test_l4s_presets_band_counts(preset, k):
+    e = BandEngineer("l4s14", preset)
+    y = e(torch.rand(2, 14, 24, 24) + 0.5)
+    assert y.shape == (2, k, 24, 24) and len(e.out_bands) == k and torch.isfinite(y).all()
+
+
+def test_rgb_and_rgbn_presets():
+    assert BandEngineer("rgb", "rgb9")(torch.rand(1, 3, 16, 16)).shape[1] == 9
+    e = BandEngineer("rgbn", "rgbn14")
+    assert e(torch.rand(1, 4, 16, 16)).shape[1] == 14 and "NDVI" in e.out_bands
+
+
+def test_indices_match_formulas():
+    x = torch.rand(3, 14, 8, 8) + 0.1
+    y = BandEngineer("l4s14", "l4s21")(x)
+    b = {n: i for i, n in enumerate(BandEngineer("l4s14", "l4s21").out_bands)}
+    nir, red, sw1, sw2 = x[:, L4S14.index("B8")], x[:, L4S14.index("B4")], x[:, L4S14.index("B11")], x[:, L4S14.index("B12")]
+    torch.testing.assert_close(y[:, b["NDVI"]], (nir - red) / (nir + red))
+    torch.testing.assert_close(y[:, b["NDMI"]], (nir - sw1) / (nir + sw1))
+    torch.testing.assert_close(y[:, b["NBR"]], (nir - sw2) / (nir + sw2))
+    gray = (x[:, 1] + x[:, 2] + x[:, 3]) / 3
+    torch.testing.assert_close(y[:, b["GRAY"]], gray)
+    r = x[:, 3]
+    torch.testing.assert_close(y[:, b["RED_MM"]], (r - r.amin((1, 2), True)) / (r.amax((1, 2), True) - r.amin((1, 2), True)))
+
+
+def test_safe_on_degenerate_inputs():
+    x = torch.zeros(2, 14, 16, 16)
+    x[1, 3] = float("nan")
+    x[1, 7, 0, 0] = float("inf")
+    y = BandEngineer("l4s14", "l4s26")(x)
+    assert torch.isfinite(y).all()
+    assert normalized_difference(torch.zeros(3), torch.zeros(3)).abs().max() == 0
+    assert minmax_scale(torch.ones(1, 1, 4, 4)).abs().max() == 0
+
+
+def test_batched_equals_per_image():
+    x = torch.rand(4, 14, 20, 20) + 0.5
+    e = BandEngineer("l4s14", "l4s26")
+    torch.testing.assert_close(e(x), torch.cat([e(x[i : i + 1]) for i in range(4)]))
+
+
+def test_errors_name_valid_choices():
+    with pytest.raises(BandError, match="presets for 'rgb': rgb3, rgb7, rgb9, rgb12"):
+        BandEngineer("rgb", "l4s23")
+    with pytest.raises(BandError, match="valid: l4s14"):
+        BandEngineer("l4s14", "l4s99")
+    with pytest.raises(BandError, match=r"expects \(B, 14, H, W\)"):
+        BandEngineer("l4s14", "l4s23")(torch.rand(1, 13, 8, 8))
+
+
+def _brute_median(img, k):
+    lo, hi = (k - 1) // 2, k // 2
+    p = np.pad(img, ((lo, hi), (lo, hi)), mode="reflect")
+    out = np.empty_like(img)
+    for i in range(img.shape[0]):
+        for j in range(img.shape[1]):
+            w = np.sort(p[i : i + k, j : j + k].ravel())
+            out[i, j] = w[(k * k + 1) // 2 - 1]
+    return out
+
+
+@pytest.mark.parametrize("k", [3, 4, 10])
+def test_median_matches_brute_force(k):
+    img = np.random.default_rng(k).random((14, 13)).astype(np.float32)
+    got = median_blur(torch.from_numpy(img)[None, None], k)[0, 0].numpy()
+    np.testing.assert_allclose(got, _brute_median(img, k))
+
+
+def test_gaussian_even_kernel_and_sobel():
+    x = torch.ones(1, 1, 12, 12)
+    torch.testing.assert_close(gaussian_blur(x, 10), x)
+    ramp = torch.arange(12.0).repeat(12, 1)[None, None]
+    gx, gy = sobel(ramp)
+    assert torch.allclose(gx[..., 2:-2, 2:-2], torch.full_like(gx[..., 2:-2, 2:-2], 8.0)) and gy.abs()[..., 2:-2, 2:-2].max() == 0

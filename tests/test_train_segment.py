@@ -1,0 +1,96 @@
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from landslide_fusion.cli import app
+from landslide_fusion.config import load_config
+from landslide_fusion.errors import ConfigError, OutputExistsError
+from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
+from landslide_fusion.synth import write_synth_l4s
+
+runner = CliRunner()
+TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", "post.tta=\"none\"", "train.warmup_epochs=0"]
+
+
+def _cfg(root, *extra):
+    return load_config(SegmentConfig, None, [f'data.root="{root}"', *TINY, *extra])
+
+
+def test_train_writes_complete_run_and_reloads(l4s_root, tmp_path):
+    out = tmp_path / "run"
+    r = train_segmentation(_cfg(l4s_root, "train.epochs=2"), out, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["band_stats.json", "config.toml", "history.csv", "metrics.json", "model.pt", "run.json"]
+    run = SegmentationRun.load(out)
+    assert run.threshold == r.threshold and len(run.info["out_bands"]) == 23
+    x = torch.rand(2, 14, 32, 32) + 0.5
+    assert run.predict_proba(x).shape == (2, 32, 32) and run.predict_mask(x, tta="d4").dtype == torch.int64
+    with pytest.raises(OutputExistsError):
+        train_segmentation(_cfg(l4s_root, "train.epochs=1"), out, progress=False)
+    assert not list(tmp_path.glob(".run*"))
+
+
+def test_resume_continues_from_checkpoint(l4s_root, tmp_path, monkeypatch):
+    import landslide_fusion.segmentation.train as T
+
+    cfg = _cfg(l4s_root, "train.epochs=3")
+    calls = {"n": 0}
+    real = T.ConfusionMatrix.as_dict
+
+    def crash_after_two(self):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self)
+
+    monkeypatch.setattr(T.ConfusionMatrix, "as_dict", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        train_segmentation(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists() and (tmp_path / ".run.partial" / "last.pt").exists()
+    monkeypatch.setattr(T.ConfusionMatrix, "as_dict", real)
+    r = train_segmentation(cfg, tmp_path / "run", resume=True, progress=False)
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert r.epochs_run == 3 and len(history) == 4
+
+
+def test_kfold_reports_mean_and_std(l4s_root, tmp_path):
+    train_segmentation(_cfg(l4s_root, "train.epochs=1"), tmp_path / "cv", folds=2, progress=False)
+    cv = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert cv["folds"] == 2 and len(cv["per_fold"]) == 2 and "f1" in cv["std"]
+    assert (tmp_path / "cv" / "fold_1" / "model.pt").exists()
+
+
+def test_learns_planted_signal(tmp_path):
+    root = tmp_path / "d"
+    write_synth_l4s(root, n=64, size=48, seed=3)
+    cfg = load_config(SegmentConfig, None, [f'data.root="{root}"', "train.epochs=10", "train.lr=3e-3", "train.batch_size=8",
+                                            "post.tta=\"none\"", "features.preset=\"l4s21\""])
+    r = train_segmentation(cfg, tmp_path / "run", progress=False)
+    assert r.metrics["f1"] > 0.5, r.metrics
+
+
+def test_cli_train_evaluate_predict(l4s_root, tmp_path):
+    sets = sum((["--set", s] for s in TINY + ["train.epochs=1"]), [])
+    r = runner.invoke(app, ["segment", "train", "--data", str(l4s_root), "-o", str(tmp_path / "run"), "--json", *sets])
+    assert r.exit_code == 0, r.output
+    assert 0 <= json.loads(r.stdout)["f1"] <= 1
+    r = runner.invoke(app, ["segment", "evaluate", "--run", str(tmp_path / "run"), "--data", str(l4s_root), "--json"])
+    m = json.loads(r.stdout)
+    assert r.exit_code == 0 and m["n_patches"] == 12 and {"f1", "iou", "miou", "mean_f1"} <= set(m)
+    r = runner.invoke(app, ["segment", "predict", "--run", str(tmp_path / "run"), "-i", str(l4s_root), "-o", str(tmp_path / "p")])
+    assert r.exit_code == 0 and len(list((tmp_path / "p" / "masks").iterdir())) == 12
+    r = runner.invoke(app, ["segment", "models", "--json"])
+    assert [m["name"] for m in json.loads(r.stdout)] == ["unet", "rau-net", "rau-net-small"]
+
+
+def test_cli_bad_inputs(l4s_root, folder_root, tmp_path):
+    r = runner.invoke(app, ["segment", "train", "-o", str(tmp_path / "x")])
+    assert r.exit_code == 1 and "data.root is empty" in r.stderr
+    r = runner.invoke(app, ["segment", "train", "-o", str(tmp_path / "x"), "--data", str(l4s_root), "--set", "train.optimiser=sgd"])
+    assert r.exit_code == 1 and "unknown key(s) optimiser" in r.stderr
+    r = runner.invoke(app, ["segment", "evaluate", "--run", str(tmp_path), "--data", str(l4s_root)])
+    assert r.exit_code == 1 and "not a segmentation run" in r.stderr
+    r = runner.invoke(app, ["segment", "train", "-o", str(tmp_path / "x"), "--data", str(folder_root)])
+    assert r.exit_code == 1 and "error:" in r.stderr
+    assert not (tmp_path / "x").exists()
