@@ -9,6 +9,7 @@ import typer
 from .clitools import JsonOption, OverwriteOption, emit, user_errors
 from .io.cli import app as data_app
 from .segmentation.cli import app as segment_app
+from .tabular.cli import app as tabular_app
 
 app = typer.Typer(
     name="landslide",
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(segment_app, name="segment")
+app.add_typer(tabular_app, name="tabular")
 
 
 @app.command("demo")

@@ -1,0 +1,46 @@
+"""Probability calibration fitted on out-of-fold scores, stored as plain numbers (no pickle).
+
+* ``sigmoid`` (Platt, 1999): ``p = 1 / (1 + exp(-(a * s + b)))`` on the raw margin ``s``.
+* ``isotonic`` (Zadrozny & Elkan, 2002): a monotone step function, stored as its breakpoints
+  and evaluated by linear interpolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["Calibrator", "CALIBRATIONS"]
+
+CALIBRATIONS = ("isotonic", "sigmoid", "none")
+
+
+@dataclass
+class Calibrator:
+    method: str = "isotonic"
+    params: dict = field(default_factory=dict)
+
+    def fit(self, margin: np.ndarray, y: np.ndarray) -> "Calibrator":
+        if self.method not in CALIBRATIONS:
+            raise ConfigError(f"unknown calibration {self.method!r}; valid: {', '.join(CALIBRATIONS)}")
+        if self.method == "sigmoid":
+            from sklearn.linear_model import LogisticRegression
+
+            lr = LogisticRegression(C=1e6).fit(margin[:, None], y)
+            self.params = {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+        elif self.method == "isotonic":
+            from sklearn.isotonic import IsotonicRegression
+
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(margin, y)
+            self.params = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+        return self
+
+    def __call__(self, margin: np.ndarray) -> np.ndarray:
+        if self.method == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-(self.params["a"] * margin + self.params["b"])))
+        if self.method == "isotonic":
+            return np.interp(margin, self.params["x"], self.params["y"])
+        return 1.0 / (1.0 + np.exp(-margin))

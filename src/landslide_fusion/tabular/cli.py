@@ -1,0 +1,110 @@
+"""``landslide tabular``: train, predict, evaluate, explain."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, emit, user_errors
+from ..config import load_config
+
+app = typer.Typer(help="LightGBM landslide classifier over per-region features.", no_args_is_help=True)
+
+
+class Splitter(str, Enum):
+    stratified = "stratified"
+    group = "group"
+    spatial = "spatial"
+
+
+def _fmt(m: dict, s: dict | None = None) -> str:
+    keys = ("roc_auc", "pr_auc", "f1", "brier")
+    return "  ".join(f"{k} {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s else "") for k in keys)
+
+
+@app.command("train")
+@user_errors
+def train(
+    data: Path = typer.Option(..., help="CSV or Parquet table, one row per region."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder to create."),
+    label: str = typer.Option(None, help="Label column (0/1 or true/false)."),
+    id: str = typer.Option(None, "--id", help="Region id column (not a feature)."),
+    coords: str = typer.Option(None, help="Coordinate columns 'x,y' for spatial CV."),
+    cv: Splitter = typer.Option(None, help="Cross-validation splitter."),
+    group: str = typer.Option(None, help="Group column for --cv group."),
+    block_size: float = typer.Option(None, help="Spatial block size in map units."),
+    config: Path = ConfigOption,
+    set_: list[str] = SetOption,
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Cross-validate (with a logistic baseline), fit on all rows, save the model and reports."""
+    from .config import TabularConfig
+    from .train import train_tabular
+
+    overrides = list(set_)
+    for key, value in (("label", label), ("id", id), ("cv.group", group)):
+        if value:
+            overrides.append(f'{key}="{value}"')
+    if coords:
+        overrides.append("coords=[" + ",".join(f'"{c.strip()}"' for c in coords.split(",")) + "]")
+    if cv:
+        overrides.append(f'cv.splitter="{cv.value}"')
+    if block_size:
+        overrides.append(f"cv.block_size={block_size}")
+    cfg = load_config(TabularConfig, config, overrides)
+    r = train_tabular(data, cfg, out, overwrite=overwrite)
+    g, b = r["gbm"], r["logistic_baseline"]
+    emit(r, as_json, f"model written to {out} ({r['rows']} rows, {r['positives']} positive)\n"
+         f"{cfg.cv.splitter} {cfg.cv.folds}-fold CV\n  LightGBM: {_fmt(g['mean'], g['std'])}\n"
+         f"  logistic: {_fmt(b['mean'], b['std'])}")
+
+
+@app.command("predict")
+@user_errors
+def predict(
+    model: Path = typer.Option(..., help="Model folder from 'tabular train'."),
+    data: Path = typer.Option(..., help="Table to score."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output CSV/Parquet: id, probability, landslide."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Calibrated landslide probability and decision per row."""
+    from .train import predict_tabular
+
+    res = predict_tabular(model, data, out, overwrite=overwrite)
+    emit({"out": str(out), "rows": len(res), "positives": int(res["landslide"].sum())}, as_json,
+         f"scored {len(res)} rows ({int(res['landslide'].sum())} predicted landslides) -> {out}")
+
+
+@app.command("evaluate")
+@user_errors
+def evaluate(
+    model: Path = typer.Option(..., help="Model folder from 'tabular train'."),
+    data: Path = typer.Option(..., help="Labelled table."),
+    as_json: bool = JsonOption,
+) -> None:
+    """ROC-AUC, PR-AUC, F1 at the saved threshold, Brier score."""
+    from .train import evaluate_tabular
+
+    m = evaluate_tabular(model, data)
+    emit(m, as_json, f"{m['rows']} rows: {_fmt(m)}")
+
+
+@app.command("explain")
+@user_errors
+def explain(
+    model: Path = typer.Option(..., help="Model folder from 'tabular train'."),
+    data: Path = typer.Option(..., help="Table to explain (held-out rows)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for importance.csv, contributions.csv and plots."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """SHAP importance ranking, per-region top contributions, beeswarm and bar plots."""
+    from .train import explain_tabular
+
+    r = explain_tabular(model, data, out, overwrite=overwrite)
+    ranking = "\n".join(f"  {row['rank']:>2}. {row['feature']:<20} {row['mean_abs_shap']:.4f}" for row in r["importance"])
+    emit(r, as_json, f"SHAP ranking (mean |SHAP|, log-odds):\n{ranking}\nplots: {', '.join(r['plots'])}")
