@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..stats import BandStats, Normalization
+from ..io.sample import Sample
+from ..stats import BandStats, Normalization, compute_band_stats
 from .config import SegmentConfig
 from .engineer import BandEngineer
 from .models import HeadOutputs, create_model
@@ -57,20 +58,12 @@ def _engineer(cfg: SegmentConfig) -> BandEngineer:
 def engineered_stats(cfg: SegmentConfig, images: torch.Tensor, batch_size: int = 64) -> BandStats:
     """Exact per-band statistics of the engineered bands of ``images`` (N, C, H, W)."""
     eng = _engineer(cfg)
-    n = s = sq = None
-    lo = hi = None
-    for i in range(0, len(images), batch_size):
-        y = eng(images[i : i + batch_size]).double().transpose(0, 1).flatten(1)
-        bs, bsq, blo, bhi = y.sum(1), (y * y).sum(1), y.amin(1), y.amax(1)
-        if s is None:
-            n, s, sq, lo, hi = y.shape[1], bs, bsq, blo, bhi
-        else:
-            n, s, sq = n + y.shape[1], s + bs, sq + bsq
-            lo, hi = torch.minimum(lo, blo), torch.maximum(hi, bhi)
-    mean = s / n
-    std = (sq / n - mean**2).clamp_min(0).sqrt()
-    t = lambda v: tuple(v.tolist())  # noqa: E731
-    return BandStats(eng.out_bands, t(mean), t(std), t(lo), t(hi))
+    engineered = (
+        Sample(id="", image=img.numpy(), bands=eng.out_bands)
+        for i in range(0, len(images), batch_size)
+        for img in eng(images[i : i + batch_size])
+    )
+    return compute_band_stats(engineered)
 
 
 def build_pipeline(cfg: SegmentConfig, stats: BandStats) -> SegmentationPipeline:

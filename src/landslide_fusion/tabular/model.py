@@ -151,23 +151,23 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "booster_"):
             raise NotFittedError("this LandslideGBM is not fitted; call fit(X, y) or LandslideGBM.load(path) first")
 
-    def decision_function(self, X) -> np.ndarray:
-        """Raw LightGBM margin (log-odds before calibration)."""
+    def decision_function(self, X, source: str = "input") -> np.ndarray:
+        """Raw LightGBM margin (log-odds before calibration); ``source`` names X in errors."""
         self._check()
-        return self.booster_.predict(self.transform_features(X), raw_score=True)
+        return self.booster_.predict(self.transform_features(X, source), raw_score=True)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, source: str = "input") -> np.ndarray:
         self._check()
-        p = self.calibrator_(self.decision_function(X))
+        p = self.calibrator_(self.decision_function(X, source))
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)
 
-    def transform_features(self, X) -> pd.DataFrame:
+    def transform_features(self, X, source: str = "input") -> pd.DataFrame:
         """The frame LightGBM sees (ordered features, encoded categoricals)."""
         self._check()
-        return self.schema_.transform(_frame(X), unseen=self.unseen_categories)
+        return self.schema_.transform(_frame(X), source, unseen=self.unseen_categories)
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
         """Write ``model.txt`` and ``meta.json`` into folder ``path`` atomically."""

@@ -102,7 +102,7 @@ def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[
     cfg = load_config(TabularConfig, Path(model_dir) / "config.toml")
     df = read_table(table)
     X, _, ids, _, _ = prepare(df, cfg, str(table), with_label=False)
-    p = model.calibrator_(model.booster_.predict(model.schema_.transform(X, str(table)), raw_score=True))
+    p = model.predict_proba(X, source=str(table))[:, 1]
     res = pd.DataFrame({"id": ids, "probability": p, "landslide": (p >= model.threshold_).astype(int)})
     write_table(res, out)
     return res
