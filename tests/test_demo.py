@@ -1,17 +1,42 @@
 import json
 
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
 
+runner = CliRunner()
 
-def test_demo_runs_whole_pipeline(tmp_path):
-    out = tmp_path / "demo"
-    r = CliRunner().invoke(app, ["demo", "--out", str(out), "--json"])
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    r = runner.invoke(app, ["demo", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
-    s = json.loads(r.stdout[r.stdout.index("{"):])
+    return out, json.loads(r.stdout[r.stdout.index("{"):])
+
+
+def test_demo_runs_whole_pipeline(demo):
+    out, s = demo
     assert s["segmentation"]["f1"] > 0.5 and s["tabular"]["gbm"]["roc_auc"] > 0.6
-    for p in ("data/regions.csv", "segmentation/model.pt", "tabular/model.txt", "tabular/explain/shap_bar.png", "summary.json"):
+    f = s["fusion"]["mean"]
+    assert f["fused"]["roc_auc"] >= max(f["tabular"]["roc_auc"], f["image"]["roc_auc"]) - 0.02
+    for p in ("data/regions.csv", "segmentation/fold_1/model.pt", "segmentation/oof_stats.csv", "tabular/model.txt",
+              "tabular/explain/shap_bar.png", "fusion/compare.png", "fusion/disagreements.csv", "risk/risk.csv",
+              "risk/risk.geojson", "summary.json"):
         assert (out / p).exists(), p
-    r = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    oof = pd.read_csv(out / "segmentation" / "oof_stats.csv")
+    assert len(oof) == 160 and set(oof["fold"]) == {1, 2}
+    r = runner.invoke(app, ["demo", "--out", str(out)])
     assert r.exit_code == 1 and "--overwrite" in r.stderr
+
+
+def test_fuse_score_end_to_end(demo, tmp_path):
+    out, _ = demo
+    r = runner.invoke(app, ["fuse", "score", "--fusion", str(out / "fusion"), "--run", str(out / "segmentation" / "fold_1"),
+                            "--tabular", str(out / "tabular"), "--data", str(out / "data"),
+                            "--table", str(out / "data" / "regions.csv"), "-o", str(tmp_path / "score"), "--json"])
+    assert r.exit_code == 0, r.output
+    risk = pd.read_csv(tmp_path / "score" / "risk.csv")
+    assert len(risk) == 160 and {"risk_score", "risk_class", "tabular_vote", "image_vote"} <= set(risk.columns)

@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -21,7 +22,8 @@ def _cfg(root, *extra):
 def test_train_writes_complete_run_and_reloads(l4s_root, tmp_path):
     out = tmp_path / "run"
     r = train_segmentation(_cfg(l4s_root, "train.epochs=2"), out, progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["band_stats.json", "config.toml", "history.csv", "metrics.json", "model.pt", "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["band_stats.json", "config.toml", "curves.png", "history.csv", "metrics.json",
+                                                    "model.pt", "run.json"]
     run = SegmentationRun.load(out)
     assert run.threshold == r.threshold and len(run.info["out_bands"]) == 23
     x = torch.rand(2, 14, 32, 32) + 0.5
@@ -59,6 +61,8 @@ def test_kfold_reports_mean_and_std(l4s_root, tmp_path):
     cv = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert cv["folds"] == 2 and len(cv["per_fold"]) == 2 and "f1" in cv["std"]
     assert (tmp_path / "cv" / "fold_1" / "model.pt").exists()
+    oof = pd.read_csv(tmp_path / "cv" / "oof_stats.csv")
+    assert len(oof) == 12 and set(oof["fold"]) == {1, 2} and {"id", "label", "max_probability"} <= set(oof.columns)
 
 
 def test_learns_planted_signal(tmp_path):

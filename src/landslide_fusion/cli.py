@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from .clitools import JsonOption, OverwriteOption, emit, user_errors
+from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
 from .segmentation.cli import app as segment_app
 from .tabular.cli import app as tabular_app
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(segment_app, name="segment")
 app.add_typer(tabular_app, name="tabular")
+app.add_typer(fuse_app, name="fuse")
 
 
 @app.command("demo")

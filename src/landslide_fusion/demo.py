@@ -1,9 +1,11 @@
 """``landslide demo``: the whole pipeline on generated data, on CPU, in a few minutes.
 
 Steps: generate Landslide4Sense-like patches and their region table; train a small RAU-Net
-(23 engineered bands) and report validation metrics; train the LightGBM region model with
-spatial cross-validation against a logistic baseline, with SHAP plots. Fusion of the two views
-joins the demo when the fusion package lands.
+(23 engineered bands) with 2-fold cross-validation, so every patch gets out-of-fold region
+statistics; train the LightGBM region model with spatial cross-validation against a logistic
+baseline, with SHAP plots (its out-of-fold probabilities are the tabular side); fuse both views
+by stacking, compare tabular-only, image-only and fused by 5-fold CV over regions, and write the
+region risk table and the disagreement report.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import warnings
 from pathlib import Path
 
 from .config import load_config
+from .fusion.config import FusionConfig
+from .fusion.run import predict_fusion, train_fusion
 from .io.atomic import output_dir, write_json
 from .segmentation.config import SegmentConfig
 from .segmentation.train import train_segmentation
@@ -28,14 +32,14 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
     out = Path(out)
     say = print if progress else (lambda *a, **k: None)
     with output_dir(out, overwrite) as tmp:
-        say("1/3 generating 160 Landslide4Sense-like patches (64 px) and their region table")
+        say("1/4 generating 160 Landslide4Sense-like patches (64 px) and their region table")
         synth = write_synth_l4s(tmp / "data", n=160, size=64, seed=seed)
-        say("2/3 training rau-net-small on 23 engineered bands")
+        say("2/4 training rau-net-small on 23 engineered bands, 2-fold CV (out-of-fold region statistics)")
         cfg = load_config(SegmentConfig, None, [
-            f'data.root="{tmp / "data"}"', "train.epochs=8", "train.lr=3e-3", "train.batch_size=16",
+            f'data.root="{tmp / "data"}"', "train.epochs=10", "train.lr=3e-3", "train.batch_size=8",
             f"train.seed={seed}", 'post.tta="rot90"'])
-        seg = train_segmentation(cfg, tmp / "segmentation", progress=progress)
-        say("3/3 training the LightGBM region model (spatial 5-fold CV, logistic baseline, SHAP)")
+        seg = train_segmentation(cfg, tmp / "segmentation", folds=2, progress=progress)
+        say("3/4 training the LightGBM region model (spatial 5-fold CV, logistic baseline, SHAP)")
         tcfg = load_config(TabularConfig, None, [
             'label="landslide"', 'id="region_id"', 'coords=["x", "y"]', 'cv.splitter="spatial"', "cv.block_size=2560.0",
             "gbm.n_estimators=300", "gbm.learning_rate=0.05", "gbm.min_child_samples=10", f"gbm.random_state={seed}"])
@@ -43,20 +47,32 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
             warnings.simplefilter("ignore")
             tab = train_tabular(synth.table, tcfg, tmp / "tabular")
             explain_tabular(tmp / "tabular", synth.table, tmp / "tabular" / "explain")
+        say("4/4 fusing both views (stacking), comparing tabular vs image vs fused, scoring region risk")
+        image, tabular = tmp / "segmentation" / "oof_stats.csv", tmp / "tabular" / "oof.csv"
+        fcfg = load_config(FusionConfig, None, [f"seed={seed}"])
+        fused = train_fusion(image, tabular, fcfg, tmp / "fusion")
+        risk = predict_fusion(tmp / "fusion", image, tabular, tmp / "risk")
         summary = {
             "out": str(out),
             "patches": synth.n_patches,
-            "segmentation": {k: seg.metrics[k] for k in ("precision", "recall", "f1", "iou", "mean_f1")} | {"threshold": seg.threshold},
+            "segmentation": {k: seg.metrics[k] for k in ("precision", "recall", "f1", "iou", "mean_f1")},
             "tabular": {"gbm": tab["gbm"]["mean"], "logistic": tab["logistic_baseline"]["mean"]},
+            "fusion": fused["compare"],
+            "risk": {k: risk[k] for k in ("regions", "landslide", "disagreements", "risk_classes")},
         }
         write_json(tmp / "summary.json", summary)
-    s, t = summary["segmentation"], summary["tabular"]
+    s, t, f, r = summary["segmentation"], summary["tabular"], summary["fusion"]["mean"], summary["risk"]
     summary["text"] = (
         f"demo outputs in {out}/\n"
         f"  data/                generated patches (img/, mask/) and regions.csv\n"
-        f"  segmentation/        RAU-Net run: validation landslide F1 {s['f1']:.3f}, IoU {s['iou']:.3f} (threshold {s['threshold']:.2f})\n"
+        f"  segmentation/        RAU-Net, 2-fold CV: landslide F1 {s['f1']:.3f}, IoU {s['iou']:.3f}; oof_stats.csv\n"
         f"  tabular/             LightGBM: spatial-CV ROC-AUC {t['gbm']['roc_auc']:.3f} "
         f"(logistic {t['logistic']['roc_auc']:.3f}); SHAP plots in tabular/explain/\n"
+        f"  fusion/              5-fold CV over regions, ROC-AUC: tabular {f['tabular']['roc_auc']:.3f}, "
+        f"image {f['image']['roc_auc']:.3f}, fused {f['fused']['roc_auc']:.3f}; chart fusion/compare.png\n"
+        f"  risk/                risk.csv and risk.geojson ({r['landslide']} of {r['regions']} regions landslide; "
+        + ", ".join(f"{k} {v}" for k, v in r["risk_classes"].items())
+        + f"); disagreements.csv ({r['disagreements']} regions)\n"
         f"  summary.json"
     )
     return summary

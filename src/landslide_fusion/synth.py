@@ -34,6 +34,7 @@ from .io.tables import write_table
 __all__ = [
     "synth_patch",
     "synth_region_table",
+    "synth_fusion_regions",
     "write_synth_l4s",
     "write_synth_folder",
     "SynthSummary",
@@ -138,6 +139,41 @@ def synth_region_table(ids: list[str], labels: np.ndarray, seed: int = 0) -> pd.
             "landslide": y,
         }
     )
+
+
+def synth_fusion_regions(n: int = 400, seed: int = 0, tabular_signal: float = 1.2, image_signal: float = 1.2,
+                         positive_rate: float = 0.4) -> pd.DataFrame:
+    """Paired base-model outputs per region, for fusion tests: ``id``, ``label``,
+    ``tabular_probability`` and the image-side columns of
+    :func:`~landslide_fusion.fusion.region_stats`.
+
+    Each side draws its own latent score ``s = signal * label + N(0, 1)`` with independent noise,
+    so with both signals > 0 the views carry independent evidence; ``signal = 0`` makes a side
+    pure noise. Image statistics are monotone functions of the image latent plus small noise.
+    """
+    rng = np.random.default_rng(seed + 104729)
+    y = (rng.random(n) < positive_rate).astype(int)
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    st = tabular_signal * y + rng.standard_normal(n)
+    si = image_signal * y + rng.standard_normal(n)
+    jitter = lambda: 0.3 * rng.standard_normal(n)  # noqa: E731
+    n_px = 128 * 128
+    frac = sig(si - 4 + jitter()) * 0.2
+    comps = rng.poisson(np.exp(0.5 * si))
+    return pd.DataFrame({
+        "id": [f"region_{i}" for i in range(n)],
+        "label": y,
+        "tabular_probability": sig(st - 0.5),
+        "landslide_fraction": frac,
+        "max_probability": sig(si + 1 + jitter()),
+        "mean_probability": sig(si - 3 + jitter()),
+        "p95_probability": sig(si - 1 + jitter()),
+        "n_components": comps,
+        "largest_component_px": np.round(frac * n_px * 0.6).astype(int),
+        "largest_component_area": np.round(frac * n_px * 0.6) * PIXEL_SIZE_M**2,
+        "mean_probability_in_mask": np.where(comps > 0, sig(si + 0.5 + jitter()), 0.0),
+        "n_pixels": n_px,
+    })
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,13 @@ class GeoInfo:
         a, b, _, d, e, _ = self.transform
         return abs(a * e - b * d)
 
+    def bounds(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """``(minx, miny, maxx, maxy)`` of a ``height`` x ``width`` raster's footprint."""
+        a, b, c, d, e, f = self.transform
+        xs = [a * col + b * row + c for col, row in ((0, 0), (width, 0), (0, height), (width, height))]
+        ys = [d * col + e * row + f for col, row in ((0, 0), (width, 0), (0, height), (width, height))]
+        return min(xs), min(ys), max(xs), max(ys)
+
 
 @dataclass(frozen=True)
 class Sample:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -29,15 +30,18 @@ from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
 from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
+from ..fusion.regions import region_stats
 from ..io.open import open_dataset
+from ..io.tables import write_table
 from .config import SegmentConfig
 from .data import load_patches, stratified_holdout
-from .infer import predict_proba
+from .infer import SegmentationRun, predict_proba
 from .losses import create_loss
 from .metrics import ConfusionMatrix, ThresholdSweep
 from .augment import augment_batch
 from .models import count_parameters
 from .pipeline import SegmentationPipeline, build_pipeline, engineered_stats
+from .plots import plot_history
 
 __all__ = ["train_segmentation", "fit", "TrainResult", "load_split"]
 
@@ -256,6 +260,8 @@ def write_run(out: Path, cfg: SegmentConfig, pipeline: SegmentationPipeline, inf
         write_json(tmp / "run.json", run)
         write_json(tmp / "metrics.json", info["metrics"])
         write_text(tmp / "history.csv", _history_csv(history))
+        if history:
+            plot_history(history, tmp / "curves.png")
 
 
 def train_segmentation(
@@ -268,7 +274,9 @@ def train_segmentation(
     folds: int = 0,
     device: str | None = None,
 ) -> TrainResult:
-    """Train a run into ``out`` (or, with ``folds >= 2``, one run per fold plus ``cv.json``)."""
+    """Train a run into ``out`` (or, with ``folds >= 2``, one run per fold plus ``cv.json`` and
+    ``oof_stats.csv``: the region statistics of every patch predicted by the fold that held it
+    out, the image side of stacking fusion)."""
     out = Path(out)
     check_can_write(out, overwrite)
     if folds >= 2:
@@ -296,10 +304,10 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, pro
     d = cfg.data
     ds = open_dataset(d.root, split=d.train_split or None, band_set=cfg.features.source, require_masks=True,
                       nan_policy=d.nan_policy)
-    x, y, _ = load_patches(ds, d.size)
+    x, y, ids = load_patches(ds, d.size)
     strat = y.flatten(1).amax(1).numpy()
     skf = StratifiedKFold(folds, shuffle=True, random_state=cfg.train.seed)
-    results = []
+    results, oof = [], []
     with output_dir(out, overwrite) as tmp:
         for k, (tr, va) in enumerate(skf.split(np.zeros(len(strat)), strat), start=1):
             if progress:
@@ -307,6 +315,10 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, pro
             r = _train_one(cfg, (x[tr], y[tr], x[va], y[va]), tmp / f"fold_{k}", overwrite=False, resume=False,
                            progress=progress, device=device)
             results.append(r.metrics)
+            run = SegmentationRun.load(tmp / f"fold_{k}")
+            stats = region_stats(run.predict_proba(x[va]), run.threshold, [ids[i] for i in va])
+            oof.append(stats.assign(label=strat[va].astype(int), fold=k))
+        write_table(pd.concat(oof).reset_index(), tmp / "oof_stats.csv")
         keys = ("precision", "recall", "f1", "iou", "miou", "mean_f1")
         summary = {
             "folds": folds,

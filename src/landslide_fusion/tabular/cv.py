@@ -23,7 +23,7 @@ from .model import LandslideGBM
 from .schema import FeatureSchema
 from .splits import make_splitter
 
-__all__ = ["CVResult", "cross_validate_model", "leakage_report", "logistic_baseline", "LeakageWarning"]
+__all__ = ["CVResult", "cross_validate_model", "detection_scores", "leakage_report", "logistic_baseline", "LeakageWarning"]
 
 
 class LeakageWarning(UserWarning):
@@ -70,7 +70,8 @@ class CVResult:
         return {"per_fold": self.per_fold, "mean": self.mean, "std": self.std}
 
 
-def _scores(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+def detection_scores(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    """ROC-AUC, PR-AUC (average precision), F1 at ``threshold`` and Brier score of scores ``p``."""
     return {
         "roc_auc": float(roc_auc_score(y, p)) if len(np.unique(y)) > 1 else float("nan"),
         "pr_auc": float(average_precision_score(y, p)) if len(np.unique(y)) > 1 else float("nan"),
@@ -121,7 +122,7 @@ def cross_validate_model(
             p, threshold = est.predict_proba(X.iloc[te])[:, 1], est.threshold_
         oof[te] = p
         fold_of[te] = k
-        per_fold.append({"fold": k, "n_test": int(len(te)), **_scores(y[te], p, threshold)})
+        per_fold.append({"fold": k, "n_test": int(len(te)), **detection_scores(y[te], p, threshold)})
     keys = ("roc_auc", "pr_auc", "f1", "brier")
     mean = {k: float(np.nanmean([f[k] for f in per_fold])) for k in keys}
     std = {k: float(np.nanstd([f[k] for f in per_fold])) for k in keys}

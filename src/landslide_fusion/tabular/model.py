@@ -93,6 +93,12 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         self.unseen_categories = unseen_categories
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # landslide / no landslide
+        tags.input_tags.allow_nan = True  # LightGBM treats NaN as missing
+        return tags
+
     def _lgb_params(self) -> dict:
         return {
             "objective": "binary",

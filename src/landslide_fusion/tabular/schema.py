@@ -51,7 +51,8 @@ class FeatureSchema:
                     f"{source}: column {c!r} has categories unseen in training ({', '.join(unseen_values[:5])}); "
                     f"known: {', '.join(map(str, cats[:10]))}; map them to a known category or retrain"
                 )
-            out[c] = pd.Categorical(col.astype(str).where(col.notna()), categories=[str(v) for v in cats])
+            text = col.astype(str).where(col.notna() & col.astype(str).isin(seen))  # unseen -> missing
+            out[c] = pd.Categorical(text, categories=[str(v) for v in cats])
         for c in self.names:
             if c not in self.categories:
                 try:

@@ -20,7 +20,7 @@ from .explain import shap_importance, shap_plots, top_contributions
 from .model import LandslideGBM
 from .schema import binary_labels
 
-__all__ = ["prepare", "train_tabular", "predict_tabular", "evaluate_tabular", "explain_tabular", "make_gbm"]
+__all__ = ["prepare", "train_tabular", "predict_tabular", "score_table", "evaluate_tabular", "explain_tabular", "make_gbm"]
 
 
 def make_gbm(cfg: TabularConfig) -> LandslideGBM:
@@ -86,24 +86,31 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
                    "gbm": result.to_dict(), "logistic_baseline": base, "leakage": leaks,
                    "threshold": model.threshold_, "best_iteration": model.best_iteration_}
         write_json(tmp / "cv.json", summary)
-        write_table(result.oof, tmp / "oof.csv")
+        write_table(result.oof if coords is None else result.oof.join(coords.reset_index(drop=True)), tmp / "oof.csv")
         write_table(importance, tmp / "importance.csv")
     return summary
+
+
+def score_table(model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``id, probability, landslide`` (and the coordinate columns, when configured) for every
+    row of ``df`` with a saved model."""
+    from ..config import load_config
+
+    model = LandslideGBM.load(model_dir)
+    cfg = load_config(TabularConfig, Path(model_dir) / "config.toml")
+    X, _, ids, coords, _ = prepare(df, cfg, source, with_label=False)
+    p = model.predict_proba(X, source=source)[:, 1]
+    res = pd.DataFrame({"id": ids, "probability": p, "landslide": (p >= model.threshold_).astype(int)})
+    return res if coords is None else res.join(coords.reset_index(drop=True))
 
 
 def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
                     *, overwrite: bool = False) -> pd.DataFrame:
     """Score every row of ``table``: ``id, probability, landslide`` written to ``out`` (CSV/Parquet)."""
-    from ..config import load_config
     from ..io.atomic import check_can_write
 
     check_can_write(out, overwrite)
-    model = LandslideGBM.load(model_dir)
-    cfg = load_config(TabularConfig, Path(model_dir) / "config.toml")
-    df = read_table(table)
-    X, _, ids, _, _ = prepare(df, cfg, str(table), with_label=False)
-    p = model.predict_proba(X, source=str(table))[:, 1]
-    res = pd.DataFrame({"id": ids, "probability": p, "landslide": (p >= model.threshold_).astype(int)})
+    res = score_table(model_dir, read_table(table), str(table))
     write_table(res, out)
     return res
 

@@ -1,0 +1,169 @@
+"""``landslide fuse``: train, predict, compare, score."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, emit, user_errors
+from ..config import load_config
+
+app = typer.Typer(help="Fuse the image and tabular views of each region into one decision and a risk score.",
+                  no_args_is_help=True)
+
+ImageOption = typer.Option(..., "--image", help="Region statistics: predictions.csv of 'segment predict' or "
+                                                "oof_stats.csv of 'segment train --folds K'.")
+TabularOption = typer.Option(..., "--tabular", help="Tabular scores (id, probability): oof.csv of 'tabular train' "
+                                                    "or the output of 'tabular predict'.")
+
+
+class Method(str, Enum):
+    stacking = "stacking"
+    crosscheck = "crosscheck"
+
+
+class OnMissing(str, Enum):
+    error = "error"
+    drop = "drop"
+
+
+def _config(config: Path | None, set_: list[str], method: Method | None = None, folds: int | None = None,
+            on_missing: OnMissing | None = None):
+    from .config import FusionConfig
+
+    overrides = list(set_)
+    if method:
+        overrides.append(f'method="{method.value}"')
+    if folds:
+        overrides.append(f"folds={folds}")
+    if on_missing:
+        overrides.append(f'on_missing="{on_missing.value}"')
+    return load_config(FusionConfig, config, overrides)
+
+
+def _notes(r: dict) -> str:
+    return "".join(f"\nwarning: {w}" for w in r.get("warnings", ()))
+
+
+def _fmt(mean: dict, std: dict) -> str:
+    from .compare import METHODS
+
+    return "\n".join(f"  {m:<8} ROC-AUC {mean[m]['roc_auc']:.3f} ± {std[m]['roc_auc']:.3f}   "
+                     f"PR-AUC {mean[m]['pr_auc']:.3f} ± {std[m]['pr_auc']:.3f}   F1 {mean[m]['f1']:.3f} ± {std[m]['f1']:.3f}"
+                     for m in METHODS)
+
+
+@app.command("train")
+@user_errors
+def train(
+    image: Path = ImageOption,
+    tabular: Path = TabularOption,
+    out: Path = typer.Option(..., "--out", "-o", help="Fusion folder to create."),
+    method: Method = typer.Option(None, help="Fusion method (default: config, stacking)."),
+    folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
+    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    config: Path = ConfigOption,
+    set_: list[str] = SetOption,
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fit the fusion on held-out base-model outputs and cross-validate it against both single models."""
+    from .run import train_fusion
+
+    cfg = _config(config, set_, method, folds, on_missing)
+    r = train_fusion(image, tabular, cfg, out, overwrite=overwrite)
+    c = r["compare"]
+    emit(r, as_json, f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
+         f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
+         f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
+         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}" + _notes(r))
+
+
+@app.command("predict")
+@user_errors
+def predict(
+    fusion: Path = typer.Option(..., help="Fusion folder from 'fuse train'."),
+    image: Path = ImageOption,
+    tabular: Path = TabularOption,
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (risk.csv, risk.geojson, disagreements.csv)."),
+    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Risk score, risk class and decision per region, and the regions where the models disagree."""
+    from .run import predict_fusion
+
+    r = predict_fusion(fusion, image, tabular, out, overwrite=overwrite, on_missing=on_missing.value if on_missing else None)
+    emit(r, as_json, _risk_text(r))
+
+
+def _risk_text(r: dict) -> str:
+    classes = ", ".join(f"{k} {v}" for k, v in r["risk_classes"].items())
+    return (f"{r['regions']} regions: {r['landslide']} landslide; risk classes: {classes}; "
+            f"{r['disagreements']} disagreements\nwritten: {', '.join(r['files'])}" + _notes(r))
+
+
+@app.command("compare")
+@user_errors
+def compare(
+    image: Path = ImageOption,
+    tabular: Path = TabularOption,
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (compare.json, compare.png, compare_oof.csv)."),
+    folds: int = typer.Option(None, help="Number of folds (default: config, 5)."),
+    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    config: Path = ConfigOption,
+    set_: list[str] = SetOption,
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """k-fold CV over regions: tabular-only vs image-only vs fused, kappa and McNemar, and a chart."""
+    from .run import compare_regions
+
+    r = compare_regions(image, tabular, _config(config, set_, None, folds, on_missing), out, overwrite=overwrite)
+    emit(r, as_json, f"{r['regions']} regions ({r['positives']} landslide)\n{r['text']}\nchart: {r['chart']}" + _notes(r))
+
+
+@app.command("score")
+@user_errors
+def score(
+    fusion: Path = typer.Option(..., help="Fusion folder from 'fuse train'."),
+    run: Path = typer.Option(..., help="Segmentation run folder."),
+    tabular: Path = typer.Option(..., "--tabular", help="Tabular model folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (risk.csv, risk.geojson, disagreements.csv)."),
+    data: Path = typer.Option(None, help="Patches: images of the regions (Landslide4Sense or image folder)."),
+    scene: Path = typer.Option(None, help="Map: a scene (GeoTIFF) covering the regions."),
+    regions: Path = typer.Option(None, help="Map: region polygons (GeoJSON) with an id and the tabular features."),
+    table: Path = typer.Option(None, help="Region table for the tabular model (default: descriptors of the images, "
+                                          "or the region properties)."),
+    split: str = typer.Option(None, help="Split list of an image folder."),
+    band_map: str = typer.Option(None, help="Map: model band <- scene band, e.g. RED=3,GREEN=2,BLUE=1."),
+    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Run both models on the regions (patches, or polygons over a scene) and fuse them into risk."""
+    from .run import score_regions
+
+    bm = tuple(b for b in band_map.split(",") if b) if band_map else None
+    r = score_regions(fusion, run, tabular, out, data=data, table=table, split=split, scene=scene, regions=regions,
+                      band_map=bm, overwrite=overwrite, on_missing=on_missing.value if on_missing else None)
+    emit(r, as_json, _risk_text(r))
+
+
+@app.command("describe")
+@user_errors
+def describe(
+    data: Path = typer.Argument(..., help="Images (Landslide4Sense or image folder)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Region table to write (CSV or Parquet)."),
+    split: str = typer.Option(None, help="Split list of an image folder."),
+    band_set: str = typer.Option(None, help="Band set of the images (default: inferred)."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Per-image descriptors (band statistics, NDVI/GRVI, texture) as a tabular side for 'tabular train'."""
+    from .run import describe_dataset
+
+    r = describe_dataset(data, out, split=split, band_set=band_set, overwrite=overwrite)
+    emit(r, as_json, f"{r['regions']} regions x {r['features']} descriptors -> {out}")

@@ -1,0 +1,53 @@
+"""Risk score and risk class per region, and the writers of the risk table.
+
+The risk score is the fused landslide probability. Classes cut it at ``edges`` (config
+``risk.edges``, default 0.25 / 0.5 / 0.75) into ``low``, ``moderate``, ``high`` and ``very high``:
+class ``k`` holds scores in ``[edges[k-1], edges[k])``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from ..io.geojson import region_geometries, write_geojson
+from ..io.tables import write_table
+
+__all__ = ["RISK_CLASSES", "risk_classes", "risk_table", "write_risk"]
+
+RISK_CLASSES = ("low", "moderate", "high", "very high")
+
+
+def risk_classes(score: np.ndarray, edges: tuple[float, ...] = (0.25, 0.5, 0.75),
+                 labels: tuple[str, ...] = RISK_CLASSES) -> pd.Categorical:
+    """Ordered categorical risk class of each score."""
+    e = np.asarray(edges, dtype=float)
+    if len(labels) != len(e) + 1 or np.any(np.diff(e) <= 0) or e.min() <= 0 or e.max() >= 1:
+        raise ConfigError(f"risk edges {list(edges)} must increase strictly inside (0, 1) and number one less than "
+                          f"the classes {list(labels)}")
+    return pd.Categorical.from_codes(np.searchsorted(e, np.asarray(score, float), side="right"),
+                                     categories=list(labels), ordered=True)
+
+
+def risk_table(frame: pd.DataFrame, score: np.ndarray, decision: np.ndarray,
+               edges: tuple[float, ...] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
+    """``frame`` (indexed by region id) with ``risk_score``, ``risk_class`` and ``landslide`` in front."""
+    head = pd.DataFrame({"risk_score": score, "risk_class": risk_classes(score, edges), "landslide": decision.astype(int)},
+                        index=frame.index)
+    return head.join(frame.drop(columns=[c for c in head.columns if c in frame.columns]))
+
+
+def write_risk(table: pd.DataFrame, folder: str | os.PathLike[str], crs: str | None = None) -> list[Path]:
+    """``risk.csv``, plus ``risk.geojson`` when the regions carry geometry (see
+    :func:`~landslide_fusion.io.geojson.region_geometries`). Returns the paths written."""
+    folder = Path(folder)
+    flat = table.reset_index()
+    paths = [write_table(flat.drop(columns=[c for c in ("geometry",) if c in flat.columns]), folder / "risk.csv")]
+    geoms = region_geometries(flat)
+    if geoms is not None:
+        paths.append(write_geojson(folder / "risk.geojson", flat.astype({"risk_class": str}), geoms, crs))
+    return paths
