@@ -11,7 +11,7 @@ DEMO_OUT ?= demo-output
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[dev,onnx]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev,onnx,dask]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -97,6 +99,27 @@ class CBAMAttention(nn.Module):
         return x * torch.sigmoid(self.spatial(s))
 
 
+class _SelfAttention(nn.Module):
+    """Multi-head self-attention (Vaswani et al., 2017), the computation of
+    ``nn.MultiheadAttention(dim, heads, batch_first=True)`` with the same parameter names, written
+    with shape-agnostic reshapes so that ONNX export keeps batch and length dynamic."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
+        self.out_proj = nn.Linear(dim, dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, L, dim)
+        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = (t.unflatten(-1, (self.heads, -1)).transpose(1, 2) for t in (q, k, v))  # (B, heads, L, d)
+        attn = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+        return self.out_proj((attn @ v).transpose(1, 2).flatten(-2))
+
+
 class _AxisGate(nn.Module):
     """Self-attention over the positions of one axis; each position is described by the
     average and maximum of the feature map over the other two axes."""
@@ -104,12 +127,12 @@ class _AxisGate(nn.Module):
     def __init__(self, dim: int, heads: int) -> None:
         super().__init__()
         self.embed = nn.Linear(2, dim)
-        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attn = _SelfAttention(dim, heads)
         self.out = nn.Linear(dim, 1)
 
     def forward(self, avg: torch.Tensor, mx: torch.Tensor) -> torch.Tensor:
         tokens = self.embed(torch.stack([avg, mx], dim=-1))  # (B, L, dim)
-        mixed, _ = self.attn(tokens, tokens, tokens, need_weights=False)
+        mixed = self.attn(tokens)
         return torch.sigmoid(self.out(mixed + tokens))[..., 0]  # (B, L)
 
 

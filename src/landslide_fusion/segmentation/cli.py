@@ -56,7 +56,9 @@ def train(
     m = r.metrics
     emit({"run": str(r.path), "threshold": r.threshold, **m}, as_json,
          f"run written to {r.path}\nvalidation: F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  "
-         f"recall {m['recall']:.4f}  (landslide class; mean-of-classes F1 {m['mean_f1']:.4f})")
+         f"recall {m['recall']:.4f}  (landslide class; mean-of-classes F1 {m['mean_f1']:.4f})\n"
+         + (f"out-of-fold region statistics: {r.path / 'oof_stats.csv'}; training curves: {r.path}/fold_*/curves.png"
+            if folds >= 2 else f"training curves: {r.path / 'curves.png'}"))
 
 
 @app.command("evaluate")
@@ -66,30 +68,98 @@ def evaluate(
     data: Path = typer.Option(..., help="Labelled dataset folder."),
     split: str = typer.Option(None, help="Split list name (image folders)."),
     tta: TTA = typer.Option(None, help="Override the run's test-time augmentation."),
+    overlays: Path = typer.Option(None, help="Folder (created) for PNG overlays of image, ground truth and prediction."),
+    max_overlays: int = typer.Option(16, help="Number of patches drawn with --overlays."),
     as_json: bool = JsonOption,
 ) -> None:
     """Landslide-class precision, recall, F1, IoU (and mIoU, mean-of-classes F1) on DATA."""
     from .evaluate import evaluate_run
 
-    m = evaluate_run(run, data, split, tta.value if tta else None)
+    m = evaluate_run(run, data, split, tta.value if tta else None, overlays=overlays, max_overlays=max_overlays)
     emit(m, as_json, f"{m['n_patches']} patches, threshold {m['threshold']:.2f}, tta {m['tta']}\n"
          f"  landslide F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  recall {m['recall']:.4f}\n"
-         f"  mIoU {m['miou']:.4f}  mean-of-classes F1 {m['mean_f1']:.4f}")
+         f"  mIoU {m['miou']:.4f}  mean-of-classes F1 {m['mean_f1']:.4f}"
+         + (f"\noverlays (PNG) in {m['overlays']}/" if overlays else ""))
+
+
+class Engine(str, Enum):
+    torch = "torch"
+    onnx = "onnx"
 
 
 @app.command("predict")
 @user_errors
 def predict(
     run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
-    input: Path = typer.Option(..., "--input", "-i", help="Dataset folder to predict."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (masks/, probabilities/, predictions.csv)."),
+    input: Path = typer.Option(..., "--input", "-i", help="Dataset folder, or one scene (GeoTIFF/PNG) of any size."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (patches: masks/, probabilities/, predictions.csv; "
+                                                      "scene: probability.tif, mask.tif, landslides.geojson)."),
     split: str = typer.Option(None, help="Split list name (image folders)."),
     tta: TTA = typer.Option(None, help="Override the run's test-time augmentation."),
+    band_map: str = typer.Option(None, help="Scene: model band <- input band, e.g. RED=3,GREEN=2,BLUE=1 (numbers are 1-based)."),
+    window: int = typer.Option(None, help="Scene: sliding-window size in pixels (default: the training patch size)."),
+    overlap: float = typer.Option(None, help="Scene: fraction of a window shared with its neighbours (default 0.25)."),
+    nodata: float = typer.Option(None, help="Scene: input nodata value (default: the file's)."),
+    polygons: bool = typer.Option(True, help="Scene: write landslides.geojson."),
+    engine: Engine = typer.Option(Engine.torch, help="torch, or onnx (needs 'segment export' first)."),
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Write a mask and a probability map per patch of INPUT."""
+    """Predict the patches of a dataset folder, or a whole scene with a sliding window."""
+    from .infer import SegmentationRun
+
+    r_ = SegmentationRun.load(run, engine=engine.value)
+    t = tta.value if tta else None
+    if input.is_file():
+        from .scene import predict_scene
+
+        bm = tuple(b for b in band_map.split(",") if b) if band_map else None
+        r = predict_scene(r_, input, out, band_map=bm, window=window, overlap=overlap, tta=t, nodata=nodata,
+                          polygons=polygons, engine=engine.value, overwrite=overwrite)
+        emit(r, as_json, f"scene {r['width']}x{r['height']} in {r['windows']} windows of {r['window']} px: "
+             f"{100 * r['landslide_fraction']:.2f} % landslide, {r['polygons']} polygons; outputs in {r['out']}/ "
+             "(probability.tif, mask.tif" + (", landslides.geojson)" if polygons else ")"))
+        return
     from .evaluate import predict_dataset
 
-    r = predict_dataset(run, input, out, split=split, tta=tta.value if tta else None, overwrite=overwrite)
+    r = predict_dataset(r_, input, out, split=split, tta=t, overwrite=overwrite)
     emit(r, as_json, f"predicted {r['n_patches']} patches (threshold {r['threshold']:.2f}); outputs in {r['out']}")
+
+
+@app.command("export")
+@user_errors
+def export(
+    run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
+    out: Path = typer.Option(None, "--out", "-o", help="ONNX file (default: RUN/model.onnx, used by --engine onnx)."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Export the whole pipeline (bands -> logits) to ONNX with dynamic batch and size, checked against torch."""
+    from .onnx import export_onnx
+
+    r = export_onnx(run, out, overwrite=overwrite)
+    emit(r, as_json, f"wrote {r['onnx']} (opset {r['opset']}); largest |logit difference| vs torch "
+         f"{r['max_abs_logit_difference']:.2e}")
+
+
+@app.command("scenes")
+@user_errors
+def scenes(
+    scene_files: list[Path] = typer.Argument(..., help="Scenes (GeoTIFF/PNG) to predict."),
+    run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder; each scene writes OUT/<name>/."),
+    scheduler: str = typer.Option(None, help="Address of a Dask scheduler (default: a local cluster)."),
+    workers: int = typer.Option(2, help="Workers of the local cluster."),
+    band_map: str = typer.Option(None, help="Model band <- input band, e.g. RED=3,GREEN=2,BLUE=1."),
+    engine: Engine = typer.Option(Engine.torch, help="torch, or onnx (needs 'segment export' first)."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Predict many scenes in parallel on Dask, one task per scene."""
+    from .distributed import predict_scenes
+
+    bm = tuple(b for b in band_map.split(",") if b) if band_map else None
+    rs = predict_scenes(run, scene_files, out, scheduler=scheduler, workers=workers, band_map=bm, engine=engine.value,
+                        overwrite=overwrite)
+    emit({"scenes": rs}, as_json, "\n".join(f"{r['scene']}: {100 * r['landslide_fraction']:.2f} % landslide, "
+                                            f"{r['polygons']} polygons -> {r['out']}/" for r in rs))

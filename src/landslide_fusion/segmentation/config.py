@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig", "SegmentConfig"]
+__all__ = ["DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig", "SceneConfig", "SegmentConfig"]
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,28 @@ class PostConfig:
 
 
 @dataclass(frozen=True)
+class SceneConfig:
+    """Scene prediction (``segment predict --input scene.tif``).
+
+    ``window``: sliding-window size in pixels (0: the training patch size, ``data.size``, or 128);
+    ``overlap``: fraction of the window shared by neighbouring windows, blended with a cosine
+    taper; ``band_map``: which input band feeds each model band, as ``"MODEL=INPUT"`` with INPUT a
+    1-based band number or a band description (empty: by description, else in order);
+    ``nodata``: input value marking missing pixels (default: the file's nodata).
+    """
+
+    window: int = 0
+    overlap: float = 0.25
+    batch_size: int = 8
+    band_map: tuple[str, ...] = ()
+    nodata: float | None = None
+
+
+@dataclass(frozen=True)
 class SegmentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     post: PostConfig = field(default_factory=PostConfig)
+    scene: SceneConfig = field(default_factory=SceneConfig)

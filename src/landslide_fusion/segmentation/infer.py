@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..config import load_config
 from ..errors import BandError, ConfigError, DataError
@@ -21,9 +23,10 @@ from ..stats import BandStats
 from .config import SegmentConfig
 from .pipeline import SegmentationPipeline, build_pipeline
 
-__all__ = ["SegmentationRun", "predict_proba", "morphology", "TTA_MODES"]
+__all__ = ["SegmentationRun", "predict_proba", "morphology", "TTA_MODES", "ENGINES"]
 
 TTA_MODES = ("none", "rot90", "d4")
+ENGINES = ("torch", "onnx")
 
 
 def _views(tta: str) -> list[tuple[int, bool]]:
@@ -37,15 +40,20 @@ def _views(tta: str) -> list[tuple[int, bool]]:
 
 @torch.no_grad()
 def predict_proba(
-    pipeline: SegmentationPipeline, x: torch.Tensor, tta: str = "none", batch_size: int = 16
+    pipeline: SegmentationPipeline | Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: str = "none",
+    batch_size: int = 16,
 ) -> torch.Tensor:
     """Landslide probabilities (B, H, W) for raw bands ``x`` (B, C, H, W).
 
-    Each TTA view is rotated/flipped, predicted (multi-resolution heads averaged by the
-    model) and mapped back; the probabilities of the views are averaged.
+    ``pipeline`` is the torch pipeline or any callable mapping bands to logits (B, 1, H, W), such
+    as an ONNX Runtime session (:class:`~landslide_fusion.segmentation.onnx.OnnxPipeline`). Each TTA
+    view is rotated/flipped, predicted (multi-resolution heads averaged by the model) and mapped
+    back; the probabilities of the views are averaged.
     """
-    pipeline.eval()
-    device = next(pipeline.parameters()).device
+    device = torch.device("cpu")
+    if isinstance(pipeline, nn.Module):
+        pipeline.eval()
+        device = next(pipeline.parameters()).device
     out = []
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size].to(device)
@@ -87,13 +95,18 @@ class SegmentationRun:
     pipeline: SegmentationPipeline
     threshold: float
     info: dict
+    engine: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     @property
     def bands(self) -> tuple[str, ...]:
         return self.pipeline.engineer.source.bands
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "cpu") -> "SegmentationRun":
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu", engine: str = "torch") -> "SegmentationRun":
+        """Load a run folder; ``engine="onnx"`` predicts through ONNX Runtime with the run's
+        ``model.onnx`` (written by ``segment export``)."""
+        if engine not in ENGINES:
+            raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         path = Path(path)
         for name in ("config.toml", "band_stats.json", "model.pt", "run.json"):
             if not (path / name).is_file():
@@ -105,7 +118,12 @@ class SegmentationRun:
         pipeline.load_state_dict(state)
         pipeline.to(device).eval()
         info = json.loads((path / "run.json").read_text())
-        return cls(path, cfg, pipeline, float(info["threshold"]), info)
+        runner = None
+        if engine == "onnx":
+            from .onnx import OnnxPipeline
+
+            runner = OnnxPipeline(path / "model.onnx")
+        return cls(path, cfg, pipeline, float(info["threshold"]), info, runner)
 
     def check_bands(self, bands: tuple[str, ...], source: str) -> None:
         if tuple(bands) != self.bands:
@@ -116,7 +134,22 @@ class SegmentationRun:
 
     def predict_proba(self, x: torch.Tensor | np.ndarray, tta: str | None = None, batch_size: int = 16) -> torch.Tensor:
         x = torch.as_tensor(np.asarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x.float()
-        return predict_proba(self.pipeline, x, tta or self.config.post.tta, batch_size)
+        return predict_proba(self.engine or self.pipeline, x, tta or self.config.post.tta, batch_size)
+
+    def predict_image(self, image: np.ndarray, tta: str | None = None) -> torch.Tensor:
+        """Probabilities (H, W) of one (C, H, W) image at its own size.
+
+        When the run was trained on patches resized to ``data.size``, the image is resized the
+        same way (bilinear, antialiased), predicted, and the probabilities resized back, so the
+        model sees objects at the scale it learned.
+        """
+        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]
+        size, (h, w) = self.config.data.size, x.shape[-2:]
+        if size and (h, w) != (size, size):
+            small = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+            p = self.predict_proba(small, tta)[None]
+            return F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].clamp(0, 1)
+        return self.predict_proba(x, tta)[0]
 
     def predict_mask(self, x: torch.Tensor | np.ndarray, tta: str | None = None, threshold: float | None = None) -> torch.Tensor:
         p = self.predict_proba(x, tta)

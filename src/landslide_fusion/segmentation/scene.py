@@ -1,0 +1,274 @@
+"""Scene prediction: any-size rasters in, georeferenced probability and mask GeoTIFFs out.
+
+The scene is read and written in strips one window high (rasterio windows), so memory is
+bounded by ``window x scene width x bands`` and does not grow with the scene's height.
+Windows overlap by ``overlap`` of their size; each window's probabilities are weighted by a
+cosine taper ``w(u) = max(sin(pi (u + 0.5) / (2 o)), eps)`` over the ``o`` overlap pixels at each
+side (1 inside) and the weighted sum is divided by the summed weights, so neighbouring windows
+blend without seams. Scenes smaller than one window are padded by reflection. Pixels that are
+nodata in every input band (or NaN in any) are predicted from zeros and written as nodata
+(NaN probability, mask 255).
+
+Outputs in ``OUT/``: ``probability.tif`` (float32), ``mask.tif`` (uint8, 1 = landslide, at the
+run's tuned threshold), both tiled, deflate-compressed, with the input's CRS and transform;
+``landslides.geojson`` (one polygon per connected landslide area, 8-connectivity, with its area
+in map units and mean probability); ``scene.json`` (summary).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import BandError, ConfigError, DataError
+from ..io.atomic import output_dir, write_json
+from ..io.geojson import write_geojson
+from .infer import SegmentationRun
+
+__all__ = ["predict_scene", "resolve_band_map", "window_starts", "blend_weights", "SCENE_SUFFIXES", "polygonize"]
+
+SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
+
+
+def window_starts(length: int, window: int, stride: int) -> list[int]:
+    """Start offsets of windows covering ``[0, length)``; the last window ends at ``length``."""
+    if length <= window:
+        return [0]
+    starts = list(range(0, length - window, stride))
+    return starts + [length - window]
+
+
+def blend_weights(window: int, overlap: int, eps: float = 1e-3) -> np.ndarray:
+    """(window, window) separable cosine taper over ``overlap`` pixels at each side (see module doc)."""
+    ramp = np.ones(window, np.float32)
+    if overlap > 0:
+        u = np.arange(overlap, dtype=np.float32)
+        taper = np.maximum(np.sin(np.pi * (u + 0.5) / (2 * overlap)), eps)
+        ramp[:overlap] = taper
+        ramp[window - overlap:] = np.minimum(ramp[window - overlap:], taper[::-1])
+    return np.outer(ramp, ramp)
+
+
+def resolve_band_map(model_bands: tuple[str, ...], count: int, descriptions: tuple[str | None, ...],
+                     band_map: tuple[str, ...] | dict[str, int | str], source: str) -> list[int]:
+    """0-based input band index feeding each model band.
+
+    ``band_map`` maps model band -> input band (1-based number or description). Without one,
+    bands are matched by description when every model band is described, else taken in order
+    when the counts agree.
+    """
+    names = {d.upper(): i for i, d in enumerate(descriptions) if d}
+    if isinstance(band_map, (tuple, list)):
+        pairs = {}
+        for item in band_map:
+            if "=" not in item:
+                raise ConfigError(f"band map entry {item!r} must look like MODEL=INPUT, e.g. RED=3")
+            k, v = item.split("=", 1)
+            pairs[k.strip()] = v.strip()
+        band_map = pairs
+    if not band_map:
+        if all(b.upper() in names for b in model_bands):
+            return [names[b.upper()] for b in model_bands]
+        if count == len(model_bands):
+            return list(range(count))
+        raise BandError(f"{source}: {count} bands, the model needs {len(model_bands)} ({', '.join(model_bands)}); "
+                        "pass --band-map MODEL=INPUT,... (e.g. RED=3,GREEN=2,BLUE=1)")
+    unknown = [k for k in band_map if k not in model_bands]
+    if unknown:
+        raise BandError(f"band map names {', '.join(unknown)}, which the model does not use; model bands: {', '.join(model_bands)}")
+    missing = [b for b in model_bands if b not in band_map]
+    if missing:
+        raise BandError(f"{source}: no input band for model band(s) {', '.join(missing)}; add them to --band-map")
+    out = []
+    for b in model_bands:
+        v = str(band_map[b])
+        if v.isdigit():
+            if not 1 <= int(v) <= count:
+                raise BandError(f"{source}: band map {b}={v} but the file has bands 1..{count}")
+            out.append(int(v) - 1)
+        elif v.upper() in names:
+            out.append(names[v.upper()])
+        else:
+            raise BandError(f"{source}: band map {b}={v}: no band numbered or described {v!r} "
+                            f"(descriptions: {', '.join(d or '-' for d in descriptions)})")
+    return out
+
+
+@dataclass
+class _Accumulator:
+    """Weighted sums for the rows ``[top, top + height)`` of the scene, full width."""
+
+    top: int
+    prob: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def empty(cls, top: int, height: int, width: int) -> "_Accumulator":
+        return cls(top, np.zeros((height, width), np.float32), np.zeros((height, width), np.float32))
+
+
+def _profile(src, dtype: str, nodata: float) -> dict:
+    p = {"driver": "GTiff", "width": src.width, "height": src.height, "count": 1, "dtype": dtype, "nodata": nodata,
+         "compress": "deflate", "crs": src.crs, "transform": src.transform}
+    if src.width >= 256 and src.height >= 256:
+        p.update(tiled=True, blockxsize=256, blockysize=256)
+    return p
+
+
+def _read_strip(src, bands: list[int], row: int, height: int, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
+    from rasterio.windows import Window
+
+    win = Window(0, row, src.width, min(height, src.height - row))
+    x = src.read([b + 1 for b in bands], window=win).astype(np.float32)
+    bad = ~np.isfinite(x).all(0)
+    if nodata is not None:
+        bad |= (x == nodata).all(0)
+    x[:, bad] = 0.0
+    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), ~bad
+
+
+def _predict_windows(run: SegmentationRun, strip: np.ndarray, window: int, starts: list[int], tta: str | None,
+                     batch_size: int) -> list[np.ndarray]:
+    c, h, w = strip.shape
+    t = torch.from_numpy(strip)[None]
+    pad_h, pad_w = max(0, window - h), max(0, window - w)
+    if pad_h or pad_w:
+        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+        t = F.pad(t, (0, pad_w, 0, pad_h), mode=mode)
+    tiles = torch.cat([t[..., :, s:s + window] for s in starts])
+    return list(run.predict_proba(tiles, tta, batch_size).numpy())
+
+
+def predict_scene(
+    run: str | os.PathLike[str] | SegmentationRun, scene: str | os.PathLike[str], out: str | os.PathLike[str], *,
+    band_map: tuple[str, ...] | dict[str, int | str] | None = None, window: int | None = None, overlap: float | None = None,
+    batch_size: int | None = None, tta: str | None = None, nodata: float | None = None, polygons: bool = True,
+    engine: str = "torch", overwrite: bool = False,
+) -> dict:
+    """Predict a whole scene with a sliding window (see the module docstring)."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    from rasterio.windows import Window
+
+    run = run if isinstance(run, SegmentationRun) else SegmentationRun.load(run, engine=engine)
+    sc = run.config.scene
+    scene = Path(scene)
+    if not scene.is_file():
+        raise DataError(f"{scene}: file not found; pass a GeoTIFF or PNG scene")
+    window = window or sc.window or run.config.data.size or 128
+    overlap = sc.overlap if overlap is None else overlap
+    if not 0 <= overlap < 1:
+        raise ConfigError(f"overlap {overlap} must be in [0, 1): the fraction of a window shared with its neighbour")
+    if window % 16:
+        raise ConfigError(f"window {window} must be a multiple of 16 (the network downsamples 4 times); try {16 * math.ceil(window / 16)}")
+    ov = int(round(overlap * window))
+    stride = window - ov
+    batch_size = batch_size or sc.batch_size
+    try:
+        src = rasterio.open(scene)
+    except RasterioIOError as e:
+        raise DataError(f"{scene}: not a readable raster ({e})") from None
+    with src, output_dir(out, overwrite) as tmp:
+        bands = resolve_band_map(run.bands, src.count, tuple(src.descriptions), band_map or sc.band_map, str(scene))
+        nodata = nodata if nodata is not None else (sc.nodata if sc.nodata is not None else src.nodata)
+        weights = blend_weights(window, ov)
+        cols = window_starts(src.width, window, stride)
+        rows = window_starts(src.height, window, stride)
+        landslide_px = valid_px = 0
+        with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst, \
+                rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst, \
+                rasterio.open(tmp / ".landslide.tif", "w", **_profile(src, "uint8", None)) as binary_dst:
+            acc = _Accumulator.empty(0, window + stride, src.width)
+            valid_rows = np.ones((window + stride, src.width), bool)
+
+            def flush(upto: int) -> None:
+                nonlocal acc, valid_rows, landslide_px, valid_px
+                n = upto - acc.top
+                if n <= 0:
+                    return
+                p = acc.prob[:n] / np.maximum(acc.weight[:n], 1e-12)
+                ok = valid_rows[:n]
+                m = np.where(ok, (p >= run.threshold).astype(np.uint8), 255).astype(np.uint8)
+                p = np.where(ok, p, np.nan).astype(np.float32)
+                win = Window(0, acc.top, src.width, n)
+                prob_dst.write(p, 1, window=win)
+                mask_dst.write(m, 1, window=win)
+                binary_dst.write((m == 1).astype(np.uint8), 1, window=win)
+                landslide_px += int((m == 1).sum())
+                valid_px += int(ok.sum())
+                keep = acc.prob.shape[0] - n
+                nxt = _Accumulator.empty(upto, acc.prob.shape[0], src.width)
+                nxt.prob[:keep], nxt.weight[:keep] = acc.prob[n:], acc.weight[n:]
+                v = np.ones_like(valid_rows)
+                v[:keep] = valid_rows[n:]
+                acc, valid_rows = nxt, v
+
+            for r in rows:
+                flush(r)
+                strip, ok = _read_strip(src, bands, r, window, nodata)
+                h = strip.shape[1]
+                off = r - acc.top
+                valid_rows[off:off + h] = ok
+                for s, p in zip(cols, _predict_windows(run, strip, window, cols, tta, batch_size)):
+                    w = min(window, src.width - s)
+                    acc.prob[off:off + h, s:s + w] += (p * weights)[:h, :w]
+                    acc.weight[off:off + h, s:s + w] += weights[:h, :w]
+            flush(src.height)
+        n_polygons = 0
+        if polygons:
+            features = polygonize(tmp / ".landslide.tif", tmp / "probability.tif")
+            n_polygons = len(features)
+            write_geojson(tmp / "landslides.geojson", _props(features), [f["geometry"] for f in features],
+                          src.crs.to_string() if src.crs else None)
+        (tmp / ".landslide.tif").unlink()
+        summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height, "window": window,
+                   "overlap": overlap, "windows": len(rows) * len(cols), "threshold": run.threshold,
+                   "landslide_pixels": landslide_px, "valid_pixels": valid_px,
+                   "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": n_polygons,
+                   "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine}
+        write_json(tmp / "scene.json", summary)
+    return summary
+
+
+def _props(features: list[dict]):
+    import pandas as pd
+
+    return pd.DataFrame([f["properties"] for f in features], columns=["id", "area", "pixels", "mean_probability"])
+
+
+def _ring_area(ring: list) -> float:
+    xy = np.asarray(ring, dtype=float)
+    return 0.5 * abs(float(np.dot(xy[:-1, 0], xy[1:, 1]) - np.dot(xy[1:, 0], xy[:-1, 1])))
+
+
+def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[str]) -> list[dict]:
+    """One GeoJSON feature per connected landslide area (8-connectivity) of a 0/1 GeoTIFF, with
+    ``area`` (squared map units: shoelace formula, holes subtracted), ``pixels`` and
+    ``mean_probability``. GDAL polygonises the band scanline by scanline and each polygon's
+    probability is read through its own window, so memory does not grow with the scene."""
+    import pandas as pd
+    import rasterio
+    from rasterio.features import shapes
+
+    from ..fusion.zonal import zonal_stats
+
+    features = []
+    with rasterio.open(mask_path) as m:
+        band = rasterio.band(m, 1)
+        for k, (geom, _) in enumerate(shapes(band, mask=band, connectivity=8, transform=m.transform), start=1):
+            rings = geom["coordinates"]
+            area = _ring_area(rings[0]) - sum(_ring_area(r) for r in rings[1:])
+            features.append({"geometry": geom, "properties": {"id": k, "area": area}})
+    if features:
+        z = zonal_stats(prob_path, pd.DataFrame({"id": [f["properties"]["id"] for f in features],
+                                                 "geometry": [f["geometry"] for f in features]}), 0.5)
+        for f in features:
+            row = z.loc[f["properties"]["id"]]
+            f["properties"].update(pixels=int(row["n_pixels"]), mean_probability=float(row["mean_probability"]))
+    return features

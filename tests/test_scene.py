@@ -1,0 +1,225 @@
+"""Scenes: sliding-window prediction, georeferencing, band maps, polygons, ONNX, Dask, map risk."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import torch
+from rasterio.transform import from_origin
+from typer.testing import CliRunner
+
+from landslide_fusion.bands import L4S14
+from landslide_fusion.cli import app
+from landslide_fusion.config import load_config
+from landslide_fusion.errors import BandError, ConfigError
+from landslide_fusion.io.raster import write_geotiff
+from landslide_fusion.io.sample import GeoInfo
+from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
+from landslide_fusion.segmentation.scene import blend_weights, predict_scene, resolve_band_map, window_starts
+from landslide_fusion.synth import synth_patch
+
+from .conftest import shared
+
+runner = CliRunner()
+TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0",
+        "train.epochs=2", 'features.preset="l4s14"']
+CRS = "EPSG:32633"
+
+
+@pytest.fixture(scope="module")
+def run14(l4s_root, tmp_path_factory):
+    """A tiny rau-net-small trained 2 epochs on 14 raw bands (no per-image features)."""
+    out = tmp_path_factory.mktemp("scene") / "run"
+    cfg = load_config(SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY])
+    train_segmentation(cfg, out, progress=False)
+    return out
+
+
+def _scene(path, h, w, seed=0, nodata_rows=0):
+    rng = np.random.default_rng(seed)
+    img, _ = synth_patch(rng, max(h, w))
+    img = img[:, :h, :w].copy()
+    if nodata_rows:
+        img[:, :nodata_rows] = -9999.0
+    write_geotiff(path, img, GeoInfo(CRS, (10.0, 0.0, 500000.0, 0.0, -10.0, 4100000.0)), nodata=-9999.0 if nodata_rows else None)
+    return img
+
+
+def test_windows_cover_and_weights_taper():
+    assert window_starts(100, 32, 24) == [0, 24, 48, 68] and window_starts(20, 32, 24) == [0]
+    w = blend_weights(8, 2)
+    assert w.shape == (8, 8) and w[4, 4] == 1.0 and 0 < w[0, 0] < w[0, 4] < 1 and np.allclose(w, w.T)
+
+
+def test_tiled_scene_matches_whole_prediction(run14, tmp_path):
+    img = _scene(tmp_path / "s.tif", 96, 96)
+    run = SegmentationRun.load(run14)
+    whole = run.predict_proba(torch.from_numpy(img)[None])[0].numpy()
+    predict_scene(run, tmp_path / "s.tif", tmp_path / "out", window=48, overlap=0.5, polygons=False)
+    with rasterio.open(tmp_path / "out" / "probability.tif") as src:
+        tiled = src.read(1)
+    diff = np.abs(tiled - whole)
+    assert diff.mean() < 0.01 and diff.max() < 0.08, (diff.mean(), diff.max())
+    # no seams: the error on window borders is not larger than elsewhere
+    borders = np.zeros_like(diff, bool)
+    borders[:, [23, 24, 47, 48, 71, 72]] = borders[[23, 24, 47, 48, 71, 72], :] = True
+    assert diff[borders].mean() <= 2 * diff[~borders].mean() + 1e-3
+
+
+def test_scene_outputs_are_georeferenced_with_nodata(run14, tmp_path):
+    _scene(tmp_path / "s.tif", 70, 90, nodata_rows=5)
+    r = predict_scene(run14, tmp_path / "s.tif", tmp_path / "out", window=32, overlap=0.25)
+    with rasterio.open(tmp_path / "s.tif") as a, rasterio.open(tmp_path / "out" / "probability.tif") as p, \
+            rasterio.open(tmp_path / "out" / "mask.tif") as m:
+        assert p.crs == a.crs == m.crs and p.transform == a.transform and (p.width, p.height) == (90, 70)
+        prob, mask = p.read(1), m.read(1)
+    assert np.isnan(prob[:5]).all() and (mask[:5] == 255).all()
+    assert np.isfinite(prob[5:]).all() and set(np.unique(mask[5:])) <= {0, 1}
+    assert r["valid_pixels"] == 65 * 90
+    geo = json.loads((tmp_path / "out" / "landslides.geojson").read_text())
+    assert geo["crs"]["properties"]["name"] == CRS and len(geo["features"]) == r["polygons"]
+    for f in geo["features"]:
+        assert f["properties"]["area"] == pytest.approx(100.0 * f["properties"]["pixels"])
+
+
+def test_scene_smaller_than_window(run14, tmp_path):
+    _scene(tmp_path / "s.tif", 20, 24)
+    r = predict_scene(run14, tmp_path / "s.tif", tmp_path / "out", window=32)
+    assert r["windows"] == 1 and (r["width"], r["height"]) == (24, 20)
+
+
+def test_band_map_and_errors():
+    bands = ("RED", "GREEN", "BLUE")
+    assert resolve_band_map(bands, 3, (None, None, None), (), "s") == [0, 1, 2]
+    assert resolve_band_map(bands, 4, ("nir", "blue", "green", "red"), (), "s") == [3, 2, 1]
+    assert resolve_band_map(bands, 4, (None,) * 4, ("RED=4", "GREEN=3", "BLUE=2"), "s") == [3, 2, 1]
+    with pytest.raises(BandError, match="no input band for model band.*BLUE"):
+        resolve_band_map(bands, 4, (None,) * 4, ("RED=4", "GREEN=3"), "s")
+    with pytest.raises(BandError, match="4 bands, the model needs 3.*--band-map"):
+        resolve_band_map(bands, 4, (None,) * 4, (), "s")
+    with pytest.raises(BandError, match="bands 1..4"):
+        resolve_band_map(bands, 4, (None,) * 4, ("RED=5", "GREEN=3", "BLUE=2"), "s")
+    with pytest.raises(ConfigError, match="MODEL=INPUT"):
+        resolve_band_map(bands, 4, (None,) * 4, ("RED:5",), "s")
+
+
+def test_cli_scene_band_map_reordered(run14, tmp_path):
+    img = _scene(tmp_path / "s.tif", 40, 40)
+    order = list(range(14))[::-1]
+    write_geotiff(tmp_path / "rev.tif", img[order], GeoInfo(CRS, (10.0, 0.0, 0.0, 0.0, -10.0, 0.0)))
+    bm = ",".join(f"{b}={14 - i}" for i, b in enumerate(L4S14.bands))
+    r = runner.invoke(app, ["segment", "predict", "--run", str(run14), "-i", str(tmp_path / "rev.tif"), "-o",
+                            str(tmp_path / "a"), "--band-map", bm, "--window", "32", "--json"])
+    assert r.exit_code == 0, r.output
+    predict_scene(run14, tmp_path / "s.tif", tmp_path / "b", window=32)
+    with rasterio.open(tmp_path / "a" / "probability.tif") as a, rasterio.open(tmp_path / "b" / "probability.tif") as b:
+        assert np.allclose(a.read(1), b.read(1), atol=1e-6)
+    r = runner.invoke(app, ["segment", "predict", "--run", str(run14), "-i", str(tmp_path / "rev.tif"), "-o",
+                            str(tmp_path / "c"), "--band-map", "B1=1", "--window", "32"])
+    assert r.exit_code == 1 and "no input band for model band(s) B2" in r.stderr and not (tmp_path / "c").exists()
+
+
+def test_onnx_export_matches_torch(run14, tmp_path):
+    r = runner.invoke(app, ["segment", "export", "--run", str(run14), "-o", str(tmp_path / "m.onnx"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["max_abs_logit_difference"] < 1e-4
+    from landslide_fusion.segmentation.onnx import OnnxPipeline
+
+    run = SegmentationRun.load(run14)
+    x = torch.rand(2, 14, 48, 64) + 0.5
+    with torch.no_grad():
+        ref = run.pipeline(x)
+    assert (OnnxPipeline(tmp_path / "m.onnx")(x) - ref).abs().max() < 1e-4
+
+
+def test_dask_predicts_many_scenes(run14, tmp_path):
+    pytest.importorskip("dask.distributed")
+    from landslide_fusion.segmentation.distributed import predict_scenes
+
+    for i in range(3):
+        _scene(tmp_path / f"s{i}.tif", 40, 48, seed=i)
+    rs = predict_scenes(run14, [tmp_path / f"s{i}.tif" for i in range(3)], tmp_path / "out", workers=2, window=32)
+    assert [r["scene"] for r in rs] == [str(tmp_path / f"s{i}.tif") for i in range(3)]
+    for i in range(3):
+        whole = predict_scene(run14, tmp_path / f"s{i}.tif", tmp_path / f"single{i}", window=32)
+        with rasterio.open(tmp_path / "out" / f"s{i}" / "probability.tif") as a, \
+                rasterio.open(tmp_path / f"single{i}" / "probability.tif") as b:
+            assert np.allclose(a.read(1), b.read(1), atol=1e-5)
+        assert rs[i]["landslide_pixels"] == whole["landslide_pixels"]
+
+
+@pytest.mark.slow
+def test_sentinel2_mosaic_lines_up(tmp_path):
+    """A 2x2 mosaic of adjacent real tiles: outputs share the mosaic's grid and bounds."""
+    from rasterio.merge import merge
+
+    from landslide_fusion.io.folder import write_image_folder_sample  # noqa: F401 (format reference)
+
+    tiles = sorted((shared("sentinel2_geotiff") / "images").glob("*.tif"))
+    srcs = [rasterio.open(t) for t in tiles]
+    ref = srcs[0]
+    near = [s for s in srcs if abs(s.bounds.left - ref.bounds.left) < 3 * (ref.bounds.right - ref.bounds.left)
+            and abs(s.bounds.top - ref.bounds.top) < 3 * (ref.bounds.top - ref.bounds.bottom)][:6]
+    mosaic, transform = merge(near)
+    profile = {**ref.profile, "height": mosaic.shape[1], "width": mosaic.shape[2], "transform": transform, "dtype": "float32"}
+    with rasterio.open(tmp_path / "mosaic.tif", "w", **profile) as dst:
+        dst.write(mosaic.astype(np.float32))
+    for s in srcs:
+        s.close()
+    root = tmp_path / "train"
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        img, m = synth_patch(rng, 32)
+        rgbn = img[[L4S14.index(b) for b in ("B4", "B3", "B2", "B8")]]
+        write_geotiff(root / "images" / f"p{i}.tif", rgbn)
+        write_geotiff(root / "masks" / f"p{i}.tif", m.astype(np.uint8))
+    cfg = load_config(SegmentConfig, None, [f'data.root="{root}"', 'features.source="rgbn"', 'features.preset="rgbn4"',
+                                            *TINY[:-1]])
+    train_segmentation(cfg, tmp_path / "run", progress=False)
+    r = predict_scene(tmp_path / "run", tmp_path / "mosaic.tif", tmp_path / "out", window=64)
+    with rasterio.open(tmp_path / "mosaic.tif") as a, rasterio.open(tmp_path / "out" / "mask.tif") as m:
+        assert m.crs == a.crs and m.transform == a.transform and m.bounds == a.bounds
+    left, bottom, right, top = rasterio.open(tmp_path / "mosaic.tif").bounds
+    for f in json.loads((tmp_path / "out" / "landslides.geojson").read_text())["features"]:
+        xy = np.asarray(f["geometry"]["coordinates"][0])
+        assert (xy[:, 0] >= left - 1e-9).all() and (xy[:, 0] <= right + 1e-9).all()
+        assert (xy[:, 1] >= bottom - 1e-9).all() and (xy[:, 1] <= top + 1e-9).all()
+    assert r["width"] == mosaic.shape[2]
+
+
+def test_fuse_score_over_a_map(run14, tmp_path):
+    """Region polygons over a scene: zonal mask statistics + tabular features -> risk GeoJSON."""
+    from landslide_fusion.io.geojson import box_geometry, write_geojson
+    from landslide_fusion.synth import synth_fusion_regions, synth_region_table
+
+    ids = [f"r{i}" for i in range(60)]
+    labels = np.arange(60) % 2
+    table = synth_region_table(ids, labels, seed=0)
+    table.to_csv(tmp_path / "regions.csv", index=False)
+    assert runner.invoke(app, ["tabular", "train", "--data", str(tmp_path / "regions.csv"), "--label", "landslide",
+                               "--id", "region_id", "-o", str(tmp_path / "tab"), "--set", "gbm.n_estimators=50",
+                               "--set", "gbm.min_child_samples=5"]).exit_code == 0
+    sides = synth_fusion_regions(120, seed=1)
+    sides.drop(columns=["tabular_probability"]).to_csv(tmp_path / "img.csv", index=False)
+    sides[["id", "tabular_probability", "label"]].to_csv(tmp_path / "tabp.csv", index=False)
+    assert runner.invoke(app, ["fuse", "train", "--image", str(tmp_path / "img.csv"), "--tabular", str(tmp_path / "tabp.csv"),
+                               "-o", str(tmp_path / "fusion")]).exit_code == 0
+    _scene(tmp_path / "scene.tif", 64, 64)
+    polys = [box_geometry(500000 + 40 * (i % 10), 4100000 - 640 + 40 * (i // 10), 500000 + 40 * (i % 10) + 60,
+                          4100000 - 640 + 40 * (i // 10) + 60) for i in range(60)]
+    props = table.drop(columns=["landslide"])
+    write_geojson(tmp_path / "regions.geojson", props, polys, CRS)
+    r = runner.invoke(app, ["fuse", "score", "--fusion", str(tmp_path / "fusion"), "--run", str(run14), "--tabular",
+                            str(tmp_path / "tab"), "--scene", str(tmp_path / "scene.tif"), "--regions",
+                            str(tmp_path / "regions.geojson"), "-o", str(tmp_path / "risk"), "--json"])
+    assert r.exit_code == 0, r.output
+    risk = pd.read_csv(tmp_path / "risk" / "risk.csv")
+    assert len(risk) == 60 and (risk["n_pixels"] > 0).all() and (risk["largest_component_area"].fillna(0) >= 0).all()
+    geo = json.loads((tmp_path / "risk" / "risk.geojson").read_text())
+    assert geo["features"][0]["geometry"]["type"] == "Polygon" and geo["crs"]["properties"]["name"] == CRS
+    assert (tmp_path / "risk" / "scene" / "probability.tif").is_file()
+    r = runner.invoke(app, ["fuse", "score", "--fusion", str(tmp_path / "fusion"), "--run", str(run14), "--tabular",
+                            str(tmp_path / "tab"), "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])
+    assert r.exit_code == 1 and "--scene with --regions" in r.stderr
