@@ -40,7 +40,7 @@ def main() -> None:
     from landslide_fusion.segmentation.onnx import OnnxPipeline, export_onnx
 
     with tempfile.TemporaryDirectory() as d:
-        run = make_run(Path(d), preset=a.preset, size=a.size)
+        run = make_run(Path(d), preset=a.preset, epochs=1)
         report = export_onnx(run)
         pipe = SegmentationRun.load(run).pipeline.eval().to(memory_format=torch.channels_last)
         ort = OnnxPipeline(Path(run) / "model.onnx")

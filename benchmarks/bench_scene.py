@@ -50,7 +50,8 @@ def child(args: argparse.Namespace) -> None:
                       polygons=True, engine=args.engine)
     seconds = time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "windows": r["windows"], "polygons": r["polygons"]}))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "windows": r["windows"], "polygons": r["polygons"],
+                      "landslide_fraction": r["landslide_fraction"]}))
 
 
 def main() -> None:
@@ -77,8 +78,8 @@ def main() -> None:
 
             export_onnx(run)
         print(f"rau-net-small, l4s23, window {a.window}, overlap {a.overlap}, engine {a.engine}, CPU")
-        print("| scene | Mpx | seconds | Mpx/s | peak memory (MB) |")
-        print("|---|---|---|---|---|")
+        print("| scene | Mpx | seconds | Mpx/s | peak memory (MB) | landslide % | polygons |")
+        print("|---|---|---|---|---|---|---|")
         peaks = []
         for size in a.sizes:
             scene = d / f"scene{size}.tif"
@@ -88,8 +89,8 @@ def main() -> None:
             res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
             mpx = size * size / 1e6
             peaks.append(res["peak_mb"])
-            print(f"| {size}x{size} | {mpx:.1f} | {res['seconds']:.1f} | {mpx / res['seconds']:.2f} | {res['peak_mb']:.0f} |",
-                  flush=True)
+            print(f"| {size}x{size} | {mpx:.1f} | {res['seconds']:.1f} | {mpx / res['seconds']:.2f} | {res['peak_mb']:.0f} | "
+                  f"{100 * res['landslide_fraction']:.2f} | {res['polygons']} |", flush=True)
             scene.unlink()
         print(f"peak memory ratio {a.sizes[-1]} vs {a.sizes[0]}: {peaks[-1] / peaks[0]:.2f} (target: ~1, all < 1500 MB)")
 

@@ -9,15 +9,17 @@ from landslide_fusion.segmentation import SegmentConfig, train_segmentation
 from landslide_fusion.synth import write_synth_l4s
 
 
-def make_run(folder: Path, model: str = "rau-net-small", preset: str = "l4s23", size: int = 128) -> Path:
-    """A run folder of ``model`` after one epoch on 16 generated patches: throughput does not
-    depend on the weights, and a real run folder exercises the whole saved pipeline."""
+def make_run(folder: Path, model: str = "rau-net-small", preset: str = "l4s23", epochs: int = 8) -> Path:
+    """A run folder of ``model`` trained ``epochs`` epochs on 128 generated 64 px patches (about
+    half a minute on 2 cores; validation F1 ~0.9), so that predicted maps look like real ones:
+    sparse landslide blobs, not noise. Throughput does not depend on the weights."""
     data = folder / "data"
     if not data.exists():
-        write_synth_l4s(data, n=16, size=size, seed=0)
+        write_synth_l4s(data, n=128, size=64, seed=0)
     run = folder / f"run-{model}-{preset}"
     if not run.exists():
         cfg = load_config(SegmentConfig, None, [f'data.root="{data}"', f'model.name="{model}"', f'features.preset="{preset}"',
-                                                "train.epochs=1", "train.batch_size=8", 'post.tta="none"'])
+                                                f"train.epochs={epochs}", "train.batch_size=8", "train.lr=3e-3",
+                                                'post.tta="none"'])
         train_segmentation(cfg, run, progress=False)
     return run

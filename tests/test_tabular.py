@@ -136,3 +136,16 @@ def test_cli_errors(table, tmp_path):
     assert r.exit_code == 1 and "file not found" in r.stderr
     r = runner.invoke(app, ["tabular", "train", "--data", str(csv), "--cv", "spatial", "-o", str(tmp_path / "m")])
     assert r.exit_code == 1 and "--coords" in r.stderr
+
+
+def test_check_estimator():
+    """scikit-learn's estimator checks, with the failures this binary classifier expects by design."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    est = LandslideGBM(n_estimators=20, early_stopping_rounds=5, calibration_folds=2, min_child_samples=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(est, expected_failed_checks=EXPECTED_FAILED_CHECKS)
+
+
+EXPECTED_FAILED_CHECKS = {}

@@ -98,3 +98,20 @@ def test_cli_bad_inputs(l4s_root, folder_root, tmp_path):
     r = runner.invoke(app, ["segment", "train", "-o", str(tmp_path / "x"), "--data", str(folder_root)])
     assert r.exit_code == 1 and "error:" in r.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_ddp_two_cpu_processes_on_gloo(l4s_root, tmp_path):
+    """The training loop runs unchanged under torchrun: 2 CPU processes, gloo backend."""
+    import os
+    import subprocess
+    import sys
+
+    sets = sum((["--set", s] for s in TINY + ["train.epochs=2"]), [])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+           "landslide_fusion.cli", "segment", "train", "--data", str(l4s_root), "-o", str(tmp_path / "run"), *sets]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["world_size"] == 2 and info["epochs_run"] == 2
+    assert SegmentationRun.load(tmp_path / "run").predict_proba(torch.rand(1, 14, 32, 32) + 0.5).shape == (1, 32, 32)
+    assert not list(tmp_path.glob(".run*"))

@@ -42,3 +42,7 @@ def demo(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":  # python -m landslide_fusion.cli (e.g. under torchrun)
+    main()

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import DataError
-from .atomic import write_text
+from .atomic import atomic_path
 
-__all__ = ["write_geojson", "read_geojson", "box_geometry", "point_geometry", "region_geometries", "GEOMETRY_COLUMNS"]
+__all__ = ["write_geojson", "write_features", "read_geojson", "box_geometry", "point_geometry", "region_geometries", "GEOMETRY_COLUMNS"]
 
 
 def box_geometry(minx: float, miny: float, maxx: float, maxy: float) -> dict:
@@ -62,12 +63,22 @@ def write_geojson(path: str | os.PathLike[str], properties: pd.DataFrame, geomet
     if len(geometries) != len(properties):
         raise DataError(f"{path}: {len(geometries)} geometries for {len(properties)} rows")
     props = properties.drop(columns=[c for c in ("geometry",) if c in properties.columns])
-    features = [{"type": "Feature", "properties": {str(k): _value(v) for k, v in row.items()}, "geometry": g}
-                for row, g in zip(props.to_dict("records"), geometries)]
-    doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if crs:
-        doc["crs"] = {"type": "name", "properties": {"name": crs}}
-    return write_text(path, json.dumps(doc) + "\n")
+    return write_features(path, zip(props.to_dict("records"), geometries), crs)
+
+
+def write_features(path: str | os.PathLike[str], features: Iterable[tuple[dict, dict]], crs: str | None = None) -> Path:
+    """Stream ``(properties, geometry)`` pairs into a FeatureCollection, atomically; memory does
+    not grow with the number of features."""
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        f.write('{"type": "FeatureCollection", ')
+        if crs:
+            f.write(f'"crs": {json.dumps({"type": "name", "properties": {"name": crs}})}, ')
+        f.write('"features": [')
+        for i, (props, geom) in enumerate(features):
+            feature = {"type": "Feature", "properties": {str(k): _value(v) for k, v in props.items()}, "geometry": geom}
+            f.write((",\n" if i else "\n") + json.dumps(feature))
+        f.write("\n]}\n")
+    return Path(path)
 
 
 def read_geojson(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, str | None]:

@@ -64,8 +64,10 @@ def median_blur(x: torch.Tensor, size: int = 10) -> torch.Tensor:
     k = size * size
     flat = _pad(x, size).flatten(0, 1)[:, None]  # (b*c, 1, h + size - 1, w + size - 1)
     if torch.onnx.is_in_onnx_export():
-        # one graph for any batch size; ONNX has TopK but no median (the same element)
-        return F.unfold(flat, size).kthvalue((k + 1) // 2, dim=1).values.reshape(x.shape)
+        # one graph for any batch size; ONNX has TopK but no median: the last of the
+        # ceil(k/2) smallest is the same element
+        smallest = torch.topk(F.unfold(flat, size), (k + 1) // 2, dim=1, largest=False).values
+        return smallest[:, -1].reshape(x.shape)
     step = max(1, _MEDIAN_CHUNK_ELEMENTS // (k * h * w))
     out = torch.empty(b * c, h * w, device=x.device, dtype=x.dtype)
     for i in range(0, b * c, step):

@@ -1,13 +1,16 @@
 """Scene prediction: any-size rasters in, georeferenced probability and mask GeoTIFFs out.
 
-The scene is read and written in strips one window high (rasterio windows), so memory is
-bounded by ``window x scene width x bands`` and does not grow with the scene's height.
+The scene is read in blocks of one window height and at most 16 windows width, and written in
+strips one window high (rasterio windows): memory holds two rows of window-high float buffers
+across the scene's width (a few MB for 8192 px) plus one block, whatever the scene's size.
 Windows overlap by ``overlap`` of their size; each window's probabilities are weighted by a
 cosine taper ``w(u) = max(sin(pi (u + 0.5) / (2 o)), eps)`` over the ``o`` overlap pixels at each
 side (1 inside) and the weighted sum is divided by the summed weights, so neighbouring windows
 blend without seams. Scenes smaller than one window are padded by reflection. Pixels that are
 nodata in every input band (or NaN in any) are predicted from zeros and written as nodata
 (NaN probability, mask 255).
+
+GDAL's block cache is capped at :data:`GDAL_CACHE_MB` for the same reason.
 
 Outputs in ``OUT/``: ``probability.tif`` (float32), ``mask.tif`` (uint8, 1 = landslide, at the
 run's tuned threshold), both tiled, deflate-compressed, with the input's CRS and transform;
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +32,17 @@ import torch.nn.functional as F
 
 from ..errors import BandError, ConfigError, DataError
 from ..io.atomic import output_dir, write_json
-from ..io.geojson import write_geojson
+from ..io.geojson import write_features
 from .infer import SegmentationRun
 
 __all__ = ["predict_scene", "resolve_band_map", "window_starts", "blend_weights", "SCENE_SUFFIXES", "polygonize"]
 
 SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
+#: GDAL's block cache while predicting a scene (MB). GDAL's default, 5 % of RAM, lets the cache,
+#: and so the process, grow with the scene up to that size.
+GDAL_CACHE_MB = 256
+#: Windows read and predicted together along a strip: bounds memory for wide scenes.
+_WINDOWS_PER_READ = 16
 
 
 def window_starts(length: int, window: int, stride: int) -> list[int]:
@@ -121,10 +130,12 @@ def _profile(src, dtype: str, nodata: float) -> dict:
     return p
 
 
-def _read_strip(src, bands: list[int], row: int, height: int, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _read_block(src, bands: list[int], row: int, col: int, height: int, width: int,
+                nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Bands (C, h, w) of a block, with nodata/NaN pixels zeroed, and its valid-pixel map."""
     from rasterio.windows import Window
 
-    win = Window(0, row, src.width, min(height, src.height - row))
+    win = Window(col, row, min(width, src.width - col), min(height, src.height - row))
     x = src.read([b + 1 for b in bands], window=win).astype(np.float32)
     bad = ~np.isfinite(x).all(0)
     if nodata is not None:
@@ -141,7 +152,7 @@ def _predict_windows(run: SegmentationRun, strip: np.ndarray, window: int, start
     if pad_h or pad_w:
         mode = "reflect" if pad_h < h and pad_w < w else "replicate"
         t = F.pad(t, (0, pad_w, 0, pad_h), mode=mode)
-    tiles = torch.cat([t[..., :, s:s + window] for s in starts])
+    tiles = torch.cat([t[..., :, s - starts[0]:s - starts[0] + window] for s in starts])
     return list(run.predict_proba(tiles, tta, batch_size).numpy())
 
 
@@ -152,6 +163,15 @@ def predict_scene(
     engine: str = "torch", overwrite: bool = False,
 ) -> dict:
     """Predict a whole scene with a sliding window (see the module docstring)."""
+    import rasterio
+
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _predict_scene(run, scene, out, band_map=band_map, window=window, overlap=overlap, batch_size=batch_size,
+                              tta=tta, nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite)
+
+
+def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tta, nodata, polygons, engine,
+                   overwrite) -> dict:
     import rasterio
     from rasterio.errors import RasterioIOError
     from rasterio.windows import Window
@@ -211,21 +231,27 @@ def predict_scene(
 
             for r in rows:
                 flush(r)
-                strip, ok = _read_strip(src, bands, r, window, nodata)
-                h = strip.shape[1]
                 off = r - acc.top
-                valid_rows[off:off + h] = ok
-                for s, p in zip(cols, _predict_windows(run, strip, window, cols, tta, batch_size)):
-                    w = min(window, src.width - s)
-                    acc.prob[off:off + h, s:s + w] += (p * weights)[:h, :w]
-                    acc.weight[off:off + h, s:s + w] += weights[:h, :w]
+                for group in (cols[i:i + _WINDOWS_PER_READ] for i in range(0, len(cols), _WINDOWS_PER_READ)):
+                    c0 = group[0]
+                    block, ok = _read_block(src, bands, r, c0, window, group[-1] + window - c0, nodata)
+                    h, bw = ok.shape
+                    valid_rows[off:off + h, c0:c0 + bw] = ok
+                    for s, p in zip(group, _predict_windows(run, block, window, group, tta, batch_size)):
+                        w = min(window, src.width - s)
+                        acc.prob[off:off + h, s:s + w] += (p * weights)[:h, :w]
+                        acc.weight[off:off + h, s:s + w] += weights[:h, :w]
             flush(src.height)
-        n_polygons = 0
+        counted = [0]
+
+        def features():
+            for f in polygonize(tmp / ".landslide.tif", tmp / "probability.tif"):
+                counted[0] += 1
+                yield f["properties"], f["geometry"]
+
         if polygons:
-            features = polygonize(tmp / ".landslide.tif", tmp / "probability.tif")
-            n_polygons = len(features)
-            write_geojson(tmp / "landslides.geojson", _props(features), [f["geometry"] for f in features],
-                          src.crs.to_string() if src.crs else None)
+            write_features(tmp / "landslides.geojson", features(), src.crs.to_string() if src.crs else None)
+        n_polygons = counted[0]
         (tmp / ".landslide.tif").unlink()
         summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height, "window": window,
                    "overlap": overlap, "windows": len(rows) * len(cols), "threshold": run.threshold,
@@ -236,39 +262,88 @@ def predict_scene(
     return summary
 
 
-def _props(features: list[dict]):
-    import pandas as pd
-
-    return pd.DataFrame([f["properties"] for f in features], columns=["id", "area", "pixels", "mean_probability"])
-
-
 def _ring_area(ring: list) -> float:
     xy = np.asarray(ring, dtype=float)
     return 0.5 * abs(float(np.dot(xy[:-1, 0], xy[1:, 1]) - np.dot(xy[1:, 0], xy[:-1, 1])))
 
 
-def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[str]) -> list[dict]:
+def _find(parent: list[int], a: int) -> int:
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+def _strip_labels(mask, rows: int):
+    """Yield ``(row, labels)`` per strip of ``rows`` rows of a 0/1 raster, labels offset so they
+    are unique across strips (8-connectivity inside a strip)."""
+    from rasterio.windows import Window
+    from scipy import ndimage
+
+    offset = 0
+    for r in range(0, mask.height, rows):
+        m = mask.read(1, window=Window(0, r, mask.width, min(rows, mask.height - r))) == 1
+        lab, n = ndimage.label(m, structure=np.ones((3, 3), bool))
+        lab[lab > 0] += offset
+        yield r, lab
+        offset += n
+
+
+def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[str], rows: int = 512) -> Iterator[dict]:
     """One GeoJSON feature per connected landslide area (8-connectivity) of a 0/1 GeoTIFF, with
     ``area`` (squared map units: shoelace formula, holes subtracted), ``pixels`` and
-    ``mean_probability``. GDAL polygonises the band scanline by scanline and each polygon's
-    probability is read through its own window, so memory does not grow with the scene."""
-    import pandas as pd
+    ``mean_probability``.
+
+    Memory does not grow with the scene: components are labelled strip by strip and merged
+    across strip borders with union-find (pass 1); pass 2 writes the final labels to a
+    temporary raster while summing pixels and probabilities per label; GDAL then polygonises
+    that label band scanline by scanline."""
     import rasterio
     from rasterio.features import shapes
+    from rasterio.windows import Window
 
-    from ..fusion.zonal import zonal_stats
-
-    features = []
-    with rasterio.open(mask_path) as m:
-        band = rasterio.band(m, 1)
-        for k, (geom, _) in enumerate(shapes(band, mask=band, connectivity=8, transform=m.transform), start=1):
-            rings = geom["coordinates"]
-            area = _ring_area(rings[0]) - sum(_ring_area(r) for r in rings[1:])
-            features.append({"geometry": geom, "properties": {"id": k, "area": area}})
-    if features:
-        z = zonal_stats(prob_path, pd.DataFrame({"id": [f["properties"]["id"] for f in features],
-                                                 "geometry": [f["geometry"] for f in features]}), 0.5)
-        for f in features:
-            row = z.loc[f["properties"]["id"]]
-            f["properties"].update(pixels=int(row["n_pixels"]), mean_probability=float(row["mean_probability"]))
-    return features
+    mask_path, prob_path = Path(mask_path), Path(prob_path)
+    parent: list[int] = [0]
+    with rasterio.open(mask_path) as mask:
+        prev = None
+        for _, lab in _strip_labels(mask, rows):
+            parent.extend(range(len(parent), int(lab.max(initial=0)) + 1))
+            if prev is not None:
+                top = lab[0]
+                for shift in (-1, 0, 1):
+                    a = prev[max(0, -shift): len(prev) - max(0, shift)]
+                    b = top[max(0, shift): len(top) - max(0, -shift)]
+                    for x, y in set(zip(a[(a > 0) & (b > 0)].tolist(), b[(a > 0) & (b > 0)].tolist())):
+                        rx, ry = _find(parent, x), _find(parent, y)
+                        if rx != ry:
+                            parent[max(rx, ry)] = min(rx, ry)
+            prev = lab[-1]
+        roots = np.array([_find(parent, i) for i in range(len(parent))], dtype=np.int64)
+        ids = np.zeros(len(parent), np.int64)
+        uniq = np.unique(roots[1:])
+        ids[1:] = np.searchsorted(uniq, roots[1:]) + 1
+        n = len(uniq)
+        if n == 0:
+            return
+        counts, sums = np.zeros(n + 1), np.zeros(n + 1)
+        labels_path = mask_path.with_name(".labels.tif")
+        profile = {**mask.profile, "dtype": "int32", "nodata": 0}
+        with rasterio.open(prob_path) as prob, rasterio.open(labels_path, "w", **profile) as dst:
+            for r, lab in _strip_labels(mask, rows):
+                final = ids[lab]
+                win = Window(0, r, mask.width, lab.shape[0])
+                p = np.nan_to_num(prob.read(1, window=win))
+                counts += np.bincount(final.ravel(), minlength=n + 1)
+                sums += np.bincount(final.ravel(), weights=p.ravel(), minlength=n + 1)
+                dst.write(final.astype(np.int32), 1, window=win)
+        try:
+            with rasterio.open(labels_path) as src:
+                band = rasterio.band(src, 1)
+                for geom, value in shapes(band, mask=rasterio.band(mask, 1), connectivity=8, transform=mask.transform):
+                    k = int(value)
+                    rings = geom["coordinates"]
+                    area = _ring_area(rings[0]) - sum(_ring_area(r) for r in rings[1:])
+                    yield {"geometry": geom, "properties": {"id": k, "area": area, "pixels": int(counts[k]),
+                                                            "mean_probability": float(sums[k] / counts[k])}}
+        finally:
+            labels_path.unlink()

@@ -173,7 +173,7 @@ def fit(
     for epoch in range(start, t.epochs):
         pipeline.train()
         perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(t.seed * 1000 + epoch))
-        perm = perm[rank::world]
+        perm = torch.cat([perm, perm[: per_rank * world - len(perm)]])[rank::world]  # equal steps on every rank
         t0, total, seen = time.time(), 0.0, 0
         bar = tqdm(range(0, len(perm), t.batch_size), disable=not progress or rank != 0 or not sys.stderr.isatty(), leave=False,
                    desc=f"epoch {epoch + 1}/{t.epochs}")
@@ -232,6 +232,7 @@ def fit(
         "threshold": threshold,
         "best_epoch": best["epoch"],
         "epochs_run": len(history),
+        "world_size": world,
         "metrics": metrics,
         "stats": stats.__dict__,
     }
@@ -286,7 +287,7 @@ def train_segmentation(
 
 
 def _train_one(cfg, data, out: Path, *, overwrite, resume, progress, device) -> TrainResult:
-    rank, _ = _dist()
+    rank, world = _dist()
     workdir = out.parent / f".{out.name}.partial"
     if not resume and workdir.exists() and rank == 0:
         shutil.rmtree(workdir)
@@ -295,6 +296,8 @@ def _train_one(cfg, data, out: Path, *, overwrite, resume, progress, device) -> 
     if rank == 0:
         write_run(out, cfg, pipeline.cpu(), info, history, overwrite)
         shutil.rmtree(workdir, ignore_errors=True)
+    if world > 1:
+        torch.distributed.barrier()  # every rank returns once the run folder exists
     return TrainResult(out, info["metrics"], info["threshold"], info["epochs_run"], info["best_epoch"])
 
 
