@@ -124,9 +124,12 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
 
     def _inputs(self, X, fitting: bool = False) -> np.ndarray:
         if not isinstance(X, pd.DataFrame):
-            arr = np.asarray(X, dtype=float)
-            if arr.ndim != 2:
-                raise DataError(f"X must be 2-D (regions, inputs); got shape {arr.shape}")
+            from sklearn.utils.validation import check_array
+
+            arr = check_array(X, dtype=float)  # scikit-learn's messages for sparse, complex, empty, NaN, 1-D input
+            if not fitting and arr.shape[1] != self.n_features_in_:
+                raise DataError(f"X has {arr.shape[1]} features, but StackingFusion is expecting {self.n_features_in_} "
+                                "features as input")
             X = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
         if fitting:
             cols = list(self.columns) if self.columns else [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]

@@ -267,83 +267,44 @@ def _ring_area(ring: list) -> float:
     return 0.5 * abs(float(np.dot(xy[:-1, 0], xy[1:, 1]) - np.dot(xy[1:, 0], xy[:-1, 1])))
 
 
-def _find(parent: list[int], a: int) -> int:
-    while parent[a] != a:
-        parent[a] = parent[parent[a]]
-        a = parent[a]
-    return a
-
-
-def _strip_labels(mask, rows: int):
-    """Yield ``(row, labels)`` per strip of ``rows`` rows of a 0/1 raster, labels offset so they
-    are unique across strips (8-connectivity inside a strip)."""
-    from rasterio.windows import Window
-    from scipy import ndimage
-
-    offset = 0
-    for r in range(0, mask.height, rows):
-        m = mask.read(1, window=Window(0, r, mask.width, min(rows, mask.height - r))) == 1
-        lab, n = ndimage.label(m, structure=np.ones((3, 3), bool))
-        lab[lab > 0] += offset
-        yield r, lab
-        offset += n
-
-
-def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[str], rows: int = 512) -> Iterator[dict]:
+def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[str], rows: int = 256) -> Iterator[dict]:
     """One GeoJSON feature per connected landslide area (8-connectivity) of a 0/1 GeoTIFF, with
     ``area`` (squared map units: shoelace formula, holes subtracted), ``pixels`` and
     ``mean_probability``.
 
-    Memory does not grow with the scene: components are labelled strip by strip and merged
-    across strip borders with union-find (pass 1); pass 2 writes the final labels to a
-    temporary raster while summing pixels and probabilities per label; GDAL then polygonises
-    that label band scanline by scanline."""
+    The raster is cut into blocks of at least ``rows`` rows that each end on a row without
+    landslide pixels, so no area crosses a block border and every block is polygonised on its own:
+    memory holds one block, not the scene (unless a landslide area spans the whole scene)."""
     import rasterio
     from rasterio.features import shapes
     from rasterio.windows import Window
+    from scipy import ndimage
 
-    mask_path, prob_path = Path(mask_path), Path(prob_path)
-    parent: list[int] = [0]
-    with rasterio.open(mask_path) as mask:
-        prev = None
-        for _, lab in _strip_labels(mask, rows):
-            parent.extend(range(len(parent), int(lab.max(initial=0)) + 1))
-            if prev is not None:
-                top = lab[0]
-                for shift in (-1, 0, 1):
-                    a = prev[max(0, -shift): len(prev) - max(0, shift)]
-                    b = top[max(0, shift): len(top) - max(0, -shift)]
-                    for x, y in set(zip(a[(a > 0) & (b > 0)].tolist(), b[(a > 0) & (b > 0)].tolist())):
-                        rx, ry = _find(parent, x), _find(parent, y)
-                        if rx != ry:
-                            parent[max(rx, ry)] = min(rx, ry)
-            prev = lab[-1]
-        roots = np.array([_find(parent, i) for i in range(len(parent))], dtype=np.int64)
-        ids = np.zeros(len(parent), np.int64)
-        uniq = np.unique(roots[1:])
-        ids[1:] = np.searchsorted(uniq, roots[1:]) + 1
-        n = len(uniq)
-        if n == 0:
-            return
-        counts, sums = np.zeros(n + 1), np.zeros(n + 1)
-        labels_path = mask_path.with_name(".labels.tif")
-        profile = {**mask.profile, "dtype": "int32", "nodata": 0}
-        with rasterio.open(prob_path) as prob, rasterio.open(labels_path, "w", **profile) as dst:
-            for r, lab in _strip_labels(mask, rows):
-                final = ids[lab]
-                win = Window(0, r, mask.width, lab.shape[0])
-                p = np.nan_to_num(prob.read(1, window=win))
-                counts += np.bincount(final.ravel(), minlength=n + 1)
-                sums += np.bincount(final.ravel(), weights=p.ravel(), minlength=n + 1)
-                dst.write(final.astype(np.int32), 1, window=win)
-        try:
-            with rasterio.open(labels_path) as src:
-                band = rasterio.band(src, 1)
-                for geom, value in shapes(band, mask=rasterio.band(mask, 1), connectivity=8, transform=mask.transform):
+    with rasterio.open(mask_path) as m, rasterio.open(prob_path) as p:
+        def read(r0: int, r1: int) -> np.ndarray:
+            return m.read(1, window=Window(0, r0, m.width, r1 - r0)) == 1
+
+        next_id, r0 = 1, 0
+        while r0 < m.height:
+            r1 = min(r0 + rows, m.height)
+            block = read(r0, r1)
+            while r1 < m.height and block[-1].any():
+                extra = read(r1, min(r1 + rows, m.height))
+                empty = np.flatnonzero(~extra.any(1))
+                cut = int(empty[0]) + 1 if len(empty) else len(extra)
+                block, r1 = np.vstack([block, extra[:cut]]), r1 + cut
+            labels, n = ndimage.label(block, structure=np.ones((3, 3), bool))
+            if n:
+                win = Window(0, r0, m.width, r1 - r0)
+                prob = np.nan_to_num(p.read(1, window=win))
+                counts = np.bincount(labels.ravel(), minlength=n + 1)
+                sums = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n + 1)
+                for geom, value in shapes(labels.astype(np.int32), mask=block, connectivity=8,
+                                          transform=m.window_transform(win)):
                     k = int(value)
                     rings = geom["coordinates"]
                     area = _ring_area(rings[0]) - sum(_ring_area(r) for r in rings[1:])
-                    yield {"geometry": geom, "properties": {"id": k, "area": area, "pixels": int(counts[k]),
+                    yield {"geometry": geom, "properties": {"id": next_id + k - 1, "area": area, "pixels": int(counts[k]),
                                                             "mean_probability": float(sums[k] / counts[k])}}
-        finally:
-            labels_path.unlink()
+                next_id += n
+            r0 = r1

@@ -33,12 +33,16 @@ from .threshold import choose_threshold
 __all__ = ["LandslideGBM"]
 
 
-def _frame(X) -> pd.DataFrame:
+def _frame(X, expected: int | None = None) -> pd.DataFrame:
+    """``X`` as a DataFrame; arrays get columns ``x0, x1, ...`` and must have ``expected`` columns."""
     if isinstance(X, pd.DataFrame):
         return X
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise DataError(f"X must be 2-D (rows, features); got shape {arr.shape}")
+    from sklearn.utils.validation import check_array
+
+    # scikit-learn's messages for sparse, complex, empty and 1-D input; NaN stays (LightGBM's missing)
+    arr = check_array(X, dtype=None, ensure_all_finite="allow-nan")
+    if expected is not None and arr.shape[1] != expected:
+        raise DataError(f"X has {arr.shape[1]} features, but LandslideGBM is expecting {expected} features as input")
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
@@ -173,7 +177,7 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
     def transform_features(self, X, source: str = "input") -> pd.DataFrame:
         """The frame LightGBM sees (ordered features, encoded categoricals)."""
         self._check()
-        return self.schema_.transform(_frame(X), source, unseen=self.unseen_categories)
+        return self.schema_.transform(_frame(X, self.n_features_in_), source, unseen=self.unseen_categories)
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
         """Write ``model.txt`` and ``meta.json`` into folder ``path`` atomically."""

@@ -74,11 +74,28 @@ _FALSE = {"0", "false", "no", "f", "n", "0.0"}
 
 
 def binary_labels(y: pd.Series | np.ndarray, source: str = "label") -> np.ndarray:
-    """Map 0/1, True/False or yes/no labels to int {0, 1}; anything else is an error."""
-    s = pd.Series(np.asarray(y)).astype(str).str.strip().str.lower()
+    """Map 0/1, True/False or yes/no labels to int {0, 1}; anything else is an error
+    (worded as scikit-learn words it, so its estimator checks recognise a graceful failure)."""
+    if y is None:
+        raise DataError(f"{source}: this estimator requires y to be passed, but the target y is None")
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        import warnings
+
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected; raveled", DataConversionWarning, stacklevel=2)
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise DataError(f"{source}: labels must be one column; got shape {arr.shape}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise DataError(f"{source}: Input y contains NaN or infinity; drop or fix those rows")
+    s = pd.Series(arr).astype(str).str.strip().str.lower()
     bad = sorted(set(s.unique()) - _TRUE - _FALSE)
     if bad:
-        raise DataError(f"{source}: labels must be binary (0/1, true/false); found {', '.join(bad[:5])}")
+        kind = "continuous" if arr.dtype.kind == "f" else ("multiclass" if s.nunique() > 2 else "binary with other names")
+        raise DataError(f"{source}: labels must be binary (0/1, true/false); found {', '.join(bad[:5])} "
+                        f"(Unknown label type: {kind}; Only binary classification is supported)")
     out = s.isin(_TRUE).to_numpy().astype(int)
     if len(np.unique(out)) < 2:
         raise DataError(f"{source}: only one class ({out[0]}) present; a classifier needs landslide and non-landslide rows")
