@@ -223,3 +223,14 @@ def test_fuse_score_over_a_map(run14, tmp_path):
     r = runner.invoke(app, ["fuse", "score", "--fusion", str(tmp_path / "fusion"), "--run", str(run14), "--tabular",
                             str(tmp_path / "tab"), "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])
     assert r.exit_code == 1 and "--scene with --regions" in r.stderr
+
+
+def test_png_scene(folder_root, tmp_path):
+    """PNG scenes (no georeferencing) work too; outputs keep the pixel grid."""
+    cfg = load_config(SegmentConfig, None, [f'data.root="{folder_root}"', 'features.source="rgb"', 'features.preset="rgb3"',
+                                            'data.train_split="train"', 'data.val_split="val"', *TINY[:-1]])
+    train_segmentation(cfg, tmp_path / "run", progress=False)
+    png = sorted((folder_root / "images").glob("*.png"))[0]
+    r = predict_scene(tmp_path / "run", png, tmp_path / "out", window=32)
+    with rasterio.open(tmp_path / "out" / "mask.tif") as m:
+        assert m.crs is None and (m.width, m.height) == (32, 32) and r["valid_pixels"] == 32 * 32

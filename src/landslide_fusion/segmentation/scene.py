@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,8 +165,10 @@ def predict_scene(
 ) -> dict:
     """Predict a whole scene with a sliding window (see the module docstring)."""
     import rasterio
+    import rasterio.errors
 
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # PNG scenes have no CRS
         return _predict_scene(run, scene, out, band_map=band_map, window=window, overlap=overlap, batch_size=batch_size,
                               tta=tta, nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite)
 
