@@ -41,7 +41,7 @@ __all__ = ["predict_scene", "resolve_band_map", "window_starts", "blend_weights"
 SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
 #: GDAL's block cache while predicting a scene (MB). GDAL's default, 5 % of RAM, lets the cache,
 #: and so the process, grow with the scene up to that size.
-GDAL_CACHE_MB = 256
+GDAL_CACHE_MB = 64
 #: Windows read and predicted together along a strip: bounds memory for wide scenes.
 _WINDOWS_PER_READ = 16
 
