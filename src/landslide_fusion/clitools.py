@@ -12,7 +12,7 @@ import typer
 from .errors import LandslideError
 from .io.atomic import _jsonable
 
-__all__ = ["user_errors", "emit", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
+__all__ = ["user_errors", "emit", "comma_list", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +36,11 @@ def user_errors(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def comma_list(value: str | None) -> tuple[str, ...] | None:
+    """``"a=1,b=2"`` -> ``("a=1", "b=2")``; None or empty stays None."""
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
 
 
 def emit(result: Any, as_json: bool, text: str | None = None) -> None:

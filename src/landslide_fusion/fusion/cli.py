@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, comma_list, emit, user_errors
 from ..config import load_config
 
 app = typer.Typer(help="Fuse the image and tabular views of each region into one decision and a risk score.",
@@ -146,7 +146,7 @@ def score(
     """Run both models on the regions (patches, or polygons over a scene) and fuse them into risk."""
     from .run import score_regions
 
-    bm = tuple(b for b in band_map.split(",") if b) if band_map else None
+    bm = comma_list(band_map)
     r = score_regions(fusion, run, tabular, out, data=data, table=table, split=split, scene=scene, regions=regions,
                       band_map=bm, overwrite=overwrite, on_missing=on_missing.value if on_missing else None)
     emit(r, as_json, _risk_text(r))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, comma_list, emit, user_errors
 from ..config import load_config
 
 app = typer.Typer(help="Segment landslides in image patches (RAU-Net family).", no_args_is_help=True)
@@ -113,7 +113,7 @@ def predict(
     if input.is_file():
         from .scene import predict_scene
 
-        bm = tuple(b for b in band_map.split(",") if b) if band_map else None
+        bm = comma_list(band_map)
         r = predict_scene(r_, input, out, band_map=bm, window=window, overlap=overlap, tta=t, nodata=nodata,
                           polygons=polygons, engine=engine.value, overwrite=overwrite)
         emit(r, as_json, f"scene {r['width']}x{r['height']} in {r['windows']} windows of {r['window']} px: "
@@ -158,7 +158,7 @@ def scenes(
     """Predict many scenes in parallel on Dask, one task per scene."""
     from .distributed import predict_scenes
 
-    bm = tuple(b for b in band_map.split(",") if b) if band_map else None
+    bm = comma_list(band_map)
     rs = predict_scenes(run, scene_files, out, scheduler=scheduler, workers=workers, band_map=bm, engine=engine.value,
                         overwrite=overwrite)
     emit({"scenes": rs}, as_json, "\n".join(f"{r['scene']}: {100 * r['landslide_fraction']:.2f} % landslide, "

@@ -11,10 +11,11 @@ import torch.nn.functional as F
 from ..errors import DataError
 from ..io.sample import Sample
 
-__all__ = ["load_patches", "stratified_holdout"]
+__all__ = ["load_patches", "resize_patch", "stratified_holdout"]
 
 
-def _resize(image: np.ndarray, mask: np.ndarray | None, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+def resize_patch(image: np.ndarray, mask: np.ndarray | None, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Resize to ``size`` x ``size``: bilinear with antialiasing for the image, nearest for the mask."""
     x = torch.from_numpy(image)[None]
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
     m = None
@@ -37,7 +38,7 @@ def load_patches(
         if require_masks and s.mask is None:
             raise DataError(f"sample {s.id} has no mask; training and evaluation need labelled data")
         if size:
-            x, m = _resize(s.image, s.mask, size)
+            x, m = resize_patch(s.image, s.mask, size)
         else:
             x = torch.from_numpy(s.image)
             m = None if s.mask is None else torch.from_numpy(s.mask)

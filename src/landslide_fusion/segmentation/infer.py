@@ -143,13 +143,14 @@ class SegmentationRun:
         same way (bilinear, antialiased), predicted, and the probabilities resized back, so the
         model sees objects at the scale it learned.
         """
-        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]
-        size, (h, w) = self.config.data.size, x.shape[-2:]
+        from .data import resize_patch
+
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        size, (h, w) = self.config.data.size, image.shape[-2:]
         if size and (h, w) != (size, size):
-            small = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            p = self.predict_proba(small, tta)[None]
+            p = self.predict_proba(resize_patch(image, None, size)[0][None], tta)[None]
             return F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].clamp(0, 1)
-        return self.predict_proba(x, tta)[0]
+        return self.predict_proba(torch.from_numpy(image)[None], tta)[0]
 
     def predict_mask(self, x: torch.Tensor | np.ndarray, tta: str | None = None, threshold: float | None = None) -> torch.Tensor:
         p = self.predict_proba(x, tta)

@@ -112,15 +112,25 @@ def resolve_band_map(model_bands: tuple[str, ...], count: int, descriptions: tup
 
 @dataclass
 class _Accumulator:
-    """Weighted sums for the rows ``[top, top + height)`` of the scene, full width."""
+    """Weighted probability sums, weights and valid-pixel flags for the scene rows
+    ``[top, top + height)``, full width."""
 
     top: int
     prob: np.ndarray
     weight: np.ndarray
+    valid: np.ndarray
 
     @classmethod
-    def empty(cls, top: int, height: int, width: int) -> "_Accumulator":
-        return cls(top, np.zeros((height, width), np.float32), np.zeros((height, width), np.float32))
+    def empty(cls, height: int, width: int) -> "_Accumulator":
+        return cls(0, np.zeros((height, width), np.float32), np.zeros((height, width), np.float32),
+                   np.ones((height, width), bool))
+
+    def advance(self, n: int) -> None:
+        """Drop the first ``n`` rows (written out) and start ``n`` fresh rows below, in place."""
+        for a, fresh in ((self.prob, 0.0), (self.weight, 0.0), (self.valid, True)):
+            a[:-n] = a[n:]
+            a[-n:] = fresh
+        self.top += n
 
 
 def _profile(src, dtype: str, nodata: float) -> dict:
@@ -207,16 +217,15 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
         with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst, \
                 rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst, \
                 rasterio.open(tmp / ".landslide.tif", "w", **_profile(src, "uint8", None)) as binary_dst:
-            acc = _Accumulator.empty(0, window + stride, src.width)
-            valid_rows = np.ones((window + stride, src.width), bool)
+            acc = _Accumulator.empty(window + stride, src.width)
 
             def flush(upto: int) -> None:
-                nonlocal acc, valid_rows, landslide_px, valid_px
+                nonlocal landslide_px, valid_px
                 n = upto - acc.top
                 if n <= 0:
                     return
                 p = acc.prob[:n] / np.maximum(acc.weight[:n], 1e-12)
-                ok = valid_rows[:n]
+                ok = acc.valid[:n]
                 m = np.where(ok, (p >= run.threshold).astype(np.uint8), 255).astype(np.uint8)
                 p = np.where(ok, p, np.nan).astype(np.float32)
                 win = Window(0, acc.top, src.width, n)
@@ -225,12 +234,7 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
                 binary_dst.write((m == 1).astype(np.uint8), 1, window=win)
                 landslide_px += int((m == 1).sum())
                 valid_px += int(ok.sum())
-                keep = acc.prob.shape[0] - n
-                nxt = _Accumulator.empty(upto, acc.prob.shape[0], src.width)
-                nxt.prob[:keep], nxt.weight[:keep] = acc.prob[n:], acc.weight[n:]
-                v = np.ones_like(valid_rows)
-                v[:keep] = valid_rows[n:]
-                acc, valid_rows = nxt, v
+                acc.advance(n)
 
             for r in rows:
                 flush(r)
@@ -239,7 +243,7 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
                     c0 = group[0]
                     block, ok = _read_block(src, bands, r, c0, window, group[-1] + window - c0, nodata)
                     h, bw = ok.shape
-                    valid_rows[off:off + h, c0:c0 + bw] = ok
+                    acc.valid[off:off + h, c0:c0 + bw] = ok
                     for s, p in zip(group, _predict_windows(run, block, window, group, tta, batch_size)):
                         w = min(window, src.width - s)
                         acc.prob[off:off + h, s:s + w] += (p * weights)[:h, :w]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import save_config
+from ..config import load_config, save_config
 from ..errors import ConfigError
 from ..io.atomic import output_dir, write_json
 from ..io.tables import read_table, require_columns, write_table
@@ -20,7 +20,7 @@ from .explain import shap_importance, shap_plots, top_contributions
 from .model import LandslideGBM
 from .schema import binary_labels
 
-__all__ = ["prepare", "train_tabular", "predict_tabular", "score_table", "evaluate_tabular", "explain_tabular", "make_gbm"]
+__all__ = ["prepare", "train_tabular", "predict_tabular", "score_table", "load_tabular", "evaluate_tabular", "explain_tabular", "make_gbm"]
 
 
 def make_gbm(cfg: TabularConfig) -> LandslideGBM:
@@ -91,13 +91,15 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
     return summary
 
 
+def load_tabular(model_dir: str | os.PathLike[str]) -> tuple[LandslideGBM, TabularConfig]:
+    """The model and the config of a folder written by ``tabular train``."""
+    return LandslideGBM.load(model_dir), load_config(TabularConfig, Path(model_dir) / "config.toml")
+
+
 def score_table(model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str) -> pd.DataFrame:
     """``id, probability, landslide`` (and the coordinate columns, when configured) for every
     row of ``df`` with a saved model."""
-    from ..config import load_config
-
-    model = LandslideGBM.load(model_dir)
-    cfg = load_config(TabularConfig, Path(model_dir) / "config.toml")
+    model, cfg = load_tabular(model_dir)
     X, _, ids, coords, _ = prepare(df, cfg, source, with_label=False)
     p = model.predict_proba(X, source=source)[:, 1]
     res = pd.DataFrame({"id": ids, "probability": p, "landslide": (p >= model.threshold_).astype(int)})
@@ -119,10 +121,7 @@ def evaluate_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike
     """ROC-AUC, PR-AUC, F1 at the saved threshold and Brier score of a saved model on a labelled table."""
     from sklearn.metrics import average_precision_score, brier_score_loss, f1_score, roc_auc_score
 
-    from ..config import load_config
-
-    model = LandslideGBM.load(model_dir)
-    cfg = load_config(TabularConfig, Path(model_dir) / "config.toml")
+    model, cfg = load_tabular(model_dir)
     X, y, _, _, _ = prepare(read_table(table), cfg, str(table))
     p = model.predict_proba(X)[:, 1]
     return {"rows": len(y), "roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
@@ -133,10 +132,7 @@ def evaluate_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike
 def explain_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
                     *, overwrite: bool = False, top: int = 3) -> dict:
     """SHAP importance table, per-region top contributions and beeswarm/bar plots into ``out``."""
-    from ..config import load_config
-
-    model = LandslideGBM.load(model_dir)
-    cfg = load_config(TabularConfig, Path(model_dir) / "config.toml")
+    model, cfg = load_tabular(model_dir)
     X, _, ids, _, _ = prepare(read_table(table), cfg, str(table), with_label=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
