@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from landslide_fusion.config import load_config
@@ -23,3 +26,13 @@ def make_run(folder: Path, model: str = "rau-net-small", preset: str = "l4s23", 
                                                 'post.tta="none"'])
         train_segmentation(cfg, run, progress=False)
     return run
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall-clock seconds of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

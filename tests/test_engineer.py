@@ -72,11 +72,25 @@ def _brute_median(img, k):
     return out
 
 
-@pytest.mark.parametrize("k", [3, 4, 10])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7, 10, 15])
 def test_median_matches_brute_force(k):
-    img = np.random.default_rng(k).random((14, 13)).astype(np.float32)
-    got = median_blur(torch.from_numpy(img)[None, None], k)[0, 0].numpy()
-    np.testing.assert_allclose(got, _brute_median(img, k))
+    rng = np.random.default_rng(k)
+    img = rng.random((19, 17)).astype(np.float32)
+    ties = rng.integers(0, 4, (19, 17)).astype(np.float32)  # many equal values
+    for a in (img, ties):
+        got = median_blur(torch.from_numpy(a)[None, None], k)[0, 0].numpy()
+        np.testing.assert_array_equal(got, _brute_median(a, k))
+
+
+def test_window_median_chunks_and_shapes(monkeypatch):
+    import landslide_fusion.segmentation.sortnet as sortnet
+
+    x = torch.rand(5, 3, 12, 9)
+    whole = median_blur(x, 4)
+    monkeypatch.setattr(sortnet, "_CHUNK_PIXELS", 1)  # one image per chunk
+    torch.testing.assert_close(median_blur(x, 4), whole, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="H, W >= size=5"):
+        sortnet.window_median(torch.rand(2, 4, 9), 5)
 
 
 def test_gaussian_even_kernel_and_sobel():

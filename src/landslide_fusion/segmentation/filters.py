@@ -10,9 +10,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["gaussian_kernel1d", "gaussian_blur", "box_blur", "median_blur", "sobel", "canny_edges"]
+from .sortnet import window_median
 
-_MEDIAN_CHUNK_ELEMENTS = 2**25
+__all__ = ["gaussian_kernel1d", "gaussian_blur", "box_blur", "median_blur", "sobel", "canny_edges"]
 
 
 def _pad(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -34,12 +34,21 @@ def gaussian_kernel1d(size: int, sigma: float | None = None, device=None, dtype=
 
 
 def _separable(x: torch.Tensor, k1: torch.Tensor) -> torch.Tensor:
-    b, c, h, w = x.shape
-    k = k1.numel()
-    y = _pad(x, k).reshape(b * c, 1, h + k - 1, w + k - 1)
-    y = F.conv2d(y, k1.view(1, 1, 1, k))
-    y = F.conv2d(y, k1.view(1, 1, k, 1))
-    return y.reshape(b, c, h, w)
+    """Apply the 1-D kernel ``k1`` along width then height as sums of shifted copies.
+
+    ``2k`` multiply-adds per pixel; on CPU several times faster than ``conv2d`` with 1-pixel-wide
+    kernels, and the same graph for any batch size when exported.
+    """
+    weights = k1.tolist()
+    h, w = x.shape[-2:]
+    y = _pad(x, len(weights))
+    rows = y[..., :w] * weights[0]
+    for i, weight in enumerate(weights[1:], 1):
+        rows = rows.add_(y[..., i : i + w], alpha=weight)
+    out = rows[..., :h, :] * weights[0]
+    for i, weight in enumerate(weights[1:], 1):
+        out = out.add_(rows[..., i : i + h, :], alpha=weight)
+    return out
 
 
 def gaussian_blur(x: torch.Tensor, size: int = 10, sigma: float | None = None) -> torch.Tensor:
@@ -55,25 +64,12 @@ def box_blur(x: torch.Tensor, size: int = 10) -> torch.Tensor:
 def median_blur(x: torch.Tensor, size: int = 10) -> torch.Tensor:
     """Median over a ``size`` x ``size`` window; for even windows the lower median.
 
-    Implemented as unfold + ``Tensor.median`` (which returns the lower median, the
-    ``ceil(k/2)``-th smallest of ``k`` values) in chunks of images so memory stays bounded (about
-    128 MiB of float32 windows at a time). On CPU ``median`` selects about 2.5x faster than
-    ``kthvalue`` for the same element.
+    Exact: the ``ceil(size²/2)``-th smallest value of each reflect-padded window, computed by
+    separable comparator networks that share work between neighbouring windows
+    (:func:`~landslide_fusion.segmentation.sortnet.window_median`).
     """
     b, c, h, w = x.shape
-    k = size * size
-    flat = _pad(x, size).flatten(0, 1)[:, None]  # (b*c, 1, h + size - 1, w + size - 1)
-    if torch.onnx.is_in_onnx_export():
-        # one graph for any batch size; ONNX has TopK but no median: the last of the
-        # ceil(k/2) smallest is the same element
-        smallest = torch.topk(F.unfold(flat, size), (k + 1) // 2, dim=1, largest=False).values
-        return smallest[:, -1].reshape(x.shape)
-    step = max(1, _MEDIAN_CHUNK_ELEMENTS // (k * h * w))
-    out = torch.empty(b * c, h * w, device=x.device, dtype=x.dtype)
-    for i in range(0, b * c, step):
-        windows = F.unfold(flat[i : i + step], size).transpose(1, 2).contiguous()  # (n, h*w, k)
-        out[i : i + step] = windows.median(dim=2).values
-    return out.reshape(b, c, h, w)
+    return window_median(_pad(x, size).flatten(0, 1), size).reshape(b, c, h, w)
 
 
 def sobel(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
