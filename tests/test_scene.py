@@ -17,7 +17,8 @@ from landslide_fusion.errors import BandError, ConfigError
 from landslide_fusion.io.raster import write_geotiff
 from landslide_fusion.io.sample import GeoInfo
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
-from landslide_fusion.segmentation.scene import blend_weights, predict_scene, resolve_band_map, window_starts
+from landslide_fusion.segmentation import scene as scene_module
+from landslide_fusion.segmentation.scene import blend_weights, panels, predict_scene, resolve_band_map, window_starts
 from landslide_fusion.synth import synth_patch
 
 from .conftest import shared
@@ -66,6 +67,25 @@ def test_tiled_scene_matches_whole_prediction(run14, tmp_path):
     borders = np.zeros_like(diff, bool)
     borders[:, [23, 24, 47, 48, 71, 72]] = borders[[23, 24, 47, 48, 71, 72], :] = True
     assert diff[borders].mean() <= 2 * diff[~borders].mean() + 1e-3
+
+
+def test_panels_cover_columns_and_match_one_sweep(run14, tmp_path, monkeypatch):
+    starts = window_starts(600, 64, 48)
+    cut = panels(600, starts, 64, panel=256)
+    assert [(a, b) for a, b, _ in cut] == [(0, 256), (256, 512), (512, 600)]
+    for a, b, ws in cut:  # every window that touches the panel's columns, and no other
+        assert ws == [s for s in starts if s < b and s + 64 > a]
+    _scene(tmp_path / "s.tif", 80, 600, nodata_rows=3)
+    one = predict_scene(run14, tmp_path / "s.tif", tmp_path / "one", window=64, overlap=0.25, polygons=True)
+    monkeypatch.setattr(scene_module, "PANEL_WIDTH", 256)
+    three = predict_scene(run14, tmp_path / "s.tif", tmp_path / "three", window=64, overlap=0.25, polygons=True)
+    read = lambda run, name: rasterio.open(tmp_path / run / name).read(1)  # noqa: E731
+    # the same windows and weights; batches differ, so float sums agree to rounding
+    np.testing.assert_allclose(read("one", "probability.tif"), read("three", "probability.tif"), atol=1e-6)
+    np.testing.assert_array_equal(read("one", "mask.tif"), read("three", "mask.tif"))
+    assert {k: v for k, v in one.items() if k != "out"} == {k: v for k, v in three.items() if k != "out"}
+    a, b = (json.loads((tmp_path / run / "landslides.geojson").read_text())["features"] for run in ("one", "three"))
+    assert [f["geometry"] for f in a] == [f["geometry"] for f in b] and len(a) == one["polygons"] > 0
 
 
 def test_scene_outputs_are_georeferenced_with_nodata(run14, tmp_path):

@@ -22,11 +22,15 @@ import numpy as np
 from ..bands import BAND_SETS, BandSet, get_band_set
 from ..errors import BandError, DataError
 from .atomic import atomic_path
+from .pairs import FolderLayout, find_pairs
 from .raster import IMAGE_SUFFIXES, read_raster
 from .sample import Sample
 from .validate import NanPolicy, binary_mask, check_finite
 
 __all__ = ["ImageFolderDataset", "is_image_folder", "write_image_folder_sample", "infer_band_set"]
+
+
+_LAYOUT = FolderLayout(images="images", masks="masks", image_files="image", mask_file="masks/STEM.png")
 
 
 def is_image_folder(root: str | os.PathLike[str]) -> bool:
@@ -75,25 +79,7 @@ class ImageFolderDataset(Sequence[Sample]):
     ) -> None:
         self.root = Path(root)
         self.nan_policy = NanPolicy(nan_policy)
-        if not self.root.is_dir():
-            raise DataError(f"{self.root}: folder not found; pass a folder that holds images/ and masks/")
-        img_dir = self.root / "images"
-        if not img_dir.is_dir():
-            raise DataError(f"{self.root}: no images/ subfolder; an image folder holds images/ and masks/")
-        images = _by_stem(img_dir)
-        if not images:
-            raise DataError(f"{img_dir}: no image files ({', '.join(IMAGE_SUFFIXES)}); the folder is empty")
-        mask_dir = self.root / "masks"
-        masks = _by_stem(mask_dir) if mask_dir.is_dir() else {}
-        if mask_dir.is_dir():
-            missing = sorted(set(images) - set(masks))
-            if missing:
-                raise DataError(
-                    f"{mask_dir}: {len(missing)} image(s) have no mask ({', '.join(missing[:3])}); "
-                    "add a mask with the same stem, or remove masks/ to read images only"
-                )
-        elif require_masks:
-            raise DataError(f"{self.root}: no masks/ subfolder; labelled data needs masks/STEM.png")
+        images, masks = find_pairs(self.root, _LAYOUT, lambda folder, _: _by_stem(folder), str, require_masks)
         stems = sorted(images)
         if split is not None:
             stems = self._read_split(split, images)

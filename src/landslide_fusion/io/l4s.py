@@ -23,6 +23,7 @@ import numpy as np
 from ..bands import L4S14
 from ..errors import DataError
 from .atomic import atomic_path
+from .pairs import FolderLayout, find_pairs
 from .sample import Sample
 from .validate import NanPolicy, binary_mask, check_finite
 
@@ -32,6 +33,7 @@ IMAGE_KEY = "img"
 MASK_KEY = "mask"
 _IMAGE_RE = re.compile(r"^image_(\d+)\.h5$")
 _MASK_RE = re.compile(r"^mask_(\d+)\.h5$")
+_LAYOUT = FolderLayout(images="img", masks="mask", image_files="image_N.h5", mask_file="mask/mask_N.h5")
 
 
 def is_l4s_folder(root: str | os.PathLike[str]) -> bool:
@@ -80,29 +82,10 @@ class L4SDataset(Sequence[Sample]):
     ) -> None:
         self.root = Path(root)
         self.nan_policy = NanPolicy(nan_policy)
-        if not self.root.is_dir():
-            raise DataError(f"{self.root}: folder not found; pass a folder that holds img/ and mask/")
-        img_dir = self.root / "img"
-        if not img_dir.is_dir():
-            raise DataError(
-                f"{self.root}: no img/ subfolder; a Landslide4Sense folder holds "
-                "img/image_N.h5 (and mask/mask_N.h5)"
-            )
-        images = _numbered(img_dir, _IMAGE_RE)
-        if not images:
-            raise DataError(f"{img_dir}: no image_N.h5 files; the folder is empty or misnamed")
-        mask_dir = self.root / "mask"
-        masks = _numbered(mask_dir, _MASK_RE) if mask_dir.is_dir() else {}
-        if mask_dir.is_dir():
-            missing = sorted(set(images) - set(masks))
-            if missing:
-                eg = ", ".join(f"image_{n}.h5" for n in missing[:3])
-                raise DataError(
-                    f"{mask_dir}: {len(missing)} image(s) have no mask ({eg}); add mask_N.h5 for "
-                    "each image_N.h5, or remove mask/ to read images only"
-                )
-        elif require_masks:
-            raise DataError(f"{self.root}: no mask/ subfolder; labelled data needs mask/mask_N.h5")
+        images, masks = find_pairs(
+            self.root, _LAYOUT, lambda folder, is_mask: _numbered(folder, _MASK_RE if is_mask else _IMAGE_RE),
+            lambda n: f"image_{n}.h5", require_masks,
+        )
         self._numbers = sorted(images)
         self._images = images
         self._masks = masks

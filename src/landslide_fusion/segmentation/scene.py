@@ -1,8 +1,12 @@
 """Scene prediction: any-size rasters in, georeferenced probability and mask GeoTIFFs out.
 
-The scene is read in blocks of one window height and at most 16 windows width, and written in
-strips one window high (rasterio windows): memory holds two rows of window-high float buffers
-across the scene's width (a few MB for 8192 px) plus one block, whatever the scene's size.
+The scene is cut into panels of :data:`PANEL_WIDTH` columns (aligned with the output's 256 px
+tiles) and each panel is swept top to bottom: read in blocks of one window height and at most 16
+windows width, written in strips one window high (rasterio windows). A panel predicts every
+window that overlaps its columns and writes only its own columns, so windows on a panel border
+are predicted by both neighbours (about 5 % more windows) and the result equals one full-width
+sweep. Memory holds one panel's window-high buffers and one block, whatever the scene's width
+and height.
 Windows overlap by ``overlap`` of their size; each window's probabilities are weighted by a
 cosine taper ``w(u) = max(sin(pi (u + 0.5) / (2 o)), eps)`` over the ``o`` overlap pixels at each
 side (1 inside) and the weighted sum is divided by the summed weights, so neighbouring windows
@@ -36,7 +40,10 @@ from ..io.atomic import output_dir, write_json
 from ..io.geojson import write_features
 from .infer import SegmentationRun
 
-__all__ = ["predict_scene", "resolve_band_map", "window_starts", "blend_weights", "SCENE_SUFFIXES", "polygonize"]
+__all__ = [
+    "predict_scene", "resolve_band_map", "window_starts", "blend_weights", "panels", "SCENE_SUFFIXES", "polygonize",
+    "PANEL_WIDTH",
+]
 
 SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
 #: GDAL's block cache while predicting a scene (MB). GDAL's default, 5 % of RAM, lets the cache,
@@ -44,6 +51,8 @@ SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
 GDAL_CACHE_MB = 64
 #: Windows read and predicted together along a strip: bounds memory for wide scenes.
 _WINDOWS_PER_READ = 16
+#: Columns per panel (a multiple of the 256 px output tiles, so every tile is written by one panel).
+PANEL_WIDTH = 2048
 
 
 def window_starts(length: int, window: int, stride: int) -> list[int]:
@@ -63,6 +72,13 @@ def blend_weights(window: int, overlap: int, eps: float = 1e-3) -> np.ndarray:
         ramp[:overlap] = taper
         ramp[window - overlap:] = np.minimum(ramp[window - overlap:], taper[::-1])
     return np.outer(ramp, ramp)
+
+
+def panels(width: int, starts: list[int], window: int, panel: int = PANEL_WIDTH) -> list[tuple[int, int, list[int]]]:
+    """``(first, end, windows)`` per panel: the columns ``[first, end)`` it writes (cut every
+    ``panel`` columns) and the starts of the windows that overlap them."""
+    edges = list(range(0, width, panel)) + [width]
+    return [(a, b, [s for s in starts if s < b and s + window > a]) for a, b in zip(edges, edges[1:])]
 
 
 def resolve_band_map(model_bands: tuple[str, ...], count: int, descriptions: tuple[str | None, ...],
@@ -167,6 +183,56 @@ def _predict_windows(run: SegmentationRun, strip: np.ndarray, window: int, start
     return list(run.predict_proba(tiles, tta, batch_size).numpy())
 
 
+@dataclass(frozen=True)
+class _Tiling:
+    window: int
+    stride: int
+    weights: np.ndarray  # (window, window) blend weights
+    rows: list[int]  # window start rows
+
+
+def _predict_panel(run: SegmentationRun, src, bands: list[int], nodata: float | None, tiling: _Tiling, first: int,
+                   end: int, starts: list[int], outputs: tuple, tta: str | None, batch_size: int) -> np.ndarray:
+    """Sweep one panel top to bottom: predict the windows at ``starts`` and write columns
+    ``[first, end)`` of the probability, mask and 0/1 outputs. Returns (landslide, valid) pixel counts."""
+    from rasterio.windows import Window
+
+    window, weights = tiling.window, tiling.weights
+    left = starts[0]
+    acc = _Accumulator.empty(window + tiling.stride, min(src.width, starts[-1] + window) - left)
+    own = slice(first - left, end - left)
+    counts = np.zeros(2, np.int64)
+
+    def flush(upto: int) -> None:
+        n = upto - acc.top
+        if n <= 0:
+            return
+        p = acc.prob[:n, own] / np.maximum(acc.weight[:n, own], 1e-12)
+        ok = acc.valid[:n, own]
+        m = np.where(ok, p >= run.threshold, 255).astype(np.uint8)
+        win = Window(first, acc.top, end - first, n)
+        for dst, band in zip(outputs, (np.where(ok, p, np.float32(np.nan)), m, (m == 1).astype(np.uint8))):
+            dst.write(band, 1, window=win)
+        counts[0] += int((m == 1).sum())
+        counts[1] += int(ok.sum())
+        acc.advance(n)
+
+    for r in tiling.rows:
+        flush(r)
+        off = r - acc.top
+        for group in (starts[i:i + _WINDOWS_PER_READ] for i in range(0, len(starts), _WINDOWS_PER_READ)):
+            c0 = group[0]
+            block, ok = _read_block(src, bands, r, c0, window, group[-1] + window - c0, nodata)
+            h, bw = ok.shape
+            acc.valid[off:off + h, c0 - left:c0 - left + bw] = ok
+            for s, p in zip(group, _predict_windows(run, block, window, group, tta, batch_size)):
+                w = min(window, src.width - s)
+                acc.prob[off:off + h, s - left:s - left + w] += (p * weights)[:h, :w]
+                acc.weight[off:off + h, s - left:s - left + w] += weights[:h, :w]
+    flush(src.height)
+    return counts
+
+
 def predict_scene(
     run: str | os.PathLike[str] | SegmentationRun, scene: str | os.PathLike[str], out: str | os.PathLike[str], *,
     band_map: tuple[str, ...] | dict[str, int | str] | None = None, window: int | None = None, overlap: float | None = None,
@@ -187,7 +253,6 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
                    overwrite) -> dict:
     import rasterio
     from rasterio.errors import RasterioIOError
-    from rasterio.windows import Window
 
     run = run if isinstance(run, SegmentationRun) else SegmentationRun.load(run, engine=engine)
     sc = run.config.scene
@@ -210,45 +275,16 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
     with src, output_dir(out, overwrite) as tmp:
         bands = resolve_band_map(run.bands, src.count, tuple(src.descriptions), band_map or sc.band_map, str(scene))
         nodata = nodata if nodata is not None else (sc.nodata if sc.nodata is not None else src.nodata)
-        weights = blend_weights(window, ov)
+        tiling = _Tiling(window, stride, blend_weights(window, ov), window_starts(src.height, window, stride))
+        counts = np.zeros(2, np.int64)  # landslide, valid pixels
         cols = window_starts(src.width, window, stride)
-        rows = window_starts(src.height, window, stride)
-        landslide_px = valid_px = 0
         with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst, \
                 rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst, \
                 rasterio.open(tmp / ".landslide.tif", "w", **_profile(src, "uint8", None)) as binary_dst:
-            acc = _Accumulator.empty(window + stride, src.width)
-
-            def flush(upto: int) -> None:
-                nonlocal landslide_px, valid_px
-                n = upto - acc.top
-                if n <= 0:
-                    return
-                p = acc.prob[:n] / np.maximum(acc.weight[:n], 1e-12)
-                ok = acc.valid[:n]
-                m = np.where(ok, (p >= run.threshold).astype(np.uint8), 255).astype(np.uint8)
-                p = np.where(ok, p, np.nan).astype(np.float32)
-                win = Window(0, acc.top, src.width, n)
-                prob_dst.write(p, 1, window=win)
-                mask_dst.write(m, 1, window=win)
-                binary_dst.write((m == 1).astype(np.uint8), 1, window=win)
-                landslide_px += int((m == 1).sum())
-                valid_px += int(ok.sum())
-                acc.advance(n)
-
-            for r in rows:
-                flush(r)
-                off = r - acc.top
-                for group in (cols[i:i + _WINDOWS_PER_READ] for i in range(0, len(cols), _WINDOWS_PER_READ)):
-                    c0 = group[0]
-                    block, ok = _read_block(src, bands, r, c0, window, group[-1] + window - c0, nodata)
-                    h, bw = ok.shape
-                    acc.valid[off:off + h, c0:c0 + bw] = ok
-                    for s, p in zip(group, _predict_windows(run, block, window, group, tta, batch_size)):
-                        w = min(window, src.width - s)
-                        acc.prob[off:off + h, s:s + w] += (p * weights)[:h, :w]
-                        acc.weight[off:off + h, s:s + w] += weights[:h, :w]
-            flush(src.height)
+            outputs = (prob_dst, mask_dst, binary_dst)
+            for first, end, starts in panels(src.width, cols, window, PANEL_WIDTH):
+                counts += _predict_panel(run, src, bands, nodata, tiling, first, end, starts, outputs, tta, batch_size)
+        landslide_px, valid_px = (int(c) for c in counts)
         counted = [0]
 
         def features():
@@ -261,7 +297,7 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
         n_polygons = counted[0]
         (tmp / ".landslide.tif").unlink()
         summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height, "window": window,
-                   "overlap": overlap, "windows": len(rows) * len(cols), "threshold": run.threshold,
+                   "overlap": overlap, "windows": len(tiling.rows) * len(cols), "threshold": run.threshold,
                    "landslide_pixels": landslide_px, "valid_pixels": valid_px,
                    "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": n_polygons,
                    "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine}
@@ -280,8 +316,9 @@ def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[s
     ``mean_probability``.
 
     The raster is cut into blocks of at least ``rows`` rows that each end on a row without
-    landslide pixels, so no area crosses a block border and every block is polygonised on its own:
-    memory holds one block, not the scene (unless a landslide area spans the whole scene)."""
+    landslide pixels, so no area crosses a block border and every block is polygonised on its own,
+    cropped to the columns that hold landslides: memory holds one block, not the scene (unless a
+    landslide area spans the whole scene)."""
     import rasterio
     from rasterio.features import shapes
     from rasterio.windows import Window
@@ -300,9 +337,12 @@ def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[s
                 empty = np.flatnonzero(~extra.any(1))
                 cut = int(empty[0]) + 1 if len(empty) else len(extra)
                 block, r1 = np.vstack([block, extra[:cut]]), r1 + cut
-            labels, n = ndimage.label(block, structure=np.ones((3, 3), bool))
-            if n:
-                win = Window(0, r0, m.width, r1 - r0)
+            used = np.flatnonzero(block.any(0))
+            if len(used):
+                c0, c1 = int(used[0]), int(used[-1]) + 1  # label only the columns that hold landslides
+                block = block[:, c0:c1]
+                labels, n = ndimage.label(block, structure=np.ones((3, 3), bool))
+                win = Window(c0, r0, c1 - c0, r1 - r0)
                 prob = np.nan_to_num(p.read(1, window=win))
                 counts = np.bincount(labels.ravel(), minlength=n + 1)
                 sums = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n + 1)
