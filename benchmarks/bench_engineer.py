@@ -3,6 +3,9 @@
     python benchmarks/bench_engineer.py [--preset l4s23] [--n 64] [--size 128]
 
 Prints the median seconds of ``--repeat`` runs of each and the ratio (target on CPU: >= 5x for l4s23).
+The reference filters with SciPy (``convolve1d``, ``median_filter``): OpenCV's ``medianBlur``
+takes only odd sizes and, above 5x5, only 8-bit images, so it cannot compute the paper's exact
+10x10 median of a float image.
 """
 
 from __future__ import annotations

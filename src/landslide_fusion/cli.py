@@ -12,6 +12,8 @@ from .io.cli import app as data_app
 from .segmentation.cli import app as segment_app
 from .tabular.cli import app as tabular_app
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="landslide",
     help="Landslide detection fusing image segmentation (RAU-Net) and tabular models (LightGBM).",

@@ -10,6 +10,8 @@ import typer
 from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, comma_list, emit, user_errors
 from ..config import load_config
 
+__all__ = ["app"]
+
 app = typer.Typer(help="Fuse the image and tabular views of each region into one decision and a risk score.",
                   no_args_is_help=True)
 

@@ -12,6 +12,8 @@ from ..clitools import JsonOption, OverwriteOption, emit, user_errors
 from ..synth import write_synth_folder, write_synth_l4s
 from .validate import NanPolicy
 
+__all__ = ["app"]
+
 app = typer.Typer(help="Validate dataset folders and generate synthetic data.", no_args_is_help=True)
 
 

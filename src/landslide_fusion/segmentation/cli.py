@@ -10,6 +10,8 @@ import typer
 from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, comma_list, emit, user_errors
 from ..config import load_config
 
+__all__ = ["app"]
+
 app = typer.Typer(help="Segment landslides in image patches (RAU-Net family).", no_args_is_help=True)
 
 

@@ -10,6 +10,8 @@ import typer
 from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, emit, user_errors
 from ..config import load_config
 
+__all__ = ["app"]
+
 app = typer.Typer(help="LightGBM landslide classifier over per-region features.", no_args_is_help=True)
 
 
