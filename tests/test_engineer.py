@@ -99,3 +99,20 @@ def test_gaussian_even_kernel_and_sobel():
     ramp = torch.arange(12.0).repeat(12, 1)[None, None]
     gx, gy = sobel(ramp)
     assert torch.allclose(gx[..., 2:-2, 2:-2], torch.full_like(gx[..., 2:-2, 2:-2], 8.0)) and gy.abs()[..., 2:-2, 2:-2].max() == 0
+
+
+def test_l4s23_exports_to_onnx_for_any_batch_and_size(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    import warnings
+
+    eng = BandEngineer("l4s14", "l4s23").eval()
+    axes = {0: "batch", 2: "height", 3: "width"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic
+        torch.onnx.export(eng, (torch.rand(2, 14, 32, 32) + 0.5,), str(tmp_path / "e.onnx"), input_names=["bands"],
+                          output_names=["out"], dynamic_axes={"bands": axes, "out": axes}, opset_version=18, dynamo=False)
+    session = ort.InferenceSession(str(tmp_path / "e.onnx"), providers=["CPUExecutionProvider"])
+    for shape in [(3, 14, 40, 56), (1, 14, 21, 17)]:  # median and blurs as Min/Max and shifted sums
+        x = torch.rand(*shape) + 0.5
+        got = session.run(None, {"bands": x.numpy()})[0]
+        np.testing.assert_allclose(got, eng(x).numpy(), atol=1e-5)
