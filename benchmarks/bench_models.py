@@ -10,39 +10,46 @@ same process as the reference.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from landslide_fusion.segmentation import count_parameters, create_loss, create_model
 
+from common import median_seconds
 
-def throughput(model: torch.nn.Module, bands: int, size: int, device: str) -> tuple[float, float]:
+
+def throughput(model: torch.nn.Module, bands: int, size: int, device: str, repeat: int) -> tuple[float, float]:
+    """(training, inference) patches/s: median of ``repeat`` timed steps after one warm-up step."""
     fmt = torch.channels_last
     model = model.to(device).to(memory_format=fmt)
     loss_fn = create_loss("focal+iou")
     opt = torch.optim.AdamW(model.parameters())
     x = torch.randn(16, bands, size, size, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, 2, (16, size, size), device=device)
-    model.train()
-    times = []
-    for _ in range(4):
-        t = time.perf_counter()
+
+    def train_step() -> None:
         loss = loss_fn(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        times.append(time.perf_counter() - t)
-    train = 16 / min(times[1:])
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    model.train()
+    train_step()
+    train = 16 / median_seconds(train_step, repeat)
     model.eval()
     xb = torch.randn(32, bands, size, size, device=device).contiguous(memory_format=fmt)
-    times = []
+
+    def infer_step() -> None:
+        model(xb)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
     with torch.inference_mode():
-        for _ in range(3):
-            t = time.perf_counter()
-            model(xb)
-            times.append(time.perf_counter() - t)
-    return train, 32 / min(times[1:])
+        infer_step()
+        infer = 32 / median_seconds(infer_step, repeat)
+    return train, infer
 
 
 def main() -> None:
@@ -50,14 +57,15 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["rau-net-small"])
     ap.add_argument("--bands", type=int, default=23)
     ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--repeat", type=int, default=7, help="timed steps of each kind; the median is reported")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args()
     ref = create_model("unet", a.bands, widths=(16, 32, 64, 128, 256), dropout=0.0)
-    rt, ri = throughput(ref, a.bands, a.size, a.device)
+    rt, ri = throughput(ref, a.bands, a.size, a.device, a.repeat)
     print(f"reference plain U-Net {count_parameters(ref) / 1e6:.2f} M: train {rt:.1f}/s, infer {ri:.1f}/s")
     for name in a.models:
         m = create_model(name, a.bands)
-        t, i = throughput(m, a.bands, a.size, a.device)
+        t, i = throughput(m, a.bands, a.size, a.device, a.repeat)
         print(f"{name:<15}{count_parameters(m) / 1e6:>6.2f} M: train {t:.1f}/s ({t / rt:.2f}x ref), infer {i:.1f}/s ({i / ri:.2f}x ref)")
 
 

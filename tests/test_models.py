@@ -52,3 +52,28 @@ def test_any_input_size_and_shape_error():
     assert m(torch.randn(1, 3, 9, 9)).shape == (1, 1, 9, 9)
     with pytest.raises(ConfigError, match=r"expects input \(B, 3, H, W\)"):
         m(torch.randn(1, 4, 32, 32))
+
+
+def test_self_attention_equals_torch_multihead_attention():
+    from landslide_fusion.segmentation.blocks import _SelfAttention
+
+    torch.manual_seed(0)
+    ours = _SelfAttention(16, 4)
+    ref = torch.nn.MultiheadAttention(16, 4, batch_first=True)
+    ref.load_state_dict(ours.state_dict())  # same parameter names
+    x = torch.randn(3, 11, 16)
+    torch.testing.assert_close(ours(x), ref(x, x, x, need_weights=False)[0], atol=1e-6, rtol=1e-5)
+
+
+def test_axis_attention_gates_the_pooled_views():
+    from landslide_fusion.segmentation.blocks import AxisMHAttention
+
+    torch.manual_seed(0)
+    att = AxisMHAttention(6)
+    x = torch.randn(2, 6, 10, 12)
+    gc = att.channel(x.mean(dim=(2, 3)), x.amax(dim=(2, 3)))  # the definition, one view per axis
+    gh = att.height(x.mean(dim=(1, 3)), x.amax(dim=(1, 3)))
+    gw = att.width(x.mean(dim=(1, 2)), x.amax(dim=(1, 2)))
+    want = x * gc[:, :, None, None] * gh[:, None, :, None] * gw[:, None, None, :]
+    torch.testing.assert_close(att(x), want)
+    torch.testing.assert_close(att(x.contiguous(memory_format=torch.channels_last)), want)

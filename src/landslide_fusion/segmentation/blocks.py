@@ -116,7 +116,7 @@ class _SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, L, dim)
         q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
         q, k, v = (t.unflatten(-1, (self.heads, -1)).transpose(1, 2) for t in (q, k, v))  # (B, heads, L, d)
-        attn = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+        attn = torch.softmax((q / math.sqrt(q.shape[-1])) @ k.transpose(-2, -1), dim=-1)  # scale the smaller operand
         return self.out_proj((attn @ v).transpose(1, 2).flatten(-2))
 
 
@@ -151,10 +151,13 @@ class AxisMHAttention(nn.Module):
         self.width = _AxisGate(dim, heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # height and width views from the channel-pooled maps: two passes over x instead of four
+        across_c_mean, across_c_max = x.mean(dim=1), x.amax(dim=1)  # (B, H, W)
         gc = self.channel(x.mean(dim=(2, 3)), x.amax(dim=(2, 3)))
-        gh = self.height(x.mean(dim=(1, 3)), x.amax(dim=(1, 3)))
-        gw = self.width(x.mean(dim=(1, 2)), x.amax(dim=(1, 2)))
-        return x * gc[:, :, None, None] * gh[:, None, :, None] * gw[:, None, None, :]
+        gh = self.height(across_c_mean.mean(dim=2), across_c_max.amax(dim=2))
+        gw = self.width(across_c_mean.mean(dim=1), across_c_max.amax(dim=1))
+        gate = gc[:, :, None, None] * gh[:, None, :, None] * gw[:, None, None, :]  # one full-size product
+        return x * gate
 
 
 ATTENTIONS = {"none": None, "se": SEAttention, "cbam": CBAMAttention, "mha": AxisMHAttention}
