@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import expit  # 1 / (1 + exp(-x)) without overflow
 
 from ..errors import ConfigError
 
@@ -40,7 +41,7 @@ class Calibrator:
 
     def __call__(self, margin: np.ndarray) -> np.ndarray:
         if self.method == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(self.params["a"] * margin + self.params["b"])))
+            return expit(self.params["a"] * margin + self.params["b"])
         if self.method == "isotonic":
             return np.interp(margin, self.params["x"], self.params["y"])
-        return 1.0 / (1.0 + np.exp(-margin))
+        return expit(margin)
