@@ -8,6 +8,7 @@ SHAP values are in the model's raw margin (log-odds) units, so for each row
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,10 @@ def shap_values(model: LandslideGBM, X: pd.DataFrame) -> tuple[np.ndarray, float
 
     Xt = model.transform_features(X)
     explainer = shap.TreeExplainer(model.booster_)
-    values = explainer.shap_values(Xt)
+    with warnings.catch_warnings():
+        # shap announces that binary LightGBM output may be a list; both forms are handled below
+        warnings.filterwarnings("ignore", message="LightGBM binary classifier with TreeExplainer")
+        values = explainer.shap_values(Xt)
     if isinstance(values, list):
         values = values[1]
     expected = explainer.expected_value
