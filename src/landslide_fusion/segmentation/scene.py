@@ -4,8 +4,8 @@ The scene is cut into panels of :data:`PANEL_WIDTH` columns (aligned with the ou
 tiles) and each panel is swept top to bottom: read in blocks of one window height and at most 16
 windows width, written in strips one window high (rasterio windows). A panel predicts every
 window that overlaps its columns and writes only its own columns, so windows on a panel border
-are predicted by both neighbours (3.5 % more windows at 8192 px) and the result equals one full-width
-sweep. Memory holds one panel's window-high buffers and one block, whatever the scene's width
+are predicted by both neighbours (3.5 % more windows at 8192 px) and the result equals one
+full-width sweep. Memory holds one panel's window-high buffers and one block, whatever the scene's width
 and height.
 Windows overlap by ``overlap`` of their size; each window's probabilities are weighted by a
 cosine taper ``w(u) = max(sin(pi (u + 0.5) / (2 o)), eps)`` over the ``o`` overlap pixels at each
