@@ -31,6 +31,9 @@ class OnMissing(str, Enum):
     drop = "drop"
 
 
+OnMissingOption = typer.Option(None, help="Ids on one side only: error, or drop them (listed).")
+
+
 def _config(config: Path | None, set_: list[str], method: Method | None = None, folds: int | None = None,
             on_missing: OnMissing | None = None):
     from .config import FusionConfig
@@ -65,7 +68,7 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Fusion folder to create."),
     method: Method = typer.Option(None, help="Fusion method (default: config, stacking)."),
     folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
-    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    on_missing: OnMissing = OnMissingOption,
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
     overwrite: bool = OverwriteOption,
@@ -90,7 +93,7 @@ def predict(
     image: Path = ImageOption,
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (risk.csv, risk.geojson, disagreements.csv)."),
-    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    on_missing: OnMissing = OnMissingOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -114,7 +117,7 @@ def compare(
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (compare.json, compare.png, compare_oof.csv)."),
     folds: int = typer.Option(None, help="Number of folds (default: config, 5)."),
-    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    on_missing: OnMissing = OnMissingOption,
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
     overwrite: bool = OverwriteOption,
@@ -141,7 +144,7 @@ def score(
                                           "or the region properties)."),
     split: str = typer.Option(None, help="Split list of an image folder."),
     band_map: str = typer.Option(None, help="Map: model band <- scene band, e.g. RED=3,GREEN=2,BLUE=1."),
-    on_missing: OnMissing = typer.Option(None, help="Ids on one side only: error, or drop them (listed)."),
+    on_missing: OnMissing = OnMissingOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:

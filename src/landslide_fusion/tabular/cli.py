@@ -13,6 +13,7 @@ from ..config import load_config
 __all__ = ["app"]
 
 app = typer.Typer(help="LightGBM landslide classifier over per-region features.", no_args_is_help=True)
+ModelOption = typer.Option(..., help="Model folder from 'tabular train'.")
 
 
 class Splitter(str, Enum):
@@ -67,7 +68,7 @@ def train(
 @app.command("predict")
 @user_errors
 def predict(
-    model: Path = typer.Option(..., help="Model folder from 'tabular train'."),
+    model: Path = ModelOption,
     data: Path = typer.Option(..., help="Table to score."),
     out: Path = typer.Option(..., "--out", "-o", help="Output CSV/Parquet: id, probability, landslide."),
     overwrite: bool = OverwriteOption,
@@ -84,7 +85,7 @@ def predict(
 @app.command("evaluate")
 @user_errors
 def evaluate(
-    model: Path = typer.Option(..., help="Model folder from 'tabular train'."),
+    model: Path = ModelOption,
     data: Path = typer.Option(..., help="Labelled table."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -98,7 +99,7 @@ def evaluate(
 @app.command("explain")
 @user_errors
 def explain(
-    model: Path = typer.Option(..., help="Model folder from 'tabular train'."),
+    model: Path = ModelOption,
     data: Path = typer.Option(..., help="Table to explain (held-out rows)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for importance.csv, contributions.csv and plots."),
     overwrite: bool = OverwriteOption,
