@@ -210,10 +210,11 @@ def _predict_panel(run: SegmentationRun, src, bands: list[int], nodata: float | 
         p = acc.prob[:n, own] / np.maximum(acc.weight[:n, own], 1e-12)
         ok = acc.valid[:n, own]
         m = np.where(ok, p >= run.threshold, 255).astype(np.uint8)
+        hit = m == 1
         win = Window(first, acc.top, end - first, n)
-        for dst, band in zip(outputs, (np.where(ok, p, np.float32(np.nan)), m, (m == 1).astype(np.uint8))):
+        for dst, band in zip(outputs, (np.where(ok, p, np.float32(np.nan)), m, hit.astype(np.uint8))):
             dst.write(band, 1, window=win)
-        counts[0] += int((m == 1).sum())
+        counts[0] += int(hit.sum())
         counts[1] += int(ok.sum())
         acc.advance(n)
 
