@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
-from landslide_fusion.fusion.regions import STAT_COLUMNS
+from landslide_fusion.regions import STAT_COLUMNS
 from landslide_fusion.synth import synth_fusion_regions
 
 runner = CliRunner()

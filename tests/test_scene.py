@@ -18,7 +18,8 @@ from landslide_fusion.io.raster import write_geotiff
 from landslide_fusion.io.sample import GeoInfo
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
 from landslide_fusion.segmentation import scene as scene_module
-from landslide_fusion.segmentation.scene import blend_weights, panels, predict_scene, resolve_band_map, window_starts
+from landslide_fusion.segmentation.scene import panels, predict_scene, resolve_band_map
+from landslide_fusion.segmentation.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
 from .conftest import shared

@@ -27,7 +27,7 @@ def test_train_writes_complete_run_and_reloads(l4s_root, tmp_path):
     run = SegmentationRun.load(out)
     assert run.threshold == r.threshold and len(run.info["out_bands"]) == 23
     x = torch.rand(2, 14, 32, 32) + 0.5
-    assert run.predict_proba(x).shape == (2, 32, 32) and run.predict_mask(x, tta="d4").dtype == torch.int64
+    assert run.predict_proba(x).shape == (2, 32, 32) and run.predict_proba(x, tta="d4").dtype == torch.float32
     with pytest.raises(OutputExistsError):
         train_segmentation(_cfg(l4s_root, "train.epochs=1"), out, progress=False)
     assert not list(tmp_path.glob(".run*"))
@@ -81,7 +81,7 @@ def test_cli_train_evaluate_predict(l4s_root, tmp_path):
     assert 0 <= json.loads(r.stdout)["f1"] <= 1
     r = runner.invoke(app, ["segment", "evaluate", "--run", str(tmp_path / "run"), "--data", str(l4s_root), "--json"])
     m = json.loads(r.stdout)
-    assert r.exit_code == 0 and m["n_patches"] == 12 and {"f1", "iou", "miou", "mean_f1"} <= set(m)
+    assert r.exit_code == 0 and m["n_images"] == 12 and {"f1", "iou", "miou", "mean_f1", "landslide_free_images"} <= set(m)
     r = runner.invoke(app, ["segment", "predict", "--run", str(tmp_path / "run"), "-i", str(l4s_root), "-o", str(tmp_path / "p")])
     assert r.exit_code == 0 and len(list((tmp_path / "p" / "masks").iterdir())) == 12
     r = runner.invoke(app, ["segment", "models", "--json"])

@@ -5,7 +5,7 @@ from .config import FusionConfig
 from .crosscheck import CrossCheckFusion
 from .descriptors import describe_samples, image_descriptors
 from .join import join_regions
-from .regions import region_stats
+from ..regions import region_stats
 from .risk import risk_classes
 from .stacking import IMAGE_FEATURES, TABULAR_COLUMN, StackingFusion
 

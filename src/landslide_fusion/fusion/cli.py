@@ -153,7 +153,8 @@ def score(
 
     bm = comma_list(band_map)
     r = score_regions(fusion, run, tabular, out, data=data, table=table, split=split, scene=scene, regions=regions,
-                      band_map=bm, overwrite=overwrite, on_missing=on_missing.value if on_missing else None)
+                      band_map=bm, overwrite=overwrite, on_missing=on_missing.value if on_missing else None,
+                      progress=not as_json)
     emit(r, as_json, _risk_text(r))
 
 

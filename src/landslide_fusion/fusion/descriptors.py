@@ -22,6 +22,7 @@ import torch
 from ..bands import BAND_SETS, BandSet, Role, get_band_set
 from ..errors import BandError
 from ..io.sample import Sample
+from ..regions import has_landslide
 from ..segmentation.engineer import gray, normalized_difference
 from ..segmentation.filters import sobel
 
@@ -72,7 +73,7 @@ def describe_samples(samples, band_set: BandSet | str | None = None, label: str 
         bs = band_set or _band_set_of(s)
         row = {"id": s.id, **image_descriptors(s.image, bs)}
         if s.mask is not None:
-            row[label] = int(np.any(s.mask))
+            row[label] = int(has_landslide(s.mask))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -196,7 +196,8 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
                   out: str | os.PathLike[str], *, data: str | os.PathLike[str] | None = None,
                   table: str | os.PathLike[str] | None = None, split: str | None = None,
                   scene: str | os.PathLike[str] | None = None, regions: str | os.PathLike[str] | None = None,
-                  band_map: tuple[str, ...] | None = None, overwrite: bool = False, on_missing: str | None = None) -> dict:
+                  band_map: tuple[str, ...] | None = None, overwrite: bool = False, on_missing: str | None = None,
+                  progress: bool = False) -> dict:
     """Score regions end to end with both trained models and the fusion folder.
 
     Patches: the segmentation run predicts the images of ``data`` (one region per image) and the
@@ -210,13 +211,13 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
     from ..io.atomic import check_can_write
     from ..io.geojson import read_geojson
     from ..io.open import open_dataset
-    from ..segmentation.evaluate import predict_regions
+    from ..regions import zonal_stats
     from ..segmentation.infer import SegmentationRun
+    from ..segmentation.predict import predict_regions
     from ..segmentation.scene import predict_scene
     from ..tabular.config import TabularConfig
     from ..tabular.train import score_table
     from .descriptors import describe_samples
-    from .zonal import zonal_stats
 
     if (data is None) == (scene is None) or (scene is None) != (regions is None):
         raise ConfigError("score either patches (--data) or a map (--scene with --regions)")
@@ -230,15 +231,17 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
         if scene is not None:
             polys, crs = read_geojson(regions)
             rid = load_config(TabularConfig, Path(tabular_model) / "config.toml").id or cfg.id
-            predict_scene(seg, scene, tmp / "scene", band_map=band_map)
-            image = zonal_stats(tmp / "scene" / "probability.tif", polys, seg.threshold, rid)
+            predict_scene(seg, scene, tmp / "scene", band_map=band_map, progress=progress)
+            image = zonal_stats(tmp / "scene" / "probability.tif", tmp / "scene" / "mask.tif", polys, rid)
             image["geometry"] = polys.set_index(rid)["geometry"].reindex(image.index).to_numpy()
             props = read_table(table) if table is not None else polys.drop(columns=["geometry"])
             tab = score_table(tabular_model, props, str(table or regions))
         else:
             ds = open_dataset(data, split=split, band_set=seg.config.features.source)
-            image = predict_regions(seg, ds, str(data))
-            rows = read_table(table) if table is not None else describe_samples(ds)
+            described: list[pd.DataFrame] = []  # descriptors as the tabular side, from the same read
+            image = predict_regions(seg, ds, str(data), progress=progress,
+                                    each=None if table is not None else lambda s, _: described.append(describe_samples([s])))
+            rows = read_table(table) if table is not None else pd.concat(described, ignore_index=True)
             tab = score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}")
         frame, _, unmatched, notes = _read_noting(image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
                                                   tab.drop(columns=["landslide"]), cfg)

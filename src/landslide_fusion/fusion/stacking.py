@@ -31,7 +31,7 @@ from ..io.atomic import write_json
 from ..tabular.calibration import Calibrator
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
-from .regions import PROBABILITY_COLUMNS
+from ..regions import PROBABILITY_COLUMNS
 
 __all__ = ["StackingFusion", "TABULAR_COLUMN", "IMAGE_FEATURES", "LOGIT_COLUMNS", "stacking_inputs", "META_LEARNERS"]
 

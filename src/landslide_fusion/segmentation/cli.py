@@ -74,14 +74,26 @@ def evaluate(
     max_overlays: int = typer.Option(16, help="Number of patches drawn with --overlays."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Landslide-class precision, recall, F1, IoU (and mIoU, mean-of-classes F1) on DATA."""
+    """Landslide-class precision, recall, F1, IoU of the masks as 'segment predict' writes them (native size)."""
     from .evaluate import evaluate_run
 
-    m = evaluate_run(run, data, split, tta.value if tta else None, overlays=overlays, max_overlays=max_overlays)
-    emit(m, as_json, f"{m['n_patches']} patches, threshold {m['threshold']:.2f}, tta {m['tta']}\n"
-         f"  landslide F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  recall {m['recall']:.4f}\n"
-         f"  mIoU {m['miou']:.4f}  mean-of-classes F1 {m['mean_f1']:.4f}"
-         + (f"\noverlays (PNG) in {m['overlays']}/" if overlays else ""))
+    m = evaluate_run(run, data, split, tta.value if tta else None, overlays=overlays, max_overlays=max_overlays,
+                     progress=not as_json)
+    emit(m, as_json, _evaluation_text(m))
+
+
+def _evaluation_text(m: dict) -> str:
+    pos, neg, det = m["landslide_images"], m["landslide_free_images"], m["image_detection"]
+    return (f"{m['n_images']} images scored at native size (threshold {m['threshold']:.2f}, tta {m['tta']}, "
+            f"opening {m['opening']}, closing {m['closing']})\n"
+            f"  landslide F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  recall {m['recall']:.4f}\n"
+            f"  mIoU {m['miou']:.4f}  mean-of-classes F1 {m['mean_f1']:.4f}\n"
+            f"  {pos['n']} images with landslides: F1 {pos['f1']:.4f}  precision {pos['precision']:.4f}  "
+            f"recall {pos['recall']:.4f}\n"
+            f"  {neg['n']} landslide-free images: {100 * neg['false_positive_fraction']:.2f} % of their pixels "
+            f"predicted landslide; {100 * neg['images_with_false_positives']:.0f} % of them with any\n"
+            f"  image detection (any landslide pixel): precision {det['precision']:.4f}  recall {det['recall']:.4f}"
+            + (f"\noverlays (PNG) in {m['overlays']}/" if "overlays" in m else ""))
 
 
 class Engine(str, Enum):
@@ -107,25 +119,19 @@ def predict(
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Predict the patches of a dataset folder, or a whole scene with a sliding window."""
-    from .infer import SegmentationRun
+    """Predict the images of a dataset folder at their own size, or a whole scene with a sliding window."""
+    from .outputs import predict_input
 
-    r_ = SegmentationRun.load(run, engine=engine.value)
-    t = tta.value if tta else None
-    if input.is_file():
-        from .scene import predict_scene
-
-        bm = comma_list(band_map)
-        r = predict_scene(r_, input, out, band_map=bm, window=window, overlap=overlap, tta=t, nodata=nodata,
-                          polygons=polygons, engine=engine.value, overwrite=overwrite)
-        emit(r, as_json, f"scene {r['width']}x{r['height']} in {r['windows']} windows of {r['window']} px: "
-             f"{100 * r['landslide_fraction']:.2f} % landslide, {r['polygons']} polygons; outputs in {r['out']}/ "
-             "(probability.tif, mask.tif" + (", landslides.geojson)" if polygons else ")"))
-        return
-    from .evaluate import predict_dataset
-
-    r = predict_dataset(r_, input, out, split=split, tta=t, overwrite=overwrite)
-    emit(r, as_json, f"predicted {r['n_patches']} patches (threshold {r['threshold']:.2f}); outputs in {r['out']}")
+    r = predict_input(run, input, out, split=split, tta=tta.value if tta else None, band_map=comma_list(band_map),
+                      window=window, overlap=overlap, nodata=nodata, polygons=polygons, engine=engine.value,
+                      overwrite=overwrite, progress=not as_json)
+    if r["kind"] == "scene":
+        text = (f"scene {r['width']}x{r['height']} in {r['windows']} windows of {r['window']} px: "
+                f"{100 * r['landslide_fraction']:.2f} % landslide, {r['polygons']} polygons; outputs in {r['out']}/ "
+                "(probability.tif, mask.tif" + (", landslides.geojson)" if polygons else ")"))
+    else:
+        text = f"predicted {r['n_patches']} images (threshold {r['threshold']:.2f}); outputs in {r['out']}"
+    emit(r, as_json, text)
 
 
 @app.command("export")

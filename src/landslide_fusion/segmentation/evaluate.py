@@ -1,106 +1,109 @@
-"""Evaluate a saved run on a labelled dataset, and write predictions for unlabelled ones."""
+"""Evaluate a saved run on labelled data, scoring the masks exactly as ``segment predict`` writes them.
+
+Each image is predicted at its own size through :func:`~landslide_fusion.segmentation.predict.predict_region`
+(the run's TTA, threshold and morphology) and compared with its native-size ground truth, so the
+figures are those a user gets from the written masks. Pixels that are nodata in the image are
+not scored. Reported:
+
+* set-level landslide precision, recall, F1, IoU (and mIoU, mean-of-classes F1) over all pixels;
+* ``landslide_images``: the same figures over the images that hold landslides only;
+* ``landslide_free_images``: on images without landslides, the fraction of their pixels predicted
+  as landslide (``false_positive_fraction``), the share of those images with any false positive,
+  and the mean false-positive area per image in pixels;
+* ``image_detection``: precision/recall/F1 of "the image holds a landslide" (any mask pixel).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import torch
-from PIL import Image
 
-from ..io.atomic import output_dir, write_json
+from ..io.atomic import output_dir
 from ..io.open import open_dataset
 from ..io.sample import Sample
-from ..io.raster import write_geotiff
-from ..io.tables import write_table
-from .data import load_patches
-from .infer import SegmentationRun, morphology
+from ..regions import has_landslide
+from .infer import SegmentationRun
 from .metrics import ConfusionMatrix
+from .predict import RegionPrediction, predict_regions
 
-__all__ = ["evaluate_run", "predict_dataset", "predict_regions", "sample_stats"]
+__all__ = ["evaluate_run", "Scores"]
+
+
+@dataclass
+class Scores:
+    """Running counts of an evaluation (see the module docstring)."""
+
+    pixels: ConfusionMatrix = field(default_factory=ConfusionMatrix)
+    landslide_pixels: ConfusionMatrix = field(default_factory=ConfusionMatrix)
+    images: ConfusionMatrix = field(default_factory=ConfusionMatrix)
+    free_images: int = 0
+    free_pixels: int = 0
+    free_false_positives: int = 0
+    free_images_with_false_positives: int = 0
+
+    def update(self, truth: np.ndarray, pred: RegionPrediction) -> None:
+        """Add one image: native-size 0/1 ground truth and its prediction."""
+        t = torch.from_numpy(np.asarray(truth)[pred.valid] == 1)
+        p = torch.from_numpy(pred.mask[pred.valid] == 1)
+        self.pixels.update(p, t)
+        positive = has_landslide(truth)
+        self.images.update(torch.tensor([bool(p.any())]), torch.tensor([positive]))
+        if positive:
+            self.landslide_pixels.update(p, t)
+            return
+        fp = int(p.sum())
+        self.free_images += 1
+        self.free_pixels += int(p.numel())
+        self.free_false_positives += fp
+        self.free_images_with_false_positives += int(fp > 0)
+
+    def as_dict(self) -> dict:
+        n = max(self.free_images, 1)
+        image = self.images.as_dict()
+        return {
+            **self.pixels.as_dict(),
+            "landslide_images": {"n": self.images.tp + self.images.fn, **self.landslide_pixels.as_dict()},
+            "landslide_free_images": {
+                "n": self.free_images,
+                "false_positive_fraction": self.free_false_positives / max(self.free_pixels, 1),
+                "images_with_false_positives": self.free_images_with_false_positives / n,
+                "mean_false_positive_pixels": self.free_false_positives / n,
+            },
+            "image_detection": {k: image[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn")},
+        }
 
 
 def evaluate_run(
     run: str | os.PathLike[str] | SegmentationRun, data: str | os.PathLike[str], split: str | None = None,
     tta: str | None = None, nan_policy: str = "raise", overlays: str | os.PathLike[str] | None = None,
-    max_overlays: int = 16,
+    max_overlays: int = 16, progress: bool = False,
 ) -> dict:
-    """Metrics of ``run`` on labelled ``data`` at the run's tuned threshold (set-level confusion
-    matrix); with ``overlays``, PNG overlays of the first ``max_overlays`` patches go there."""
+    """Metrics of ``run`` on labelled ``data`` at native size (see the module docstring); with
+    ``overlays``, PNG overlays of the first ``max_overlays`` images go there."""
     from .plots import write_overlays
 
     run = run if isinstance(run, SegmentationRun) else SegmentationRun.load(run)
     ds = open_dataset(data, split=split, band_set=run.config.features.source, require_masks=True, nan_policy=nan_policy)
-    x, y, ids = load_patches(ds, run.config.data.size)
-    run.check_bands(ds[0].bands, str(data))
-    prob = run.predict_proba(x, tta)
-    mask = morphology((prob >= run.threshold).long(), run.config.post.opening, run.config.post.closing)
-    metrics = ConfusionMatrix().update(mask, y).as_dict()
-    result = {"run": str(run.path), "data": str(data), "split": split, "n_patches": len(x),
-              "threshold": run.threshold, "tta": tta or run.config.post.tta, **metrics}
+    scores = Scores()
+    drawn: list[tuple[Sample, RegionPrediction]] = []
+
+    def score(sample: Sample, pred: RegionPrediction) -> None:
+        scores.update(sample.mask, pred)
+        if overlays is not None and len(drawn) < max_overlays:
+            drawn.append((sample, pred))
+
+    frame = predict_regions(run, ds, str(data), tta=tta, each=score, progress=progress)
+    post = run.config.post
+    result = {"run": str(run.path), "data": str(data), "split": split, "n_images": len(frame),
+              "threshold": run.threshold, "tta": tta or post.tta, "opening": post.opening, "closing": post.closing,
+              "scored_at": "native size, masks as 'segment predict' writes them", **scores.as_dict()}
     if overlays is not None:
-        n = min(max_overlays, len(x))
         with output_dir(overlays, overwrite=False) as tmp:
-            write_overlays(x[:n].numpy(), y[:n].numpy(), prob[:n].numpy(), run.threshold, ids[:n],
-                           run.config.features.source, tmp)
+            for sample, pred in drawn:
+                write_overlays(sample.image[None], sample.mask[None], pred.probability[None], pred.mask[None],
+                               [sample.id], run.config.features.source, tmp)
         result["overlays"] = str(overlays)
     return result
-
-
-def sample_stats(sample: Sample, prob: torch.Tensor, threshold: float) -> pd.DataFrame:
-    """One region row for a predicted sample: :func:`~landslide_fusion.fusion.region_stats`, plus
-    ``label`` (1 if the mask has landslide pixels) when labelled and the footprint
-    ``minx, miny, maxx, maxy, crs`` when georeferenced."""
-    from ..fusion.regions import region_stats
-
-    geo = sample.geo
-    row = region_stats([prob.numpy()], threshold, [sample.id], pixel_area=geo.pixel_area if geo else None)
-    if sample.mask is not None:
-        row["label"] = int(np.any(sample.mask))
-    if geo is not None:
-        row[["minx", "miny", "maxx", "maxy"]] = geo.bounds(*prob.shape)
-        row["crs"] = geo.crs
-    return row
-
-
-def predict_regions(run: SegmentationRun, samples: Iterable[Sample], source: str, tta: str | None = None,
-                    each: Callable[[Sample, torch.Tensor], None] | None = None) -> pd.DataFrame:
-    """Region statistics of every sample (indexed by id); ``each(sample, prob)`` sees every prediction."""
-    frames = []
-    for sample in samples:
-        run.check_bands(sample.bands, source)
-        prob = run.predict_image(sample.image, tta)
-        if each is not None:
-            each(sample, prob)
-        frames.append(sample_stats(sample, prob, run.threshold))
-    return pd.concat(frames)
-
-
-def predict_dataset(
-    run: str | os.PathLike[str] | SegmentationRun, data: str | os.PathLike[str], out: str | os.PathLike[str], *,
-    split: str | None = None, tta: str | None = None, overwrite: bool = False, nan_policy: str = "raise",
-) -> dict:
-    """Predict every patch of ``data`` at its own size: ``masks/ID.png`` (0/255),
-    ``probabilities/ID.tif`` (float32, georeferenced when the input is) and ``predictions.csv``
-    (the region statistics of each patch: the image side of fusion)."""
-    run = run if isinstance(run, SegmentationRun) else SegmentationRun.load(run)
-    ds = open_dataset(data, split=split, band_set=run.config.features.source, nan_policy=nan_policy)
-    post = run.config.post
-    with output_dir(out, overwrite) as tmp:
-        (tmp / "probabilities").mkdir()
-        (tmp / "masks").mkdir()
-
-        def save(sample: Sample, prob: torch.Tensor) -> None:
-            mask = morphology((prob >= run.threshold).long()[None], post.opening, post.closing)[0]
-            write_geotiff(tmp / "probabilities" / f"{sample.id}.tif", prob.numpy().astype(np.float32), sample.geo)
-            Image.fromarray(mask.numpy().astype(np.uint8) * 255).save(tmp / "masks" / f"{sample.id}.png")
-
-        stats = predict_regions(run, ds, str(data), tta, save)
-        write_table(stats.reset_index(), tmp / "predictions.csv")
-        write_json(tmp / "prediction.json", {"run": str(Path(run.path)), "data": str(data), "split": split,
-                                             "threshold": run.threshold, "n_patches": len(stats)})
-    return {"out": str(out), "n_patches": len(stats), "threshold": run.threshold,
-            "landslide_patches": int((stats["n_components"] > 0).sum())}

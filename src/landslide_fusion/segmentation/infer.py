@@ -1,4 +1,7 @@
-"""Prediction with a saved run: test-time augmentation, head averaging, thresholds, morphology.
+"""A saved run and its network pass: loading, test-time augmentation, head averaging.
+
+Images of any size, masks and region statistics are made from these probabilities by
+:mod:`~landslide_fusion.segmentation.predict`.
 
 A run folder holds ``config.toml``, ``band_stats.json``, ``model.pt`` (a state dict loaded with
 ``weights_only=True``: loading never executes code) and ``run.json`` (threshold, bands, model).
@@ -14,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..config import load_config
@@ -23,7 +25,7 @@ from ..stats import BandStats
 from .config import SegmentConfig
 from .pipeline import SegmentationPipeline, build_pipeline
 
-__all__ = ["SegmentationRun", "predict_proba", "morphology", "TTA_MODES", "ENGINES"]
+__all__ = ["SegmentationRun", "predict_proba", "TTA_MODES", "ENGINES"]
 
 TTA_MODES = ("none", "rot90", "d4")
 ENGINES = ("torch", "onnx")
@@ -67,23 +69,6 @@ def predict_proba(
             acc += p.flip(-1) if flip else p
         out.append((acc / len(views)).cpu())
     return torch.cat(out)
-
-
-def morphology(mask: torch.Tensor, opening: int = 0, closing: int = 0) -> torch.Tensor:
-    """Binary opening then closing with square structuring elements of the given sizes (0 = off)."""
-    m = mask[:, None].float()
-
-    def dilate(t: torch.Tensor, k: int) -> torch.Tensor:
-        return F.max_pool2d(F.pad(t, ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2), value=0.0), k, stride=1)
-
-    def erode(t: torch.Tensor, k: int) -> torch.Tensor:
-        return 1 - dilate(1 - t, k)
-
-    if opening > 1:
-        m = dilate(erode(m, opening), opening)
-    if closing > 1:
-        m = erode(dilate(m, closing), closing)
-    return m[:, 0].to(mask.dtype)
 
 
 @dataclass
@@ -135,24 +120,3 @@ class SegmentationRun:
     def predict_proba(self, x: torch.Tensor | np.ndarray, tta: str | None = None, batch_size: int = 16) -> torch.Tensor:
         x = torch.as_tensor(np.asarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x.float()
         return predict_proba(self.engine or self.pipeline, x, tta or self.config.post.tta, batch_size)
-
-    def predict_image(self, image: np.ndarray, tta: str | None = None) -> torch.Tensor:
-        """Probabilities (H, W) of one (C, H, W) image at its own size.
-
-        When the run was trained on patches resized to ``data.size``, the image is resized the
-        same way (bilinear, antialiased), predicted, and the probabilities resized back, so the
-        model sees objects at the scale it learned.
-        """
-        from .data import resize_patch
-
-        image = np.ascontiguousarray(image, dtype=np.float32)
-        size, (h, w) = self.config.data.size, image.shape[-2:]
-        if size and (h, w) != (size, size):
-            p = self.predict_proba(resize_patch(image, None, size)[0][None], tta)[None]
-            return F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].clamp(0, 1)
-        return self.predict_proba(torch.from_numpy(image)[None], tta)[0]
-
-    def predict_mask(self, x: torch.Tensor | np.ndarray, tta: str | None = None, threshold: float | None = None) -> torch.Tensor:
-        p = self.predict_proba(x, tta)
-        m = (p >= (self.threshold if threshold is None else threshold)).to(torch.int64)
-        return morphology(m, self.config.post.opening, self.config.post.closing)

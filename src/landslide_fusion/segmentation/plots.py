@@ -37,17 +37,18 @@ def rgb_composite(image: np.ndarray, band_set: str) -> np.ndarray:
     return np.clip((rgb - lo) / np.maximum(hi - lo, 1e-6), 0, 1)
 
 
-def write_overlays(images: np.ndarray, truth: np.ndarray | None, prob: np.ndarray, threshold: float, ids: list[str],
+def write_overlays(images: np.ndarray, truth: np.ndarray | None, prob: np.ndarray, masks: np.ndarray, ids: list[str],
                    band_set: str, folder: str | os.PathLike[str]) -> list[Path]:
-    """One PNG per patch: the image, the ground truth (green) and the prediction (red) over it,
-    and the probability map. ``images`` (N, C, H, W), ``truth``/``prob`` (N, H, W)."""
+    """One PNG per patch: the image, the ground truth (green) and the predicted mask (red) over it,
+    and the probability map. ``images`` (N, C, H, W), ``truth``/``prob``/``masks`` (N, H, W); the
+    masks are those the run writes (:func:`~landslide_fusion.regions.landslide_mask`)."""
     plt = _pyplot()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, rid in enumerate(ids):
         rgb = rgb_composite(images[i], band_set)
-        pred = prob[i] >= threshold
+        pred = masks[i] == 1
         panels = 3 if truth is not None else 2
         fig, axes = plt.subplots(1, panels + 1, figsize=(3.2 * (panels + 1), 3.4))
         axes[0].imshow(rgb)
@@ -60,7 +61,7 @@ def write_overlays(images: np.ndarray, truth: np.ndarray | None, prob: np.ndarra
             k += 1
         axes[k].imshow(rgb)
         axes[k].imshow(np.ma.masked_where(~pred, pred), cmap="autumn", alpha=0.6, vmin=0, vmax=1)
-        axes[k].set_title(f"prediction (p >= {threshold:.2f})")
+        axes[k].set_title("prediction")
         im = axes[k + 1].imshow(prob[i], cmap="magma", vmin=0, vmax=1)
         axes[k + 1].set_title("probability")
         fig.colorbar(im, ax=axes[k + 1], fraction=0.046)

@@ -7,24 +7,27 @@ window that overlaps its columns and writes only its own columns, so windows on 
 are predicted by both neighbours (3.5 % more windows at 8192 px) and the result equals one
 full-width sweep. Memory holds one panel's window-high buffers and one block, whatever the scene's width
 and height.
-Windows overlap by ``overlap`` of their size; each window's probabilities are weighted by a
-cosine taper ``w(u) = max(sin(pi (u + 0.5) / (2 o)), eps)`` over the ``o`` overlap pixels at each
-side (1 inside) and the weighted sum is divided by the summed weights, so neighbouring windows
-blend without seams. Scenes smaller than one window are padded by reflection. Pixels that are
-nodata in every input band (or NaN in any) are predicted from zeros and written as nodata
-(NaN probability, mask 255).
+Windows, blending and padding are those of every other prediction
+(:mod:`~landslide_fusion.segmentation.tiling`), so a scene predicts an image as ``segment predict``
+on a folder does. Pixels that are nodata in every input band (or NaN in any) are predicted from
+zeros and written as nodata (NaN probability, mask 255).
+
+The mask is made in a second pass over the written probabilities, in blocks of
+:data:`MASK_BLOCK` px with a halo of :func:`~landslide_fusion.regions.masks.morphology_halo`
+pixels, by :func:`~landslide_fusion.regions.masks.landslide_mask` (the run's threshold, then its
+``post.opening``/``post.closing``): the same mask a patch or an image gets, whatever the block
+borders.
 
 GDAL's block cache is capped at :data:`GDAL_CACHE_MB` for the same reason.
 
 Outputs in ``OUT/``: ``probability.tif`` (float32), ``mask.tif`` (uint8, 1 = landslide, at the
 run's tuned threshold), both tiled, deflate-compressed, with the input's CRS and transform;
-``landslides.geojson`` (one polygon per connected landslide area, 8-connectivity, with its area
+``landslides.geojson`` (one polygon per connected landslide area of the mask, 8-connectivity, with its area
 in map units and mean probability); ``scene.json`` (summary).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterator
@@ -33,17 +36,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import BandError, ConfigError, DataError
 from ..io.atomic import output_dir, write_json
 from ..io.geojson import write_features
+from ..progress import track
+from ..regions import landslide_mask, morphology_halo
 from .infer import SegmentationRun
+from .predict import run_window
+from .tiling import Tiling, predict_windows, window_starts
 
-__all__ = [
-    "predict_scene", "resolve_band_map", "window_starts", "blend_weights", "panels", "SCENE_SUFFIXES", "polygonize",
-    "PANEL_WIDTH",
-]
+__all__ = ["predict_scene", "resolve_band_map", "panels", "SCENE_SUFFIXES", "polygonize", "PANEL_WIDTH", "MASK_BLOCK"]
 
 SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
 #: GDAL's block cache while predicting a scene (MB). GDAL's default, 5 % of RAM, lets the cache,
@@ -53,25 +56,8 @@ GDAL_CACHE_MB = 64
 _WINDOWS_PER_READ = 16
 #: Columns per panel (a multiple of the 256 px output tiles, so every tile is written by one panel).
 PANEL_WIDTH = 2048
-
-
-def window_starts(length: int, window: int, stride: int) -> list[int]:
-    """Start offsets of windows covering ``[0, length)``; the last window ends at ``length``."""
-    if length <= window:
-        return [0]
-    starts = list(range(0, length - window, stride))
-    return starts + [length - window]
-
-
-def blend_weights(window: int, overlap: int, eps: float = 1e-3) -> np.ndarray:
-    """(window, window) separable cosine taper over ``overlap`` pixels at each side (see module doc)."""
-    ramp = np.ones(window, np.float32)
-    if overlap > 0:
-        u = np.arange(overlap, dtype=np.float32)
-        taper = np.maximum(np.sin(np.pi * (u + 0.5) / (2 * overlap)), eps)
-        ramp[:overlap] = taper
-        ramp[window - overlap:] = np.minimum(ramp[window - overlap:], taper[::-1])
-    return np.outer(ramp, ramp)
+#: Block size of the mask pass (a multiple of the 256 px output tiles).
+MASK_BLOCK = 1024
 
 
 def panels(width: int, starts: list[int], window: int, panel: int = PANEL_WIDTH) -> list[tuple[int, int, list[int]]]:
@@ -171,54 +157,40 @@ def _read_block(src, bands: list[int], row: int, col: int, height: int, width: i
     return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), ~bad
 
 
-def _predict_windows(run: SegmentationRun, strip: np.ndarray, window: int, starts: list[int], tta: str | None,
-                     batch_size: int) -> list[np.ndarray]:
-    c, h, w = strip.shape
-    t = torch.from_numpy(strip)[None]
-    pad_h, pad_w = max(0, window - h), max(0, window - w)
-    if pad_h or pad_w:
-        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-        t = F.pad(t, (0, pad_w, 0, pad_h), mode=mode)
-    tiles = torch.cat([t[..., :, s - starts[0]:s - starts[0] + window] for s in starts])
-    return list(run.predict_proba(tiles, tta, batch_size).numpy())
-
-
 @dataclass(frozen=True)
-class _Tiling:
-    window: int
-    stride: int
-    weights: np.ndarray  # (window, window) blend weights
+class _Sweep:
+    tiling: Tiling
     rows: list[int]  # window start rows
 
 
-def _predict_panel(run: SegmentationRun, src, bands: list[int], nodata: float | None, tiling: _Tiling, first: int,
-                   end: int, starts: list[int], outputs: tuple, tta: str | None, batch_size: int) -> np.ndarray:
+def _predict_panel(run: SegmentationRun, src, bands: list[int], nodata: float | None, sweep: _Sweep, first: int,
+                   end: int, starts: list[int], prob_dst, tta: str | None, batch_size: int) -> int:
     """Sweep one panel top to bottom: predict the windows at ``starts`` and write columns
-    ``[first, end)`` of the probability, mask and 0/1 outputs. Returns (landslide, valid) pixel counts."""
+    ``[first, end)`` of the probability raster (NaN where the input has no data). Returns the
+    number of valid pixels written."""
     from rasterio.windows import Window
 
-    window, weights = tiling.window, tiling.weights
+    window, stride, weights = sweep.tiling.window, sweep.tiling.stride, sweep.tiling.weights
     left = starts[0]
-    acc = _Accumulator.empty(window + tiling.stride, min(src.width, starts[-1] + window) - left)
+    acc = _Accumulator.empty(window + stride, min(src.width, starts[-1] + window) - left)
     own = slice(first - left, end - left)
-    counts = np.zeros(2, np.int64)
+    valid = 0
+
+    def predict(tiles: torch.Tensor) -> torch.Tensor:
+        return run.predict_proba(tiles, tta, batch_size)
 
     def flush(upto: int) -> None:
+        nonlocal valid
         n = upto - acc.top
         if n <= 0:
             return
         p = acc.prob[:n, own] / np.maximum(acc.weight[:n, own], 1e-12)
         ok = acc.valid[:n, own]
-        m = np.where(ok, p >= run.threshold, 255).astype(np.uint8)
-        hit = m == 1
-        win = Window(first, acc.top, end - first, n)
-        for dst, band in zip(outputs, (np.where(ok, p, np.float32(np.nan)), m, hit.astype(np.uint8))):
-            dst.write(band, 1, window=win)
-        counts[0] += int(hit.sum())
-        counts[1] += int(ok.sum())
+        prob_dst.write(np.where(ok, p, np.float32(np.nan)), 1, window=Window(first, acc.top, end - first, n))
+        valid += int(ok.sum())
         acc.advance(n)
 
-    for r in tiling.rows:
+    for r in sweep.rows:
         flush(r)
         off = r - acc.top
         for group in (starts[i:i + _WINDOWS_PER_READ] for i in range(0, len(starts), _WINDOWS_PER_READ)):
@@ -226,19 +198,42 @@ def _predict_panel(run: SegmentationRun, src, bands: list[int], nodata: float | 
             block, ok = _read_block(src, bands, r, c0, window, group[-1] + window - c0, nodata)
             h, bw = ok.shape
             acc.valid[off:off + h, c0 - left:c0 - left + bw] = ok
-            for s, p in zip(group, _predict_windows(run, block, window, group, tta, batch_size)):
+            for s, p in zip(group, predict_windows(predict, block, window, group)):
                 w = min(window, src.width - s)
                 acc.prob[off:off + h, s - left:s - left + w] += (p * weights)[:h, :w]
                 acc.weight[off:off + h, s - left:s - left + w] += weights[:h, :w]
     flush(src.height)
-    return counts
+    return valid
+
+
+def _write_mask(run: SegmentationRun, prob_src, mask_dst) -> int:
+    """Second pass: the landslide mask of the written probabilities, block by block with a halo
+    (see the module docstring); 255 where the probability is NaN. Returns the landslide pixel count."""
+    from rasterio.windows import Window
+
+    post = run.config.post
+    halo = morphology_halo(post.opening, post.closing)
+    width, height = prob_src.width, prob_src.height
+    landslide = 0
+    for r in range(0, height, MASK_BLOCK):
+        for c in range(0, width, MASK_BLOCK):
+            r0, c0 = max(r - halo, 0), max(c - halo, 0)
+            r1, c1 = min(r + MASK_BLOCK + halo, height), min(c + MASK_BLOCK + halo, width)
+            p = prob_src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+            ok = np.isfinite(p)
+            m = landslide_mask(p, run.threshold, post.opening, post.closing, ok)
+            inner = (slice(r - r0, min(r + MASK_BLOCK, height) - r0), slice(c - c0, min(c + MASK_BLOCK, width) - c0))
+            out = np.where(ok[inner], m[inner], np.uint8(255))
+            mask_dst.write(out, 1, window=Window(c, r, out.shape[1], out.shape[0]))
+            landslide += int((out == 1).sum())
+    return landslide
 
 
 def predict_scene(
     run: str | os.PathLike[str] | SegmentationRun, scene: str | os.PathLike[str], out: str | os.PathLike[str], *,
     band_map: tuple[str, ...] | dict[str, int | str] | None = None, window: int | None = None, overlap: float | None = None,
     batch_size: int | None = None, tta: str | None = None, nodata: float | None = None, polygons: bool = True,
-    engine: str = "torch", overwrite: bool = False,
+    engine: str = "torch", overwrite: bool = False, progress: bool = False,
 ) -> dict:
     """Predict a whole scene with a sliding window (see the module docstring)."""
     import rasterio
@@ -247,11 +242,12 @@ def predict_scene(
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # PNG scenes have no CRS
         return _predict_scene(run, scene, out, band_map=band_map, window=window, overlap=overlap, batch_size=batch_size,
-                              tta=tta, nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite)
+                              tta=tta, nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite,
+                              progress=progress)
 
 
 def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tta, nodata, polygons, engine,
-                   overwrite) -> dict:
+                   overwrite, progress) -> dict:
     import rasterio
     from rasterio.errors import RasterioIOError
 
@@ -260,14 +256,7 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
     scene = Path(scene)
     if not scene.is_file():
         raise DataError(f"{scene}: file not found; pass a GeoTIFF or PNG scene")
-    window = window or sc.window or run.config.data.size or 128
-    overlap = sc.overlap if overlap is None else overlap
-    if not 0 <= overlap < 1:
-        raise ConfigError(f"overlap {overlap} must be in [0, 1): the fraction of a window shared with its neighbour")
-    if window % 16:
-        raise ConfigError(f"window {window} must be a multiple of 16 (the network downsamples 4 times); try {16 * math.ceil(window / 16)}")
-    ov = int(round(overlap * window))
-    stride = window - ov
+    tiling = Tiling.create(run_window(run, window), sc.overlap if overlap is None else overlap)
     batch_size = batch_size or sc.batch_size
     try:
         src = rasterio.open(scene)
@@ -276,31 +265,31 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
     with src, output_dir(out, overwrite) as tmp:
         bands = resolve_band_map(run.bands, src.count, tuple(src.descriptions), band_map or sc.band_map, str(scene))
         nodata = nodata if nodata is not None else (sc.nodata if sc.nodata is not None else src.nodata)
-        tiling = _Tiling(window, stride, blend_weights(window, ov), window_starts(src.height, window, stride))
-        counts = np.zeros(2, np.int64)  # landslide, valid pixels
-        cols = window_starts(src.width, window, stride)
-        with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst, \
-                rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst, \
-                rasterio.open(tmp / ".landslide.tif", "w", **_profile(src, "uint8", None)) as binary_dst:
-            outputs = (prob_dst, mask_dst, binary_dst)
-            for first, end, starts in panels(src.width, cols, window, PANEL_WIDTH):
-                counts += _predict_panel(run, src, bands, nodata, tiling, first, end, starts, outputs, tta, batch_size)
-        landslide_px, valid_px = (int(c) for c in counts)
+        sweep = _Sweep(tiling, window_starts(src.height, tiling.window, tiling.stride))
+        cols = window_starts(src.width, tiling.window, tiling.stride)
+        valid_px = 0
+        with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst:
+            for first, end, starts in track(panels(src.width, cols, tiling.window, PANEL_WIDTH),
+                                            f"predict {scene.name}", enabled=progress):
+                valid_px += _predict_panel(run, src, bands, nodata, sweep, first, end, starts, prob_dst, tta, batch_size)
+        with rasterio.open(tmp / "probability.tif") as prob_src, \
+                rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst:
+            landslide_px = _write_mask(run, prob_src, mask_dst)
         counted = [0]
 
         def features():
-            for f in polygonize(tmp / ".landslide.tif", tmp / "probability.tif"):
+            for f in polygonize(tmp / "mask.tif", tmp / "probability.tif"):
                 counted[0] += 1
                 yield f["properties"], f["geometry"]
 
         if polygons:
             write_features(tmp / "landslides.geojson", features(), src.crs.to_string() if src.crs else None)
-        n_polygons = counted[0]
-        (tmp / ".landslide.tif").unlink()
-        summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height, "window": window,
-                   "overlap": overlap, "windows": len(tiling.rows) * len(cols), "threshold": run.threshold,
+        summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height,
+                   "window": tiling.window, "overlap": overlap if overlap is not None else sc.overlap,
+                   "windows": len(sweep.rows) * len(cols), "threshold": run.threshold,
+                   "opening": run.config.post.opening, "closing": run.config.post.closing,
                    "landslide_pixels": landslide_px, "valid_pixels": valid_px,
-                   "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": n_polygons,
+                   "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": counted[0],
                    "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine}
         write_json(tmp / "scene.json", summary)
     return summary
@@ -312,7 +301,8 @@ def _ring_area(ring: list) -> float:
 
 
 def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[str], rows: int = 256) -> Iterator[dict]:
-    """One GeoJSON feature per connected landslide area (8-connectivity) of a 0/1 GeoTIFF, with
+    """One GeoJSON feature per connected landslide area (8-connectivity, pixels equal to 1) of a
+    mask GeoTIFF, with
     ``area`` (squared map units: shoelace formula, holes subtracted), ``pixels`` and
     ``mean_probability``.
 

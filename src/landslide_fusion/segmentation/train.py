@@ -30,12 +30,12 @@ from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
 from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
-from ..fusion.regions import region_stats
 from ..io.open import open_dataset
 from ..io.tables import write_table
 from .config import SegmentConfig
 from .data import load_patches, stratified_holdout
 from .infer import SegmentationRun, predict_proba
+from .predict import predict_regions
 from .losses import create_loss
 from .metrics import ConfusionMatrix, ThresholdSweep
 from .augment import augment_batch
@@ -319,8 +319,8 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, pro
                            progress=progress, device=device)
             results.append(r.metrics)
             run = SegmentationRun.load(tmp / f"fold_{k}")
-            stats = region_stats(run.predict_proba(x[va]), run.threshold, [ids[i] for i in va])
-            oof.append(stats.assign(label=strat[va].astype(int), fold=k))
+            stats = predict_regions(run, [ds[i] for i in va], d.root)
+            oof.append(stats.assign(fold=k))
         write_table(pd.concat(oof).reset_index(), tmp / "oof_stats.csv")
         keys = ("precision", "recall", "f1", "iou", "miou", "mean_f1")
         summary = {

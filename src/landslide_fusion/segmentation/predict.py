@@ -1,0 +1,147 @@
+"""The one prediction path: a region's probabilities, its mask and its statistics.
+
+Every command that predicts (``segment predict`` on a folder, ``segment evaluate``, the k-fold's
+out-of-fold statistics, ``fuse score``, overlays) calls :func:`predict_region` per image, and
+scenes use the same windows (:mod:`~landslide_fusion.segmentation.tiling`)::
+
+    image (C, H, W), native size
+      -> valid pixels (finite, not nodata)          regions.valid_pixels
+      -> probabilities (H, W)                        predict_array: sliding windows blended with a
+                                                     cosine taper (or, for runs trained on images
+                                                     resized to data.size, resize -> predict -> resize back)
+      -> mask (H, W), made once                      regions.landslide_mask: threshold + opening/closing
+      -> statistics                                  regions.mask_statistics
+
+So the statistics a stacker is fitted on (out-of-fold) and those it scores (``segment predict``,
+``fuse score``) are the same features at the same scale, and the masks written, scored and
+counted are the same masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ..io.sample import Sample
+from ..progress import track
+from ..regions import has_landslide, landslide_mask, mask_statistics, stats_frame, valid_pixels
+from .infer import SegmentationRun
+from .tiling import Tiling, predict_windows, window_starts
+
+__all__ = ["RegionPrediction", "predict_array", "predict_region", "predict_regions", "run_window", "resizes_images"]
+
+
+def resizes_images(run: SegmentationRun) -> bool:
+    """True when the run was trained on whole images resized to ``data.size`` (not on crops at
+    native resolution): it then sees every image resized the same way."""
+    d = run.config.data
+    return d.size > 0 and not getattr(d, "crop", 0)
+
+
+def run_window(run: SegmentationRun, window: int | None = None) -> int:
+    """Sliding-window size: ``window``, else ``scene.window``, else the training crop or patch
+    size, else 128."""
+    d = run.config.data
+    return window or run.config.scene.window or getattr(d, "crop", 0) or d.size or 128
+
+
+def _resized(run: SegmentationRun, image: np.ndarray, tta: str | None) -> np.ndarray:
+    from .data import resize_patch
+
+    h, w = image.shape[-2:]
+    size = run.config.data.size
+    p = run.predict_proba(resize_patch(image, None, size)[0][None], tta)[None]
+    return F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].clamp(0, 1).numpy()
+
+
+def predict_array(run: SegmentationRun, image: np.ndarray, *, tta: str | None = None, window: int | None = None,
+                  overlap: float | None = None, batch_size: int | None = None) -> np.ndarray:
+    """Probabilities (H, W) float32 of one (C, H, W) image at its own size (module docstring).
+
+    Invalid pixels (non-finite in any band) are predicted from zeros and come out NaN."""
+    image = np.asarray(image, dtype=np.float32)
+    ok = valid_pixels(image)
+    image = np.where(ok, image, np.float32(0.0))
+    if resizes_images(run):
+        prob = _resized(run, image, tta)
+    else:
+        sc = run.config.scene
+        tiling = Tiling.create(run_window(run, window), sc.overlap if overlap is None else overlap)
+        prob = blend(run, image, tiling, tta, batch_size or sc.batch_size)
+    return np.where(ok, prob, np.float32(np.nan)).astype(np.float32)
+
+
+def blend(run: SegmentationRun, image: np.ndarray, tiling: Tiling, tta: str | None, batch_size: int) -> np.ndarray:
+    """Sliding-window probabilities of a whole (C, H, W) image held in memory."""
+    _, h, w = image.shape
+    win, weights = tiling.window, tiling.weights
+    cols = window_starts(w, win, tiling.stride)
+    prob, weight = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+
+    def predict(tiles: torch.Tensor) -> torch.Tensor:
+        return run.predict_proba(tiles, tta, batch_size)
+
+    for r in window_starts(h, win, tiling.stride):
+        hh = min(win, h - r)
+        for s, p in zip(cols, predict_windows(predict, image[:, r:r + win], win, cols)):
+            ww = min(win, w - s)
+            prob[r:r + hh, s:s + ww] += (p * weights)[:hh, :ww]
+            weight[r:r + hh, s:s + ww] += weights[:hh, :ww]
+    return prob / np.maximum(weight, 1e-12)
+
+
+@dataclass(frozen=True)
+class RegionPrediction:
+    """One region predicted: probabilities (NaN outside ``valid``), the 0/1 mask and its statistics."""
+
+    id: str
+    probability: np.ndarray
+    mask: np.ndarray
+    valid: np.ndarray
+    stats: dict[str, float]
+
+
+def predict_region(run: SegmentationRun, sample: Sample, *, tta: str | None = None) -> RegionPrediction:
+    """Predict one sample at its own size, make its mask once (the run's threshold and
+    morphology) and compute its region statistics (see :mod:`~landslide_fusion.regions.stats`)."""
+    prob = predict_array(run, sample.image, tta=tta)
+    valid = np.isfinite(prob)
+    post = run.config.post
+    mask = landslide_mask(prob, run.threshold, post.opening, post.closing, valid)
+    area = sample.geo.pixel_area if sample.geo is not None else np.nan
+    return RegionPrediction(sample.id, prob, mask, valid, mask_statistics(prob, mask, valid, area))
+
+
+def _row(sample: Sample, pred: RegionPrediction) -> dict:
+    row = dict(pred.stats)
+    if sample.mask is not None:
+        row["label"] = int(has_landslide(sample.mask))
+    if sample.geo is not None:
+        row.update(zip(("minx", "miny", "maxx", "maxy"), sample.geo.bounds(*pred.probability.shape)))
+        row["crs"] = sample.geo.crs
+    return row
+
+
+def predict_regions(run: SegmentationRun, samples: Iterable[Sample], source: str, *, tta: str | None = None,
+                    each: Callable[[Sample, RegionPrediction], None] | None = None,
+                    progress: bool = False) -> pd.DataFrame:
+    """Region statistics of every sample (a frame indexed by id), plus ``label`` (1 if the
+    sample's mask holds landslide pixels) when labelled and the footprint ``minx, miny, maxx,
+    maxy, crs`` when georeferenced. ``each(sample, prediction)`` sees every prediction (to write
+    masks, score them, draw them or describe the image) without a second read."""
+    rows, ids = [], []
+    for sample in track(samples, "predict images", enabled=progress):
+        run.check_bands(sample.bands, source)
+        pred = predict_region(run, sample, tta=tta)
+        if each is not None:
+            each(sample, pred)
+        rows.append(_row(sample, pred))
+        ids.append(sample.id)
+    frame = stats_frame(rows, ids)
+    extra = pd.DataFrame([{k: v for k, v in r.items() if k not in frame.columns} for r in rows], index=frame.index)
+    return frame.join(extra) if len(extra.columns) else frame
