@@ -10,6 +10,7 @@ import numpy as np
 
 from .io.open import open_dataset
 from .io.validate import NanPolicy
+from .regions import has_landslide
 
 __all__ = ["DatasetReport", "check_dataset"]
 
@@ -87,7 +88,7 @@ def check_dataset(
             n_masks += 1
             pos_pixels += int(s.mask.sum())
             all_pixels += s.mask.size
-            pos_images += bool(s.mask.any())
+            pos_images += has_landslide(s.mask)
     mean = total / count
     notes = []
     if not ds.has_masks:

@@ -30,6 +30,7 @@ from .io.atomic import output_dir
 from .io.folder import write_image_folder_sample
 from .io.l4s import write_l4s_patch
 from .io.tables import write_table
+from .regions import has_landslide
 
 __all__ = [
     "synth_patch",
@@ -199,7 +200,7 @@ def write_synth_l4s(
     Region ids are the sample ids (``image_N``), so the table joins with the images.
     """
     images, masks = _generate(n, size, seed)
-    labels = np.array([int(m.any()) for m in masks])
+    labels = np.array([int(has_landslide(m)) for m in masks])
     ids = [f"image_{i}" for i in range(1, n + 1)]
     with output_dir(root, overwrite) as tmp:
         for i, (img, m) in enumerate(zip(images, masks), start=1):
@@ -218,7 +219,7 @@ def write_synth_folder(
     """
     images, masks = _generate(n, size, seed)
     rgb_idx = [L4S14.index(L4S14.band_for(r)) for r in (Role.RED, Role.GREEN, Role.BLUE)]
-    labels = np.array([int(m.any()) for m in masks])
+    labels = np.array([int(has_landslide(m)) for m in masks])
     ids = [f"ls_{i:04d}" if labels[i] else f"nls_{i:04d}" for i in range(n)]
     with output_dir(root, overwrite) as tmp:
         for stem, img, m in zip(ids, images, masks):

@@ -41,7 +41,7 @@ from ..errors import BandError, ConfigError, DataError
 from ..io.atomic import output_dir, write_json
 from ..io.geojson import write_features
 from ..progress import track
-from ..regions import landslide_mask, morphology_halo
+from ..regions import landslide_mask, morphology_halo, valid_pixels
 from .infer import SegmentationRun
 from .predict import run_window
 from .tiling import Tiling, predict_windows, window_starts
@@ -150,11 +150,8 @@ def _read_block(src, bands: list[int], row: int, col: int, height: int, width: i
 
     win = Window(col, row, min(width, src.width - col), min(height, src.height - row))
     x = src.read([b + 1 for b in bands], window=win).astype(np.float32)
-    bad = ~np.isfinite(x).all(0)
-    if nodata is not None:
-        bad |= (x == nodata).all(0)
-    x[:, bad] = 0.0
-    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), ~bad
+    ok = valid_pixels(x, nodata)
+    return np.where(ok & np.isfinite(x), x, np.float32(0.0)), ok
 
 
 @dataclass(frozen=True)
