@@ -19,6 +19,7 @@ counted are the same masks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from ..io.sample import Sample
 from ..progress import track
 from ..regions import has_landslide, landslide_mask, mask_statistics, stats_frame, valid_pixels
 from .infer import SegmentationRun
-from .tiling import Tiling, predict_windows, window_starts
+from .tiling import NETWORK_MULTIPLE, Tiling, predict_windows, window_starts
 
 __all__ = ["RegionPrediction", "predict_array", "predict_region", "predict_regions", "run_window", "resizes_images"]
 
@@ -43,11 +44,14 @@ def resizes_images(run: SegmentationRun) -> bool:
     return d.size > 0 and not getattr(d, "crop", 0)
 
 
-def run_window(run: SegmentationRun, window: int | None = None) -> int:
-    """Sliding-window size: ``window``, else ``scene.window``, else the training crop or patch
-    size, else 128."""
+def run_window(run: SegmentationRun, shape: tuple[int, int], window: int | None = None) -> int:
+    """Sliding-window size for an image of ``shape`` (H, W): ``window``, else ``scene.window``,
+    else the training crop or patch size, else 128; but no larger than the image's shorter side
+    rounded up to a multiple of 16, so a small image is predicted whole (padded by at most 15 px)
+    rather than padded to a large window."""
     d = run.config.data
-    return window or run.config.scene.window or getattr(d, "crop", 0) or d.size or 128
+    size = window or run.config.scene.window or getattr(d, "crop", 0) or d.size or 128
+    return min(size, NETWORK_MULTIPLE * math.ceil(min(shape) / NETWORK_MULTIPLE))
 
 
 def _resized(run: SegmentationRun, image: np.ndarray, tta: str | None) -> np.ndarray:
@@ -71,7 +75,7 @@ def predict_array(run: SegmentationRun, image: np.ndarray, *, tta: str | None = 
         prob = _resized(run, image, tta)
     else:
         sc = run.config.scene
-        tiling = Tiling.create(run_window(run, window), sc.overlap if overlap is None else overlap)
+        tiling = Tiling.create(run_window(run, image.shape[-2:], window), sc.overlap if overlap is None else overlap)
         prob = blend(run, image, tiling, tta, batch_size or sc.batch_size)
     return np.where(ok, prob, np.float32(np.nan)).astype(np.float32)
 

@@ -253,42 +253,43 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
     scene = Path(scene)
     if not scene.is_file():
         raise DataError(f"{scene}: file not found; pass a GeoTIFF or PNG scene")
-    tiling = Tiling.create(run_window(run, window), sc.overlap if overlap is None else overlap)
     batch_size = batch_size or sc.batch_size
     try:
         src = rasterio.open(scene)
     except RasterioIOError as e:
         raise DataError(f"{scene}: not a readable raster ({e})") from None
-    with src, output_dir(out, overwrite) as tmp:
-        bands = resolve_band_map(run.bands, src.count, tuple(src.descriptions), band_map or sc.band_map, str(scene))
-        nodata = nodata if nodata is not None else (sc.nodata if sc.nodata is not None else src.nodata)
-        sweep = _Sweep(tiling, window_starts(src.height, tiling.window, tiling.stride))
-        cols = window_starts(src.width, tiling.window, tiling.stride)
-        valid_px = 0
-        with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst:
-            for first, end, starts in track(panels(src.width, cols, tiling.window, PANEL_WIDTH),
-                                            f"predict {scene.name}", enabled=progress):
-                valid_px += _predict_panel(run, src, bands, nodata, sweep, first, end, starts, prob_dst, tta, batch_size)
-        with rasterio.open(tmp / "probability.tif") as prob_src, \
-                rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst:
-            landslide_px = _write_mask(run, prob_src, mask_dst)
-        counted = [0]
+    with src:
+        tiling = Tiling.create(run_window(run, (src.height, src.width), window), sc.overlap if overlap is None else overlap)
+        with output_dir(out, overwrite) as tmp:
+            bands = resolve_band_map(run.bands, src.count, tuple(src.descriptions), band_map or sc.band_map, str(scene))
+            nodata = nodata if nodata is not None else (sc.nodata if sc.nodata is not None else src.nodata)
+            sweep = _Sweep(tiling, window_starts(src.height, tiling.window, tiling.stride))
+            cols = window_starts(src.width, tiling.window, tiling.stride)
+            valid_px = 0
+            with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst:
+                for first, end, starts in track(panels(src.width, cols, tiling.window, PANEL_WIDTH),
+                                                f"predict {scene.name}", enabled=progress):
+                    valid_px += _predict_panel(run, src, bands, nodata, sweep, first, end, starts, prob_dst, tta, batch_size)
+            with rasterio.open(tmp / "probability.tif") as prob_src, \
+                    rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst:
+                landslide_px = _write_mask(run, prob_src, mask_dst)
+            counted = [0]
 
-        def features():
-            for f in polygonize(tmp / "mask.tif", tmp / "probability.tif"):
-                counted[0] += 1
-                yield f["properties"], f["geometry"]
+            def features():
+                for f in polygonize(tmp / "mask.tif", tmp / "probability.tif"):
+                    counted[0] += 1
+                    yield f["properties"], f["geometry"]
 
-        if polygons:
-            write_features(tmp / "landslides.geojson", features(), src.crs.to_string() if src.crs else None)
-        summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height,
-                   "window": tiling.window, "overlap": overlap if overlap is not None else sc.overlap,
-                   "windows": len(sweep.rows) * len(cols), "threshold": run.threshold,
-                   "opening": run.config.post.opening, "closing": run.config.post.closing,
-                   "landslide_pixels": landslide_px, "valid_pixels": valid_px,
-                   "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": counted[0],
-                   "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine}
-        write_json(tmp / "scene.json", summary)
+            if polygons:
+                write_features(tmp / "landslides.geojson", features(), src.crs.to_string() if src.crs else None)
+            summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height,
+                       "window": tiling.window, "overlap": overlap if overlap is not None else sc.overlap,
+                       "windows": len(sweep.rows) * len(cols), "threshold": run.threshold,
+                       "opening": run.config.post.opening, "closing": run.config.post.closing,
+                       "landslide_pixels": landslide_px, "valid_pixels": valid_px,
+                       "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": counted[0],
+                       "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine}
+            write_json(tmp / "scene.json", summary)
     return summary
 
 
