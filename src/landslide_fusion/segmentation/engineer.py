@@ -18,12 +18,16 @@ rgb3 ...  the same steps for RGB sources (rgb3, rgb7, rgb9, rgb12) and RGB+NIR
 ========  =================================================================================
 
 Kernel sizes: the paper states 10x10 Gaussian and median filters (the defaults here); the
-authors' released code used a 10x10 *box* blur and a 15x15 median. Set ``blur="box"`` and
-``median_kernel=15`` to reproduce the code rather than the paper.
+authors' released code used ``cv2.blur`` 10x10 (a *box* blur) and ``cv2.medianBlur`` 15x15. Set
+``blur="box"`` and ``median_kernel=15`` to follow the code rather than the paper: GAUSS then
+equals ``cv2.blur(GRAY, (10, 10))`` everywhere, and MEDIAN equals ``cv2.medianBlur`` except
+within 7 pixels of the border, where OpenCV's median replicates the edge pixel and this one
+mirrors like every other filter here (:mod:`.filters` gives each filter's exact reference).
 
-Safety: a normalised difference uses ``(a - b) / (a + b)`` with the denominator clamped away
-from zero (``|a + b| >= 1e-6``), min-max scaling of a constant band gives 0, and NaN inputs
-are replaced by 0 before any derived band is computed, so outputs are always finite.
+Safety: a normalised difference is ``(a - b) / (a + b)`` with a denominator smaller than 1e-6
+in magnitude moved to ±1e-6 (sign kept) and the result clipped to [-1, 1], min-max scaling of a
+constant band gives 0, and NaN/inf inputs are replaced by 0 before any derived band is computed,
+so outputs are always finite.
 """
 
 from __future__ import annotations
@@ -53,13 +57,18 @@ EPS = 1e-6
 
 
 def normalized_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``(a - b) / (a + b)``, with ``|a + b|`` clamped to at least 1e-6 (sign kept).
+    """``clip((a - b) / d, -1, 1)`` where ``d = a + b`` moved to ``±1e-6`` when ``|a + b| < 1e-6``.
+
+    The sign of ``a + b`` is kept (``+1e-6`` when ``a + b`` is exactly 0), so a tiny negative
+    denominator stays negative. The clip only acts where the denominator was moved or the inputs
+    have mixed signs (for reflectances ``a, b >= 0`` the ratio is already in [-1, 1]).
 
     NDVI = ND(NIR, RED) (Rouse et al., 1974); NDMI = ND(NIR, SWIR1) (Gao, 1996, as NDWI);
     NBR = ND(NIR, SWIR2) (Key & Benson, 2006).
     """
     den = a + b
-    den = torch.where(den.abs() < EPS, torch.full_like(den, EPS), den)
+    eps = torch.full_like(den, EPS)
+    den = torch.where(den.abs() < EPS, torch.where(den < 0, -eps, eps), den)
     return ((a - b) / den).clamp(-1.0, 1.0)
 
 
