@@ -12,18 +12,23 @@ from landslide_fusion.bands import BAND_SETS, BandSet, Role, get_band_set, regis
 from landslide_fusion.errors import BandError, DataError
 from landslide_fusion.io import READERS, ImageFolderDataset, Sample, get_reader, open_dataset, register_reader
 from landslide_fusion.io import readers as readers_mod
+from landslide_fusion.segmentation import engineer as engineer_mod
+from landslide_fusion.segmentation.engineer import BandEngineer, Preset, register_preset
 
 TOY = BandSet("toy2", ("VV", "VH"), {Role.NIR: "VV"})
 
 
 @pytest.fixture
 def clean_registries():
-    """Restore both registries after a test that registers toys."""
-    saved_bands, saved_readers = dict(bands_mod._REGISTRY), dict(readers_mod._REGISTRY)
+    """Unregister what a test registered, and restore what it replaced."""
+    registries = (bands_mod._REGISTRY, readers_mod._REGISTRY, engineer_mod._REGISTRY)
+    saved = [dict(r.view) for r in registries]
     yield
-    for registry, saved in ((bands_mod._REGISTRY, saved_bands), (readers_mod._REGISTRY, saved_readers)):
-        registry.clear()
-        registry.update(saved)
+    for registry, before in zip(registries, saved):
+        for name in [n for n in registry if n not in before]:
+            registry.unregister(name)
+        for name, item in before.items():
+            registry.register(name, item, replace=True)
 
 
 class NpyTiles:
@@ -54,7 +59,7 @@ class NpyTiles:
 def test_builtin_registries_list_their_names():
     assert list(BAND_SETS)[:3] == ["l4s14", "rgb", "rgbn"]
     assert {"l4s", "image-folder"} <= set(READERS)
-    with pytest.raises(DataError, match=r"unknown reader 'nope'; valid: .*l4s \(img/.*image-folder \(images/"):
+    with pytest.raises(DataError, match=r"unknown reader 'nope'; valid: .*image-folder \(images/"):
         get_reader("nope")
 
 
@@ -88,10 +93,28 @@ def test_registration_conflicts_name_the_fix(clean_registries):
     with pytest.raises(BandError, match="already registered.*replace=True"):
         register_band_set(BandSet("toy2", ("A",)))
     assert register_band_set(BandSet("toy2", ("A",)), replace=True).bands == ("A",)
-    with pytest.raises(DataError, match="reader 'l4s' is already registered"):
+    with pytest.raises(DataError, match=r"reader 'l4s' is already registered \(l4s \(img/"):
         register_reader("l4s", detect=lambda root: False, open=NpyTiles)
 
 
 def test_unrecognised_folder_lists_registered_layouts(tmp_path):
     with pytest.raises(DataError, match=r"not a dataset folder; expected one of .*l4s .*image-folder"):
         open_dataset(tmp_path)
+
+
+def test_toy_band_set_with_a_preset_feeds_the_band_engineer(clean_registries):
+    import torch
+
+    register_band_set(BandSet("ps4", ("B", "G", "R", "N"), {Role.BLUE: "B", Role.GREEN: "G", Role.RED: "R", Role.NIR: "N"}))
+    register_preset(Preset("ps4-idx", "ps4", ("NDVI", "GRAY")))
+    x = torch.rand(2, 4, 8, 8) + 0.1
+    y = BandEngineer("ps4", "ps4-idx")(x)
+    torch.testing.assert_close(y[:, 4], (x[:, 3] - x[:, 2]) / (x[:, 3] + x[:, 2]))
+    torch.testing.assert_close(y[:, 5], x[:, :3].mean(1))
+    register_preset(Preset("ps4-nbr", "ps4", ("NBR",)))
+    with pytest.raises(BandError, match="'ps4' has no swir2 band"):
+        BandEngineer("ps4", "ps4-nbr")
+    with pytest.raises(BandError, match="unknown derived band.*EVI; valid: RED_MM"):
+        Preset("ps4-evi", "ps4", ("EVI",))
+    with pytest.raises(BandError, match="unknown band set 'ps5'; valid: l4s14, rgb, rgbn, ps4"):
+        register_preset(Preset("ps5-raw", "ps5", ()))

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .errors import BandError
+from .registry import Registry
 
 __all__ = [
     "Role",
@@ -132,8 +133,8 @@ RGBN = BandSet(
     roles={Role.RED: "RED", Role.GREEN: "GREEN", Role.BLUE: "BLUE", Role.NIR: "NIR"},
 )
 
-_REGISTRY: dict[str, BandSet] = {}
-BAND_SETS: Mapping[str, BandSet] = MappingProxyType(_REGISTRY)
+_REGISTRY: Registry[BandSet] = Registry("band set", BandError)
+BAND_SETS: Mapping[str, BandSet] = _REGISTRY.view
 """Registered band sets by name, in registration order (read-only live view)."""
 
 
@@ -145,22 +146,12 @@ def register_band_set(band_set: BandSet, *, replace: bool = False) -> BandSet:
     """
     if not isinstance(band_set, BandSet):
         raise BandError(f"register_band_set takes a BandSet, not {type(band_set).__name__}")
-    old = _REGISTRY.get(band_set.name)
-    if old is not None and old != band_set and not replace:
-        raise BandError(
-            f"band set {band_set.name!r} is already registered with bands {', '.join(old.bands)}; "
-            "choose another name or pass replace=True"
-        )
-    _REGISTRY[band_set.name] = band_set
-    return band_set
+    return _REGISTRY.register(band_set.name, band_set, replace=replace)
 
 
 def get_band_set(name: str) -> BandSet:
     """Look up a registered band set by name; the error lists the valid names."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise BandError(f"unknown band set {name!r}; valid: {', '.join(_REGISTRY)}") from None
+    return _REGISTRY.lookup(name)
 
 
 for _builtin in (L4S14, RGB, RGBN):

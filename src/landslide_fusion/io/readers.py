@@ -21,10 +21,10 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Mapping, Protocol, runtime_checkable
 
 from ..errors import DataError
+from ..registry import Registry
 from .sample import Sample
 from .validate import NanPolicy
 
@@ -83,8 +83,8 @@ class Reader:
         return f"{self.name} ({self.layout})" if self.layout else self.name
 
 
-_REGISTRY: dict[str, Reader] = {}
-READERS: Mapping[str, Reader] = MappingProxyType(_REGISTRY)
+_REGISTRY: Registry[Reader] = Registry("reader", DataError, lambda _, reader: reader.describe())
+READERS: Mapping[str, Reader] = _REGISTRY.view
 """Registered readers by name, in registration order (read-only live view)."""
 
 
@@ -102,31 +102,16 @@ def register_reader(
     Raises:
         DataError: ``name`` is already registered and ``replace`` is False.
     """
-    if name in _REGISTRY and not replace:
-        raise DataError(f"reader {name!r} is already registered; choose another name or pass replace=True")
-    reader = Reader(name, detect, open, layout, priority)
-    _REGISTRY[name] = reader
-    return reader
-
-
-def _in_detection_order() -> list[Reader]:
-    return sorted(_REGISTRY.values(), key=lambda r: -r.priority)  # stable: ties keep registration order
-
-
-def _valid() -> str:
-    return ", ".join(r.describe() for r in _in_detection_order()) or "none registered"
+    return _REGISTRY.register(name, Reader(name, detect, open, layout, priority), replace=replace)
 
 
 def get_reader(name: str) -> Reader:
     """Look up a reader by name; the error lists the registered readers."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise DataError(f"unknown reader {name!r}; valid: {_valid()}") from None
+    return _REGISTRY.lookup(name)
 
 
 def detect_reader(root: str | os.PathLike[str]) -> Reader:
-    """The reader that recognises the folder ``root``.
+    """The reader that recognises the folder ``root``: by descending priority, then registration order.
 
     Raises:
         DataError: ``root`` is not a folder, or no registered reader recognises it.
@@ -134,7 +119,9 @@ def detect_reader(root: str | os.PathLike[str]) -> Reader:
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: folder not found")
-    for reader in _in_detection_order():
+    readers = sorted(READERS.values(), key=lambda r: -r.priority)  # stable: ties keep their order
+    for reader in readers:
         if reader.detect(root):
             return reader
-    raise DataError(f"{root}: not a dataset folder; expected one of the registered layouts: {_valid()}")
+    layouts = ", ".join(r.describe() for r in readers) or "none registered"
+    raise DataError(f"{root}: not a dataset folder; expected one of the registered layouts: {layouts}")

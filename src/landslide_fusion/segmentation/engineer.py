@@ -17,6 +17,10 @@ rgb3 ...  the same steps for RGB sources (rgb3, rgb7, rgb9, rgb12) and RGB+NIR
           sources (rgbn4, rgbn9, rgbn11, rgbn14), which add NDVI but have no SWIR indices
 ========  =================================================================================
 
+Presets are a registry (:mod:`landslide_fusion.registry`): ``register_preset(Preset(name,
+source, derived))`` adds one for any registered band set whose roles the derived bands need
+(``DERIVED_BANDS`` lists them), so a new sensor needs no edit here.
+
 Kernel sizes: the paper states 10x10 Gaussian and median filters (the defaults here); the
 authors' released code used ``cv2.blur`` 10x10 (a *box* blur) and ``cv2.medianBlur`` 15x15. Set
 ``blur="box"`` and ``median_kernel=15`` to follow the code rather than the paper: GAUSS then
@@ -33,7 +37,6 @@ so outputs are always finite.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Mapping
 
 import torch
@@ -41,12 +44,15 @@ from torch import nn
 
 from ..bands import BandSet, Role, get_band_set
 from ..errors import BandError
+from ..registry import Registry
 from .filters import box_blur, canny_edges, gaussian_blur, median_blur, sobel
 
 __all__ = [
     "BandEngineer",
     "PRESETS",
     "Preset",
+    "DERIVED_BANDS",
+    "register_preset",
     "list_presets",
     "normalized_difference",
     "minmax_scale",
@@ -84,39 +90,67 @@ def gray(red: torch.Tensor, green: torch.Tensor, blue: torch.Tensor) -> torch.Te
     return (red + green + blue) / 3.0
 
 
+_MM = ("RED_MM", "GREEN_MM", "BLUE_MM")
+_L4S_INDICES = ("NDVI", "NDMI", "NBR", "GRAY")
+_BLUR = ("GAUSS", "MEDIAN")
+_SOBEL = ("SOBEL_X", "SOBEL_Y")
+_RGB = (Role.RED, Role.GREEN, Role.BLUE)
+_NEEDS: Mapping[str, tuple[Role, ...]] = {
+    **{d: _RGB for d in _MM + ("GRAY",) + _BLUR + _SOBEL + ("CANNY",)},
+    "NDVI": (Role.NIR, Role.RED),
+    "NDMI": (Role.NIR, Role.SWIR1),
+    "NBR": (Role.NIR, Role.SWIR2),
+}
+DERIVED_BANDS: tuple[str, ...] = tuple(_NEEDS)
+"""Every derived band a preset may append (see the module docs)."""
+
+
 @dataclass(frozen=True)
 class Preset:
-    """A named output band set: the source it reads and the derived bands it appends."""
+    """A named output band set: the registered band set it reads and the derived bands it appends.
+
+    Raises:
+        BandError: an unknown derived band (the message lists :data:`DERIVED_BANDS`).
+    """
 
     name: str
     source: str
     derived: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        unknown = [d for d in self.derived if d not in DERIVED_BANDS]
+        if unknown:
+            raise BandError(
+                f"preset {self.name!r}: unknown derived band(s) {', '.join(unknown)}; valid: {', '.join(DERIVED_BANDS)}"
+            )
 
-_MM = ("RED_MM", "GREEN_MM", "BLUE_MM")
-_L4S_INDICES = ("NDVI", "NDMI", "NBR", "GRAY")
-_BLUR = ("GAUSS", "MEDIAN")
-_SOBEL = ("SOBEL_X", "SOBEL_Y")
+
+_REGISTRY: Registry[Preset] = Registry("preset", BandError)
+PRESETS: Mapping[str, Preset] = _REGISTRY.view
+"""Registered presets by name, in registration order (read-only live view)."""
 
 
-def _chain(source: str, names: tuple[str, ...], steps: tuple[tuple[str, ...], ...]) -> list[Preset]:
-    out, derived = [], ()
+def register_preset(preset: Preset, *, replace: bool = False) -> Preset:
+    """Add ``preset`` under ``preset.name``; its source must be a registered band set.
+
+    The source must also have the roles its derived bands read (RED, GREEN and BLUE for the
+    min-max, gray and filter bands, NIR with RED / SWIR1 / SWIR2 for NDVI / NDMI / NBR);
+    :class:`BandEngineer` checks them when it is built.
+    """
+    get_band_set(preset.source)
+    return _REGISTRY.register(preset.name, preset, replace=replace)
+
+
+def _chain(source: str, names: tuple[str, ...], steps: tuple[tuple[str, ...], ...]) -> None:
+    derived: tuple[str, ...] = ()
     for name, step in zip(names, steps):
         derived = derived + step
-        out.append(Preset(name, source, derived))
-    return out
+        register_preset(Preset(name, source, derived))
 
 
-PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {
-        p.name: p
-        for p in _chain("l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"),
-                        ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",)))
-        + _chain("rgb", ("rgb3", "rgb7", "rgb9", "rgb12"), ((), _MM + ("GRAY",), _BLUR, _SOBEL + ("CANNY",)))
-        + _chain("rgbn", ("rgbn4", "rgbn9", "rgbn11", "rgbn14"),
-                 ((), _MM + ("NDVI", "GRAY"), _BLUR, _SOBEL + ("CANNY",)))
-    }
-)
+_chain("l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"), ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",)))
+_chain("rgb", ("rgb3", "rgb7", "rgb9", "rgb12"), ((), _MM + ("GRAY",), _BLUR, _SOBEL + ("CANNY",)))
+_chain("rgbn", ("rgbn4", "rgbn9", "rgbn11", "rgbn14"), ((), _MM + ("NDVI", "GRAY"), _BLUR, _SOBEL + ("CANNY",)))
 
 
 def list_presets(source: str | None = None) -> list[str]:
@@ -147,9 +181,7 @@ class BandEngineer(nn.Module):
         canny_high: float = 0.2,
     ) -> None:
         super().__init__()
-        if preset not in PRESETS:
-            raise BandError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
-        self.preset = PRESETS[preset]
+        self.preset = _REGISTRY.lookup(preset)
         if self.preset.source != source:
             raise BandError(
                 f"preset {preset!r} reads band set {self.preset.source!r}, not {source!r}; "
@@ -158,6 +190,8 @@ class BandEngineer(nn.Module):
         if blur not in ("gaussian", "box"):
             raise BandError(f"blur must be 'gaussian' or 'box', not {blur!r}")
         self.source: BandSet = get_band_set(source)
+        for role in dict.fromkeys(r for d in self.preset.derived for r in _NEEDS[d]):
+            self.source.band_for(role)  # a missing role fails here, naming the roles the set has
         self.gaussian_kernel = gaussian_kernel
         self.median_kernel = median_kernel
         self.blur = blur
