@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import folder as _folder, l4s as _l4s  # noqa: F401  (register the built-in readers)
 from .readers import Dataset, detect_reader
 from .validate import NanPolicy
 
@@ -23,7 +22,9 @@ def open_dataset(
     """Open ``root`` with the first registered reader that recognises it.
 
     Built in: ``l4s`` (``img/`` + ``mask/``, Landslide4Sense HDF5) and ``image-folder``
-    (``images/`` + ``masks/``); add layouts with :func:`~.readers.register_reader`.
+    (``images/`` + ``masks/``), registered when :mod:`landslide_fusion.io` is imported (its
+    ``__init__`` imports ``l4s`` and ``folder``, and runs before any of its modules); add
+    layouts with :func:`~.readers.register_reader`.
 
     Raises:
         DataError: ``root`` is not a folder, no reader recognises it (the message lists the
