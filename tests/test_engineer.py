@@ -62,8 +62,8 @@ def test_errors_name_valid_choices():
 
 
 def _brute_median(img, k):
-    lo, hi = (k - 1) // 2, k // 2
-    p = np.pad(img, ((lo, hi), (lo, hi)), mode="reflect")
+    before, after = k // 2, (k - 1) // 2  # OpenCV's anchor, SciPy's origin=0
+    p = np.pad(img, ((before, after), (before, after)), mode="reflect")
     out = np.empty_like(img)
     for i in range(img.shape[0]):
         for j in range(img.shape[1]):
@@ -116,3 +116,15 @@ def test_l4s23_exports_to_onnx_for_any_batch_and_size(tmp_path):
         x = torch.rand(*shape) + 0.5
         got = session.run(None, {"bands": x.numpy()})[0]
         np.testing.assert_allclose(got, eng(x).numpy(), atol=1e-5)
+
+
+def test_normalized_difference_keeps_the_sign_of_a_tiny_denominator():
+    a = np.array([-3e-7, 3e-7, 0.0, 0.5, -2e-6, 1e-7, -4e-7], np.float64)
+    b = np.array([1e-7, -1e-7, 0.0, 0.25, 1e-6, 0.0, 4e-7], np.float64)
+    den = a + b
+    den = np.where(np.abs(den) < 1e-6, np.where(den < 0, -1e-6, 1e-6), den)  # float64 reference
+    ref = np.clip((a - b) / den, -1, 1)
+    for dtype in (torch.float32, torch.float64):
+        got = normalized_difference(torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype))
+        np.testing.assert_allclose(got.double().numpy(), ref, rtol=1e-5, atol=1e-6)
+    assert normalized_difference(torch.tensor([-3e-7]), torch.tensor([1e-7])).item() == pytest.approx(0.4)

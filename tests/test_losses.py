@@ -76,3 +76,25 @@ def test_spec_errors():
         create_loss("focl+iou")
     with pytest.raises(ConfigError, match="weight to every term or to none"):
         create_loss("0.5*focal+iou")
+
+
+@pytest.mark.parametrize("name", list_losses())
+def test_multichannel_logits_are_refused_with_the_fix(name):
+    z2 = torch.randn(2, 2, 4, 4)
+    y = (torch.rand(2, 4, 4) > 0.5).long()
+    with pytest.raises(ValueError, match=r"\(2, 2, 4, 4\).*z\[:, 1:2\] - z\[:, 0:1\]"):
+        L.LOSSES[name](z2, y)
+    with pytest.raises(ValueError, match="one landslide logit per pixel"):
+        create_loss(name)(z2, y)
+    with pytest.raises(ValueError, match="one landslide logit per pixel"):
+        L.LOSSES[name](torch.randn(2, 16), y)
+
+
+def test_the_suggested_two_class_fix_equals_torch_softmax_cross_entropy():
+    torch.manual_seed(0)
+    z2 = torch.randn(2, 2, 4, 4)
+    y = (torch.rand(2, 4, 4) > 0.5).long()
+    ours = L.cross_entropy(z2[:, 1:2] - z2[:, 0:1], y)
+    torch.testing.assert_close(ours, torch.nn.functional.cross_entropy(z2, y))
+    one = torch.randn(2, 1, 4, 4)
+    torch.testing.assert_close(L.cross_entropy(one, y), torch.nn.functional.binary_cross_entropy_with_logits(one[:, 0], y.float()))

@@ -5,9 +5,9 @@ Subpackages: :mod:`landslide_fusion.segmentation` (RAU-Net family, band engineer
 :mod:`landslide_fusion.fusion` (region statistics, stacking, cross-check, risk).
 """
 
-from .bands import BAND_SETS, BandSet, Role, get_band_set
+from .bands import BAND_SETS, BandSet, Role, get_band_set, register_band_set
 from .errors import BandError, ConfigError, DataError, LandslideError, NotFittedError, SchemaError
-from .io import ImageFolderDataset, L4SDataset, Sample, open_dataset
+from .io import ImageFolderDataset, L4SDataset, Sample, open_dataset, register_reader
 
 __version__ = "0.1.0"
 
@@ -16,6 +16,7 @@ __all__ = [
     "BandSet",
     "Role",
     "get_band_set",
+    "register_band_set",
     "BandError",
     "ConfigError",
     "DataError",
@@ -26,5 +27,6 @@ __all__ = [
     "L4SDataset",
     "Sample",
     "open_dataset",
+    "register_reader",
     "__version__",
 ]

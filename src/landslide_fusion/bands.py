@@ -4,6 +4,11 @@ A band set describes what a source holds: an ordered tuple of band names plus th
 *roles* (RED, NIR, SWIR1, ...) that derived bands ask for. Downstream code never indexes bands by
 number; it asks a :class:`BandSet` for the position of a name or role.
 
+Band sets live in a registry (like timm's model registry): ``register_band_set(BandSet(...))``
+adds one, :data:`BAND_SETS` is a read-only live view of it in registration order, and
+``get_band_set(name)`` looks one up with an error that lists the registered names. A new sensor
+is a pure addition; readers infer a band set from the channel count by walking the registry.
+
 Sentinel-2 band names follow ESA's product definitions (B1 coastal aerosol 443 nm, B2 blue 490 nm,
 B3 green 560 nm, B4 red 665 nm, B5-B7 red edge, B8 NIR 842 nm, B9 water vapour, B10 cirrus,
 B11 SWIR 1610 nm, B12 SWIR 2190 nm). Landslide4Sense (Ghorbanzadeh et al., 2022) stacks B1-B12,
@@ -18,6 +23,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .errors import BandError
+from .registry import Registry
 
 __all__ = [
     "Role",
@@ -27,6 +33,7 @@ __all__ = [
     "RGBN",
     "BAND_SETS",
     "get_band_set",
+    "register_band_set",
     "SENTINEL2_BANDS",
     "SLOPE",
     "DEM",
@@ -126,12 +133,27 @@ RGBN = BandSet(
     roles={Role.RED: "RED", Role.GREEN: "GREEN", Role.BLUE: "BLUE", Role.NIR: "NIR"},
 )
 
-BAND_SETS: Mapping[str, BandSet] = MappingProxyType({b.name: b for b in (L4S14, RGB, RGBN)})
+_REGISTRY: Registry[BandSet] = Registry("band set", BandError)
+BAND_SETS: Mapping[str, BandSet] = _REGISTRY.view
+"""Registered band sets by name, in registration order (read-only live view)."""
+
+
+def register_band_set(band_set: BandSet, *, replace: bool = False) -> BandSet:
+    """Add ``band_set`` to the registry under ``band_set.name`` and return it.
+
+    Raises:
+        BandError: the name is taken by a different band set and ``replace`` is False.
+    """
+    if not isinstance(band_set, BandSet):
+        raise BandError(f"register_band_set takes a BandSet, not {type(band_set).__name__}")
+    return _REGISTRY.register(band_set.name, band_set, replace=replace)
 
 
 def get_band_set(name: str) -> BandSet:
-    """Look up a band set by name; the error lists the valid names."""
-    try:
-        return BAND_SETS[name]
-    except KeyError:
-        raise BandError(f"unknown band set {name!r}; valid: {', '.join(BAND_SETS)}") from None
+    """Look up a registered band set by name; the error lists the valid names."""
+    return _REGISTRY.lookup(name)
+
+
+for _builtin in (L4S14, RGB, RGBN):
+    register_band_set(_builtin)
+del _builtin

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Iterable
+from enum import Enum
 from typing import Any, Callable, TypeVar
 
 import typer
@@ -12,7 +14,7 @@ import typer
 from .errors import LandslideError
 from .io.atomic import _jsonable
 
-__all__ = ["user_errors", "emit", "comma_list", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
+__all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,3 +51,13 @@ def emit(result: Any, as_json: bool, text: str | None = None) -> None:
         sys.stdout.write(json.dumps(_jsonable(result), indent=2) + "\n")
     else:
         typer.echo(text if text is not None else str(result))
+
+
+def choices(name: str, values: Iterable[str]) -> type[Enum]:
+    """A ``str`` Enum for typer built from the library's own tuple or registry (its keys).
+
+    ``TTA = choices("TTA", TTA_MODES)`` gives members ``TTA.none``, ``TTA.rot90``, ... whose
+    values are the library's names, so a CLI choice list is never a copy that can drift from
+    the library. A registry's entries added after the CLI module is imported are not included.
+    """
+    return Enum(name, {value: value for value in values}, type=str)  # type: ignore[return-value]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, comma_list, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, choices, comma_list, emit, user_errors
 from ..config import load_config
+from .join import ON_MISSING
 
 __all__ = ["app"]
 
@@ -26,9 +27,7 @@ class Method(str, Enum):
     crosscheck = "crosscheck"
 
 
-class OnMissing(str, Enum):
-    error = "error"
-    drop = "drop"
+OnMissing = choices("OnMissing", ON_MISSING)
 
 
 OnMissingOption = typer.Option(None, help="Ids on one side only: error, or drop them (listed).")

@@ -24,10 +24,11 @@ from ..bands import L4S14
 from ..errors import DataError
 from .atomic import atomic_path
 from .pairs import FolderLayout, find_pairs
+from .readers import register_reader
 from .sample import Sample
 from .validate import NanPolicy, binary_mask, check_finite
 
-__all__ = ["L4SDataset", "write_l4s_patch", "is_l4s_folder"]
+__all__ = ["L4SDataset", "write_l4s_patch", "is_l4s_folder", "open_l4s"]
 
 IMAGE_KEY = "img"
 MASK_KEY = "mask"
@@ -120,6 +121,27 @@ class L4SDataset(Sequence[Sample]):
                 raise DataError(f"{mpath}: mask shape {m.shape} differs from image shape {img.shape[:2]}")
             mask = binary_mask(m, mpath)
         return Sample(id=f"image_{n}", image=image, bands=L4S14.bands, mask=mask)
+
+
+def open_l4s(
+    root: Path,
+    *,
+    split: str | None = None,
+    band_set: str | None = None,
+    require_masks: bool = False,
+    nan_policy: NanPolicy | str = NanPolicy.RAISE,
+) -> L4SDataset:
+    """The registered ``l4s`` reader: an :class:`L4SDataset`, refusing options it cannot honour."""
+    if split is not None:
+        raise DataError(f"{root}: Landslide4Sense folders have no split lists; drop --split")
+    if band_set not in (None, L4S14.name):
+        raise DataError(f"{root}: Landslide4Sense folders hold band set {L4S14.name}, not {band_set!r}")
+    return L4SDataset(root, require_masks=require_masks, nan_policy=nan_policy)
+
+
+# tried before other layouts: a folder with img/ has always opened as Landslide4Sense
+register_reader("l4s", detect=lambda root: (root / "img").is_dir(), open=open_l4s,
+                layout="img/ + mask/, Landslide4Sense HDF5", priority=1)
 
 
 def write_l4s_patch(

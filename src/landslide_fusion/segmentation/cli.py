@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, comma_list, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, choices, comma_list, emit, user_errors
 from ..config import load_config
+from .infer import ENGINES, TTA_MODES
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Segment landslides in image patches (RAU-Net family).", no_args_is_help=True)
 
 
-class TTA(str, Enum):
-    none = "none"
-    rot90 = "rot90"
-    d4 = "d4"
+TTA = choices("TTA", TTA_MODES)
 
 
 @app.command("models")
@@ -96,9 +93,7 @@ def _evaluation_text(m: dict) -> str:
             + (f"\noverlays (PNG) in {m['overlays']}/" if "overlays" in m else ""))
 
 
-class Engine(str, Enum):
-    torch = "torch"
-    onnx = "onnx"
+Engine = choices("Engine", ENGINES)
 
 
 @app.command("predict")

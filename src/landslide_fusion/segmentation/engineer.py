@@ -17,19 +17,26 @@ rgb3 ...  the same steps for RGB sources (rgb3, rgb7, rgb9, rgb12) and RGB+NIR
           sources (rgbn4, rgbn9, rgbn11, rgbn14), which add NDVI but have no SWIR indices
 ========  =================================================================================
 
-Kernel sizes: the paper states 10x10 Gaussian and median filters (the defaults here); the
-authors' released code used a 10x10 *box* blur and a 15x15 median. Set ``blur="box"`` and
-``median_kernel=15`` to reproduce the code rather than the paper.
+Presets are a registry (:mod:`landslide_fusion.registry`): ``register_preset(Preset(name,
+source, derived))`` adds one for any registered band set whose roles the derived bands need
+(``DERIVED_BANDS`` lists them), so a new sensor needs no edit here.
 
-Safety: a normalised difference uses ``(a - b) / (a + b)`` with the denominator clamped away
-from zero (``|a + b| >= 1e-6``), min-max scaling of a constant band gives 0, and NaN inputs
-are replaced by 0 before any derived band is computed, so outputs are always finite.
+Kernel sizes: the paper states 10x10 Gaussian and median filters (the defaults here); the
+authors' released code used ``cv2.blur`` 10x10 (a *box* blur) and ``cv2.medianBlur`` 15x15. Set
+``blur="box"`` and ``median_kernel=15`` to follow the code rather than the paper: GAUSS then
+equals ``cv2.blur(GRAY, (10, 10))`` everywhere, and MEDIAN equals ``cv2.medianBlur`` except
+within 7 pixels of the border, where OpenCV's median replicates the edge pixel and this one
+mirrors like every other filter here (:mod:`.filters` gives each filter's exact reference).
+
+Safety: a normalised difference is ``(a - b) / (a + b)`` with a denominator smaller than 1e-6
+in magnitude moved to ±1e-6 (sign kept) and the result clipped to [-1, 1], min-max scaling of a
+constant band gives 0, and NaN/inf inputs are replaced by 0 before any derived band is computed,
+so outputs are always finite.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Mapping
 
 import torch
@@ -37,12 +44,15 @@ from torch import nn
 
 from ..bands import BandSet, Role, get_band_set
 from ..errors import BandError
+from ..registry import Registry
 from .filters import box_blur, canny_edges, gaussian_blur, median_blur, sobel
 
 __all__ = [
     "BandEngineer",
     "PRESETS",
     "Preset",
+    "DERIVED_BANDS",
+    "register_preset",
     "list_presets",
     "normalized_difference",
     "minmax_scale",
@@ -53,13 +63,18 @@ EPS = 1e-6
 
 
 def normalized_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``(a - b) / (a + b)``, with ``|a + b|`` clamped to at least 1e-6 (sign kept).
+    """``clip((a - b) / d, -1, 1)`` where ``d = a + b`` moved to ``±1e-6`` when ``|a + b| < 1e-6``.
+
+    The sign of ``a + b`` is kept (``+1e-6`` when ``a + b`` is exactly 0), so a tiny negative
+    denominator stays negative. The clip only acts where the denominator was moved or the inputs
+    have mixed signs (for reflectances ``a, b >= 0`` the ratio is already in [-1, 1]).
 
     NDVI = ND(NIR, RED) (Rouse et al., 1974); NDMI = ND(NIR, SWIR1) (Gao, 1996, as NDWI);
     NBR = ND(NIR, SWIR2) (Key & Benson, 2006).
     """
     den = a + b
-    den = torch.where(den.abs() < EPS, torch.full_like(den, EPS), den)
+    eps = torch.full_like(den, EPS)
+    den = torch.where(den.abs() < EPS, torch.where(den < 0, -eps, eps), den)
     return ((a - b) / den).clamp(-1.0, 1.0)
 
 
@@ -75,39 +90,67 @@ def gray(red: torch.Tensor, green: torch.Tensor, blue: torch.Tensor) -> torch.Te
     return (red + green + blue) / 3.0
 
 
+_MM = ("RED_MM", "GREEN_MM", "BLUE_MM")
+_L4S_INDICES = ("NDVI", "NDMI", "NBR", "GRAY")
+_BLUR = ("GAUSS", "MEDIAN")
+_SOBEL = ("SOBEL_X", "SOBEL_Y")
+_RGB = (Role.RED, Role.GREEN, Role.BLUE)
+_NEEDS: Mapping[str, tuple[Role, ...]] = {
+    **{d: _RGB for d in _MM + ("GRAY",) + _BLUR + _SOBEL + ("CANNY",)},
+    "NDVI": (Role.NIR, Role.RED),
+    "NDMI": (Role.NIR, Role.SWIR1),
+    "NBR": (Role.NIR, Role.SWIR2),
+}
+DERIVED_BANDS: tuple[str, ...] = tuple(_NEEDS)
+"""Every derived band a preset may append (see the module docs)."""
+
+
 @dataclass(frozen=True)
 class Preset:
-    """A named output band set: the source it reads and the derived bands it appends."""
+    """A named output band set: the registered band set it reads and the derived bands it appends.
+
+    Raises:
+        BandError: an unknown derived band (the message lists :data:`DERIVED_BANDS`).
+    """
 
     name: str
     source: str
     derived: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        unknown = [d for d in self.derived if d not in DERIVED_BANDS]
+        if unknown:
+            raise BandError(
+                f"preset {self.name!r}: unknown derived band(s) {', '.join(unknown)}; valid: {', '.join(DERIVED_BANDS)}"
+            )
 
-_MM = ("RED_MM", "GREEN_MM", "BLUE_MM")
-_L4S_INDICES = ("NDVI", "NDMI", "NBR", "GRAY")
-_BLUR = ("GAUSS", "MEDIAN")
-_SOBEL = ("SOBEL_X", "SOBEL_Y")
+
+_REGISTRY: Registry[Preset] = Registry("preset", BandError)
+PRESETS: Mapping[str, Preset] = _REGISTRY.view
+"""Registered presets by name, in registration order (read-only live view)."""
 
 
-def _chain(source: str, names: tuple[str, ...], steps: tuple[tuple[str, ...], ...]) -> list[Preset]:
-    out, derived = [], ()
+def register_preset(preset: Preset, *, replace: bool = False) -> Preset:
+    """Add ``preset`` under ``preset.name``; its source must be a registered band set.
+
+    The source must also have the roles its derived bands read (RED, GREEN and BLUE for the
+    min-max, gray and filter bands, NIR with RED / SWIR1 / SWIR2 for NDVI / NDMI / NBR);
+    :class:`BandEngineer` checks them when it is built.
+    """
+    get_band_set(preset.source)
+    return _REGISTRY.register(preset.name, preset, replace=replace)
+
+
+def _chain(source: str, names: tuple[str, ...], steps: tuple[tuple[str, ...], ...]) -> None:
+    derived: tuple[str, ...] = ()
     for name, step in zip(names, steps):
         derived = derived + step
-        out.append(Preset(name, source, derived))
-    return out
+        register_preset(Preset(name, source, derived))
 
 
-PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {
-        p.name: p
-        for p in _chain("l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"),
-                        ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",)))
-        + _chain("rgb", ("rgb3", "rgb7", "rgb9", "rgb12"), ((), _MM + ("GRAY",), _BLUR, _SOBEL + ("CANNY",)))
-        + _chain("rgbn", ("rgbn4", "rgbn9", "rgbn11", "rgbn14"),
-                 ((), _MM + ("NDVI", "GRAY"), _BLUR, _SOBEL + ("CANNY",)))
-    }
-)
+_chain("l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"), ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",)))
+_chain("rgb", ("rgb3", "rgb7", "rgb9", "rgb12"), ((), _MM + ("GRAY",), _BLUR, _SOBEL + ("CANNY",)))
+_chain("rgbn", ("rgbn4", "rgbn9", "rgbn11", "rgbn14"), ((), _MM + ("NDVI", "GRAY"), _BLUR, _SOBEL + ("CANNY",)))
 
 
 def list_presets(source: str | None = None) -> list[str]:
@@ -138,9 +181,7 @@ class BandEngineer(nn.Module):
         canny_high: float = 0.2,
     ) -> None:
         super().__init__()
-        if preset not in PRESETS:
-            raise BandError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
-        self.preset = PRESETS[preset]
+        self.preset = _REGISTRY.lookup(preset)
         if self.preset.source != source:
             raise BandError(
                 f"preset {preset!r} reads band set {self.preset.source!r}, not {source!r}; "
@@ -149,6 +190,8 @@ class BandEngineer(nn.Module):
         if blur not in ("gaussian", "box"):
             raise BandError(f"blur must be 'gaussian' or 'box', not {blur!r}")
         self.source: BandSet = get_band_set(source)
+        for role in dict.fromkeys(r for d in self.preset.derived for r in _NEEDS[d]):
+            self.source.band_for(role)  # a missing role fails here, naming the roles the set has
         self.gaussian_kernel = gaussian_kernel
         self.median_kernel = median_kernel
         self.blur = blur

@@ -1,7 +1,8 @@
 """Segmentation losses for binary landslide masks: pure functions plus a registry.
 
 Every function takes logits ``z`` (B, 1, H, W) or (B, H, W) and a target ``y`` (B, H, W) in
-{0, 1} and returns a scalar. With ``p = sigmoid(z)`` and sums over all pixels of the batch:
+{0, 1} and returns a scalar; any other logit shape (e.g. two-class (B, 2, H, W)) is refused
+with a ``ValueError`` that says how to convert it. With ``p = sigmoid(z)`` and sums over all pixels of the batch:
 
 =================  ==========================================================================
 ``ce``             binary cross-entropy ``-mean(y log p + (1 - y) log(1 - p))``
@@ -61,8 +62,15 @@ EPS = 1.0
 
 
 def _prep(z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    if z.ndim == 4:
+    """Logits (B, 1, H, W) or (B, H, W) and a (B, H, W) target as float (B, H, W); refuses the rest."""
+    if z.ndim == 4 and z.shape[1] == 1:
         z = z[:, 0]
+    elif z.ndim != 3:
+        raise ValueError(
+            f"logits of shape {tuple(z.shape)}: these binary losses take one landslide logit per pixel, "
+            "(B, 1, H, W) or (B, H, W); for two-class logits (background, landslide) pass "
+            "z[:, 1:2] - z[:, 0:1], whose sigmoid is the two-class softmax of the landslide class"
+        )
     if z.shape != y.shape:
         raise ValueError(f"logits {tuple(z.shape)} and target {tuple(y.shape)} differ; resize one to the other")
     return z.float(), y.float()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, choices, emit, user_errors
 from ..config import load_config
+from .splits import SPLITTERS
 
 __all__ = ["app"]
 
@@ -16,10 +16,7 @@ app = typer.Typer(help="LightGBM landslide classifier over per-region features."
 ModelOption = typer.Option(..., help="Model folder from 'tabular train'.")
 
 
-class Splitter(str, Enum):
-    stratified = "stratified"
-    group = "group"
-    spatial = "spatial"
+Splitter = choices("Splitter", SPLITTERS)
 
 
 def _fmt(m: dict, s: dict | None = None) -> str:
