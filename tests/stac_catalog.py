@@ -239,3 +239,56 @@ def start_server(catalog: Path, port: int, timeout: float = 60.0) -> StacServer:
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"STAC server did not start on {url} within {timeout} s")
+
+
+# --- pytest fixtures (imported by conftest.py) -----------------------------------------------
+
+import pytest  # noqa: E402
+
+REAL_TILES = ("000000000000.tif", "000000000004.tif")  # adjacent, west then east
+
+
+def _serve(tmp_path_factory, name: str, make) -> "StacServer":
+    pytest.importorskip("pystac_client")
+    pytest.importorskip("odc.stac")
+    pytest.importorskip("stac_fastapi.static")
+    port = free_port()
+    root = tmp_path_factory.mktemp(name)
+    tiles, dem, keys = make()
+    return start_server(build_catalog(root, f"http://127.0.0.1:{port}", tiles, dem, keys), port)
+
+
+@pytest.fixture(scope="session")
+def stac_generated(tmp_path_factory):
+    """A real STAC API over generated tiles (Earth Search layout): two adjacent tiles, two dates."""
+    holder = {}
+
+    def make():
+        tiles, dem = generated_tiles()
+        holder["tiles"] = tiles
+        return tiles, dem, EARTH_SEARCH_KEYS
+
+    server = _serve(tmp_path_factory, "stac_generated", make)
+    server.tiles = holder["tiles"]  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stac_real(tmp_path_factory):
+    """A real STAC API over two adjacent real Sentinel-2 tiles (Planetary Computer layout)."""
+    from tests.conftest import shared
+
+    folder = shared("sentinel2_geotiff/images")
+
+    def make():
+        tiles = real_tiles(folder, REAL_TILES)
+        t = tiles[0]
+        dem = dem_tile(Affine(t.transform.a, 0, t.transform.c, 0, t.transform.e, t.transform.f), (256, 512), t.crs, 0.0)
+        # a DEM in degrees cannot be a metric plane: heights rise 0.5 m per pixel eastwards instead
+        dem = (500.0 + 0.5 * np.broadcast_to(np.arange(512, dtype=np.float32), (256, 512)), t.crs, dem[2])
+        return tiles, dem, PLANETARY_KEYS
+
+    server = _serve(tmp_path_factory, "stac_real", make)
+    yield server
+    server.stop()

@@ -13,6 +13,7 @@ asks for another; the file's tags record the domain, the catalog, the items and 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,9 @@ def write_stack(path: Path, arrays: list, names: tuple[str, ...], geobox: Any, t
             dst.update_tags(i, **band_tags.get(name, {}))
         dst.update_tags(**tags)
         for r0 in track(range(0, h, CHUNK), "read and write strips", enabled=progress):
-            block = np.asarray(stack[:, r0:r0 + CHUNK].compute(scheduler="threads"), np.float32)
+            with warnings.catch_warnings():  # a pixel clear on no date is NaN, as documented
+                warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+                block = np.asarray(stack[:, r0:r0 + CHUNK].compute(scheduler="threads"), np.float32)
             dst.write(block, window=((r0, r0 + block.shape[1]), (0, w)))
 
 
