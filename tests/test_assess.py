@@ -40,6 +40,7 @@ def test_assess_grid_image_only(stac_generated, tiny_run, tmp_path):
     r = assess(generated_box(), DATE, tiny_run, out, grid_m=100, place="test valley", catalog=stac_generated.url,
                progress=False)
     assert r["method"] == "image-only" and r["run_domain"]["scale"] == "l4s" and r["regions"] > 0
+    assert json.loads((tiny_run / "run.json").read_text())["domain"] == {"band_set": "l4s14", "scale": "l4s"}
     for f in r["files"]:
         assert (out / f).is_file(), f
     with rasterio.open(out / "scene.tif") as s, rasterio.open(out / "probability.tif") as p, \
