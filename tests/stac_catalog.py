@@ -90,7 +90,7 @@ def _s2_item(tile: Tile, root: Path, base_url: str, keys: dict) -> dict:
     for band, (key, res) in keys.items():
         f = res // 10
         a = _coarsen(tile.bands[band], f)
-        tr = tile.transform * Affine.scale(f)
+        tr = tile.transform @ Affine.scale(f)
         rel = f"data/{tile.id}/{key}.tif"
         write_cog(root / rel, a, tile.crs, tr, 0)
         assets[key] = _asset(f"{base_url}/{rel}", tr, a.shape, 0, "uint16")

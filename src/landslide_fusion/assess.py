@@ -109,8 +109,8 @@ def grid_regions(scene: str | os.PathLike[str], cell_m: float) -> tuple[pd.DataF
         for c0 in range(0, p.shape[1], n):
             if not np.isfinite(p[r0:r0 + n, c0:c0 + n]).any():
                 continue
-            x0, y0 = tr * (c0, r0)
-            x1, y1 = tr * (min(c0 + n, p.shape[1]), min(r0 + n, p.shape[0]))
+            x0, y0 = tr @ (c0, r0)
+            x1, y1 = tr @ (min(c0 + n, p.shape[1]), min(r0 + n, p.shape[0]))
             rows.append({"id": f"g{r0 // n}_{c0 // n}", "geometry": box_geometry(min(x0, x1), min(y0, y1),
                                                                                   max(x0, x1), max(y0, y1))})
     if not rows:

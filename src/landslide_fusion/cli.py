@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
+from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, OverwriteOption, emit, user_errors
+from .domains import SCALES
 from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
 from .segmentation.cli import app as segment_app
@@ -42,19 +44,10 @@ def demo(
     emit(summary, as_json, summary["text"])
 
 
-class Convention(str, Enum):
-    """Asset-key conventions of public STAC catalogs (landslide_fusion.acquire.catalogs)."""
-
-    earth_search = "earth-search"
-    planetary_computer = "planetary-computer"
-
-
-class Scale(str, Enum):
-    """Value scales of an input domain (landslide_fusion.domains.SCALES, less uint8)."""
-
-    reflectance = "reflectance"
-    s2_dn = "s2-dn"
-    l4s = "l4s"
+#: Asset-key conventions of public STAC catalogs (the registry in landslide_fusion.acquire.catalogs).
+Convention = Enum("Convention", {name: name for name in CONVENTIONS}, type=str)  # type: ignore[misc]
+#: Value scales a fetched scene can be written on (landslide_fusion.domains.SCALES; uint8 has no conversion).
+Scale = Enum("Scale", {s: s for s in SCALES if s != "uint8"}, type=str)  # type: ignore[misc]
 
 
 BBoxOption = typer.Option(..., "--bbox", help="W,S,E,N in degrees (EPSG:4326), e.g. 91.75,22.40,91.80,22.45.")
@@ -80,7 +73,7 @@ def _fetch_options(catalog: str, collection: str | None, dem_collection: str | N
 def fetch(
     bbox: str = BBoxOption, date: str = DateOption,
     out: Path = typer.Option(..., "--out", "-o", help="Output GeoTIFF (B1..B12, SLOPE, DEM)."),
-    scale: Scale = typer.Option(Scale.reflectance, "--scale", help="Value scale of the output (input domain)."),
+    scale: Scale = typer.Option("reflectance", "--scale", help="Value scale of the output (input domain)."),
     catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
     convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
     max_area: float = AreaOption, overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
