@@ -92,6 +92,23 @@ def test_assess_fused_with_user_regions(stac_generated, tiny_run, tmp_path):
     assert sorted(risk.iloc[:, 0]) == sorted(props["region_id"]) and {"tabular_probability", "mean_probability"} <= set(risk.columns)
 
 
+def test_assess_real_tiles(stac_real, tiny_run, tmp_path):
+    """Two adjacent real Sentinel-2 tiles (Planetary Computer layout): the box spans their border."""
+    from landslide_fusion.assess import assess
+    from tests.conftest import shared
+    from tests.stac_catalog import REAL_TILES
+
+    with rasterio.open(shared("sentinel2_geotiff/images") / REAL_TILES[0]) as a:
+        border, bottom, top = a.bounds.right, a.bounds.bottom, a.bounds.top
+    box = f"{border - 0.008},{bottom + 0.006},{border + 0.008},{top - 0.006}"
+    r = assess(box, "2024-08-10", tiny_run, tmp_path / "out", grid_m=300, place="Rangamati tiles",
+               catalog=stac_real.url, progress=False)
+    assert r["regions"] > 0 and len(r["items"]) == 2
+    with rasterio.open(tmp_path / "out" / "scene.tif") as s, rasterio.open(tmp_path / "out" / "mask.tif") as m:
+        assert s.transform == m.transform and s.shape == m.shape
+    assert len(pd.read_csv(tmp_path / "out" / "risk.csv")) == r["regions"]
+
+
 def test_fetch_cli(stac_generated, tmp_path):
     r = runner.invoke(app, ["fetch", "--bbox", generated_box(), "--date", "2024-08-10", "--catalog",
                             stac_generated.url, "-o", str(tmp_path / "s.tif"), "--scale", "s2-dn"])

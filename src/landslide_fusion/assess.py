@@ -2,7 +2,8 @@
 
 fetch (:func:`~landslide_fusion.acquire.fetch_scene`, written on the run's input domain) ->
 scene prediction (:func:`~landslide_fusion.segmentation.scene.predict_scene`, the windowed
-path) -> zonal statistics per region (user polygons, reprojected to the scene's UTM grid, or a
+path) -> zonal statistics per region (:func:`~landslide_fusion.regions.zonal_stats` over the written
+probability and mask; user polygons, reprojected to the scene's UTM grid, or a
 regular grid of ``grid_m`` cells) -> tabular score per region (the region file's columns, or a
 joined ``table``) -> fused risk (the fusion folder's estimator), or, without tabular model and
 fusion, an image-only risk (score = the region's 95th-percentile landslide probability,
@@ -132,7 +133,7 @@ def regions_on_grid(path: str | os.PathLike[str], scene_crs: str) -> pd.DataFram
     return frame
 
 
-def _image_only(stats: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _image_only(stats: pd.DataFrame) -> pd.DataFrame:
     from .fusion.risk import risk_table
 
     score = stats[_IMAGE_ONLY_SCORE].to_numpy(float)
@@ -172,7 +173,7 @@ def _id_column(polys: pd.DataFrame, inputs: AssessInputs, source: str) -> str:
 def _risk(tmp: Path, inputs: AssessInputs, regions, grid_m, table) -> tuple[pd.DataFrame, str]:
     import rasterio
 
-    from .fusion.zonal import zonal_stats
+    from .regions import zonal_stats
 
     with rasterio.open(tmp / "probability.tif") as src:
         crs = src.crs.to_string()
@@ -182,9 +183,9 @@ def _risk(tmp: Path, inputs: AssessInputs, regions, grid_m, table) -> tuple[pd.D
         polys, _ = grid_regions(tmp / "probability.tif", grid_m or 500.0)
         source = f"{grid_m or 500:g} m grid"
     id_col = _id_column(polys, inputs, source)
-    stats = zonal_stats(tmp / "probability.tif", polys, inputs.run.threshold, id_col)
+    stats = zonal_stats(tmp / "probability.tif", tmp / "mask.tif", polys, id_col)
     if inputs.fusion is None:
-        table = _image_only(stats, inputs.run.threshold)
+        table = _image_only(stats)
     else:
         table = _fused(stats, polys.drop(columns=["geometry"]), inputs, table, source)
     geoms = polys.set_index(id_col)["geometry"]
@@ -196,7 +197,7 @@ def _predict(tmp: Path, inputs: AssessInputs, progress: bool) -> dict:
     from .segmentation.scene import predict_scene
 
     stage("predict the scene", progress)
-    r = predict_scene(inputs.run, tmp / "scene.tif", tmp / "prediction", band_map=inputs.band_map)
+    r = predict_scene(inputs.run, tmp / "scene.tif", tmp / "prediction", band_map=inputs.band_map, progress=progress)
     for name in ("probability.tif", "mask.tif", "landslides.geojson"):
         if (tmp / "prediction" / name).exists():
             os.replace(tmp / "prediction" / name, tmp / name)
