@@ -125,18 +125,30 @@ def test_fetch_cli(stac_generated, tmp_path):
     (["--date", "2024-07-01"], "closest dates with imagery: 2024-08-05, 2024-08-10"),
     (["--max-area", "0.01"], "more than the limit"),
     (["--tabular", "x"], "pass both --tabular and --fusion"),
+    (["--catalog", "http://127.0.0.1:9"], "cannot be reached"),
 ])
 def test_assess_bad_input_one_line_nothing_written(stac_generated, tiny_run, tmp_path, args, words):
-    base = {"--bbox": generated_box(), "--date": DATE}
+    base = {"--bbox": generated_box(), "--date": DATE, "--catalog": stac_generated.url}
     for k, v in zip(args[::2], args[1::2]):
         base[k] = v
-    argv = ["assess", "--run", str(tiny_run), "--catalog", stac_generated.url, "-o", str(tmp_path / "out")]
+    argv = ["assess", "--run", str(tiny_run), "-o", str(tmp_path / "out")]
     for k, v in base.items():
         argv += [k, v]
     r = runner.invoke(app, argv)
     last = r.stderr.strip().splitlines()[-1]  # progress lines (search ...) may precede it
     assert r.exit_code == 1 and last.startswith("error: ") and words in last, r.output
     assert not (tmp_path / "out").exists() and not list(tmp_path.iterdir())
+
+
+def test_scene_band_map_by_name_role_or_refusal():
+    from landslide_fusion.assess import scene_band_map
+    from landslide_fusion.errors import BandError
+
+    assert scene_band_map(("RED", "GREEN", "BLUE", "NIR"), "rgbn") == {"RED": "B4", "GREEN": "B3", "BLUE": "B2",
+                                                                       "NIR": "B8"}
+    assert scene_band_map(("B2", "SLOPE"), "l4s14") == {"B2": "B2", "SLOPE": "SLOPE"}
+    with pytest.raises(BandError, match="needs band.s. VV, which a fetched Sentinel-2 scene lacks"):
+        scene_band_map(("VV", "B2"), "sentinel1")
 
 
 def test_assess_refuses_a_run_of_another_domain(stac_generated, folder_root, tmp_path):

@@ -41,7 +41,7 @@ def scene_band_map(model_bands: tuple[str, ...], band_set: str) -> dict[str, str
     bands the scene cannot provide."""
     try:
         roles = {band: role for role, band in get_band_set(band_set).roles.items()}
-    except Exception:
+    except BandError:  # a band set this version does not register: match by name only
         roles = {}
     out, missing = {}, []
     for b in model_bands:

@@ -28,7 +28,7 @@ from ..progress import stage, track
 from .catalogs import EARTH_SEARCH, Convention, detect_convention, get_convention, sign_items
 from .load import CHUNK, load_composite, load_terrain, output_geobox
 from .request import BBox, DateRange, check_box_size, parse_bbox, parse_dates, utm_epsg
-from .search import open_catalog, search_items
+from .search import open_catalog, search_collection, search_items
 from .sentinel2 import B10_FILL
 
 __all__ = ["FetchRequest", "fetch_scene", "catalog_band", "MAX_AREA_KM2", "write_stack"]
@@ -91,7 +91,7 @@ def _search_all(req: FetchRequest, progress: bool) -> tuple[Convention, list, li
                          max_cloud=req.max_cloud, max_scenes=req.max_scenes)
     conv = _convention(req, items)
     dem_collection = req.dem_collection or conv.dem_collection
-    dem = list(client.search(collections=[dem_collection], bbox=req.box.as_tuple(), max_items=100).items())
+    dem = search_collection(client, req.catalog, dem_collection, req.box, limit=100)
     if not dem:
         raise DataError(f"no {dem_collection} (DEM) item over bbox {req.box} in {req.catalog}; pass --dem-collection")
     if conv.signed and req.catalog.rstrip("/") == conv.url:

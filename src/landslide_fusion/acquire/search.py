@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import DataError
 from .request import BBox, DateRange
 
-__all__ = ["open_catalog", "search_items", "choose_items", "closest_dates"]
+__all__ = ["open_catalog", "search_items", "search_collection", "choose_items", "closest_dates"]
 
 
 def open_catalog(url: str) -> Any:
@@ -30,8 +30,9 @@ def open_catalog(url: str) -> Any:
                         "or pass --catalog") from None
 
 
-def _search(client: Any, url: str, collection: str, box: BBox, when: str, max_cloud: float | None,
-            limit: int = 500) -> list:
+def search_collection(client: Any, url: str, collection: str, box: BBox, when: str | None = None,
+                      max_cloud: float | None = None, limit: int = 500) -> list:
+    """Every item of ``collection`` over ``box`` (in ``when``, with cloud cover <= ``max_cloud``)."""
     try:
         items = list(client.search(collections=[collection], bbox=box.as_tuple(), datetime=when,
                                    max_items=limit).items())
@@ -62,11 +63,11 @@ def choose_items(items: list, max_scenes: int) -> list:
 def search_items(client: Any, url: str, collection: str, box: BBox, dates: DateRange, *,
                  max_cloud: float | None = None, max_scenes: int = 3, widen_days: int = 60) -> list:
     """Items of ``collection`` over ``box`` in ``dates`` (see the module docstring)."""
-    items = _search(client, url, collection, box, dates.stac(), max_cloud)
+    items = search_collection(client, url, collection, box, dates.stac(), max_cloud)
     if items:
         return choose_items(items, max_scenes)
     wide = DateRange(dates.start - dt.timedelta(days=widen_days), dates.end + dt.timedelta(days=widen_days))
-    near = closest_dates(_search(client, url, collection, box, wide.stac(), max_cloud), dates)
+    near = closest_dates(search_collection(client, url, collection, box, wide.stac(), max_cloud), dates)
     cloud = f" with cloud cover <= {max_cloud:g} %" if max_cloud is not None else ""
     hint = f"closest dates with imagery: {', '.join(near)}" if near else f"none within {widen_days} days either"
     raise DataError(f"no {collection} item over bbox {box} on {dates}{cloud} in {url}; {hint}")
