@@ -95,3 +95,16 @@ def test_conventions():
     assert detect_convention({"B04": 1, "SCL": 1}, "x") is PLANETARY_COMPUTER
     with pytest.raises(DataError, match="match no known catalog convention"):
         detect_convention({"image": 1}, "x")
+
+
+def test_signing_needs_the_optional_package():
+    from landslide_fusion.acquire.catalogs import sign_items
+
+    assert sign_items(["item"], EARTH_SEARCH) == ["item"]  # Earth Search: public URLs, nothing to sign
+    try:
+        import planetary_computer  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="pip install planetary-computer"):
+            sign_items(["item"], PLANETARY_COMPUTER)
+    else:
+        pytest.skip("planetary-computer is installed; its signing needs the network")
