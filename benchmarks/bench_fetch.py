@@ -61,7 +61,7 @@ def make_catalog(root: Path, base: str, size: int) -> Path:
                 {"s2:processing_baseline": "02.14", "eo:cloud_cover": 0.0})
     n = size // 3
     dem = (500 + np.cumsum(np.ones((n, n), np.float32), axis=1), f"EPSG:{EPSG}", Affine(30, 0, X0, 0, -30, Y0))
-    return build_catalog(root, base, [tile], dem)
+    return build_catalog(root, base, [tile], dem, keep_existing=True)
 
 
 def served_bytes(pid: int) -> int:
@@ -96,7 +96,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=10980, help="tile width in 10 m pixels")
     ap.add_argument("--boxes-km", type=float, nargs="+", default=[5.0, 10.0])
-    ap.add_argument("--work", type=Path, default=None, help="folder for the catalog (default: a temporary one)")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="folder for the catalog (default: a temporary one); COGs already there are reused")
     a = ap.parse_args()
 
     work = a.work or Path(tempfile.mkdtemp(prefix="bench_fetch_"))

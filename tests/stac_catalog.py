@@ -47,8 +47,12 @@ class Tile:
     properties: dict = field(default_factory=dict)
 
 
-def write_cog(path: Path, array: np.ndarray, crs: str, transform: Affine, nodata: float | None) -> None:
-    """One-band COG (GDAL's COG driver: tiled, with overviews when large)."""
+def write_cog(path: Path, array: np.ndarray, crs: str, transform: Affine, nodata: float | None,
+              keep_existing: bool = False) -> None:
+    """One-band COG (GDAL's COG driver: tiled, with overviews when large); ``keep_existing``
+    leaves a file already there alone (the benchmark's full-size tiles are slow to write)."""
+    if keep_existing and path.is_file():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = array.shape
     with rasterio.open(path, "w", driver="COG", width=w, height=h, count=1, dtype=array.dtype, crs=crs,
@@ -85,22 +89,22 @@ def _asset(href: str, transform: Affine, shape: tuple[int, int], nodata: float |
             "raster:bands": [{"nodata": nodata, "data_type": dtype}]}
 
 
-def _s2_item(tile: Tile, root: Path, base_url: str, keys: dict) -> dict:
+def _s2_item(tile: Tile, root: Path, base_url: str, keys: dict, keep: bool = False) -> dict:
     assets = {}
     for band, (key, res) in keys.items():
         f = res // 10
         a = _coarsen(tile.bands[band], f)
         tr = tile.transform @ Affine.scale(f)
         rel = f"data/{tile.id}/{key}.tif"
-        write_cog(root / rel, a, tile.crs, tr, 0)
+        write_cog(root / rel, a, tile.crs, tr, 0, keep)
         assets[key] = _asset(f"{base_url}/{rel}", tr, a.shape, 0, "uint16")
     shape = tile.bands["B04"].shape
     return _item("sentinel-2-l2a", tile.id, tile.date, tile.crs, tile.transform, shape, assets, tile.properties)
 
 
-def _dem_item(dem: np.ndarray, crs: str, transform: Affine, root: Path, base_url: str) -> dict:
+def _dem_item(dem: np.ndarray, crs: str, transform: Affine, root: Path, base_url: str, keep: bool = False) -> dict:
     rel = "data/dem/data.tif"
-    write_cog(root / rel, dem.astype(np.float32), crs, transform, -32767.0)
+    write_cog(root / rel, dem.astype(np.float32), crs, transform, -32767.0, keep)
     assets = {"data": _asset(f"{base_url}/{rel}", transform, dem.shape, -32767.0, "float32")}
     return _item("cop-dem-glo-30", "Copernicus_DSM_COG_10_test_DEM", "2021-04-22", crs, transform, dem.shape, assets, {})
 
@@ -120,11 +124,11 @@ def _write_json(path: Path, doc: dict) -> None:
 
 
 def build_catalog(root: Path, base_url: str, tiles: list[Tile], dem: tuple[np.ndarray, str, Affine],
-                  keys: dict = EARTH_SEARCH_KEYS) -> Path:
+                  keys: dict = EARTH_SEARCH_KEYS, keep_existing: bool = False) -> Path:
     """A static catalog (best-practices layout) with a ``sentinel-2-l2a`` and a ``cop-dem-glo-30``
     collection; asset hrefs point at ``base_url``. Returns ``catalog.json``."""
-    cols = {"sentinel-2-l2a": [_s2_item(t, root, base_url, keys) for t in tiles],
-            "cop-dem-glo-30": [_dem_item(*dem, root, base_url)]}
+    cols = {"sentinel-2-l2a": [_s2_item(t, root, base_url, keys, keep_existing) for t in tiles],
+            "cop-dem-glo-30": [_dem_item(*dem, root, base_url, keep_existing)]}
     cat = {"type": "Catalog", "stac_version": "1.0.0", "id": "local", "description": "test catalog",
            "links": [{"rel": "root", "href": "./catalog.json"}]}
     for cid, items in cols.items():
