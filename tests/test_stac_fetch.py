@@ -53,6 +53,7 @@ def test_fetch_generated_composite(stac_generated, tmp_path):
         assert src.crs.to_epsg() == 32646 and src.res == (10.0, 10.0)
         assert src.descriptions == L4S14.bands
         assert src.tags()["DOMAIN_SCALE"] == "reflectance" and "filled" in src.tags(10)["SOURCE"]
+        assert src.tags(1)["S2_BAND"] == "B01" and src.tags(12)["S2_BAND"] == "B12" and src.tags(13)["UNITS"] == "degrees"
         x = src.read()
         for band, i in (("B04", 3), ("B08", 7), ("B02", 1)):
             # 10 m bands: exact median of clear observations, offset of baseline 05.09 removed

@@ -4,7 +4,7 @@ Steps: check the request (box, dates, size limit, output) before touching the ne
 the Sentinel-2 and DEM collections (:mod:`.search`); load only the box, 10 m on its UTM zone,
 as a cloud-free median composite (:mod:`.load`); derive slope (:mod:`.terrain`); write
 ``B1 ... B12, SLOPE, DEM`` (band descriptions as in :data:`~landslide_fusion.bands.L4S14`, so a
-run's band map resolves by name) in strips, so memory stays bounded for large boxes.
+run's band map resolves by name; each optical band's tag ``S2_BAND`` keeps ESA's ``B01`` form) in strips, so memory stays bounded for large boxes.
 
 Values are on the ``reflectance`` scale (:mod:`landslide_fusion.domains`) unless ``scale``
 asks for another; the file's tags record the domain, the catalog, the items and the dates.
@@ -165,8 +165,9 @@ def fetch_scene(bbox: str | tuple, date: str, out: str | os.PathLike[str], *, sc
     tags = {"DOMAIN_BAND_SET": target.band_set, "DOMAIN_SCALE": target.scale, "CATALOG": req.catalog,
             "CONVENTION": conv.name, "ITEMS": ",".join(i.id for i in items), "DEM_ITEMS": ",".join(i.id for i in dem_items),
             "DATES": ",".join(sorted({i.datetime.date().isoformat() for i in items})), "BBOX": str(req.box)}
-    band_tags = {"B10": {"SOURCE": "filled: Sentinel-2 L2A has no B10", "VALUE": f"{B10_FILL * factors[9]:g}"},
-                 SLOPE: {"UNITS": "degrees"}, DEM: {"UNITS": "metres"}}
+    band_tags = {b: {"S2_BAND": catalog_band(b)} for b in L4S14.bands[:12]}  # ESA's name, e.g. B01
+    band_tags["B10"].update(SOURCE="filled: Sentinel-2 L2A has no B10", VALUE=f"{B10_FILL * factors[9]:g}")
+    band_tags.update({SLOPE: {"UNITS": "degrees"}, DEM: {"UNITS": "metres"}})
     with atomic_path(out) as tmp:
         write_stack(tmp, arrays, L4S14.bands, geobox, tags, band_tags, progress)
     return {"out": str(out), "crs": f"EPSG:{utm_epsg(req.box)}", "width": geobox.shape.x, "height": geobox.shape.y,
