@@ -33,3 +33,6 @@ def folder_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data") / "folder"
     write_synth_folder(root, n=10, size=32, seed=2)
     return root
+
+
+from tests.stac_catalog import stac_generated, stac_real  # noqa: E402,F401  (real STAC API fixtures)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 
+from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, OverwriteOption, emit, user_errors
+from .domains import SCALES
 from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
 from .segmentation.cli import app as segment_app
@@ -39,6 +42,85 @@ def demo(
 
     summary = run_demo(out, seed=seed, overwrite=overwrite, progress=not as_json)
     emit(summary, as_json, summary["text"])
+
+
+#: Asset-key conventions of public STAC catalogs (the registry in landslide_fusion.acquire.catalogs).
+Convention = Enum("Convention", {name: name for name in CONVENTIONS}, type=str)  # type: ignore[misc]
+#: Value scales a fetched scene can be written on (landslide_fusion.domains.SCALES; uint8 has no conversion).
+Scale = Enum("Scale", {s: s for s in SCALES if s != "uint8"}, type=str)  # type: ignore[misc]
+
+
+BBoxOption = typer.Option(..., "--bbox", help="W,S,E,N in degrees (EPSG:4326), e.g. 91.75,22.40,91.80,22.45.")
+DateOption = typer.Option(..., "--date", help="Day or range: 2024-08-01 or 2024-08-01/2024-08-31.")
+CatalogOption = typer.Option("https://earth-search.aws.element84.com/v1", "--catalog", help="STAC API root URL.")
+CollectionOption = typer.Option(None, "--collection", help="Sentinel-2 L2A collection (default: the catalog's).")
+DemOption = typer.Option(None, "--dem-collection", help="DEM collection (default: cop-dem-glo-30).")
+ConventionOption = typer.Option(None, "--convention", help="Asset keys (default: detected from the items).")
+CloudOption = typer.Option(None, "--max-cloud", help="Keep items with eo:cloud_cover <= this (%).")
+ScenesOption = typer.Option(3, "--max-scenes", help="Composite the N least cloudy days.")
+AreaOption = typer.Option(2500.0, "--max-area", help="Refuse boxes larger than this (km^2).")
+
+
+def _fetch_options(catalog: str, collection: str | None, dem_collection: str | None, convention: Convention | None,
+                   max_cloud: float | None, max_scenes: int, max_area: float) -> dict:
+    return {"catalog": catalog, "collection": collection, "dem_collection": dem_collection,
+            "convention": convention.value if convention else None, "max_cloud": max_cloud, "max_scenes": max_scenes,
+            "max_area_km2": max_area}
+
+
+@app.command("fetch")
+@user_errors
+def fetch(
+    bbox: str = BBoxOption, date: str = DateOption,
+    out: Path = typer.Option(..., "--out", "-o", help="Output GeoTIFF (B1..B12, SLOPE, DEM)."),
+    scale: Scale = typer.Option("reflectance", "--scale", help="Value scale of the output (input domain)."),
+    catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
+    convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
+    max_area: float = AreaOption, overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
+) -> None:
+    """Fetch a cloud-free Sentinel-2 composite with slope and DEM for a box and dates over STAC."""
+    from .acquire import fetch_scene
+
+    r = fetch_scene(bbox, date, out, scale=scale.value, overwrite=overwrite, progress=not as_json,
+                    **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area))
+    emit(r, as_json, f"wrote {r['out']}: {r['width']} x {r['height']} px at {r['resolution_m']:g} m, {r['crs']}, "
+                     f"dates {', '.join(r['dates'])}, {len(r['items'])} item(s)")
+
+
+def _grid(value: str | None) -> float | None:
+    if value is None:
+        return None
+    v = value.strip().lower().removesuffix("m")
+    try:
+        return float(v[:-1]) * 1000 if v.endswith("k") else float(v)
+    except ValueError:
+        raise typer.BadParameter(f"grid {value!r} must be a cell size such as 500m or 1km") from None
+
+
+@app.command("assess")
+@user_errors
+def assess_cmd(
+    bbox: str = BBoxOption, date: str = DateOption,
+    run: Path = typer.Option(..., "--run", help="Segmentation run folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    tabular: Path = typer.Option(None, "--tabular", help="Tabular model folder (with --fusion)."),
+    fusion: Path = typer.Option(None, "--fusion", help="Fusion folder (with --tabular)."),
+    regions: Path = typer.Option(None, "--regions", help="GeoJSON of regions (e.g. slope units)."),
+    grid: str = typer.Option(None, "--grid", help="Regular grid of cells instead of --regions, e.g. 500m (default)."),
+    table: Path = typer.Option(None, "--table", help="Table of tabular features joined on the region id."),
+    place: str = typer.Option(None, "--place", help="Place name for the map title."),
+    catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
+    convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
+    max_area: float = AreaOption, overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
+) -> None:
+    """From a box and dates to a risk map: fetch, predict, zonal statistics, fused risk, map.png."""
+    from .assess import assess
+
+    r = assess(bbox, date, run, out, tabular=tabular, fusion=fusion, regions=regions, grid_m=_grid(grid), table=table,
+               place=place, overwrite=overwrite, progress=not as_json,
+               **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area))
+    emit(r, as_json, f"wrote {r['out']}: {r['regions']} regions ({r['method']} risk: "
+                     f"{', '.join(f'{k} {v}' for k, v in r['risk_classes'].items())}), map.png")
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
 from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
+from ..domains import run_domain
 from ..io.open import open_dataset
 from ..io.tables import write_table
 from .config import SegmentConfig
@@ -228,6 +229,7 @@ def fit(
         "model": cfg.model.name,
         "parameters": count_parameters(pipeline.model),
         "in_bands": list(pipeline.engineer.source.bands),
+        "domain": run_domain({}, cfg.features.source).to_dict(),  # input domain (landslide_fusion.domains)
         "out_bands": list(pipeline.engineer.out_bands),
         "threshold": threshold,
         "best_epoch": best["epoch"],

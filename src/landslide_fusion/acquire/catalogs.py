@@ -1,0 +1,113 @@
+"""Catalog conventions: which asset key holds which Sentinel-2 band, per public STAC catalog.
+
+Earth Search (Element 84, ``https://earth-search.aws.element84.com/v1``) names assets by
+colour (``coastal, blue, green, red, rededge1-3, nir, nir08, nir09, swir16, swir22, scl``);
+Microsoft Planetary Computer (``https://planetarycomputer.microsoft.com/api/stac/v1``) names them
+by band (``B01 ... B12, B8A, SCL``) and serves signed URLs only (the optional
+``planetary-computer`` package signs them). Both hold Level-2A, which has no ``B10`` (see
+:mod:`.sentinel2`). DEM collections (Copernicus DEM GLO-30, ``cop-dem-glo-30``) hold one asset,
+``data``, in metres.
+
+A convention is registered by name; :func:`get_convention` lists the valid names in its error,
+and :func:`detect_convention` picks the one whose keys an item carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+from ..errors import ConfigError, DataError
+
+__all__ = ["Convention", "EARTH_SEARCH", "PLANETARY_COMPUTER", "CONVENTIONS", "get_convention", "detect_convention",
+           "sign_items"]
+
+
+@dataclass(frozen=True)
+class Convention:
+    """Asset keys of one catalog.
+
+    Args:
+        name: registry name.
+        url: the public STAC API root.
+        collection: the Sentinel-2 Level-2A collection id.
+        dem_collection: the DEM collection id.
+        bands: Sentinel-2 band name (``B01`` ... ``B12``) -> asset key.
+        scl: asset key of the scene classification layer.
+        dem: asset key of the DEM collection's height raster.
+        signed: whether asset URLs must be signed before reading.
+    """
+
+    name: str
+    url: str
+    collection: str
+    dem_collection: str
+    bands: Mapping[str, str]
+    scl: str
+    dem: str = "data"
+    signed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bands", MappingProxyType(dict(self.bands)))
+
+    def asset(self, band: str) -> str:
+        """Asset key of ``band``; raises naming the bands this catalog has."""
+        try:
+            return self.bands[band]
+        except KeyError:
+            raise DataError(f"catalog convention {self.name!r} has no asset for band {band}; "
+                            f"it has {', '.join(self.bands)}") from None
+
+
+EARTH_SEARCH = Convention(
+    name="earth-search",
+    url="https://earth-search.aws.element84.com/v1",
+    collection="sentinel-2-l2a",
+    dem_collection="cop-dem-glo-30",
+    bands={"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B06": "rededge2",
+           "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B09": "nir09", "B11": "swir16", "B12": "swir22"},
+    scl="scl",
+)
+PLANETARY_COMPUTER = Convention(
+    name="planetary-computer",
+    url="https://planetarycomputer.microsoft.com/api/stac/v1",
+    collection="sentinel-2-l2a",
+    dem_collection="cop-dem-glo-30",
+    bands={b: b for b in ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")},
+    scl="SCL",
+    signed=True,
+)
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType({c.name: c for c in (EARTH_SEARCH, PLANETARY_COMPUTER)})
+
+
+def get_convention(name: str) -> Convention:
+    """The registered convention ``name``; the error lists the valid names."""
+    try:
+        return CONVENTIONS[name]
+    except KeyError:
+        raise ConfigError(f"unknown catalog convention {name!r}; valid: {', '.join(CONVENTIONS)}") from None
+
+
+def detect_convention(assets: Mapping[str, Any], source: str) -> Convention:
+    """The convention whose band and SCL keys ``assets`` (an item's asset keys) hold."""
+    keys = set(assets)
+    for conv in CONVENTIONS.values():
+        if conv.scl in keys and set(conv.bands.values()) & keys:
+            return conv
+    raise DataError(f"{source}: asset keys {', '.join(sorted(keys))} match no known catalog convention "
+                    f"({', '.join(CONVENTIONS)}); pass --convention")
+
+
+def sign_items(items: list, convention: Convention) -> list:
+    """Sign asset URLs for catalogs that need it (Planetary Computer, through the optional
+    ``planetary-computer`` package: ``pip install planetary-computer``)."""
+    if not convention.signed:
+        return items
+    try:
+        import planetary_computer  # type: ignore[import-not-found]
+    except ImportError:
+        raise ConfigError("the Planetary Computer serves signed URLs only; install the signer with "
+                          "'pip install planetary-computer'") from None
+    sign: Callable = planetary_computer.sign
+    return [sign(item) for item in items]
