@@ -135,7 +135,7 @@ def fit(
     if len(x) < 1 or len(xv) < 1:
         raise DataError(f"need at least one training and one validation patch (have {len(x)} and {len(xv)})")
     stats = engineered_stats(cfg, x)
-    pipeline = build_pipeline(cfg, stats).to(device)
+    pipeline = build_pipeline(cfg, stats, initialize=True).to(device)
     fmt = torch.channels_last if t.channels_last else torch.contiguous_format
     pipeline = pipeline.to(memory_format=fmt)
     model: nn.Module = pipeline
