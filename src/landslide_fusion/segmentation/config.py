@@ -96,6 +96,7 @@ class TrainConfig:
     amp: bool = True
     channels_last: bool = True
     threads: int = 0
+    max_seconds: float = 0.0  # stop after the epoch that passes this many seconds of training (0: no limit)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 

@@ -212,6 +212,10 @@ def fit(
                      "best_f1": best["f1"], "best_epoch": best["epoch"], "best_model": best["state"]}
             with atomic_path(ckpt) as tmp:
                 torch.save(state, tmp)
+        if t.max_seconds and sum(r["seconds"] for r in history) >= t.max_seconds:  # time budget (ablations)
+            if progress and rank == 0:
+                print(f"time budget: stopping after {t.max_seconds:g} s of training", flush=True)
+            break
         if epoch + 1 - best["epoch"] >= t.patience:
             if progress and rank == 0:
                 print(f"early stop: no validation F1 gain for {t.patience} epochs", flush=True)

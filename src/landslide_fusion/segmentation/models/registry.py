@@ -36,6 +36,7 @@ __all__ = [
     "parse_options",
     "create_model",
     "count_parameters",
+    "describe_models",
 ]
 
 HEADS = ("mono", "multi", "dual")
@@ -115,3 +116,9 @@ def create_model(name: str, in_channels: int, **options: Any) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def describe_models(in_channels: int = 23) -> list[dict[str, Any]]:
+    """Name, parameter count (default options, ``in_channels`` bands) and description of every model."""
+    return [{"name": n, "parameters": count_parameters(create_model(n, in_channels)), "description": e.description}
+            for n, e in _REGISTRY.items()]
