@@ -10,18 +10,9 @@ from landslide_fusion.cli import app
 from landslide_fusion.errors import ConfigError
 from landslide_fusion.segmentation.ablate import ablation_cells, parse_vary, run_ablation
 
+from .test_models import one_thread  # noqa: F401 (autouse fixture)
+
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 FAST = ["train.epochs=1", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0", "post.tune_threshold=false"]
 
 
@@ -71,3 +62,13 @@ def test_models_command_lists_every_model():
     rows = json.loads(res.stdout)
     assert {r["name"] for r in rows} >= {"deeplabv3", "swin-unet", "segformer-b0"}
     assert all(r["parameters"] > 0 and r["description"] for r in rows)
+
+
+def test_time_budget_stops_training(l4s_root, tmp_path):
+    from landslide_fusion.config import load_config
+    from landslide_fusion.segmentation import SegmentConfig, train_segmentation
+
+    sets = [f'data.root="{l4s_root}"', *FAST, "train.epochs=5", 'model.name="vnet"', "model.options.base=2",
+            "train.max_seconds=1e-6"]
+    r = train_segmentation(load_config(SegmentConfig, None, sets), tmp_path / "run", progress=False)
+    assert r.epochs_run == 1

@@ -15,14 +15,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from .decoder import EncoderDecoderNet
-from .layers import InvertedResidual, conv_bn_act, make_divisible
+from .layers import InvertedResidual, TappedEncoder, conv_bn_act, make_divisible
 from .registry import HeadOptions, register_model
 
-__all__ = ["EfficientNetV2Encoder", "EfficientNetV2Options", "B0"]
+__all__ = ["efficientnetv2_encoder", "EfficientNetV2Options", "B0"]
 
 # (fused, expansion, kernel, stride, output width, blocks, squeeze-excitation): EfficientNetV2-B0
 B0: tuple[tuple[bool, int, int, int, int, int, bool], ...] = (
@@ -35,37 +34,23 @@ B0: tuple[tuple[bool, int, int, int, int, int, bool], ...] = (
 )
 
 
-class EfficientNetV2Encoder(nn.Module):
-    """Returns the output of the last stage at each stride 2, 4, 8, 16, 32."""
-
-    def __init__(self, in_channels: int, width: float = 1.0, depth: float = 1.0) -> None:
-        super().__init__()
-        c = make_divisible(32 * width)
-        self.stem = conv_bn_act(in_channels, c, 3, 2, act="silu")
-        stages, self.channels = [], []
-        for fused, e, k, s, out, n, se in B0:
-            o = make_divisible(out * width)
-            blocks = []
-            for i in range(max(1, math.ceil(n * depth))):
-                blocks.append(InvertedResidual(c, c * e, o, k, s if i == 0 else 1, "silu",
-                                               se=max(1, c // 4) if se else 0, fused=fused))
-                c = o
-            stages.append(nn.Sequential(*blocks))
-            self.channels.append(c)
-        self.stages = nn.ModuleList(stages)
-        # tap the last stage before each stride change, and the last stage
-        strides = [row[3] for row in B0]
-        self.taps = [i for i in range(len(B0)) if i == len(B0) - 1 or strides[i + 1] == 2]
-        self.channels = [self.channels[i] for i in self.taps]
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.stem(x)
-        feats = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i in self.taps:
-                feats.append(x)
-        return feats
+def efficientnetv2_encoder(in_channels: int, width: float = 1.0, depth: float = 1.0) -> TappedEncoder:
+    """The EfficientNetV2-B0 feature extractor (one block per stage), tapped at strides 2..32."""
+    c = make_divisible(32 * width)
+    stem = conv_bn_act(in_channels, c, 3, 2, act="silu")
+    stages, channels = [], []
+    for fused, e, k, s, out, n, se in B0:
+        o = make_divisible(out * width)
+        blocks = []
+        for i in range(max(1, math.ceil(n * depth))):
+            blocks.append(InvertedResidual(c, c * e, o, k, s if i == 0 else 1, "silu", se=max(1, c // 4) if se else 0,
+                                           fused=fused))
+            c = o
+        stages.append(nn.Sequential(*blocks))
+        channels.append(c)
+    strides = [row[3] for row in B0]
+    taps = [i for i in range(len(B0)) if i == len(B0) - 1 or strides[i + 1] == 2]
+    return TappedEncoder(stem, stages, taps, [channels[i] for i in taps])
 
 
 @dataclass(frozen=True)
@@ -80,5 +65,5 @@ class EfficientNetV2Options(HeadOptions):
 @register_model("efficientnetv2", options=EfficientNetV2Options,
                 description="EfficientNetV2-B0 encoder (Fused-MBConv + MBConv) + U-Net decoder (Tan 2021), ~2.6 M")
 def efficientnetv2(in_channels: int, o: EfficientNetV2Options) -> EncoderDecoderNet:
-    enc = EfficientNetV2Encoder(in_channels, o.width, o.depth)
+    enc = efficientnetv2_encoder(in_channels, o.width, o.depth)
     return EncoderDecoderNet(in_channels, enc, enc.channels, o.decoder, o.heads)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "conv_bn_act", "SqueezeExcite", "InvertedResidual", "make_divisible"]
+__all__ = ["ACTIVATIONS", "conv_bn_act", "SqueezeExcite", "InvertedResidual", "make_divisible", "TappedEncoder"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "hswish": nn.Hardswish, "silu": nn.SiLU, "gelu": nn.GELU,
                                           "none": nn.Identity}
@@ -72,3 +72,24 @@ class InvertedResidual(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.body(x)
         return x + y if self.residual else y
+
+
+class TappedEncoder(nn.Module):
+    """``stem`` then ``blocks`` in order; returns the outputs of the blocks listed in ``taps``
+    (the last block before each stride change, and the last one), fine to coarse."""
+
+    def __init__(self, stem: nn.Module, blocks: list[nn.Module], taps: list[int], channels: list[int]) -> None:
+        super().__init__()
+        self.stem = stem
+        self.blocks = nn.ModuleList(blocks)
+        self.taps = list(taps)
+        self.channels = list(channels)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem(x)
+        feats = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.taps:
+                feats.append(x)
+        return feats

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
 from .decoder import EncoderDecoderNet
-from .layers import InvertedResidual, conv_bn_act, make_divisible
+from .layers import InvertedResidual, TappedEncoder, conv_bn_act, make_divisible
 from .registry import HeadOptions, register_model
 
-__all__ = ["MobileNetV3Encoder", "MobileNetV3Options", "LARGE"]
+__all__ = ["mobilenetv3_encoder", "MobileNetV3Options", "LARGE"]
 
 # (kernel, expansion width, output width, squeeze-excitation, activation, stride): Table 1 of the paper
 LARGE: tuple[tuple[int, int, int, bool, str, int], ...] = (
@@ -33,33 +30,19 @@ LARGE: tuple[tuple[int, int, int, bool, str, int], ...] = (
 )
 
 
-class MobileNetV3Encoder(nn.Module):
-    """Returns the last feature map at each stride 2, 4, 8, 16, 32; ``channels`` lists their widths."""
-
-    def __init__(self, in_channels: int, width: float = 1.0) -> None:
-        super().__init__()
-        c = make_divisible(16 * width)
-        self.stem = conv_bn_act(in_channels, c, 3, 2, act="hswish")
-        blocks, self.taps, self.channels = [], [], []
-        for i, (k, exp, out, se, act, s) in enumerate(LARGE):
-            e, o = make_divisible(exp * width), make_divisible(out * width)
-            if s == 2 and i > 0:
-                self.taps.append(i - 1)
-                self.channels.append(c)
-            blocks.append(InvertedResidual(c, e, o, k, s, act, se=make_divisible(e / 4) if se else 0, hard_se=True))
-            c = o
-        self.taps.append(len(LARGE) - 1)
-        self.channels.append(c)
-        self.blocks = nn.ModuleList(blocks)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.stem(x)
-        feats = []
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i in self.taps:
-                feats.append(x)
-        return feats
+def mobilenetv3_encoder(in_channels: int, width: float = 1.0) -> TappedEncoder:
+    """The MobileNetV3-Large feature extractor, tapped at strides 2, 4, 8, 16, 32."""
+    c = make_divisible(16 * width)
+    stem = conv_bn_act(in_channels, c, 3, 2, act="hswish")
+    blocks, taps, channels = [], [], []
+    for i, (k, exp, out, se, act, s) in enumerate(LARGE):
+        e, o = make_divisible(exp * width), make_divisible(out * width)
+        if s == 2 and i > 0:
+            taps.append(i - 1)
+            channels.append(c)
+        blocks.append(InvertedResidual(c, e, o, k, s, act, se=make_divisible(e / 4) if se else 0, hard_se=True))
+        c = o
+    return TappedEncoder(stem, blocks, taps + [len(LARGE) - 1], channels + [c])
 
 
 @dataclass(frozen=True)
@@ -73,5 +56,5 @@ class MobileNetV3Options(HeadOptions):
 @register_model("mobilenetv3", options=MobileNetV3Options,
                 description="MobileNetV3-Large encoder + U-Net decoder (Howard 2019), ~2.6 M")
 def mobilenetv3(in_channels: int, o: MobileNetV3Options) -> EncoderDecoderNet:
-    enc = MobileNetV3Encoder(in_channels, o.width)
+    enc = mobilenetv3_encoder(in_channels, o.width)
     return EncoderDecoderNet(in_channels, enc, enc.channels, o.decoder, o.heads)
