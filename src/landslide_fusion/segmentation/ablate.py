@@ -11,8 +11,9 @@ config is an error, not silently reused). ``OUT/ablation.csv``, ``ablation.md`` 
 and mean-of-classes F1 on validation (the mean over folds with ``--folds``), training seconds
 (wall clock) and inference patches/s (the network with band engineering, no TTA, batch 16).
 
-When ``model.name`` is varied, each cell starts from the model's own default options (the base
-config's ``[model.options]`` belong to its model), unless ``model.options.*`` is varied too.
+When ``model.name`` is varied, each cell starts from the model's own default options and no
+``init_from`` (the base config's ``[model.options]`` and weights belong to its model), unless
+``model.options.*`` is varied too.
 ``train.max_seconds`` gives every cell the same time budget.
 """
 
@@ -97,7 +98,7 @@ def _cell_data(base: dict[str, Any], keys: list[str], values: tuple[str, ...]) -
     data = copy.deepcopy(base)
     if "model.name" in keys and not any(k.startswith("model.options.") for k in keys):
         model = data.setdefault("model", {})
-        for k in ("options", *_LEGACY):
+        for k in ("options", "init_from", *_LEGACY):
             model.pop(k, None)
     return apply_overrides(data, [f"{k}={v}" for k, v in zip(keys, values)])
 

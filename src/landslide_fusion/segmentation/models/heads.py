@@ -88,7 +88,7 @@ class SegmentationNet(nn.Module):
         full, half, deep = self.forward_features(x)
         masks = [interpolate_to(self.head(full), (hp, wp))[..., :h, :w]]
         if self.heads == "multi":
-            assert half is not None  # multi is only offered by networks that return half
+            half = full if half is None else half  # (multi is only offered by networks that return half)
             masks.insert(0, interpolate_to(self.head_half(half), (hp // 2, wp // 2))[..., : (h + 1) // 2, : (w + 1) // 2])
             masks.append(interpolate_to(self.head_double(self.up_double(full)), (2 * hp, 2 * wp))[..., : 2 * h, : 2 * w])
         image = self.image_head(deep.mean(dim=(2, 3)))[:, 0] if self.heads == "dual" else None
