@@ -3,47 +3,92 @@ import torch
 
 from landslide_fusion.errors import ConfigError
 from landslide_fusion.segmentation import count_parameters, create_model, list_models
-from landslide_fusion.segmentation.models import HeadOutputs
+from landslide_fusion.segmentation.models import HeadOutputs, options_class
+
+ALL = ["unet", "rau-net", "rau-net-small", "deeplabv3", "deeplabv3-small", "mobilenetv3", "efficientnetv2", "vnet",
+       "squeeze-unet", "swin-unet", "segformer-b0"]
+
+# tiny variants of every architecture (same code paths, a few thousand parameters) for fast tests
+TINY: dict[str, dict] = {
+    "unet": {"widths": (4, 8, 8, 16, 16)},
+    "rau-net": {"widths": (4, 8, 8, 16, 16)},
+    "rau-net-small": {"widths": (4, 8, 8, 16, 16)},
+    "deeplabv3": {"base": 4, "layers": (1, 1, 1, 1), "aspp": 8},
+    "deeplabv3-small": {"base": 4, "layers": (1, 1, 1, 1), "aspp": 8, "output_stride": 8},
+    "mobilenetv3": {"width": 0.25, "decoder": (8, 8, 8, 8, 8)},
+    "efficientnetv2": {"width": 0.25, "depth": 0.2, "decoder": (8, 8, 8, 8, 8)},
+    "vnet": {"base": 2, "convs": (1, 2, 2, 2, 2)},
+    "squeeze-unet": {"widths": (8, 16, 16, 32, 32)},
+    "swin-unet": {"embed_dim": 8, "num_heads": (1, 2, 2, 4), "window": 2},
+    "segformer-b0": {"dims": (8, 16, 24, 32), "num_heads": (1, 1, 2, 2), "decoder": 16},
+}
+MULTI = {n for n in ALL if "multi" in options_class(n).supported_heads}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_registry_lists_and_errors():
-    assert list_models() == ["unet", "rau-net", "rau-net-small"]
-    with pytest.raises(ConfigError, match="valid: unet, rau-net, rau-net-small"):
+    assert list_models() == ALL
+    with pytest.raises(ConfigError, match="valid: unet, rau-net, rau-net-small, deeplabv3"):
         create_model("resnet", 3)
     with pytest.raises(ConfigError, match="valid: none, se, cbam, mha"):
         create_model("rau-net-small", 3, attention="xyz")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) attention; valid keys: aspp, base, heads, layers, output_stride"):
+        create_model("deeplabv3", 3, attention="mha")
+    with pytest.raises(ConfigError, match=r"window: expected an integer"):
+        create_model("swin-unet", 3, window="big")
+    with pytest.raises(ConfigError, match="heads 'multi' is not supported by this model; valid: mono, dual"):
+        create_model("segformer-b0", 3, heads="multi")
 
 
 def test_parameter_counts_match_the_paper():
+    """Sizes with 23 bands (14 for the U-Net, as in the RAU-Net paper's Table I)."""
+    want = {"rau-net": (24.8, 1.0), "rau-net-small": (2.6, 0.2), "deeplabv3": (39.6, 1.0), "deeplabv3-small": (2.6, 0.2),
+            "mobilenetv3": (2.6, 0.2), "efficientnetv2": (2.6, 0.2), "vnet": (2.6, 0.2), "squeeze-unet": (2.6, 0.2),
+            "swin-unet": (27.2, 1.0), "segformer-b0": (3.7, 0.2)}
     assert abs(count_parameters(create_model("unet", 14)) / 1e6 - 31.0) < 0.5
-    assert abs(count_parameters(create_model("rau-net", 23)) / 1e6 - 24.8) < 1.0
-    assert abs(count_parameters(create_model("rau-net-small", 23)) / 1e6 - 2.6) < 0.2
+    for name, (m, tol) in want.items():
+        assert abs(count_parameters(create_model(name, 23)) / 1e6 - m) < tol, name
 
 
-SMALL = {"unet": (8, 16, 32, 64, 128), "rau-net": (8, 16, 32, 64, 128), "rau-net-small": None}
-
-
-@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("bands", [3, 14, 23])
 def test_forward_backward(name, bands):
-    opts = {"widths": SMALL[name]} if SMALL[name] else {}
-    m = create_model(name, bands, **opts)
-    x = torch.randn(2, bands, 32, 32)
+    m = create_model(name, bands, **TINY[name])
+    x = torch.randn(2, bands, 33, 47)
     out = m.train()(x)
     assert isinstance(out, HeadOutputs)
+    assert tuple(out.masks[-1].shape) == (2, 1, 33, 47) or name in MULTI
     sum(o.mean() for o in out.masks).backward()
-    assert all(p.grad is not None for p in m.parameters() if p.requires_grad)
-    assert m.eval()(x).shape == (2, 1, 32, 32)
+    assert all(p.grad is not None for p in m.parameters() if p.requires_grad), name
+    assert m.eval()(x).shape == (2, 1, 33, 47)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_heads(name):
+    opts = options_class(name).supported_heads
+    for heads in opts:
+        m = create_model(name, 5, heads=heads, **TINY[name])
+        out = m.train()(torch.randn(2, 5, 32, 32))
+        assert len(out.masks) == (3 if heads == "multi" else 1) and (out.image is not None) == (heads == "dual")
+        if heads == "multi":
+            assert [tuple(o.shape[-2:]) for o in out.masks] == [(16, 16), (32, 32), (64, 64)]
+        assert m.eval()(torch.randn(1, 5, 20, 9)).shape == (1, 1, 20, 9)
 
 
 @pytest.mark.parametrize("heads,n", [("mono", 1), ("multi", 3), ("dual", 1)])
 @pytest.mark.parametrize("attention", ["none", "se", "cbam", "mha"])
-def test_heads_and_attention(heads, attention, n):
+def test_rau_net_heads_and_attention(heads, attention, n):
     m = create_model("rau-net-small", 5, heads=heads, attention=attention, widths=(4, 8, 8, 16, 16))
     out = m.train()(torch.randn(2, 5, 32, 32))
     assert len(out.masks) == n and (out.image is not None) == (heads == "dual")
-    if heads == "multi":
-        assert [tuple(o.shape[-2:]) for o in out.masks] == [(16, 16), (32, 32), (64, 64)]
 
 
 def test_any_input_size_and_shape_error():
@@ -52,6 +97,27 @@ def test_any_input_size_and_shape_error():
     assert m(torch.randn(1, 3, 9, 9)).shape == (1, 1, 9, 9)
     with pytest.raises(ConfigError, match=r"expects input \(B, 3, H, W\)"):
         m(torch.randn(1, 4, 32, 32))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_onnx_export_matches_torch(name, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from landslide_fusion.segmentation.onnx import OnnxPipeline, export_module
+
+    torch.manual_seed(0)
+    m = create_model(name, 4, **TINY[name]).eval()
+    for p in m.parameters():  # non-trivial weights everywhere (zero-initialised tables too)
+        p.data.add_(0.05 * torch.randn_like(p))
+    path = export_module(m, torch.randn(2, 4, 32, 32), tmp_path / f"{name}.onnx")
+    run = OnnxPipeline(path)
+    assert ort is not None
+    for shape in [(1, 4, 33, 47), (3, 4, 64, 40)]:
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            ref = m(x)
+        got = run(x)
+        assert got.shape == ref.shape
+        assert float((got - ref).abs().max()) < 1e-4, (name, shape)
 
 
 def test_self_attention_equals_torch_multihead_attention():
@@ -77,3 +143,12 @@ def test_axis_attention_gates_the_pooled_views():
     want = x * gc[:, :, None, None] * gh[:, None, :, None] * gw[:, None, None, :]
     torch.testing.assert_close(att(x), want)
     torch.testing.assert_close(att(x.contiguous(memory_format=torch.channels_last)), want)
+
+
+def test_swin_shift_mask_separates_rolled_regions():
+    from landslide_fusion.segmentation.models.swin_unet import _shift_mask
+
+    mask = _shift_mask(4, 4, 2, 1, torch.device("cpu"))  # 4 windows of 2x2 tokens
+    assert mask.shape == (4, 4, 4)
+    assert (mask[0] == 0).all()  # the top-left window holds one region
+    assert (mask[3] != 0).sum() == 12  # the bottom-right window mixes four regions, one token each

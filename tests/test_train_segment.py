@@ -85,7 +85,7 @@ def test_cli_train_evaluate_predict(l4s_root, tmp_path):
     r = runner.invoke(app, ["segment", "predict", "--run", str(tmp_path / "run"), "-i", str(l4s_root), "-o", str(tmp_path / "p")])
     assert r.exit_code == 0 and len(list((tmp_path / "p" / "masks").iterdir())) == 12
     r = runner.invoke(app, ["segment", "models", "--json"])
-    assert [m["name"] for m in json.loads(r.stdout)] == ["unet", "rau-net", "rau-net-small"]
+    assert [m["name"] for m in json.loads(r.stdout)][:3] == ["unet", "rau-net", "rau-net-small"]  # then the model zoo
 
 
 def test_cli_bad_inputs(l4s_root, folder_root, tmp_path):

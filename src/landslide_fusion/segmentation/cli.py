@@ -24,13 +24,32 @@ def models(
     bands: int = typer.Option(23, help="Input band count used for the parameter counts."),
     as_json: bool = JsonOption,
 ) -> None:
-    """List registered models with parameter counts."""
-    from .models import count_parameters, create_model, describe_model, list_models
+    """List registered models with parameter counts (default options) and descriptions."""
+    from .models import describe_models
 
-    rows = [{"name": n, "parameters": count_parameters(create_model(n, bands)), "description": describe_model(n)}
-            for n in list_models()]
-    text = "\n".join(f"{r['name']:<15}{r['parameters'] / 1e6:>7.2f} M  {r['description']}" for r in rows)
-    emit(rows, as_json, f"models ({bands} input bands):\n{text}")
+    rows = describe_models(bands)
+    text = "\n".join(f"{r['name']:<16}{r['parameters'] / 1e6:>7.2f} M  {r['description']}" for r in rows)
+    emit(rows, as_json, f"models ({bands} input bands; options: configs/<name>.toml, [model.options]):\n{text}")
+
+
+@app.command("ablate")
+@user_errors
+def ablate(
+    out: Path = typer.Option(..., "--out", "-o", help="Ablation folder (created, or resumed: finished cells are kept)."),
+    vary: list[str] = typer.Option(..., help="section.key=value1,value2,... (repeatable; every combination is trained)."),
+    data: Path = typer.Option(None, help="Dataset folder (overrides data.root)."),
+    config: Path = ConfigOption,
+    set_: list[str] = SetOption,
+    folds: int = typer.Option(0, help="k-fold cross-validation per cell (0: one run per cell)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Train every combination of --vary values and write OUT/ablation.csv, .md and .png."""
+    from .ablate import run_ablation
+
+    r = run_ablation(config, list(vary), out, data=data, overrides=list(set_), folds=folds, progress=not as_json)
+    emit({"out": str(r.out), "trained": r.trained, "kept": r.kept, "cells": r.table.to_dict("records")}, as_json,
+         f"{r.trained} cells trained, {r.kept} kept; table in {r.out}/ablation.csv (.md, .png)\n"
+         + (r.out / "ablation.md").read_text(encoding="utf-8"))
 
 
 @app.command("train")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
 
 __all__ = ["DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig", "SceneConfig", "SegmentConfig"]
 
@@ -36,10 +40,36 @@ class FeatureConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """The network: ``name`` (``landslide segment models`` lists them) and ``options``, the
+    ``[model.options]`` table checked against that model's options dataclass (unknown keys list
+    the model's valid keys); stored complete (defaults filled in) so a run records them all.
+
+    ``init_from``: a local state dict (``torch.save(model.state_dict())``, or a run's
+    ``model.pt``) to start training from, read with ``weights_only=True``, keys and shapes checked.
+    ``attention``, ``heads``, ``widths``: the former top-level keys of the U-Net family, still
+    accepted (moved into ``options``) so older configs and run folders load.
+    """
+
     name: str = "rau-net-small"
-    attention: str = "mha"
-    heads: str = "multi"
-    widths: tuple[int, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    init_from: str = ""
+    attention: str | None = None
+    heads: str | None = None
+    widths: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        from .models import parse_options
+
+        legacy = {k: getattr(self, k) for k in ("attention", "heads", "widths") if getattr(self, k) is not None}
+        if legacy.get("widths") == ():  # old runs wrote widths = [] for "the model's default"
+            del legacy["widths"]
+        both = sorted(set(legacy) & set(self.options))
+        if both:
+            raise ConfigError(f"model.{both[0]} and model.options.{both[0]} are both set; keep model.options.{both[0]}")
+        opts = parse_options(self.name, {**self.options, **legacy})
+        object.__setattr__(self, "options", dataclasses.asdict(opts))
+        for k in ("attention", "heads", "widths"):
+            object.__setattr__(self, k, None)
 
 
 @dataclass(frozen=True)
@@ -66,6 +96,7 @@ class TrainConfig:
     amp: bool = True
     channels_last: bool = True
     threads: int = 0
+    max_seconds: float = 0.0  # stop after the epoch that passes this many seconds of training (0: no limit)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 

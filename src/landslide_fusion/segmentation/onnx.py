@@ -18,7 +18,7 @@ import torch
 from ..errors import DataError
 from ..io.atomic import atomic_path, write_json
 
-__all__ = ["export_onnx", "OnnxPipeline"]
+__all__ = ["export_onnx", "export_module", "OnnxPipeline"]
 
 
 class OnnxPipeline:
@@ -43,6 +43,18 @@ class OnnxPipeline:
         return torch.from_numpy(out)
 
 
+def export_module(module: torch.nn.Module, example: torch.Tensor, out: str | os.PathLike[str], *, opset: int = 18) -> Path:
+    """Write ``module`` (eval mode, input ``bands`` -> output ``logits``) to ``out`` atomically,
+    with dynamic batch, height and width."""
+    with atomic_path(out) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (example,), str(tmp), input_names=["bands"], output_names=["logits"],
+                          dynamic_axes={"bands": {0: "batch", 2: "height", 3: "width"},
+                                        "logits": {0: "batch", 2: "height", 3: "width"}},
+                          opset_version=opset, dynamo=False)
+    return Path(out)
+
+
 def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *, opset: int = 18,
                 size: int = 0, overwrite: bool = False) -> dict:
     """Export ``run`` to ``out`` (default ``RUN/model.onnx``) and verify it against torch."""
@@ -56,12 +68,7 @@ def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     pipeline = r.pipeline.eval()
     gen = torch.Generator().manual_seed(0)
     example = torch.rand(2, len(r.bands), size, size, generator=gen) + 0.5
-    with atomic_path(out) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(pipeline, (example,), str(tmp), input_names=["bands"], output_names=["logits"],
-                          dynamic_axes={"bands": {0: "batch", 2: "height", 3: "width"},
-                                        "logits": {0: "batch", 2: "height", 3: "width"}},
-                          opset_version=opset, dynamo=False)
+    export_module(pipeline, example, out, opset=opset)
     check = torch.rand(3, len(r.bands), size + 16, size + 16, generator=gen) + 0.5
     with torch.no_grad():
         ref = pipeline(check)

@@ -16,7 +16,7 @@ from ..io.sample import Sample
 from ..stats import BandStats, Normalization, compute_band_stats
 from .config import SegmentConfig
 from .engineer import BandEngineer
-from .models import HeadOutputs, create_model
+from .models import HeadOutputs, create_model, load_initial_weights
 
 __all__ = ["Normalize", "SegmentationPipeline", "build_pipeline", "engineered_stats"]
 
@@ -66,13 +66,13 @@ def engineered_stats(cfg: SegmentConfig, images: torch.Tensor, batch_size: int =
     return compute_band_stats(engineered)
 
 
-def build_pipeline(cfg: SegmentConfig, stats: BandStats) -> SegmentationPipeline:
-    """Assemble the pipeline for ``cfg``; ``stats`` are those of the engineered bands."""
+def build_pipeline(cfg: SegmentConfig, stats: BandStats, *, initialize: bool = False) -> SegmentationPipeline:
+    """Assemble the pipeline for ``cfg``; ``stats`` are those of the engineered bands.
+    ``initialize``: load ``cfg.model.init_from`` into the network (training does; loading a
+    finished run does not, its own weights follow)."""
     eng = _engineer(cfg)
     scale, shift = stats.scale_shift(Normalization(cfg.data.normalization))
-    m = cfg.model
-    options: dict[str, object] = {"attention": m.attention, "heads": m.heads}
-    if m.widths:
-        options["widths"] = tuple(m.widths)
-    model = create_model(m.name, eng.out_channels, **options)
+    model = create_model(cfg.model.name, eng.out_channels, **cfg.model.options)
+    if initialize and cfg.model.init_from:
+        load_initial_weights(model, cfg.model.init_from)
     return SegmentationPipeline(eng, Normalize(scale, shift), model)

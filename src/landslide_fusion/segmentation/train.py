@@ -135,7 +135,7 @@ def fit(
     if len(x) < 1 or len(xv) < 1:
         raise DataError(f"need at least one training and one validation patch (have {len(x)} and {len(xv)})")
     stats = engineered_stats(cfg, x)
-    pipeline = build_pipeline(cfg, stats).to(device)
+    pipeline = build_pipeline(cfg, stats, initialize=True).to(device)
     fmt = torch.channels_last if t.channels_last else torch.contiguous_format
     pipeline = pipeline.to(memory_format=fmt)
     model: nn.Module = pipeline
@@ -212,6 +212,10 @@ def fit(
                      "best_f1": best["f1"], "best_epoch": best["epoch"], "best_model": best["state"]}
             with atomic_path(ckpt) as tmp:
                 torch.save(state, tmp)
+        if t.max_seconds and sum(r["seconds"] for r in history) >= t.max_seconds:  # time budget (ablations)
+            if progress and rank == 0:
+                print(f"time budget: stopping after {t.max_seconds:g} s of training", flush=True)
+            break
         if epoch + 1 - best["epoch"] >= t.patience:
             if progress and rank == 0:
                 print(f"early stop: no validation F1 gain for {t.patience} epochs", flush=True)

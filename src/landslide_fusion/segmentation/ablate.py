@@ -1,0 +1,247 @@
+"""Ablation runner: train every combination of varied settings and tabulate the results.
+
+    landslide segment ablate -c configs/rau-net-small.toml --vary model.name=rau-net-small,vnet,segformer-b0 \\
+        --vary train.loss=focal+iou,ce --data DIR -o OUT [--folds 5] [--set train.max_seconds=1800]
+
+Each cell (one combination) is trained by :func:`~.train.train_segmentation` into
+``OUT/cells/<cell>/`` and summarised in ``OUT/cells/<cell>.json``; a cell whose summary exists is
+kept, so an interrupted ablation resumes where it stopped (a cell trained with a different
+config is an error, not silently reused). ``OUT/ablation.csv``, ``ablation.md`` and
+``ablation.png`` hold one row per cell: parameters, landslide-class F1, IoU, precision and recall
+and mean-of-classes F1 on validation (the mean over folds with ``--folds``), training seconds
+(wall clock) and inference patches/s (the network with band engineering, no TTA, batch 16).
+
+When ``model.name`` is varied, each cell starts from the model's own default options and no
+``init_from`` (the base config's ``[model.options]`` and weights belong to its model), unless
+``model.options.*`` is varied too.
+``train.max_seconds`` gives every cell the same time budget.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import re
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..config import apply_overrides, from_dict, load_config
+from ..errors import ConfigError, DataError
+from ..io.atomic import atomic_path, write_json, write_text
+from ..io.tables import write_table
+from ..progress import stage
+from .config import SegmentConfig
+
+__all__ = ["AblationResult", "parse_vary", "ablation_cells", "run_ablation", "METRICS"]
+
+METRICS = ("f1", "iou", "precision", "recall", "mean_f1")
+_LEGACY = ("attention", "heads", "widths")
+
+
+@dataclass
+class AblationResult:
+    table: pd.DataFrame
+    out: Path
+    trained: int
+    kept: int
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split ``a,b,[1, 2],"x,y"`` on commas outside brackets and quotes."""
+    parts, depth, quote, cur = [], 0, "", ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur.strip())
+    return [p for p in parts if p]
+
+
+def parse_vary(items: list[str]) -> list[tuple[str, list[str]]]:
+    """``["model.name=a,b", "train.loss=ce"]`` -> ``[("model.name", ["a", "b"]), ("train.loss", ["ce"])]``."""
+    out: list[tuple[str, list[str]]] = []
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or "." not in key or not values.strip():
+            raise ConfigError(f"--vary {item!r}: expected section.key=value1,value2,..., e.g. model.name=rau-net-small,vnet")
+        if any(key == k for k, _ in out):
+            raise ConfigError(f"--vary {key} is given twice; list all its values in one --vary")
+        out.append((key, _split_top_level(values)))
+    return out
+
+
+def _slug(values: tuple[str, ...]) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9.+-]+", "-", v.strip("\"'")).strip("-") or "x" for v in values)
+
+
+def _cell_data(base: dict[str, Any], keys: list[str], values: tuple[str, ...]) -> dict[str, Any]:
+    data = copy.deepcopy(base)
+    if "model.name" in keys and not any(k.startswith("model.options.") for k in keys):
+        model = data.setdefault("model", {})
+        for k in ("options", "init_from", *_LEGACY):
+            model.pop(k, None)
+    return apply_overrides(data, [f"{k}={v}" for k, v in zip(keys, values)])
+
+
+def ablation_cells(base: str | os.PathLike[str] | None, vary: list[str], overrides: list[str] = ()) -> list[tuple[str, dict[str, str], SegmentConfig]]:
+    """``(name, {key: value}, config)`` of every cell, all configs checked before any training."""
+    data: dict[str, Any] = {}
+    where = "config"
+    if base is not None:
+        cfg_path = Path(base)
+        where = str(cfg_path)
+        load_config(SegmentConfig, cfg_path)  # the file's own errors first, with its name
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    data = apply_overrides(data, overrides)
+    axes = parse_vary(list(vary))
+    if not axes:
+        raise ConfigError("nothing to vary: give at least one --vary section.key=value1,value2")
+    keys = [k for k, _ in axes]
+    cells = []
+    for values in itertools.product(*(v for _, v in axes)):
+        cfg = from_dict(SegmentConfig, _cell_data(data, keys, values), f"{where} with {', '.join(f'{k}={v}' for k, v in zip(keys, values))}")
+        cells.append((_slug(values), dict(zip(keys, values)), cfg))
+    names = [c[0] for c in cells]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--vary values give duplicate cell names ({', '.join(names)}); make the values distinct")
+    return cells
+
+
+@torch.inference_mode()
+def _inference_rate(run_dir: Path, size: int, batch: int = 16, repeat: int = 3) -> float:
+    """Patches/s of the run's pipeline (band engineering, normalisation, network; no TTA)."""
+    from .infer import SegmentationRun
+
+    run = SegmentationRun.load(run_dir)
+    x = torch.rand(batch, len(run.bands), size, size, generator=torch.Generator().manual_seed(0))
+    run.pipeline(x)  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run.pipeline(x)
+        times.append(time.perf_counter() - t0)
+    return batch / float(np.median(times))
+
+
+def _summarise(run_dir: Path, folds: int, seconds: float, size: int) -> dict[str, Any]:
+    first = run_dir / "fold_1" if folds >= 2 else run_dir
+    info = json.loads((first / "run.json").read_text())
+    if folds >= 2:
+        cv = json.loads((run_dir / "cv.json").read_text())
+        metrics = cv["mean"] | {f"{k}_std": v for k, v in cv["std"].items() if k in ("f1", "iou")}
+    else:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    row = {"parameters": int(info["parameters"]), **{k: float(metrics[k]) for k in METRICS}}
+    row |= {k: float(v) for k, v in metrics.items() if k.endswith("_std")}
+    return row | {"train_seconds": seconds, "infer_patches_per_s": _inference_rate(first, size)}
+
+
+def _check_same_config(run_dir: Path, cfg: SegmentConfig) -> None:
+    saved = run_dir / "config.toml"
+    if saved.is_file() and load_config(SegmentConfig, saved) != cfg:
+        raise DataError(f"{run_dir}: this cell was trained with a different config; use a new -o folder "
+                        "or delete the cell to retrain it")
+
+
+def _train_cell(name: str, cfg: SegmentConfig, cells_dir: Path, folds: int, progress: bool, size: int) -> dict[str, Any]:
+    from .train import train_segmentation
+
+    run_dir = cells_dir / name
+    if run_dir.exists():  # trained earlier, its summary was not written: time from the epochs' log
+        _check_same_config(run_dir, cfg)
+        seconds = _history_seconds(run_dir)
+    else:
+        start = time.perf_counter()
+        train_segmentation(cfg, run_dir, folds=folds, resume=folds < 2, progress=progress)
+        seconds = time.perf_counter() - start
+    return _summarise(run_dir, folds, seconds, size)
+
+
+def _history_seconds(run_dir: Path) -> float:
+    files = sorted(run_dir.glob("fold_*/history.csv")) or [run_dir / "history.csv"]
+    return float(sum(pd.read_csv(f)["seconds"].sum() for f in files if f.is_file()))
+
+
+def run_ablation(base: str | os.PathLike[str] | None, vary: list[str], out: str | os.PathLike[str], *,
+                 data: str | os.PathLike[str] | None = None, overrides: list[str] = (), folds: int = 0,
+                 infer_size: int = 128, progress: bool = True) -> AblationResult:
+    """Train every cell of ``vary`` over ``base`` (+ ``overrides``) into ``out`` and write the table."""
+    extra = list(overrides) + ([f'data.root="{Path(data).as_posix()}"'] if data else [])
+    cells = ablation_cells(base, vary, extra)
+    out = Path(out)
+    cells_dir = out / "cells"
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    rows, trained = [], 0
+    for i, (name, values, cfg) in enumerate(cells, start=1):
+        record = cells_dir / f"{name}.json"
+        if record.is_file():
+            _check_same_config(cells_dir / name, cfg)
+            row = json.loads(record.read_text())
+            stage(f"cell {i}/{len(cells)} {name}: kept (finished earlier)", progress)
+        else:
+            stage(f"cell {i}/{len(cells)} {name}: training ({', '.join(f'{k}={v}' for k, v in values.items())})", progress)
+            row = {"cell": name, **values, **_train_cell(name, cfg, cells_dir, folds, progress, infer_size)}
+            write_json(record, row)
+            trained += 1
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    write_table(table, out / "ablation.csv")
+    write_text(out / "ablation.md", _markdown(table, folds))
+    _plot(table, out / "ablation.png")
+    return AblationResult(table, out, trained, len(cells) - trained)
+
+
+def _markdown(table: pd.DataFrame, folds: int) -> str:
+    def fmt(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
+        if isinstance(v, (int, np.integer)):
+            return f"{v / 1e6:.2f} M" if v >= 10_000 else str(v)
+        return str(v)
+
+    cols = list(table.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    note = (f"Validation metrics: mean over {folds} folds." if folds >= 2 else "Validation metrics of one run.")
+    return "\n".join(lines) + f"\n\n{note} F1, IoU, precision, recall: landslide class; mean_f1: mean over both classes.\n"
+
+
+def _plot(table: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(table)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * n + 2), 3.5))
+    xs = np.arange(n)
+    for j, key in enumerate(("f1", "iou", "mean_f1")):
+        ax.bar(xs + (j - 1) * 0.27, table[key], width=0.27, label=key)
+    ax.set_xticks(xs, table["cell"], rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("validation score")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)

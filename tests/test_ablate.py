@@ -1,0 +1,74 @@
+"""Ablation runner on a tiny generated dataset: 2 cells x 1 epoch, resumed, through the CLI."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from landslide_fusion.cli import app
+from landslide_fusion.errors import ConfigError
+from landslide_fusion.segmentation.ablate import ablation_cells, parse_vary, run_ablation
+
+from .test_models import one_thread  # noqa: F401 (autouse fixture)
+
+runner = CliRunner()
+FAST = ["train.epochs=1", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0", "post.tune_threshold=false"]
+
+
+def test_parse_vary_and_cells(tmp_path):
+    assert parse_vary(["model.name=a,b", 'model.options.widths=[4, 8],[8, 16]']) == [
+        ("model.name", ["a", "b"]), ("model.options.widths", ["[4, 8]", "[8, 16]"])]
+    with pytest.raises(ConfigError, match="expected section.key=value1,value2"):
+        parse_vary(["model.name"])
+    base = tmp_path / "base.toml"
+    base.write_text('[model]\nname = "rau-net-small"\n[model.options]\nattention = "se"\n')
+    cells = ablation_cells(base, ["model.name=rau-net-small,segformer-b0", "train.loss=ce,focal+iou"])
+    assert [c[0] for c in cells] == ["rau-net-small_ce", "rau-net-small_focal+iou", "segformer-b0_ce", "segformer-b0_focal+iou"]
+    # varying the model resets options to each model's defaults (the base's belong to its model)
+    assert cells[0][2].model.options["attention"] == "mha" and cells[2][2].model.options["decoder"] == 256
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        ablation_cells(base, ["model.name=vnet,nope"])
+
+
+def test_ablation_trains_tabulates_and_resumes(l4s_root, tmp_path):
+    out = tmp_path / "abl"
+    vary = ["train.loss=ce,focal+iou"]
+    sets = FAST + ['model.name="vnet"', "model.options.base=2"]
+    r = run_ablation(None, vary, out, data=l4s_root, overrides=sets, infer_size=32, progress=False)
+    assert (r.trained, r.kept) == (2, 0)
+    table = pd.read_csv(out / "ablation.csv")
+    assert list(table["cell"]) == ["ce", "focal+iou"]
+    for col in ("parameters", "f1", "iou", "precision", "recall", "mean_f1", "train_seconds", "infer_patches_per_s"):
+        assert col in table and table[col].notna().all(), col
+    assert (table["parameters"] > 1000).all() and (table["train_seconds"] > 0).all()
+    assert (out / "ablation.png").stat().st_size > 1000
+    assert "| cell | train.loss | parameters |" in (out / "ablation.md").read_text()
+    # resumed: finished cells are kept, through the CLI
+    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out), "--json",
+                              *sum((["--set", s] for s in sets), [])])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert (doc["trained"], doc["kept"]) == (0, 2)
+    # a different config for an existing cell is refused, not silently reused
+    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out),
+                              *sum((["--set", s] for s in sets), []), "--set", "train.lr=0.1"])
+    assert res.exit_code == 1 and "trained with a different config" in res.output
+
+
+def test_models_command_lists_every_model():
+    res = runner.invoke(app, ["segment", "models", "--json"])
+    assert res.exit_code == 0
+    rows = json.loads(res.stdout)
+    assert {r["name"] for r in rows} >= {"deeplabv3", "swin-unet", "segformer-b0"}
+    assert all(r["parameters"] > 0 and r["description"] for r in rows)
+
+
+def test_time_budget_stops_training(l4s_root, tmp_path):
+    from landslide_fusion.config import load_config
+    from landslide_fusion.segmentation import SegmentConfig, train_segmentation
+
+    sets = [f'data.root="{l4s_root}"', *FAST, "train.epochs=5", 'model.name="vnet"', "model.options.base=2",
+            "train.max_seconds=1e-6"]
+    r = train_segmentation(load_config(SegmentConfig, None, sets), tmp_path / "run", progress=False)
+    assert r.epochs_run == 1

@@ -1,0 +1,71 @@
+"""``[model]`` config: options checked against the model's dataclass, legacy keys, init_from."""
+
+import pytest
+import torch
+
+from landslide_fusion.config import load_config, save_config
+from landslide_fusion.errors import ConfigError, DataError
+from landslide_fusion.segmentation.config import ModelConfig, SegmentConfig
+from landslide_fusion.segmentation.models import create_model, load_initial_weights
+
+
+def test_options_are_checked_against_the_models_dataclass(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[model]\nname = "segformer-b0"\n[model.options]\ndecoder = 64\n')
+    cfg = load_config(SegmentConfig, p)
+    assert cfg.model.options["decoder"] == 64 and cfg.model.options["dims"] == (32, 64, 160, 256)
+    with pytest.raises(ConfigError, match=r"model 'segformer-b0'\): unknown key\(s\) widths; valid keys: decoder, depths, dims"):
+        load_config(SegmentConfig, p, ["model.options.widths=[1, 2]"])
+    with pytest.raises(ConfigError, match=r"decoder: expected an integer, got 'wide'"):
+        load_config(SegmentConfig, p, ['model.options.decoder="wide"'])
+    with pytest.raises(ConfigError, match="unknown model 'resnet'; valid: unet, rau-net"):
+        load_config(SegmentConfig, None, ['model.name="resnet"'])
+
+
+def test_legacy_keys_move_into_options_and_saved_configs_round_trip(tmp_path):
+    cfg = load_config(SegmentConfig, None, ['model.attention="se"', "model.widths=[4, 8, 8, 16, 16]"])
+    assert cfg.model.options == {"heads": "multi", "attention": "se", "widths": (4, 8, 8, 16, 16), "dropout": 0.0}
+    assert cfg.model.attention is None
+    save_config(cfg, tmp_path / "c.toml")
+    assert "[model.options]" in (tmp_path / "c.toml").read_text()
+    assert load_config(SegmentConfig, tmp_path / "c.toml") == cfg
+    old_run = tmp_path / "old.toml"  # as runs wrote it before [model.options]
+    old_run.write_text('[model]\nname = "rau-net-small"\nattention = "mha"\nheads = "multi"\nwidths = []\n')
+    assert load_config(SegmentConfig, old_run).model == ModelConfig()
+    with pytest.raises(ConfigError, match="model.heads and model.options.heads are both set"):
+        load_config(SegmentConfig, None, ['model.heads="mono"', 'model.options.heads="dual"'])
+
+
+def test_init_from_checks_keys_and_shapes(tmp_path):
+    src = create_model("vnet", 3, base=2)
+    torch.save(src.state_dict(), tmp_path / "w.pt")
+    dst = load_initial_weights(create_model("vnet", 3, base=2), tmp_path / "w.pt")
+    for k, v in src.state_dict().items():
+        torch.testing.assert_close(dst.state_dict()[k], v)
+    with pytest.raises(DataError, match=r"'left.0.body.0.0.weight' has shape \(2, 3, 5, 5\) in the file and \(2, 4, 5, 5\)"):
+        load_initial_weights(create_model("vnet", 4, base=2), tmp_path / "w.pt")
+    with pytest.raises(DataError, match="lacks"):
+        load_initial_weights(create_model("unet", 3, widths=(4, 8)), tmp_path / "w.pt")
+    torch.save({"note": "hello"}, tmp_path / "bad.pt")
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    for bad in ("bad.pt", "junk.pt"):
+        with pytest.raises(DataError, match="not a state dict of tensors") as e:
+            load_initial_weights(src, tmp_path / bad)
+        assert "weights_only" not in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_initial_weights(src, tmp_path / "absent.pt")
+
+
+def test_init_from_is_used_by_build_pipeline(tmp_path):
+    from landslide_fusion.segmentation.pipeline import build_pipeline
+    from landslide_fusion.stats import BandStats
+
+    opts = ['features.source="rgb"', 'features.preset="rgb3"', 'model.name="vnet"', "model.options.base=2"]
+    cfg = load_config(SegmentConfig, None, opts)
+    stats = BandStats(bands=("RED", "GREEN", "BLUE"), mean=(0.0,) * 3, std=(1.0,) * 3, min=(0.0,) * 3, max=(1.0,) * 3)
+    first = build_pipeline(cfg, stats)
+    torch.save(first.state_dict(), tmp_path / "model.pt")  # a run's pipeline state dict
+    cfg2 = load_config(SegmentConfig, None, opts + [f'model.init_from="{tmp_path / "model.pt"}"'])
+    second = build_pipeline(cfg2, stats, initialize=True)
+    for k, v in first.model.state_dict().items():
+        torch.testing.assert_close(second.model.state_dict()[k], v)
