@@ -36,8 +36,11 @@ def test_load_override_roundtrip(tmp_path):
 
 
 def test_config_errors_name_key_and_valid_keys(tmp_path):
-    with pytest.raises(ConfigError, match=r"config.train: unknown key\(s\) epoch; valid keys: epochs, flag"):
+    with pytest.raises(ConfigError, match=r"^--set train.epoch=3: unknown key 'epoch' in train; valid keys: epochs, flag"):
         load_config(Outer, None, ["train.epoch=3"])
+    (tmp_path / "typo.toml").write_text("[train]\nepoch = 3\n")
+    with pytest.raises(ConfigError, match=r"typo.toml.train: unknown key\(s\) epoch; valid keys: epochs, flag"):
+        load_config(Outer, tmp_path / "typo.toml")
     with pytest.raises(ConfigError, match="config.train.epochs: expected an integer"):
         load_config(Outer, None, ["train.epochs=2.5"])
     with pytest.raises(ConfigError, match="config file not found"):
