@@ -39,7 +39,7 @@ from .errors import ConfigError
 from .io.atomic import write_text
 
 __all__ = ["load_config", "from_dict", "to_dict", "save_config", "apply_overrides", "apply_values", "setting", "names_of",
-           "Range", "check_ranges"]
+           "Range", "check_ranges", "check_setting", "check_folds"]
 
 T = TypeVar("T")
 
@@ -248,6 +248,31 @@ def check_ranges(cfg: Any, where: str = "config", origins: Mapping[str, str] | N
         if problem:
             source = (origins or {}).get(key, f"in {where}")
             raise ConfigError(f"{key} = {value!r} {problem} ({source})")
+
+
+def check_setting(cls: type, key: str, value: Any, label: str | None = None) -> None:
+    """Check one ``value`` given outside a config (a command-line option) against the range that
+    ``cls`` declares for dotted ``key``; the message names ``label`` (e.g. ``--window``)."""
+    node: Any = cls
+    *sections, name = key.split(".")
+    for part in sections:
+        node = _strip_optional(typing.get_type_hints(node)[part])[0]
+    f = next(f for f in dataclasses.fields(node) if f.name == name)
+    rng = f.metadata.get("range")
+    if rng is not None and (problem := rng.problem(value)):
+        raise ConfigError(f"{label or key} = {value!r} {problem}")
+
+
+def check_folds(folds: int, labels: Any, key: str, what: str = "samples") -> None:
+    """Refuse ``folds`` that stratified k-fold cannot make from ``labels`` (one per sample): more
+    folds than samples, or than the samples of the larger class."""
+    import numpy as np
+
+    counts = np.unique(np.asarray(labels), return_counts=True)[1]
+    n, most = int(counts.sum()), int(counts.max(initial=0))
+    if folds > most:
+        raise ConfigError(f"{key} = {folds} is more folds than the data allows: {n} {what}, {most} in the larger class; "
+                          f"use at most {max(most, 1)} folds (and at least 2), or more data")
 
 
 def load_config(

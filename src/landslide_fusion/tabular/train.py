@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import load_config, save_config
+from ..config import check_folds, load_config, save_config
 from ..errors import ConfigError
 from ..io.atomic import check_can_write, output_dir, write_json
 from ..io.tables import read_table, require_columns, write_table
@@ -53,6 +53,7 @@ def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool 
 
 def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False):
     c = cfg.cv
+    check_folds(c.folds, y, "cv.folds", "rows")
     if c.splitter == "spatial" and coords is None:
         raise ConfigError("spatial CV needs coordinates: pass --coords x,y")
     if c.splitter == "group" and groups is None:

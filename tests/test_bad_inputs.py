@@ -1,0 +1,270 @@
+"""Every command over a table of bad inputs: a non-zero exit, exactly one ``error:`` line on
+stderr, no traceback, and nothing written or left behind (issue #13)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from landslide_fusion.cli import app
+from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_region_table, write_synth_folder, write_synth_l4s
+
+runner = CliRunner()
+TINY = ["--set", "model.widths=[4, 8, 8, 16, 16]", "--set", "train.batch_size=4", "--set", 'post.tta="none"',
+        "--set", "train.warmup_epochs=0", "--set", "train.epochs=1", "--set", 'features.preset="l4s14"']
+GBM = ["--set", "gbm.n_estimators=20", "--set", "gbm.min_child_samples=5", "--set", "gbm.early_stopping_rounds=5"]
+
+
+class Inputs:
+    """Paths of the shared good inputs (built once per module)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.l4s = root / "l4s"
+        self.folder = root / "folder"
+        self.run = root / "run"
+        self.table = root / "regions.csv"
+        self.tab = root / "tab"
+        self.image = root / "image.csv"
+        self.tabular = root / "tabular.csv"
+        self.fusion = root / "fusion"
+        self.scene = root / "scene.tif"
+
+
+def _ok(args: list[str]) -> None:
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, (args, r.output, r.exception)
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> Inputs:
+    g = Inputs(tmp_path_factory.mktemp("good"))
+    write_synth_l4s(g.l4s, n=10, size=32, seed=1)
+    write_synth_folder(g.folder, n=6, size=32, seed=2)
+    _ok(["segment", "train", "--data", str(g.l4s), "-o", str(g.run), *TINY])
+    ids = [f"r{i}" for i in range(60)]
+    synth_region_table(ids, np.arange(60) % 2, seed=0).to_csv(g.table, index=False)
+    _ok(["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM])
+    sides = synth_fusion_regions(80, seed=1)
+    sides.drop(columns=["tabular_probability"]).to_csv(g.image, index=False)
+    sides[["id", "tabular_probability", "label"]].to_csv(g.tabular, index=False)
+    _ok(["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"])
+    _scene(g.scene)
+    return g
+
+
+def _scene(path: Path, size: int = 48) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    img, _ = synth_patch(np.random.default_rng(0), size)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=img.shape[0], dtype="float32",
+                       crs="EPSG:32633", transform=from_origin(500000, 4100000, 10, 10)) as dst:
+        dst.write(img.astype(np.float32))
+
+
+# --- bad inputs, each made in the case's own folder ---------------------------------------------------------------
+
+
+def _table_with(good: Inputs, d: Path, edit: Callable[[pd.DataFrame], pd.DataFrame], name: str = "bad.csv") -> str:
+    edit(pd.read_csv(good.table)).to_csv(d / name, index=False)
+    return str(d / name)
+
+
+def _inf(t: pd.DataFrame) -> pd.DataFrame:
+    t["rainfall_mm"] = t["rainfall_mm"].astype(float)
+    t.loc[[3, 17], "rainfall_mm"] = np.inf
+    return t
+
+
+def _dup(t: pd.DataFrame) -> pd.DataFrame:
+    t.loc[5, "region_id"] = t.loc[4, "region_id"]
+    return t
+
+
+def _text(t: pd.DataFrame) -> pd.DataFrame:
+    t["rainfall_mm"] = t["rainfall_mm"].astype(object)
+    t.loc[[2, 9], "rainfall_mm"] = "n.a."
+    return t
+
+
+def _image_with(good: Inputs, d: Path, value: float) -> str:
+    t = pd.read_csv(good.image)
+    t["n_components"] = t["n_components"].astype(float)
+    t.loc[[1, 7], "n_components"] = value
+    t.to_csv(d / "image.csv", index=False)
+    return str(d / "image.csv")
+
+
+def _run_with(good: Inputs, d: Path, edit: Callable[[Path], None]) -> str:
+    run = d / "badrun"
+    shutil.copytree(good.run, run)
+    edit(run)
+    return str(run)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("this ran",))
+
+
+def _malicious(run: Path) -> None:
+    torch.save({"w": _Evil()}, run / "model.pt")
+
+
+def _not_a_state_dict(run: Path) -> None:
+    torch.save([torch.zeros(2)], run / "model.pt")
+
+
+def _huge_widths(run: Path) -> None:
+    cfg = (run / "config.toml").read_text()
+    (run / "config.toml").write_text(cfg.replace("widths = [\n    4,", "widths = [\n    4096,").replace("widths = [4,", "widths = [4096,"))
+
+
+def _truncated_scene(good: Inputs, d: Path) -> str:
+    data = good.scene.read_bytes()
+    (d / "cut.tif").write_bytes(data[: len(data) // 2])
+    return str(d / "cut.tif")
+
+
+def _two_channel_folder(good: Inputs, d: Path) -> str:
+    from PIL import Image
+
+    root = d / "la"
+    shutil.copytree(good.folder, root)
+    first = sorted((root / "images").iterdir())[0]
+    Image.fromarray(np.zeros((32, 32, 2), np.uint8), "LA").save(first)
+    return str(root)
+
+
+def _big_folder(good: Inputs, d: Path) -> str:
+    from PIL import Image
+
+    root = d / "big"
+    shutil.copytree(good.folder, root)
+    first = sorted((root / "images").iterdir())[0]
+    Image.new("RGB", (9000, 8000)).save(first)
+    return str(root)
+
+
+def _dangling(d: Path) -> str:
+    (d / "out").symlink_to(d / "nowhere")
+    return str(d / "out")
+
+
+def _empty_dir(d: Path) -> str:
+    (d / "out").mkdir()
+    return str(d / "out")
+
+
+def _bad_toml(d: Path, text: str) -> str:
+    (d / "c.toml").write_text(text)
+    return str(d / "c.toml")
+
+
+def _few_rows(good: Inputs, d: Path) -> str:
+    return _table_with(good, d, lambda t: t.iloc[[0, 1, 2, 3]])
+
+
+Case = Callable[[Inputs, Path], list[str]]
+CASES: dict[str, Case] = {
+    # configuration
+    "segment train lr<0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY, "--set", "train.lr=-0.1"],
+    "segment train data.size<0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "data.size=-32"],
+    "segment train epochs=0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epochs=0"],
+    "segment train batch_size=0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.batch_size=0"],
+    "segment train unknown nan_policy": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
+                                                      "--set", 'data.nan_policy="ignore"'],
+    "segment train unknown optimizer": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
+                                                     "--set", 'train.optimizer="adamx"'],
+    "segment train --set typo": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epoch=3"],
+    "segment train --folds 50 of 10 patches": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY,
+                                                            "--folds", "50"],
+    "segment train config file out of range": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "-c",
+                                                           _bad_toml(d, "[train]\nlr = -1.0\n")],
+    "segment train missing data": lambda g, d: ["segment", "train", "--data", str(d / "none"), "-o", str(d / "o"), *TINY],
+    "segment train dangling-link output": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", _dangling(d), *TINY],
+    "tabular train n_estimators=0": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                                                  "--set", "gbm.n_estimators=0"],
+    "tabular train cv.folds=1": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                                              "--set", "cv.folds=1"],
+    "tabular train 4-row table": lambda g, d: ["tabular", "train", "--data", _few_rows(g, d), "--id", "region_id", "-o", str(d / "o"), *GBM],
+    "tabular train inf": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _inf), "--id", "region_id", "-o", str(d / "o"), *GBM],
+    "tabular train duplicate ids": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _dup), "--id", "region_id",
+                                                 "-o", str(d / "o"), *GBM],
+    "tabular train text in numbers": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _text), "--id", "region_id",
+                                                   "-o", str(d / "o"), *GBM],
+    "tabular train existing output": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM],
+    "tabular train negative block size": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                                                       "--cv", "spatial", "--coords", "x,y", "--block-size", "-5"],
+    "tabular predict inf": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _inf), "-o", str(d / "p.csv")],
+    "tabular predict duplicate ids": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _dup),
+                                                   "-o", str(d / "p.csv")],
+    "tabular predict xlsx": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table), "-o", str(d / "p.xlsx")],
+    "tabular predict output is a folder": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                                                        "-o", _empty_dir(d)],
+    "tabular predict dangling-link output": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                                                          "-o", _dangling(d)],
+    "tabular evaluate inf": lambda g, d: ["tabular", "evaluate", "--model", str(g.tab), "--data", _table_with(g, d, _inf)],
+    "tabular explain text in numbers": lambda g, d: ["tabular", "explain", "--model", str(g.tab), "--data", _table_with(g, d, _text),
+                                                     "-o", str(d / "o")],
+    "tabular predict not a model": lambda g, d: ["tabular", "predict", "--model", str(d), "--data", str(g.table), "-o", str(d / "p.csv")],
+    # fusion
+    "fuse train inf": lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.inf), "--tabular", str(g.tabular), "-o", str(d / "o")],
+    "fuse train NaN": lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.nan), "--tabular", str(g.tabular), "-o", str(d / "o")],
+    "fuse train --folds 1": lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                                          "--folds", "1"],
+    "fuse train risk edges not increasing": lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular),
+                                                          "-o", str(d / "o"), "--set", "risk.edges=[0.5, 0.2]"],
+    "fuse predict inf": lambda g, d: ["fuse", "predict", "--fusion", str(g.fusion), "--image", _image_with(g, d, np.inf),
+                                      "--tabular", str(g.tabular), "-o", str(d / "o")],
+    "fuse compare --folds 0": lambda g, d: ["fuse", "compare", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                                            "--folds", "0"],
+    "fuse score inf table": lambda g, d: ["fuse", "score", "--fusion", str(g.fusion), "--run", str(g.run), "--tabular", str(g.tab),
+                                          "--data", str(g.l4s), "--table", _table_with(g, d, _inf), "-o", str(d / "o")],
+    "fuse describe xlsx": lambda g, d: ["fuse", "describe", str(g.l4s), "-o", str(d / "t.xlsx")],
+    # images and runs
+    "data check 2-channel PNG": lambda g, d: ["data", "check", _two_channel_folder(g, d)],
+    "data check image over the pixel limit": lambda g, d: ["data", "check", _big_folder(g, d)],
+    "data synth dangling-link output": lambda g, d: ["data", "synth", _dangling(d), "--n", "2", "--size", "32"],
+    "data synth existing output": lambda g, d: ["data", "synth", str(g.l4s), "--n", "2", "--size", "32"],
+    "segment predict --window -16": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", str(g.scene), "-o", str(d / "o"),
+                                                  "--window", "-16"],
+    "segment predict truncated scene": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _truncated_scene(g, d),
+                                                     "-o", str(d / "o")],
+    "segment predict malicious model.pt": lambda g, d: ["segment", "predict", "--run", _run_with(g, d, _malicious), "--input", str(g.l4s),
+                                                        "-o", str(d / "o")],
+    "segment evaluate list as model.pt": lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _not_a_state_dict),
+                                                       "--data", str(g.l4s)],
+    "segment evaluate huge model.widths": lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _huge_widths), "--data", str(g.l4s)],
+    "segment export malicious model.pt": lambda g, d: ["segment", "export", "--run", _run_with(g, d, _malicious), "-o", str(d / "m.onnx")],
+    "segment predict not a run": lambda g, d: ["segment", "predict", "--run", str(d), "--input", str(g.l4s), "-o", str(d / "o")],
+    "demo dangling-link output": lambda g, d: ["demo", "--out", _dangling(d)],
+}
+
+
+def _listing(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_fails_cleanly(name, good, tmp_path):
+    args = CASES[name](good, tmp_path)
+    before, inputs = _listing(tmp_path), _listing(good.root)
+    r = runner.invoke(app, args)
+    print(f"{name}: {r.stderr.strip()}")
+    assert r.exit_code != 0, (name, r.output)
+    assert r.exception is None or isinstance(r.exception, SystemExit), (name, repr(r.exception))
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), (name, r.stderr)
+    assert "Traceback" not in r.output and "weights_only" not in r.stderr, name
+    assert _listing(tmp_path) == before, (name, _listing(tmp_path) - before)
+    assert _listing(good.root) == inputs, (name, _listing(good.root) ^ inputs)
