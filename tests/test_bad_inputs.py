@@ -20,7 +20,7 @@ from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_regi
 runner = CliRunner()
 TINY = ["--set", "model.widths=[4, 8, 8, 16, 16]", "--set", "train.batch_size=4", "--set", 'post.tta="none"',
         "--set", "train.warmup_epochs=0", "--set", "train.epochs=1", "--set", 'features.preset="l4s14"']
-GBM = ["--set", "gbm.n_estimators=20", "--set", "gbm.min_child_samples=5", "--set", "gbm.early_stopping_rounds=5"]
+GBM = ["--set", "gbm.n_estimators=5", "--set", "gbm.min_child_samples=5", "--set", "gbm.early_stopping_rounds=5"]
 
 
 class Inputs:
@@ -268,3 +268,125 @@ def test_bad_input_fails_cleanly(name, good, tmp_path):
     assert "Traceback" not in r.output and "weights_only" not in r.stderr, name
     assert _listing(tmp_path) == before, (name, _listing(tmp_path) - before)
     assert _listing(good.root) == inputs, (name, _listing(good.root) ^ inputs)
+
+
+# --- outputs: locks, commits, links, kill -9 ------------------------------------------------------------------------
+
+
+def _debris(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_second_writer_fails_at_once_naming_the_first(tmp_path):
+    from landslide_fusion.io.atomic import output_lock
+
+    out = tmp_path / "gen"
+    with output_lock(out):
+        r = runner.invoke(app, ["data", "synth", str(out), "--n", "2", "--size", "32"])
+    assert r.exit_code == 1 and f"another process (pid {os.getpid()}) is writing" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and not out.exists() and _debris(tmp_path) == []
+
+
+def test_commit_refuses_what_appeared_meanwhile(tmp_path):
+    from landslide_fusion.errors import OutputExistsError
+    from landslide_fusion.io import output_dir, write_json
+
+    out = tmp_path / "run"
+    with pytest.raises(OutputExistsError, match="appeared while this run was writing"):
+        with output_dir(out) as tmp:
+            write_json(tmp / "mine.json", {})
+            out.mkdir()
+            (out / "theirs.txt").write_text("x")
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"] and _debris(tmp_path) == []
+    with output_dir(out, overwrite=True) as tmp:  # with --overwrite the newest result wins
+        write_json(tmp / "mine.json", {})
+    assert [p.name for p in out.iterdir()] == ["mine.json"] and _debris(tmp_path) == []
+
+
+def test_links_and_empty_folders(tmp_path):
+    from landslide_fusion.io import output_dir, write_json
+
+    target = tmp_path / "target"
+    target.mkdir()  # an empty folder counts as absent
+    (tmp_path / "link").symlink_to(target)
+    with output_dir(tmp_path / "link") as tmp:
+        write_json(tmp / "a.json", {})
+    assert (tmp_path / "link").is_symlink() and (target / "a.json").is_file()  # written into the link's target
+    with output_dir(tmp_path / "link", overwrite=True) as tmp:
+        write_json(tmp / "b.json", {})
+    assert (tmp_path / "link").is_symlink() and sorted(p.name for p in target.iterdir()) == ["b.json"]
+    assert _debris(tmp_path) == []
+
+
+def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
+    from landslide_fusion.io import output_dir, write_json
+
+    dead = 2**22 + 12345  # above pid_max's default: no such process
+    out = tmp_path / "run"
+    (tmp_path / f".run.tmp-{dead}-abcdef12").mkdir()
+    (tmp_path / f".run.tmp-{dead}-abcdef12" / "half.json").write_text("{")
+    (tmp_path / f".run.old-{dead}-abcdef12").mkdir()  # killed between its two renames: the previous result
+    (tmp_path / f".run.old-{dead}-abcdef12" / "prev.json").write_text("{}")
+    with pytest.raises(RuntimeError):
+        with output_dir(out) as tmp:
+            raise RuntimeError("crash")
+    assert [p.name for p in out.iterdir()] == ["prev.json"] and _debris(tmp_path) == []  # put back, then kept
+
+
+def _synth_cmd(out: Path, seed: int, n: int = 40) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "landslide_fusion.cli", "data", "synth", str(out), "--n", str(n), "--size", "32",
+            "--seed", str(seed)]
+
+
+def _env() -> dict:
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def test_concurrent_writers_never_both_succeed(tmp_path):
+    import subprocess
+
+    out = tmp_path / "gen"
+    procs = [subprocess.Popen(_synth_cmd(out, seed), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for seed in (1, 2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1], results
+    err = next(e for code, e in results if code)
+    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
+    assert _debris(tmp_path) == []
+
+
+def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "gen"
+    p = subprocess.Popen(_synth_cmd(out, 3, n=400), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not any(n.startswith(".gen.tmp-") for n in _debris(tmp_path)) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL and not out.exists()
+    assert any(n.startswith(".gen.tmp-") for n in _debris(tmp_path))  # what the killed run left behind
+    r = runner.invoke(app, ["data", "synth", str(out), "--n", "400", "--size", "32", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert _debris(tmp_path) == []
+    assert runner.invoke(app, ["data", "synth", str(tmp_path / "ref"), "--n", "400", "--size", "32", "--seed", "3"]).exit_code == 0
+    assert (out / "regions.csv").read_bytes() == (tmp_path / "ref" / "regions.csv").read_bytes()
+    assert sorted(p.name for p in (out / "img").iterdir()) == sorted(p.name for p in (tmp_path / "ref" / "img").iterdir())
+
+
+def test_cli_paths_are_values_not_toml(tmp_path):
+    from landslide_fusion.config import load_config
+    from landslide_fusion.segmentation.config import SegmentConfig
+
+    odd = tmp_path / "a\\tb\tc"
+    cfg = load_config(SegmentConfig, None, ["train.epochs=2"], {"data.root": odd})
+    assert cfg.data.root == str(odd) and cfg.train.epochs == 2
+    r = runner.invoke(app, ["segment", "train", "--data", str(odd), "-o", str(tmp_path / "o"), *TINY])
+    assert r.exit_code == 1 and str(odd) in r.stderr and r.stderr.count("\n") == 1, r.stderr
