@@ -155,6 +155,11 @@ def _big_folder(good: Inputs, d: Path) -> str:
     return str(root)
 
 
+def _few_regions(good: Inputs, d: Path) -> str:
+    pd.read_csv(good.image).iloc[:4].to_csv(d / "image.csv", index=False)
+    return str(d / "image.csv")
+
+
 def _dangling(d: Path) -> str:
     (d / "out").symlink_to(d / "nowhere")
     return str(d / "out")
@@ -248,6 +253,9 @@ CASES: dict[str, Case] = {
     "segment export malicious model.pt": lambda g, d: ["segment", "export", "--run", _run_with(g, d, _malicious), "-o", str(d / "m.onnx")],
     "segment predict not a run": lambda g, d: ["segment", "predict", "--run", str(d), "--input", str(g.l4s), "-o", str(d / "o")],
     "demo dangling-link output": lambda g, d: ["demo", "--out", _dangling(d)],
+    "data synth output under a file": lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],
+    "fuse train 4 regions": lambda g, d: ["fuse", "train", "--image", _few_regions(g, d), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                                          "--on-missing", "drop"],
 }
 
 

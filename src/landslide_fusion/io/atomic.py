@@ -93,6 +93,14 @@ def resolve_output(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise OutputExistsError(f"{path}: {blocker} is a file, not a folder; choose another output") from None
+
+
 def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
     """Raise :class:`OutputExistsError` when ``path`` holds results and ``overwrite`` is off.
 
@@ -109,9 +117,14 @@ def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
 
 @contextmanager
 def output_lock(path: Path) -> Iterator[None]:
-    """Hold ``.NAME.lock`` beside ``path``; a second holder fails at once naming the first's pid."""
-    import fcntl
+    """Hold ``.NAME.lock`` beside ``path``; a second holder fails at once naming the first's pid.
 
+    (Where :mod:`fcntl` does not exist, e.g. Windows, writers are not locked.)"""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
     lock = path.with_name(f".{path.name}.lock")
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -151,7 +164,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path = resolve_output(path)
     if path.is_dir():
         raise OutputExistsError(f"{path}: is a folder; pass a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     if not any(".tmp-" in part for part in path.parent.parts):  # a run's own new folder has nothing stale
         clean_stale(path)
     tmp = _sibling(path, "tmp")
@@ -194,7 +207,7 @@ def output_dir(path: str | os.PathLike[str], overwrite: bool = False) -> Iterato
     something appeared at ``path`` meanwhile (then nothing is replaced).
     """
     path = check_can_write(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     with output_lock(path):
         check_can_write(path, overwrite)  # the writer we raced may have finished first
         clean_stale(path)
