@@ -188,9 +188,10 @@ class Range:
         parts = [f"{op} {v}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None]
         return " and ".join(parts)
 
-    def names(self) -> tuple[str, ...]:
+    def names(self) -> tuple[str, ...] | None:
         c = self.choices
-        return tuple(getattr(v, "value", v) for v in (c() if callable(c) else c or ()))
+        found = c() if callable(c) else c
+        return None if found is None else tuple(getattr(v, "value", v) for v in found)
 
     def problem(self, value: Any) -> str | None:
         """None when ``value`` is valid, else what is wrong with it."""
@@ -198,7 +199,7 @@ class Range:
             return None
         if self.choices is not None:
             names = self.names()
-            return None if value in names else f"is not one of {', '.join(map(str, names))}"
+            return None if names is None or value in names else f"is not one of {', '.join(map(str, names))}"
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         for v in values:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -224,8 +225,11 @@ def names_of(module: str, attribute: str) -> Callable[[], tuple[str, ...]]:
     """Choices read, when checked, from a registry ``attribute`` (a mapping or names) of ``module``
     (imported then, so a config module needs not import heavy code)."""
 
-    def names() -> tuple[str, ...]:
-        found = getattr(importlib.import_module(module), attribute)
+    def names() -> tuple[str, ...] | None:
+        try:
+            found = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError):  # the registry moved: its own error will name the choices
+            return None
         return tuple(found() if callable(found) and not isinstance(found, type) else found)
 
     return names
