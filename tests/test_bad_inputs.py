@@ -271,8 +271,9 @@ def test_bad_input_fails_cleanly(name, good, tmp_path):
     print(f"{name}: {r.stderr.strip()}")
     assert r.exit_code != 0, (name, r.output)
     assert r.exception is None or isinstance(r.exception, SystemExit), (name, repr(r.exception))
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), (name, r.stderr)
+    lines = r.stderr.splitlines()  # progress lines (stages) may come before the error
+    assert [line for line in lines if line.startswith("error")] == lines[-1:], (name, r.stderr)
+    assert lines[-1].startswith("error: "), (name, r.stderr)
     assert "Traceback" not in r.output and "weights_only" not in r.stderr, name
     assert _listing(tmp_path) == before, (name, _listing(tmp_path) - before)
     assert _listing(good.root) == inputs, (name, _listing(good.root) ^ inputs)
