@@ -36,8 +36,11 @@ def test_load_override_roundtrip(tmp_path):
 
 
 def test_config_errors_name_key_and_valid_keys(tmp_path):
-    with pytest.raises(ConfigError, match=r"config.train: unknown key\(s\) epoch; valid keys: epochs, flag"):
+    with pytest.raises(ConfigError, match=r"^--set train.epoch=3: unknown key 'epoch' in train; valid keys: epochs, flag"):
         load_config(Outer, None, ["train.epoch=3"])
+    (tmp_path / "typo.toml").write_text("[train]\nepoch = 3\n")
+    with pytest.raises(ConfigError, match=r"typo.toml.train: unknown key\(s\) epoch; valid keys: epochs, flag"):
+        load_config(Outer, tmp_path / "typo.toml")
     with pytest.raises(ConfigError, match="config.train.epochs: expected an integer"):
         load_config(Outer, None, ["train.epochs=2.5"])
     with pytest.raises(ConfigError, match="config file not found"):
@@ -80,3 +83,32 @@ def test_band_stats_match_numpy(l4s_root, tmp_path):
     np.testing.assert_allclose(z.mean(1), 0, atol=1e-5)
     scale, shift = stats.scale_shift("mean")
     np.testing.assert_allclose((allpix * scale[:, None]).mean(1), 1, rtol=1e-5)
+
+
+def test_declared_ranges_are_checked_at_load(tmp_path):
+    from landslide_fusion.config import check_folds, check_setting, setting
+
+    @dataclass(frozen=True)
+    class Ranged:
+        lr: float = setting(0.1, gt=0)
+        fraction: float = setting(0.5, gt=0, lt=1)
+        mode: str = setting("a", choices=("a", "b"))
+        edges: tuple[float, ...] = setting((0.2, 0.6), gt=0, lt=1, increasing=True)
+
+    assert load_config(Ranged) == Ranged()
+    with pytest.raises(ConfigError, match=r"^lr = -1.0 must be > 0 \(from --set lr=-1\)$"):
+        load_config(Ranged, None, ["lr=-1"])
+    (tmp_path / "r.toml").write_text("fraction = 1.0\n")
+    with pytest.raises(ConfigError, match=r"^fraction = 1.0 must be > 0 and < 1 \(in .*r.toml\)$"):
+        load_config(Ranged, tmp_path / "r.toml")
+    with pytest.raises(ConfigError, match="mode = 'c' is not one of a, b"):
+        load_config(Ranged, None, [], {"mode": "c"})
+    with pytest.raises(ConfigError, match="strictly increasing"):
+        load_config(Ranged, None, ["edges=[0.6, 0.2]"])
+    with pytest.raises(ConfigError, match="must be a finite number"):
+        load_config(Ranged, None, ["lr=inf"])
+    with pytest.raises(ConfigError, match="^--lr = 0 must be > 0$"):
+        check_setting(Ranged, "lr", 0, "--lr")
+    with pytest.raises(ConfigError, match="cv.folds = 5 is more folds than the data allows: 4 rows, 2 in the larger class"):
+        check_folds(5, [0, 1, 0, 1], "cv.folds", "rows")
+    check_folds(2, [0, 1, 0, 1], "cv.folds")

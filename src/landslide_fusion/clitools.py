@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -26,8 +27,15 @@ SetOption = typer.Option(
 )
 
 
+#: File-system refusals that are the user's to fix (permissions, a full or read-only disk, a
+#: file where a folder is needed), reported like :class:`LandslideError`.
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT,
+                   errno.ENOTDIR, errno.EISDIR}
+
+
 def user_errors(func: F) -> F:
-    """Turn :class:`LandslideError` into ``error: <message>`` on stderr and exit code 1."""
+    """Turn :class:`LandslideError` (and the file system's refusals: no permission, disk full, a
+    file where a folder is needed) into ``error: <message>`` on stderr and exit code 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,6 +43,12 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except LandslideError as e:
             typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as e:
+            if e.errno not in _USER_OS_ERRORS:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            typer.echo(f"error: {where}{e.strerror or e}; check the path and its permissions or free space", err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

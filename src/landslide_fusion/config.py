@@ -7,24 +7,39 @@ Each task defines its own dataclasses (``segmentation.config``, ``tabular.config
 
 Unknown keys and wrong types are errors that name the key, the file and the valid keys.
 Optional values are written as absent keys (TOML has no null).
+
+Every numeric or named setting declares its valid values where it is defined, with
+:func:`setting`::
+
+    lr: float = setting(1e-3, gt=0)
+    nan_policy: str = setting("raise", choices=("raise", "zero"))
+
+and :func:`check_ranges` checks them all when a config is loaded, naming the key, the value,
+the range and where the value came from (the file, or the ``--set`` the user typed). Values
+given by the command line's own options (paths, ids) are passed as ``(key, value)`` pairs, never
+pasted into TOML text, so a backslash or a tab in a path stays what it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import math
 import os
 import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import tomli_w
 
 from .errors import ConfigError
 from .io.atomic import write_text
 
-__all__ = ["load_config", "from_dict", "to_dict", "save_config", "apply_overrides"]
+__all__ = ["load_config", "from_dict", "to_dict", "save_config", "apply_overrides", "apply_values", "setting", "names_of",
+           "Range", "check_ranges", "check_setting", "check_folds"]
 
 T = TypeVar("T")
 
@@ -107,26 +122,181 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+def _set(data: dict[str, Any], key: str, value: Any, label: str) -> None:
+    parts = key.strip().split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{label}: {p!r} is a value, not a section")
+    node[parts[-1]] = value
+
+
 def apply_overrides(data: dict[str, Any], overrides: typing.Iterable[str]) -> dict[str, Any]:
     """Apply ``section.key=value`` overrides (values parsed as TOML, else as strings)."""
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"override {item!r}: expected section.key=value, e.g. train.epochs=5")
+            raise ConfigError(f"--set {item}: expected section.key=value, e.g. train.epochs=5")
         key, text = item.split("=", 1)
-        parts = key.strip().split(".")
-        node = data
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {item!r}: {p!r} is a value, not a section")
-        node[parts[-1]] = _parse_value(text.strip())
+        _set(data, key, _parse_value(text.strip()), f"--set {item}")
     return data
 
 
+def apply_values(data: dict[str, Any], values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Set ``(dotted key, value)`` pairs as values (a path is stored as its text, unparsed)."""
+    items = values.items() if isinstance(values, Mapping) else values
+    for key, value in items:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        elif isinstance(value, (list, tuple)):
+            value = [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value]
+        _set(data, key, value, key)
+    return data
+
+
+def _check_keys(cls: type, key: str, label: str) -> None:
+    """Raise when dotted ``key`` names no setting of ``cls``, naming it as the user typed it."""
+    node: Any = cls
+    parts = key.strip().split(".")
+    for i, part in enumerate(parts):
+        if not dataclasses.is_dataclass(node):
+            raise ConfigError(f"{label}: {'.'.join(parts[:i])} is a value, not a section")
+        hints = typing.get_type_hints(node)
+        if part not in hints:
+            section = ".".join(parts[:i]) or "the top level"
+            valid = ", ".join(sorted(f.name for f in dataclasses.fields(node)))
+            raise ConfigError(f"{label}: unknown key {part!r} in {section}; valid keys: {valid}")
+        node = _strip_optional(hints[part])[0]
+
+
+# --- declared ranges ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """Valid values of one setting: bounds (``gt``, ``ge``, ``lt``, ``le``), ``choices`` (names, or
+    a callable returning them, resolved when checked) and, for lists, ``increasing``."""
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None
+    increasing: bool = False
+
+    def describe(self) -> str:
+        parts = [f"{op} {v}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None]
+        return " and ".join(parts)
+
+    def names(self) -> tuple[str, ...] | None:
+        c = self.choices
+        found = c() if callable(c) else c
+        return None if found is None else tuple(getattr(v, "value", v) for v in found)
+
+    def problem(self, value: Any) -> str | None:
+        """None when ``value`` is valid, else what is wrong with it."""
+        if value is None:
+            return None
+        if self.choices is not None:
+            names = self.names()
+            return None if names is None or value in names else f"is not one of {', '.join(map(str, names))}"
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                if not math.isfinite(v):
+                    return "must be a finite number"
+                bad = ((self.gt is not None and not v > self.gt) or (self.ge is not None and not v >= self.ge)
+                       or (self.lt is not None and not v < self.lt) or (self.le is not None and not v <= self.le))
+                if bad:
+                    return f"must be {self.describe()}"
+        if self.increasing and any(b <= a for a, b in zip(values, values[1:])):
+            return "must be strictly increasing"
+        return None
+
+
+def setting(default: Any, *, gt: float | None = None, ge: float | None = None, lt: float | None = None,
+            le: float | None = None, choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None,
+            increasing: bool = False) -> Any:
+    """A dataclass field with ``default`` and its declared valid values (see :class:`Range`)."""
+    return dataclasses.field(default=default, metadata={"range": Range(gt, ge, lt, le, choices, increasing)})
+
+
+def names_of(module: str, attribute: str) -> Callable[[], tuple[str, ...]]:
+    """Choices read, when checked, from a registry ``attribute`` (a mapping or names) of ``module``
+    (imported then, so a config module needs not import heavy code)."""
+
+    def names() -> tuple[str, ...] | None:
+        try:
+            found = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError):  # the registry moved: its own error will name the choices
+            return None
+        return tuple(found() if callable(found) and not isinstance(found, type) else found)
+
+    return names
+
+
+def check_ranges(cfg: Any, where: str = "config", origins: Mapping[str, str] | None = None, prefix: str = "") -> None:
+    """Raise :class:`ConfigError` for the first setting of ``cfg`` outside its declared range.
+
+    ``origins`` maps dotted keys to where their value came from (e.g. ``--set train.lr=-1``);
+    other keys are reported against ``where`` (the file).
+    """
+    for f in dataclasses.fields(cfg):
+        key = f"{prefix}{f.name}"
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            check_ranges(value, where, origins, key + ".")
+            continue
+        rng = f.metadata.get("range")
+        problem = rng.problem(value) if rng is not None else None
+        if problem:
+            source = (origins or {}).get(key, f"in {where}")
+            raise ConfigError(f"{key} = {value!r} {problem} ({source})")
+
+
+def check_setting(cls: type, key: str, value: Any, label: str | None = None) -> None:
+    """Check one ``value`` given outside a config (a command-line option) against the range that
+    ``cls`` declares for dotted ``key``; the message names ``label`` (e.g. ``--window``)."""
+    node: Any = cls
+    *sections, name = key.split(".")
+    for part in sections:
+        node = _strip_optional(typing.get_type_hints(node)[part])[0]
+    f = next(f for f in dataclasses.fields(node) if f.name == name)
+    rng = f.metadata.get("range")
+    if rng is not None and (problem := rng.problem(value)):
+        raise ConfigError(f"{label or key} = {value!r} {problem}")
+
+
+def check_folds(folds: int, labels: Any, key: str, what: str = "samples") -> None:
+    """Refuse ``folds`` that stratified k-fold cannot make from ``labels`` (one per sample): more
+    folds than samples, or than the samples of the larger class."""
+    import numpy as np
+
+    counts = np.unique(np.asarray(labels), return_counts=True)[1]
+    n, most = int(counts.sum()), int(counts.max(initial=0))
+    if folds > most:
+        raise ConfigError(f"{key} = {folds} is more folds than the data allows: {n} {what}, {most} in the larger class; "
+                          f"use at most {max(most, 1)} folds (and at least 2), or more data")
+
+
 def load_config(
-    cls: type[T], path: str | os.PathLike[str] | None = None, overrides: typing.Iterable[str] = ()
+    cls: type[T], path: str | os.PathLike[str] | None = None, overrides: typing.Iterable[str] = (),
+    values: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
 ) -> T:
-    """Load ``cls`` from a TOML file (or defaults when ``path`` is None) plus overrides."""
+    """Load ``cls`` from a TOML file (or defaults when ``path`` is None), then apply ``overrides``
+    (``--set section.key=value`` text) and ``values`` (``(key, value)`` pairs from command-line
+    options, set as they are), then check every declared range."""
+    overrides = list(overrides)
+    values = list(values.items() if isinstance(values, Mapping) else values)
+    origins: dict[str, str] = {}
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if "=" in item:
+            _check_keys(cls, key, f"--set {item}")
+        origins[key] = f"from --set {item}"
+    for key, _ in values:
+        _check_keys(cls, key, key)
+        origins[key] = "from the command line"
     data: dict[str, Any] = {}
     where = "config"
     if path is not None:
@@ -138,8 +308,10 @@ def load_config(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: invalid TOML ({e})") from None
-    data = apply_overrides(data, overrides)
-    return from_dict(cls, data, where)
+    data = apply_values(apply_overrides(data, overrides), values)
+    cfg = from_dict(cls, data, where)
+    check_ranges(cfg, where, origins)
+    return cfg
 
 
 def save_config(cfg: Any, path: str | os.PathLike[str]) -> Path:

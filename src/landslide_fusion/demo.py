@@ -36,8 +36,8 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
         synth = write_synth_l4s(tmp / "data", n=160, size=64, seed=seed)
         say("2/4 training rau-net-small on 23 engineered bands, 2-fold CV (out-of-fold region statistics)")
         cfg = load_config(SegmentConfig, None, [
-            f'data.root="{tmp / "data"}"', "train.epochs=10", "train.lr=3e-3", "train.batch_size=8",
-            f"train.seed={seed}", 'post.tta="rot90"'])
+            "train.epochs=10", "train.lr=3e-3", "train.batch_size=8",
+            f"train.seed={seed}", 'post.tta="rot90"'], {"data.root": tmp / "data"})
         seg = train_segmentation(cfg, tmp / "segmentation", folds=2, progress=progress)
         say("3/4 training the LightGBM region model (spatial 5-fold CV, logistic baseline, SHAP)")
         tcfg = load_config(TabularConfig, None, [

@@ -37,14 +37,9 @@ def _config(config: Path | None, set_: list[str], method: Method | None = None, 
             on_missing: OnMissing | None = None):
     from .config import FusionConfig
 
-    overrides = list(set_)
-    if method:
-        overrides.append(f'method="{method.value}"')
-    if folds:
-        overrides.append(f"folds={folds}")
-    if on_missing:
-        overrides.append(f'on_missing="{on_missing.value}"')
-    return load_config(FusionConfig, config, overrides)
+    values = {k: v for k, v in (("method", method.value if method else None), ("folds", folds),
+                                ("on_missing", on_missing.value if on_missing else None)) if v is not None}
+    return load_config(FusionConfig, config, set_, values)
 
 
 def _notes(r: dict) -> str:

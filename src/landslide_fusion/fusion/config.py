@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..config import names_of, setting
+
 from .stacking import IMAGE_FEATURES
 
 __all__ = ["StackingConfig", "CrossCheckConfig", "RiskConfig", "FusionConfig"]
@@ -13,12 +15,12 @@ __all__ = ["StackingConfig", "CrossCheckConfig", "RiskConfig", "FusionConfig"]
 class StackingConfig:
     """``meta``: ``logistic`` or ``lightgbm``; see :class:`~landslide_fusion.fusion.StackingFusion`."""
 
-    meta: str = "logistic"
-    C: float = 1.0
-    calibration: str = "sigmoid"
-    folds: int = 5
-    threshold_rule: str = "f1"
-    target_recall: float = 0.9
+    meta: str = setting("logistic", choices=names_of("landslide_fusion.fusion.stacking", "META_LEARNERS"))
+    C: float = setting(1.0, gt=0)
+    calibration: str = setting("sigmoid", choices=names_of("landslide_fusion.tabular.calibration", "CALIBRATIONS"))
+    folds: int = setting(5, ge=2)
+    threshold_rule: str = setting("f1", choices=("f1", "recall"))
+    target_recall: float = setting(0.9, gt=0, le=1)
 
 
 @dataclass(frozen=True)
@@ -26,14 +28,14 @@ class CrossCheckConfig:
     """``policy``: ``both``, ``either`` or ``weighted``; ``weight``: the tabular share; the
     model thresholds are tuned by max F1 on the training regions."""
 
-    policy: str = "weighted"
-    weight: float = 0.5
+    policy: str = setting("weighted", choices=names_of("landslide_fusion.fusion.crosscheck", "POLICIES"))
+    weight: float = setting(0.5, ge=0, le=1)
     image_column: str = "max_probability"
 
 
 @dataclass(frozen=True)
 class RiskConfig:
-    edges: tuple[float, ...] = (0.25, 0.5, 0.75)
+    edges: tuple[float, ...] = setting((0.25, 0.5, 0.75), gt=0, lt=1, increasing=True)
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,12 @@ class FusionConfig:
     a ``label`` column of either side. ``on_missing``: ``error`` or ``drop`` for ids present on
     one side only. ``folds``: folds of ``fuse compare``."""
 
-    method: str = "stacking"
+    method: str = setting("stacking", choices=("stacking", "crosscheck"))
     id: str = "id"
     label: str = "label"
     image_columns: tuple[str, ...] = IMAGE_FEATURES
-    on_missing: str = "error"
-    folds: int = 5
+    on_missing: str = setting("error", choices=names_of("landslide_fusion.fusion.join", "ON_MISSING"))
+    folds: int = setting(5, ge=2)
     seed: int = 0
     stacking: StackingConfig = field(default_factory=StackingConfig)
     crosscheck: CrossCheckConfig = field(default_factory=CrossCheckConfig)

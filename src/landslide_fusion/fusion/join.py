@@ -7,13 +7,15 @@ them all (written beside the fused outputs as ``unmatched.csv``).
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import pandas as pd
 
 from ..errors import DataError, SchemaError
+from ..tabular.schema import finite_problem
 
-__all__ = ["join_regions", "UnmatchedRegionsWarning", "ON_MISSING"]
+__all__ = ["join_regions", "UnmatchedRegionsWarning", "ON_MISSING", "check_region_files"]
 
 ON_MISSING = ("error", "drop")
 
@@ -39,18 +41,28 @@ def _keyed(frame: pd.DataFrame, side: str, id_column: str) -> pd.DataFrame:
     return frame
 
 
+def _check_finite(frame: pd.DataFrame, side: str, columns: tuple[str, ...]) -> None:
+    for c in columns:
+        if c in frame.columns and (problem := finite_problem(frame, c, frame.index)):
+            raise DataError(f"{side}: {problem}; remove those regions or fill the values")
+
+
 def join_regions(
     image: pd.DataFrame, tabular: pd.DataFrame, *, id_column: str = "id", on_missing: str = "error",
-    names: tuple[str, str] = ("image", "tabular"),
+    names: tuple[str, str] = ("image", "tabular"), finite: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inner-join two region frames on ``id_column`` (index or column; ids compared as strings).
 
     Returns ``(joined, unmatched)``; ``unmatched`` has columns ``id`` and ``missing_from``.
     Columns present on both sides must agree where they overlap (e.g. ``label``) and are kept once.
+    Columns named in ``finite`` (the model's inputs) must hold finite numbers on either side:
+    NaN and inf are refused, naming the file, the column, the rows and the ids.
     """
     if on_missing not in ON_MISSING:
         raise DataError(f"unknown on_missing {on_missing!r}; valid: {', '.join(ON_MISSING)}")
     a, b = _keyed(image, names[0], id_column), _keyed(tabular, names[1], id_column)
+    _check_finite(a, names[0], finite)
+    _check_finite(b, names[1], finite)
     only_a = [i for i in a.index if i not in b.index]
     only_b = [i for i in b.index if i not in a.index]
     unmatched = pd.DataFrame({"id": only_a + only_b,
@@ -71,3 +83,19 @@ def join_regions(
     joined = a.loc[keep].join(b.drop(columns=shared), how="inner")
     joined.index.name = id_column
     return joined, unmatched
+
+
+def check_region_files(tabular_model: str | os.PathLike[str], *, table: str | os.PathLike[str] | None = None,
+                       regions: str | os.PathLike[str] | None = None) -> None:
+    """Check the region table (or the polygons' properties) that ``fuse score`` will give the
+    tabular model, before any image is predicted: readable, the model's columns, unique ids,
+    the values policy. Scoring a table is cheap, so it is simply scored once."""
+    from ..io.geojson import read_geojson
+    from ..io.tables import read_table
+    from ..tabular.train import score_table
+
+    if table is not None:
+        score_table(tabular_model, read_table(table), str(table))
+    elif regions is not None:
+        polys, _ = read_geojson(regions)
+        score_table(tabular_model, polys.drop(columns=["geometry"]), str(regions))

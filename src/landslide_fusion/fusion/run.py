@@ -33,7 +33,7 @@ from ..tabular.schema import binary_labels
 from .compare import CompareResult, compare_chart, compare_fusion
 from .config import FusionConfig
 from .crosscheck import CrossCheckFusion
-from .join import UnmatchedRegionsWarning, join_regions
+from .join import UnmatchedRegionsWarning, check_region_files, join_regions
 from .risk import risk_table, write_risk
 from .stacking import TABULAR_COLUMN, StackingFusion
 
@@ -69,7 +69,8 @@ def read_regions(image: str | os.PathLike[str] | pd.DataFrame, tabular: str | os
         tab = tab.reset_index()
     require_columns(img, [cfg.id, *cfg.image_columns], img_name)
     frame, unmatched = join_regions(img, _tabular_side(tab, tab_name, cfg), id_column=cfg.id,
-                                    on_missing=cfg.on_missing, names=(img_name, tab_name))
+                                    on_missing=cfg.on_missing, names=(img_name, tab_name),
+                                    finite=(*cfg.image_columns, TABULAR_COLUMN))
     if frame.empty:
         raise DataError(f"{img_name} and {tab_name} share no region ids; check that both use the same ids")
     y = binary_labels(frame[cfg.label], f"column {cfg.label!r}") if cfg.label in frame.columns else None
@@ -222,6 +223,7 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
     if (data is None) == (scene is None) or (scene is None) != (regions is None):
         raise ConfigError("score either patches (--data) or a map (--scene with --regions)")
     check_can_write(out, overwrite)
+    check_region_files(tabular_model, table=table, regions=regions)
     estimator, cross, cfg = load_fusion(fusion)
     if on_missing:
         cfg = dataclasses.replace(cfg, on_missing=on_missing)

@@ -1,13 +1,27 @@
-"""Atomic writes: files and folders appear whole or not at all.
+"""Atomic writes: files and folders appear whole or not at all, and two runs never mix.
 
 A file is written under a hidden temporary name beside its target and renamed over it with
 :func:`os.replace` (atomic on POSIX within one file system). An output folder is built under a
-temporary name and swapped in at the end, so an interrupted or failed run never leaves a half
-written result and never destroys the previous one.
+temporary name unique to the run (``.NAME.tmp-PID-RANDOM``) and swapped in at the end, so an
+interrupted or failed run never leaves a half written result and never destroys the previous one.
+
+Guarantees of :func:`output_dir`:
+
+* **No overwrite without asking**: a non-empty destination is refused up front, and again at the
+  commit (something may have appeared meanwhile) unless ``overwrite`` is set. An empty folder
+  counts as absent.
+* **One writer per output**: a lock (``.NAME.lock``, :func:`fcntl.flock`, released by the kernel
+  when the process dies) makes a second concurrent writer fail at once, naming the first one's pid.
+* **No debris**: temporaries are removed on any exception; those of processes killed with
+  ``kill -9`` (their pid no longer runs) are removed by the next run writing the same output.
+* **Links**: an output that is a symbolic link to a folder is written into the link's target (the
+  link stays); a link to nothing is refused.
 """
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import os
 import shutil
@@ -18,18 +32,83 @@ from typing import Any, Iterator
 
 from ..errors import OutputExistsError
 
-__all__ = ["atomic_path", "output_dir", "write_json", "write_text", "check_can_write"]
+__all__ = ["atomic_path", "output_dir", "write_json", "write_text", "check_can_write", "resolve_output", "output_lock",
+           "clean_stale"]
+
+_TAGS = ("tmp", "old")
 
 
 def _sibling(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        p.unlink(missing_ok=True)
+
+
+def clean_stale(path: Path) -> list[Path]:
+    """Remove ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` beside ``path`` whose process is gone.
+
+    A previous result left as ``.old-*`` by a process killed between its two renames is put back
+    when ``path`` is missing, else removed.
+    """
+    removed: list[Path] = []
+    if not path.parent.is_dir():
+        return removed
+    for tag in _TAGS:
+        for p in path.parent.glob(f".{glob.escape(path.name)}.{tag}-*"):
+            pid = p.name[len(f".{path.name}.{tag}-"):].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                if tag == "old" and not path.exists() and not path.is_symlink():
+                    os.replace(p, path)
+                    continue
+                _remove(p)
+                removed.append(p)
+    return removed
+
+
+def resolve_output(path: str | os.PathLike[str]) -> Path:
+    """The path to write: a link's target for a symbolic link; a dangling link is an error."""
+    path = Path(path)
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.exists():
+            raise OutputExistsError(
+                f"{path}: is a link to {target}, which does not exist; create {target} or remove the link"
+            )
+        return target
+    return path
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise OutputExistsError(f"{path}: {blocker} is a file, not a folder; choose another output") from None
 
 
 def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Raise :class:`OutputExistsError` when ``path`` holds results and ``overwrite`` is off."""
-    path = Path(path)
+    """Raise :class:`OutputExistsError` when ``path`` holds results and ``overwrite`` is off.
+
+    An empty folder counts as absent; a dangling symbolic link is refused.
+    """
+    path = resolve_output(path)
     if path.exists() and not overwrite:
-        if path.is_file() or any(path.iterdir()):
+        if not path.is_dir() or any(path.iterdir()):
             raise OutputExistsError(
                 f"{path}: already exists; choose another output or pass --overwrite to replace it"
             )
@@ -37,43 +116,109 @@ def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
 
 
 @contextmanager
+def output_lock(path: Path) -> Iterator[None]:
+    """Hold ``.NAME.lock`` beside ``path``; a second holder fails at once naming the first's pid.
+
+    (Where :mod:`fcntl` does not exist, e.g. Windows, writers are not locked.)"""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            other = lock.read_text().strip() if lock.exists() else "?"
+            raise OutputExistsError(
+                f"{path}: another process (pid {other or '?'}) is writing this output; "
+                "wait for it to finish or choose another output"
+            ) from None
+        try:  # the holder we waited on may have removed the file: lock the current one
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+
+
+@contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path; on normal exit rename it to ``path``, else delete it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temporary path; on normal exit rename it to ``path``, else delete it.
+
+    ``path`` must not be a folder; a link to a file is written through (the target is replaced).
+    """
+    path = resolve_output(path)
+    if path.is_dir():
+        raise OutputExistsError(f"{path}: is a folder; pass a file name")
+    _make_parent(path)
+    if not any(".tmp-" in part for part in path.parent.parts):  # a run's own new folder has nothing stale
+        clean_stale(path)
     tmp = _sibling(path, "tmp")
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
-            tmp.unlink()
+            _remove(tmp)
+
+
+def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move ``tmp`` to ``path``: only onto nothing or an empty folder, unless ``overwrite``."""
+    if path.is_symlink() or path.exists():
+        if not overwrite and (not path.is_dir() or any(path.iterdir())):
+            raise OutputExistsError(
+                f"{path}: appeared while this run was writing it; nothing was replaced; "
+                "choose another output or pass --overwrite"
+            )
+        old = _sibling(path, "old")
+        os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(old, path)
+            raise
+        _remove(old)
+    else:
+        os.replace(tmp, path)
 
 
 @contextmanager
 def output_dir(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
-    """Build a results folder atomically.
+    """Build a results folder atomically, as the only writer of ``path``.
 
-    Yields an empty temporary folder. On normal exit it replaces ``path`` (the old folder is
-    removed only after the new one is in place); on error it is deleted and ``path`` is untouched.
-    Raises :class:`OutputExistsError` up front when ``path`` is non-empty and ``overwrite`` is off.
+    Yields an empty temporary folder unique to this run. On normal exit it replaces ``path`` (the
+    old folder is removed only after the new one is in place); on error it is deleted and
+    ``path`` is untouched. Raises :class:`OutputExistsError` up front when ``path`` is non-empty
+    and ``overwrite`` is off, when another process is writing ``path``, and at the end when
+    something appeared at ``path`` meanwhile (then nothing is replaced).
     """
     path = check_can_write(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(path, "tmp")
-    tmp.mkdir()
-    try:
-        yield tmp
-        old = None
-        if path.exists():
-            old = _sibling(path, "old")
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    _make_parent(path)
+    with output_lock(path):
+        check_can_write(path, overwrite)  # the writer we raced may have finished first
+        clean_stale(path)
+        tmp = _sibling(path, "tmp")
+        tmp.mkdir()
+        try:
+            yield tmp
+            _commit(tmp, path, overwrite)
+        finally:
+            if tmp.exists():
+                _remove(tmp)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

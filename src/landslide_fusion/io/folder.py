@@ -120,7 +120,10 @@ class ImageFolderDataset(Sequence[Sample]):
         path = self._images[stem]
         raw, geo = read_raster(path)
         if self.band_set is None:
-            self.band_set = infer_band_set(raw.shape[0])
+            try:
+                self.band_set = infer_band_set(raw.shape[0])
+            except BandError as e:
+                raise BandError(f"{path}: {e}") from None
         if raw.shape[0] != len(self.band_set):
             raise BandError(
                 f"{path}: {raw.shape[0]} band(s) but band set {self.band_set.name!r} has "

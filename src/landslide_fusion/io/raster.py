@@ -1,4 +1,10 @@
-"""Raster files: PNG/JPEG through Pillow, GeoTIFF through rasterio (georeferencing kept)."""
+"""Raster files: PNG/JPEG through Pillow, GeoTIFF through rasterio (georeferencing kept).
+
+:func:`read_raster` reads a dataset image whole, so it first reads only the header and refuses
+an image larger than :func:`max_pixels` (64 Mpx by default, ``LANDSLIDE_MAX_PIXELS`` to change
+it): a 30000 x 30000 GeoTIFF is 112 KB on disk and 10 GB in memory. Scenes of any size go
+through the windowed path, ``segment predict --input scene.tif``.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +18,72 @@ from ..errors import DataError
 from .atomic import atomic_path
 from .sample import GeoInfo
 
-__all__ = ["IMAGE_SUFFIXES", "read_raster", "write_geotiff"]
+__all__ = ["IMAGE_SUFFIXES", "read_raster", "write_geotiff", "max_pixels", "DEFAULT_MAX_PIXELS"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 _TIFF = (".tif", ".tiff")
+DEFAULT_MAX_PIXELS = 64_000_000
 
 
-def read_raster(path: str | os.PathLike[str]) -> tuple[np.ndarray, GeoInfo | None]:
+def max_pixels() -> int:
+    """Largest image (width x height) read whole: ``LANDSLIDE_MAX_PIXELS`` or 64 Mpx."""
+    text = os.environ.get("LANDSLIDE_MAX_PIXELS", "")
+    try:
+        return int(text) if text.strip() else DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise DataError(f"LANDSLIDE_MAX_PIXELS={text!r}: expected a whole number of pixels") from None
+
+
+def _check_size(path: Path, width: int, height: int, limit: int | None) -> None:
+    limit = max_pixels() if limit is None else limit
+    if width * height > limit:
+        raise DataError(
+            f"{path}: {width} x {height} pixels is more than the {limit / 1e6:g} Mpx read whole for a dataset image; "
+            "predict it as a scene with 'landslide segment predict --input SCENE' (windowed), "
+            "or raise LANDSLIDE_MAX_PIXELS"
+        )
+
+
+def _open_pil(path: Path, limit: int | None):
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except Image.DecompressionBombError:  # over 2 x Pillow's own limit: ours decides (header only)
+        Image.MAX_IMAGE_PIXELS, saved = None, Image.MAX_IMAGE_PIXELS
+        try:
+            im = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    try:
+        _check_size(path, *im.size, limit)
+    except DataError:
+        im.close()
+        raise
+    return im
+
+
+def read_raster(path: str | os.PathLike[str], limit: int | None = None) -> tuple[np.ndarray, GeoInfo | None]:
     """Read an image as (C, H, W) in its stored dtype, plus georeferencing for GeoTIFFs.
 
     PNG/JPEG: grey gives 1 channel, RGB 3, RGBA 3 (alpha dropped), palette images are expanded.
+    Images over ``limit`` pixels (default :func:`max_pixels`) are refused from their header.
     """
     path = Path(path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DataError(f"{path}: unsupported image type; use one of {', '.join(IMAGE_SUFFIXES)}")
     if path.suffix.lower() in _TIFF:
         import rasterio
-        from rasterio.errors import RasterioIOError
+        from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
         try:
-            with rasterio.open(path) as src:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                src = rasterio.open(path)
+            with src:
+                _check_size(path, src.width, src.height, limit)
                 arr = src.read()
                 geo = None
                 if src.crs is not None or not src.transform.is_identity:
@@ -43,10 +95,10 @@ def read_raster(path: str | os.PathLike[str]) -> tuple[np.ndarray, GeoInfo | Non
                 return arr, geo
         except RasterioIOError as e:
             raise DataError(f"{path}: not a readable GeoTIFF ({e})") from None
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with _open_pil(path, limit) as im:
             if im.mode == "P":
                 im = im.convert("RGBA" if "transparency" in im.info else "RGB")
             if im.mode == "RGBA":

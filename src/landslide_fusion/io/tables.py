@@ -40,6 +40,8 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = False) -> Path:
     """Write ``df`` as CSV or Parquet (by suffix), atomically."""
     path = Path(path)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise DataError(f"{path}: cannot write a {path.suffix or 'suffix-less'} table; name it .csv or .parquet")
     with atomic_path(path) as tmp:
         if path.suffix.lower() in (".parquet", ".pq"):
             df.to_parquet(tmp, index=index)

@@ -68,8 +68,7 @@ def train(
     from .config import SegmentConfig
     from .train import train_segmentation
 
-    overrides = list(set_) + ([f'data.root="{data}"'] if data else [])
-    cfg = load_config(SegmentConfig, config, overrides)
+    cfg = load_config(SegmentConfig, config, set_, {"data.root": data} if data else {})
     r = train_segmentation(cfg, out, overwrite=overwrite, resume=resume, folds=folds, progress=not as_json)
     m = r.metrics
     emit({"run": str(r.path), "threshold": r.threshold, **m}, as_json,

@@ -8,6 +8,8 @@ from typing import Any
 
 from ..errors import ConfigError
 
+from ..config import names_of, setting
+
 __all__ = ["DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig", "SceneConfig", "SegmentConfig"]
 
 
@@ -23,19 +25,19 @@ class DataConfig:
     root: str = ""
     train_split: str = ""
     val_split: str = ""
-    val_fraction: float = 0.2
-    size: int = 0
-    normalization: str = "standard"
-    nan_policy: str = "raise"
+    val_fraction: float = setting(0.2, gt=0, lt=1)
+    size: int = setting(0, ge=0)
+    normalization: str = setting("standard", choices=names_of("landslide_fusion.stats", "Normalization"))
+    nan_policy: str = setting("raise", choices=names_of("landslide_fusion.io.validate", "NanPolicy"))
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    source: str = "l4s14"
-    preset: str = "l4s23"
-    gaussian_kernel: int = 10
-    median_kernel: int = 10
-    blur: str = "gaussian"
+    source: str = setting("l4s14", choices=names_of("landslide_fusion.bands", "BAND_SETS"))
+    preset: str = setting("l4s23", choices=names_of("landslide_fusion.segmentation.engineer", "PRESETS"))
+    gaussian_kernel: int = setting(10, ge=1)
+    median_kernel: int = setting(10, ge=1)
+    blur: str = setting("gaussian", choices=("gaussian", "box"))
 
 
 @dataclass(frozen=True)
@@ -75,28 +77,28 @@ class ModelConfig:
 @dataclass(frozen=True)
 class AugmentConfig:
     rotate: bool = True
-    cutmix_prob: float = 0.5
-    cutmix_max: int = 2
-    jitter: float = 0.0
+    cutmix_prob: float = setting(0.5, ge=0, le=1)
+    cutmix_max: int = setting(2, ge=0)
+    jitter: float = setting(0.0, ge=0)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 30
-    batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    optimizer: str = "adamw"
-    scheduler: str = "cosine"
-    warmup_epochs: int = 1
+    epochs: int = setting(30, ge=1)
+    batch_size: int = setting(16, ge=1)
+    lr: float = setting(1e-3, gt=0)
+    weight_decay: float = setting(1e-4, ge=0)
+    optimizer: str = setting("adamw", choices=names_of("landslide_fusion.segmentation.train", "OPTIMIZERS"))
+    scheduler: str = setting("cosine", choices=names_of("landslide_fusion.segmentation.train", "SCHEDULERS"))
+    warmup_epochs: int = setting(1, ge=0)
     loss: str = "focal+iou"
-    grad_clip: float = 1.0
-    patience: int = 10
+    grad_clip: float = setting(1.0, ge=0)
+    patience: int = setting(10, ge=1)
     seed: int = 0
     amp: bool = True
     channels_last: bool = True
-    threads: int = 0
-    max_seconds: float = 0.0  # stop after the epoch that passes this many seconds of training (0: no limit)
+    threads: int = setting(0, ge=0)
+    max_seconds: float = setting(0.0, ge=0)  # stop after the epoch that passes this many seconds of training (0: no limit)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -104,11 +106,11 @@ class TrainConfig:
 class PostConfig:
     """Post-processing: ``tta`` is ``none``, ``rot90`` (4 views) or ``d4`` (8 views)."""
 
-    tta: str = "rot90"
+    tta: str = setting("rot90", choices=names_of("landslide_fusion.segmentation.infer", "TTA_MODES"))
     tune_threshold: bool = True
-    threshold: float = 0.5
-    opening: int = 0
-    closing: int = 0
+    threshold: float = setting(0.5, gt=0, lt=1)
+    opening: int = setting(0, ge=0)
+    closing: int = setting(0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,9 @@ class SceneConfig:
     ``nodata``: input value marking missing pixels (default: the file's nodata).
     """
 
-    window: int = 0
-    overlap: float = 0.25
-    batch_size: int = 8
+    window: int = setting(0, ge=0)
+    overlap: float = setting(0.25, ge=0, lt=1)
+    batch_size: int = setting(8, ge=1)
     band_map: tuple[str, ...] = ()
     nodata: float | None = None
 

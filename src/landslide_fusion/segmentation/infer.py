@@ -98,9 +98,9 @@ class SegmentationRun:
                 raise DataError(f"{path}: not a segmentation run (no {name}); pass a folder written by 'segment train'")
         cfg = load_config(SegmentConfig, path / "config.toml")
         stats = BandStats.load(path / "band_stats.json")
-        pipeline = build_pipeline(cfg, stats)
-        state = torch.load(path / "model.pt", map_location=device, weights_only=True)
-        pipeline.load_state_dict(state)
+        from .weights import build_with_weights, load_weights
+
+        pipeline = build_with_weights(lambda: build_pipeline(cfg, stats), load_weights(path / "model.pt"), str(path / "model.pt"))
         pipeline.to(device).eval()
         info = json.loads((path / "run.json").read_text())
         runner = None

@@ -146,10 +146,14 @@ def _profile(src, dtype: str, nodata: float) -> dict:
 def _read_block(src, bands: list[int], row: int, col: int, height: int, width: int,
                 nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Bands (C, h, w) of a block, with nodata/NaN pixels zeroed, and its valid-pixel map."""
+    from rasterio.errors import RasterioIOError
     from rasterio.windows import Window
 
     win = Window(col, row, min(width, src.width - col), min(height, src.height - row))
-    x = src.read([b + 1 for b in bands], window=win).astype(np.float32)
+    try:
+        x = src.read([b + 1 for b in bands], window=win).astype(np.float32)
+    except RasterioIOError as e:
+        raise DataError(f"{src.name}: cannot read rows {row}-{row + win.height} ({e}); the file is damaged or truncated") from None
     ok = valid_pixels(x, nodata)
     return np.where(ok & np.isfinite(x), x, np.float32(0.0)), ok
 

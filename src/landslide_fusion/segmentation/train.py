@@ -310,11 +310,14 @@ def _train_one(cfg, data, out: Path, *, overwrite, resume, progress, device) -> 
 def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, progress, device) -> TrainResult:
     from sklearn.model_selection import StratifiedKFold
 
+    from ..config import check_folds
+
     d = cfg.data
     ds = open_dataset(d.root, split=d.train_split or None, band_set=cfg.features.source, require_masks=True,
                       nan_policy=d.nan_policy)
     x, y, ids = load_patches(ds, d.size)
     strat = y.flatten(1).amax(1).numpy()
+    check_folds(folds, strat, "--folds", "patches")
     skf = StratifiedKFold(folds, shuffle=True, random_state=cfg.train.seed)
     results, oof = [], []
     with output_dir(out, overwrite) as tmp:

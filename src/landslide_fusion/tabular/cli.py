@@ -44,17 +44,11 @@ def train(
     from .config import TabularConfig
     from .train import train_tabular
 
-    overrides = list(set_)
-    for key, value in (("label", label), ("id", id), ("cv.group", group)):
-        if value:
-            overrides.append(f'{key}="{value}"')
+    values = {k: v for k, v in (("label", label), ("id", id), ("cv.group", group), ("cv.block_size", block_size),
+                                ("cv.splitter", cv.value if cv else None)) if v is not None}
     if coords:
-        overrides.append("coords=[" + ",".join(f'"{c.strip()}"' for c in coords.split(",")) + "]")
-    if cv:
-        overrides.append(f'cv.splitter="{cv.value}"')
-    if block_size:
-        overrides.append(f"cv.block_size={block_size}")
-    cfg = load_config(TabularConfig, config, overrides)
+        values["coords"] = [c.strip() for c in coords.split(",")]
+    cfg = load_config(TabularConfig, config, set_, values)
     r = train_tabular(data, cfg, out, overwrite=overwrite)
     g, b = r["gbm"], r["logistic_baseline"]
     emit(r, as_json, f"model written to {out} ({r['rows']} rows, {r['positives']} positive)\n"

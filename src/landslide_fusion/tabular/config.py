@@ -4,33 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..config import names_of, setting
+
 __all__ = ["GBMConfig", "CVConfig", "TabularConfig"]
 
 
 @dataclass(frozen=True)
 class GBMConfig:
-    n_estimators: int = 1500
-    learning_rate: float = 0.02
-    num_leaves: int = 7
-    min_child_samples: int = 50
-    subsample: float = 0.8
-    colsample_bytree: float = 0.6
-    reg_lambda: float = 1.0
-    class_weight: str = "balanced"
-    early_stopping_rounds: int = 150
-    validation_fraction: float = 0.15
-    calibration: str = "isotonic"
-    calibration_folds: int = 3
-    threshold_rule: str = "f1"
-    target_recall: float = 0.9
+    n_estimators: int = setting(1500, ge=1)
+    learning_rate: float = setting(0.02, gt=0)
+    num_leaves: int = setting(7, ge=2)
+    min_child_samples: int = setting(50, ge=1)
+    subsample: float = setting(0.8, gt=0, le=1)
+    colsample_bytree: float = setting(0.6, gt=0, le=1)
+    reg_lambda: float = setting(1.0, ge=0)
+    class_weight: str = setting("balanced", choices=("balanced", "none"))
+    early_stopping_rounds: int = setting(150, ge=1)
+    validation_fraction: float = setting(0.15, gt=0, lt=1)
+    calibration: str = setting("isotonic", choices=names_of("landslide_fusion.tabular.calibration", "CALIBRATIONS"))
+    calibration_folds: int = setting(3, ge=2)
+    threshold_rule: str = setting("f1", choices=("f1", "recall"))
+    target_recall: float = setting(0.9, gt=0, le=1)
     random_state: int = 0
 
 
 @dataclass(frozen=True)
 class CVConfig:
-    splitter: str = "stratified"
-    folds: int = 5
-    block_size: float = 1000.0
+    splitter: str = setting("stratified", choices=names_of("landslide_fusion.tabular.splits", "SPLITTERS"))
+    folds: int = setting(5, ge=2)
+    block_size: float = setting(1000.0, gt=0)
     group: str = ""
 
 

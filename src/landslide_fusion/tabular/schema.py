@@ -1,4 +1,12 @@
-"""Feature schema of a tabular model: names, kinds and categories, checked at predict time."""
+"""Feature schema of a tabular model: names, kinds and categories, checked at predict time.
+
+Values policy, the same in every tabular and fusion command (:func:`check_table`,
+:func:`finite_problem`): ``inf``/``-inf`` is never a measurement and is refused, naming the
+column, the data rows (1 = first row after the header) and their ids; an empty cell (NaN) means
+missing, which LightGBM handles natively in tabular features and which fusion inputs refuse like
+``inf``. A numeric column holding some text (``n.a.``, ``-``, ``?``) is refused rather than
+silently treated as a category; ids must be unique.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ import pandas as pd
 
 from ..errors import DataError, SchemaError
 
-__all__ = ["FeatureSchema", "binary_labels"]
+__all__ = ["FeatureSchema", "binary_labels", "check_table", "finite_problem", "repeated_ids"]
 
 
 @dataclass(frozen=True)
@@ -100,3 +108,57 @@ def binary_labels(y: pd.Series | np.ndarray, source: str = "label") -> np.ndarra
     if len(np.unique(out)) < 2:
         raise DataError(f"{source}: only one class ({out[0]}) present; a classifier needs landslide and non-landslide rows")
     return out
+
+
+def _listed(values: list, limit: int = 5) -> str:
+    shown = ", ".join(map(str, values[:limit]))
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def finite_problem(frame: pd.DataFrame, column: str, ids: np.ndarray | pd.Index | None = None,
+                   allow_nan: bool = False) -> str | None:
+    """``"column 'c' has inf in rows 3, 17 (ids r3, r17)"`` for a numeric column holding
+    non-finite values (NaN too unless ``allow_nan``), else None. Rows count from 1."""
+    col = frame[column]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return None
+    v = col.to_numpy(dtype=float, na_value=np.nan)
+    bad = np.isinf(v) | (np.isnan(v) if not allow_nan else False)
+    if not bad.any():
+        return None
+    rows = np.flatnonzero(bad)
+    kinds = " and ".join(k for k, m in (("inf", np.isinf(v)), ("NaN", np.isnan(v))) if (m & bad).any())
+    ids_ = f" (ids {_listed([np.asarray(ids)[i] for i in rows])})" if ids is not None else ""
+    return f"column {column!r} has {kinds} in rows {_listed([int(r) + 1 for r in rows])}{ids_}"
+
+
+def repeated_ids(ids: pd.Series | pd.Index | np.ndarray) -> list:
+    """The ids that occur more than once, in order of first repeat."""
+    s = pd.Series(np.asarray(ids)).astype(str)
+    return s[s.duplicated()].unique().tolist()
+
+
+def _text_in_numbers(col: pd.Series) -> list[str]:
+    """Text cells of a column whose other cells are numbers (empty when it is not such a column)."""
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return []
+    present = col.dropna()
+    numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    if numbers.notna().sum() == 0 or numbers.notna().mean() < 0.5:
+        return []
+    return sorted({str(v) for v in present[numbers.isna()]})
+
+
+def check_table(X: pd.DataFrame, source: str, ids: np.ndarray | None = None, id_column: str = "",
+                categorical: tuple[str, ...] = ()) -> None:
+    """Apply the values policy (module docstring) to feature columns ``X`` of table ``source``."""
+    if id_column and ids is not None and (dup := repeated_ids(ids)):
+        raise DataError(f"{source}: column {id_column!r} repeats ids ({_listed(dup)}); each region needs one row")
+    for c in X.columns:
+        if c in categorical:
+            continue
+        if text := _text_in_numbers(X[c]):
+            raise SchemaError(f"{source}: column {c!r} holds numbers and text ({_listed(text)}); "
+                              "empty those cells (missing) or fix them, or declare the column categorical")
+        if problem := finite_problem(X, c, ids if id_column else None, allow_nan=True):
+            raise DataError(f"{source}: {problem}; remove or fill them")

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import load_config, save_config
+from ..config import check_folds, load_config, save_config
 from ..errors import ConfigError
-from ..io.atomic import output_dir, write_json
+from ..io.atomic import check_can_write, output_dir, write_json
 from ..io.tables import read_table, require_columns, write_table
 from .config import TabularConfig
 from .cv import cross_validate_model, leakage_report
 from .explain import shap_importance, shap_plots, top_contributions
 from .model import LandslideGBM
-from .schema import binary_labels
+from .schema import binary_labels, check_table
 
 __all__ = ["prepare", "train_tabular", "predict_tabular", "score_table", "load_tabular", "evaluate_tabular", "explain_tabular", "make_gbm"]
 
@@ -45,6 +45,7 @@ def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool 
         raise ConfigError(f"{source}: no feature columns left after removing label, id, coords and exclude")
     y = binary_labels(df[cfg.label], f"{source} column {cfg.label!r}") if with_label else None
     ids = df[cfg.id].to_numpy() if cfg.id else np.arange(len(df))
+    check_table(X, source, ids, cfg.id, tuple(cfg.categorical))
     coords = df[list(cfg.coords)] if cfg.coords else None
     groups = df[cfg.cv.group].to_numpy() if cfg.cv.group else None
     return X, y, ids, coords, groups
@@ -52,6 +53,7 @@ def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool 
 
 def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False):
     c = cfg.cv
+    check_folds(c.folds, y, "cv.folds", "rows")
     if c.splitter == "spatial" and coords is None:
         raise ConfigError("spatial CV needs coordinates: pass --coords x,y")
     if c.splitter == "group" and groups is None:
@@ -69,6 +71,7 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
     and mean +- std metrics, logistic baseline alongside), ``oof.csv`` (out-of-fold
     probabilities for fusion), ``importance.csv`` (SHAP ranking on the data).
     """
+    check_can_write(out, overwrite)
     df = read_table(table)
     X, y, ids, coords, groups = prepare(df, cfg, str(table))
     leaks = leakage_report(X, y)
@@ -109,8 +112,6 @@ def score_table(model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str
 def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
                     *, overwrite: bool = False) -> pd.DataFrame:
     """Score every row of ``table``: ``id, probability, landslide`` written to ``out`` (CSV/Parquet)."""
-    from ..io.atomic import check_can_write
-
     check_can_write(out, overwrite)
     res = score_table(model_dir, read_table(table), str(table))
     write_table(res, out)

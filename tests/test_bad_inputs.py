@@ -1,0 +1,401 @@
+"""Every command over a table of bad inputs: a non-zero exit, exactly one ``error:`` line on
+stderr, no traceback, and nothing written or left behind (issue #13)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from landslide_fusion.cli import app
+from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_region_table, write_synth_folder, write_synth_l4s
+
+runner = CliRunner()
+TINY = ["--set", "model.widths=[4, 8, 8, 16, 16]", "--set", "train.batch_size=4", "--set", 'post.tta="none"',
+        "--set", "train.warmup_epochs=0", "--set", "train.epochs=1", "--set", 'features.preset="l4s14"']
+GBM = ["--set", "gbm.n_estimators=5", "--set", "gbm.min_child_samples=5", "--set", "gbm.early_stopping_rounds=5"]
+
+
+class Inputs:
+    """Paths of the shared good inputs (built once per module)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.l4s = root / "l4s"
+        self.folder = root / "folder"
+        self.run = root / "run"
+        self.table = root / "regions.csv"
+        self.tab = root / "tab"
+        self.image = root / "image.csv"
+        self.tabular = root / "tabular.csv"
+        self.fusion = root / "fusion"
+        self.scene = root / "scene.tif"
+
+
+def _ok(args: list[str]) -> None:
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, (args, r.output, r.exception)
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> Inputs:
+    g = Inputs(tmp_path_factory.mktemp("good"))
+    write_synth_l4s(g.l4s, n=10, size=32, seed=1)
+    write_synth_folder(g.folder, n=6, size=32, seed=2)
+    _ok(["segment", "train", "--data", str(g.l4s), "-o", str(g.run), *TINY])
+    ids = [f"r{i}" for i in range(60)]
+    synth_region_table(ids, np.arange(60) % 2, seed=0).to_csv(g.table, index=False)
+    _ok(["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM])
+    sides = synth_fusion_regions(80, seed=1)
+    sides.drop(columns=["tabular_probability"]).to_csv(g.image, index=False)
+    sides[["id", "tabular_probability", "label"]].to_csv(g.tabular, index=False)
+    _ok(["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"])
+    _scene(g.scene)
+    return g
+
+
+def _scene(path: Path, size: int = 48) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    img, _ = synth_patch(np.random.default_rng(0), size)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=img.shape[0], dtype="float32",
+                       crs="EPSG:32633", transform=from_origin(500000, 4100000, 10, 10)) as dst:
+        dst.write(img.astype(np.float32))
+
+
+# --- bad inputs, each made in the case's own folder ---------------------------------------------------------------
+
+
+def _table_with(good: Inputs, d: Path, edit: Callable[[pd.DataFrame], pd.DataFrame], name: str = "bad.csv") -> str:
+    edit(pd.read_csv(good.table)).to_csv(d / name, index=False)
+    return str(d / name)
+
+
+def _inf(t: pd.DataFrame) -> pd.DataFrame:
+    t["rainfall_mm"] = t["rainfall_mm"].astype(float)
+    t.loc[[3, 17], "rainfall_mm"] = np.inf
+    return t
+
+
+def _dup(t: pd.DataFrame) -> pd.DataFrame:
+    t.loc[5, "region_id"] = t.loc[4, "region_id"]
+    return t
+
+
+def _text(t: pd.DataFrame) -> pd.DataFrame:
+    t["rainfall_mm"] = t["rainfall_mm"].astype(object)
+    t.loc[[2, 9], "rainfall_mm"] = "n.a."
+    return t
+
+
+def _image_with(good: Inputs, d: Path, value: float) -> str:
+    t = pd.read_csv(good.image)
+    t["n_components"] = t["n_components"].astype(float)
+    t.loc[[1, 7], "n_components"] = value
+    t.to_csv(d / "image.csv", index=False)
+    return str(d / "image.csv")
+
+
+def _run_with(good: Inputs, d: Path, edit: Callable[[Path], None]) -> str:
+    run = d / "badrun"
+    shutil.copytree(good.run, run)
+    edit(run)
+    return str(run)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("this ran",))
+
+
+def _malicious(run: Path) -> None:
+    torch.save({"w": _Evil()}, run / "model.pt")
+
+
+def _not_a_state_dict(run: Path) -> None:
+    torch.save([torch.zeros(2)], run / "model.pt")
+
+
+def _huge_widths(run: Path) -> None:
+    cfg = (run / "config.toml").read_text()
+    (run / "config.toml").write_text(cfg.replace("widths = [\n    4,", "widths = [\n    4096,").replace("widths = [4,", "widths = [4096,"))
+
+
+def _truncated_scene(good: Inputs, d: Path) -> str:
+    data = good.scene.read_bytes()
+    (d / "cut.tif").write_bytes(data[: len(data) // 2])
+    return str(d / "cut.tif")
+
+
+def _two_channel_folder(good: Inputs, d: Path) -> str:
+    from PIL import Image
+
+    root = d / "la"
+    shutil.copytree(good.folder, root)
+    first = sorted((root / "images").iterdir())[0]
+    Image.fromarray(np.zeros((32, 32, 2), np.uint8), "LA").save(first)
+    return str(root)
+
+
+def _big_folder(good: Inputs, d: Path) -> str:
+    from PIL import Image
+
+    root = d / "big"
+    shutil.copytree(good.folder, root)
+    first = sorted((root / "images").iterdir())[0]
+    Image.new("RGB", (9000, 8000)).save(first)
+    return str(root)
+
+
+def _few_regions(good: Inputs, d: Path) -> str:
+    pd.read_csv(good.image).iloc[:4].to_csv(d / "image.csv", index=False)
+    return str(d / "image.csv")
+
+
+def _dangling(d: Path) -> str:
+    (d / "out").symlink_to(d / "nowhere")
+    return str(d / "out")
+
+
+def _empty_dir(d: Path) -> str:
+    (d / "out").mkdir()
+    return str(d / "out")
+
+
+def _bad_toml(d: Path, text: str) -> str:
+    (d / "c.toml").write_text(text)
+    return str(d / "c.toml")
+
+
+def _few_rows(good: Inputs, d: Path) -> str:
+    return _table_with(good, d, lambda t: t.iloc[[0, 1, 2, 3]])
+
+
+Case = Callable[[Inputs, Path], list[str]]
+CASES: dict[str, Case] = {
+    # configuration
+    "segment train lr<0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY, "--set", "train.lr=-0.1"],
+    "segment train data.size<0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "data.size=-32"],
+    "segment train epochs=0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epochs=0"],
+    "segment train batch_size=0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.batch_size=0"],
+    "segment train unknown nan_policy": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
+                                                      "--set", 'data.nan_policy="ignore"'],
+    "segment train unknown optimizer": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
+                                                     "--set", 'train.optimizer="adamx"'],
+    "segment train --set typo": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epoch=3"],
+    "segment train --folds 50 of 10 patches": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY,
+                                                            "--folds", "50"],
+    "segment train config file out of range": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "-c",
+                                                           _bad_toml(d, "[train]\nlr = -1.0\n")],
+    "segment train missing data": lambda g, d: ["segment", "train", "--data", str(d / "none"), "-o", str(d / "o"), *TINY],
+    "segment train dangling-link output": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", _dangling(d), *TINY],
+    "tabular train n_estimators=0": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                                                  "--set", "gbm.n_estimators=0"],
+    "tabular train cv.folds=1": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                                              "--set", "cv.folds=1"],
+    "tabular train 4-row table": lambda g, d: ["tabular", "train", "--data", _few_rows(g, d), "--id", "region_id", "-o", str(d / "o"), *GBM],
+    "tabular train inf": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _inf), "--id", "region_id", "-o", str(d / "o"), *GBM],
+    "tabular train duplicate ids": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _dup), "--id", "region_id",
+                                                 "-o", str(d / "o"), *GBM],
+    "tabular train text in numbers": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _text), "--id", "region_id",
+                                                   "-o", str(d / "o"), *GBM],
+    "tabular train existing output": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM],
+    "tabular train negative block size": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                                                       "--cv", "spatial", "--coords", "x,y", "--block-size", "-5"],
+    "tabular predict inf": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _inf), "-o", str(d / "p.csv")],
+    "tabular predict duplicate ids": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _dup),
+                                                   "-o", str(d / "p.csv")],
+    "tabular predict xlsx": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table), "-o", str(d / "p.xlsx")],
+    "tabular predict output is a folder": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                                                        "-o", _empty_dir(d)],
+    "tabular predict dangling-link output": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                                                          "-o", _dangling(d)],
+    "tabular evaluate inf": lambda g, d: ["tabular", "evaluate", "--model", str(g.tab), "--data", _table_with(g, d, _inf)],
+    "tabular explain text in numbers": lambda g, d: ["tabular", "explain", "--model", str(g.tab), "--data", _table_with(g, d, _text),
+                                                     "-o", str(d / "o")],
+    "tabular predict not a model": lambda g, d: ["tabular", "predict", "--model", str(d), "--data", str(g.table), "-o", str(d / "p.csv")],
+    # fusion
+    "fuse train inf": lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.inf), "--tabular", str(g.tabular), "-o", str(d / "o")],
+    "fuse train NaN": lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.nan), "--tabular", str(g.tabular), "-o", str(d / "o")],
+    "fuse train --folds 1": lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                                          "--folds", "1"],
+    "fuse train risk edges not increasing": lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular),
+                                                          "-o", str(d / "o"), "--set", "risk.edges=[0.5, 0.2]"],
+    "fuse predict inf": lambda g, d: ["fuse", "predict", "--fusion", str(g.fusion), "--image", _image_with(g, d, np.inf),
+                                      "--tabular", str(g.tabular), "-o", str(d / "o")],
+    "fuse compare --folds 0": lambda g, d: ["fuse", "compare", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                                            "--folds", "0"],
+    "fuse score inf table": lambda g, d: ["fuse", "score", "--fusion", str(g.fusion), "--run", str(g.run), "--tabular", str(g.tab),
+                                          "--data", str(g.l4s), "--table", _table_with(g, d, _inf), "-o", str(d / "o")],
+    "fuse describe xlsx": lambda g, d: ["fuse", "describe", str(g.l4s), "-o", str(d / "t.xlsx")],
+    # images and runs
+    "data check 2-channel PNG": lambda g, d: ["data", "check", _two_channel_folder(g, d)],
+    "data check image over the pixel limit": lambda g, d: ["data", "check", _big_folder(g, d)],
+    "data synth dangling-link output": lambda g, d: ["data", "synth", _dangling(d), "--n", "2", "--size", "32"],
+    "data synth existing output": lambda g, d: ["data", "synth", str(g.l4s), "--n", "2", "--size", "32"],
+    "segment predict --window -16": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", str(g.scene), "-o", str(d / "o"),
+                                                  "--window", "-16"],
+    "segment predict truncated scene": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _truncated_scene(g, d),
+                                                     "-o", str(d / "o")],
+    "segment predict malicious model.pt": lambda g, d: ["segment", "predict", "--run", _run_with(g, d, _malicious), "--input", str(g.l4s),
+                                                        "-o", str(d / "o")],
+    "segment evaluate list as model.pt": lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _not_a_state_dict),
+                                                       "--data", str(g.l4s)],
+    "segment evaluate huge model.widths": lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _huge_widths), "--data", str(g.l4s)],
+    "segment export malicious model.pt": lambda g, d: ["segment", "export", "--run", _run_with(g, d, _malicious), "-o", str(d / "m.onnx")],
+    "segment predict not a run": lambda g, d: ["segment", "predict", "--run", str(d), "--input", str(g.l4s), "-o", str(d / "o")],
+    "demo dangling-link output": lambda g, d: ["demo", "--out", _dangling(d)],
+    "data synth output under a file": lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],
+    "fuse train 4 regions": lambda g, d: ["fuse", "train", "--image", _few_regions(g, d), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                                          "--on-missing", "drop"],
+}
+
+
+def _listing(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_fails_cleanly(name, good, tmp_path):
+    args = CASES[name](good, tmp_path)
+    before, inputs = _listing(tmp_path), _listing(good.root)
+    r = runner.invoke(app, args)
+    print(f"{name}: {r.stderr.strip()}")
+    assert r.exit_code != 0, (name, r.output)
+    assert r.exception is None or isinstance(r.exception, SystemExit), (name, repr(r.exception))
+    lines = r.stderr.splitlines()  # progress lines (stages) may come before the error
+    assert [line for line in lines if line.startswith("error")] == lines[-1:], (name, r.stderr)
+    assert lines[-1].startswith("error: "), (name, r.stderr)
+    assert "Traceback" not in r.output and "weights_only" not in r.stderr, name
+    assert _listing(tmp_path) == before, (name, _listing(tmp_path) - before)
+    assert _listing(good.root) == inputs, (name, _listing(good.root) ^ inputs)
+
+
+# --- outputs: locks, commits, links, kill -9 ------------------------------------------------------------------------
+
+
+def _debris(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_second_writer_fails_at_once_naming_the_first(tmp_path):
+    from landslide_fusion.io.atomic import output_lock
+
+    out = tmp_path / "gen"
+    with output_lock(out):
+        r = runner.invoke(app, ["data", "synth", str(out), "--n", "2", "--size", "32"])
+    assert r.exit_code == 1 and f"another process (pid {os.getpid()}) is writing" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and not out.exists() and _debris(tmp_path) == []
+
+
+def test_commit_refuses_what_appeared_meanwhile(tmp_path):
+    from landslide_fusion.errors import OutputExistsError
+    from landslide_fusion.io import output_dir, write_json
+
+    out = tmp_path / "run"
+    with pytest.raises(OutputExistsError, match="appeared while this run was writing"):
+        with output_dir(out) as tmp:
+            write_json(tmp / "mine.json", {})
+            out.mkdir()
+            (out / "theirs.txt").write_text("x")
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"] and _debris(tmp_path) == []
+    with output_dir(out, overwrite=True) as tmp:  # with --overwrite the newest result wins
+        write_json(tmp / "mine.json", {})
+    assert [p.name for p in out.iterdir()] == ["mine.json"] and _debris(tmp_path) == []
+
+
+def test_links_and_empty_folders(tmp_path):
+    from landslide_fusion.io import output_dir, write_json
+
+    target = tmp_path / "target"
+    target.mkdir()  # an empty folder counts as absent
+    (tmp_path / "link").symlink_to(target)
+    with output_dir(tmp_path / "link") as tmp:
+        write_json(tmp / "a.json", {})
+    assert (tmp_path / "link").is_symlink() and (target / "a.json").is_file()  # written into the link's target
+    with output_dir(tmp_path / "link", overwrite=True) as tmp:
+        write_json(tmp / "b.json", {})
+    assert (tmp_path / "link").is_symlink() and sorted(p.name for p in target.iterdir()) == ["b.json"]
+    assert _debris(tmp_path) == []
+
+
+def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
+    from landslide_fusion.io import output_dir, write_json
+
+    dead = 2**22 + 12345  # above pid_max's default: no such process
+    out = tmp_path / "run"
+    (tmp_path / f".run.tmp-{dead}-abcdef12").mkdir()
+    (tmp_path / f".run.tmp-{dead}-abcdef12" / "half.json").write_text("{")
+    (tmp_path / f".run.old-{dead}-abcdef12").mkdir()  # killed between its two renames: the previous result
+    (tmp_path / f".run.old-{dead}-abcdef12" / "prev.json").write_text("{}")
+    with pytest.raises(RuntimeError):
+        with output_dir(out) as tmp:
+            raise RuntimeError("crash")
+    assert [p.name for p in out.iterdir()] == ["prev.json"] and _debris(tmp_path) == []  # put back, then kept
+
+
+def _synth_cmd(out: Path, seed: int, n: int = 40) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "landslide_fusion.cli", "data", "synth", str(out), "--n", str(n), "--size", "32",
+            "--seed", str(seed)]
+
+
+def _env() -> dict:
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def test_concurrent_writers_never_both_succeed(tmp_path):
+    import subprocess
+
+    out = tmp_path / "gen"
+    procs = [subprocess.Popen(_synth_cmd(out, seed), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for seed in (1, 2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1], results
+    err = next(e for code, e in results if code)
+    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
+    assert _debris(tmp_path) == []
+
+
+def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "gen"
+    p = subprocess.Popen(_synth_cmd(out, 3, n=400), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not any(n.startswith(".gen.tmp-") for n in _debris(tmp_path)) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL and not out.exists()
+    assert any(n.startswith(".gen.tmp-") for n in _debris(tmp_path))  # what the killed run left behind
+    r = runner.invoke(app, ["data", "synth", str(out), "--n", "400", "--size", "32", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert _debris(tmp_path) == []
+    assert runner.invoke(app, ["data", "synth", str(tmp_path / "ref"), "--n", "400", "--size", "32", "--seed", "3"]).exit_code == 0
+    assert (out / "regions.csv").read_bytes() == (tmp_path / "ref" / "regions.csv").read_bytes()
+    assert sorted(p.name for p in (out / "img").iterdir()) == sorted(p.name for p in (tmp_path / "ref" / "img").iterdir())
+
+
+def test_cli_paths_are_values_not_toml(tmp_path):
+    from landslide_fusion.config import load_config
+    from landslide_fusion.segmentation.config import SegmentConfig
+
+    odd = tmp_path / "a\\tb\tc"
+    cfg = load_config(SegmentConfig, None, ["train.epochs=2"], {"data.root": odd})
+    assert cfg.data.root == str(odd) and cfg.train.epochs == 2
+    r = runner.invoke(app, ["segment", "train", "--data", str(odd), "-o", str(tmp_path / "o"), *TINY])
+    assert r.exit_code == 1 and str(odd) in r.stderr and r.stderr.count("\n") == 1, r.stderr
