@@ -159,6 +159,8 @@ def _check_keys(cls: type, key: str, label: str) -> None:
     node: Any = cls
     parts = key.strip().split(".")
     for i, part in enumerate(parts):
+        if node is dict or typing.get_origin(node) is dict:
+            return  # a free-form table (model.options): its owner checks its keys
         if not dataclasses.is_dataclass(node):
             raise ConfigError(f"{label}: {'.'.join(parts[:i])} is a value, not a section")
         hints = typing.get_type_hints(node)
