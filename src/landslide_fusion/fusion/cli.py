@@ -22,15 +22,23 @@ TabularOption = typer.Option(..., "--tabular", help="Tabular scores (id, probabi
                                                     "or the output of 'tabular predict'.")
 
 
-class Method(str, Enum):
-    stacking = "stacking"
-    crosscheck = "crosscheck"
+def _method_enum() -> type[Enum]:
+    """The ``--method`` choices: every registered fusion method (:mod:`.methods`)."""
+    from .methods import list_methods
+
+    return Enum("Method", {name: name for name in list_methods()}, type=str)
+
+
+Method = _method_enum()
 
 
 OnMissing = choices("OnMissing", ON_MISSING)
 
 
 OnMissingOption = typer.Option(None, help="Ids on one side only: error, or drop them (listed).")
+AllowMismatchOption = typer.Option(False, "--allow-mismatch",
+                                   help="Warn instead of refusing when the inputs come from other models than the "
+                                        "fusion was trained on (see provenance.json).")
 
 
 def _config(config: Path | None, set_: list[str], method: Method | None = None, folds: int | None = None,
@@ -65,7 +73,7 @@ def train(
     image: Path = ImageOption,
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Fusion folder to create."),
-    method: Method = typer.Option(None, help="Fusion method (default: config, stacking)."),
+    method: Method = typer.Option(None, help="Fusion method (default: the config's)."),
     folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
     on_missing: OnMissing = OnMissingOption,
     config: Path = ConfigOption,
@@ -77,7 +85,7 @@ def train(
     from .run import train_fusion
 
     cfg = _config(config, set_, method, folds, on_missing)
-    r = train_fusion(image, tabular, cfg, out, overwrite=overwrite)
+    r = train_fusion(image, tabular, cfg, out, overwrite=overwrite, progress=not as_json)
     c = r["compare"]
     emit(r, as_json, f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
          f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
@@ -93,13 +101,15 @@ def predict(
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (risk.csv, risk.geojson, disagreements.csv)."),
     on_missing: OnMissing = OnMissingOption,
+    allow_mismatch: bool = AllowMismatchOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Risk score, risk class and decision per region, and the regions where the models disagree."""
     from .run import predict_fusion
 
-    r = predict_fusion(fusion, image, tabular, out, overwrite=overwrite, on_missing=on_missing.value if on_missing else None)
+    r = predict_fusion(fusion, image, tabular, out, overwrite=overwrite, on_missing=on_missing.value if on_missing else None,
+                       allow_mismatch=allow_mismatch)
     emit(r, as_json, _risk_text(r))
 
 
@@ -144,6 +154,7 @@ def score(
     split: str = typer.Option(None, help="Split list of an image folder."),
     band_map: str = typer.Option(None, help="Map: model band <- scene band, e.g. RED=3,GREEN=2,BLUE=1."),
     on_missing: OnMissing = OnMissingOption,
+    allow_mismatch: bool = AllowMismatchOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -153,7 +164,7 @@ def score(
     bm = comma_list(band_map)
     r = score_regions(fusion, run, tabular, out, data=data, table=table, split=split, scene=scene, regions=regions,
                       band_map=bm, overwrite=overwrite, on_missing=on_missing.value if on_missing else None,
-                      progress=not as_json)
+                      allow_mismatch=allow_mismatch, progress=not as_json)
     emit(r, as_json, _risk_text(r))
 
 
