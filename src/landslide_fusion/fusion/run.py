@@ -153,16 +153,14 @@ def fuse_frame(frame: pd.DataFrame, estimator, cross: CrossCheckFusion, cfg: Fus
 def _write_fused(folder: Path, frame: pd.DataFrame, unmatched: pd.DataFrame, estimator, cross: CrossCheckFusion,
                  cfg: FusionConfig, notes: list[str], crs: str | None = None) -> dict:
     table, disagree = fuse_frame(frame, estimator, cross, cfg)
-    if crs is None and "crs" in frame.columns and frame["crs"].notna().any():
-        crs = frame["crs"].dropna().iloc[0]
-    paths = write_risk(table, folder, crs)
+    paths, geo_notes = write_risk(table, folder, crs)
     write_table(disagree.reset_index().drop(columns=["geometry"], errors="ignore"), folder / "disagreements.csv")
     if len(unmatched):
         write_table(unmatched, folder / "unmatched.csv")
     counts = table["risk_class"].value_counts().reindex(table["risk_class"].cat.categories).astype(int).to_dict()
     return {"regions": len(table), "landslide": int(table["landslide"].sum()), "disagreements": len(disagree),
             "unmatched": len(unmatched), "risk_classes": counts,
-            "files": [p.name for p in paths] + ["disagreements.csv"], "warnings": notes}
+            "files": [p.name for p in paths] + ["disagreements.csv"], "warnings": notes + geo_notes}
 
 
 def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os.PathLike[str], *,
