@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import DataError
@@ -96,38 +97,34 @@ def kfold_fingerprint(folder: str | os.PathLike[str]) -> dict:
             "recipe_sha256": _recipe_sha256(folder / "config.toml")}
 
 
-def image_source(path: str | os.PathLike[str] | None) -> dict | None:
-    """Fingerprint of the segmentation run(s) behind an image-side file or run folder; None if unknown."""
+def _source(path: str | os.PathLike[str] | None, of_folder: Callable[[Path], dict],
+            beside: Callable[[Path], dict | None]) -> dict | None:
+    """A folder's fingerprint, a table's sidecar record, or what the files beside the table say."""
     if path is None:
         return None
     path = Path(path)
     if path.is_dir():
-        return run_fingerprint(path)
-    if (side := read_sidecar(path)) is not None:
-        return side
-    folder = path.parent
+        return of_folder(path)
+    return read_sidecar(path) or beside(path.parent)
+
+
+def _beside_image_table(folder: Path) -> dict | None:
     if (folder / "cv.json").is_file() and any(_weights(f) for f in folder.glob("fold_*")):
         return kfold_fingerprint(folder)
     pred = folder / "prediction.json"
-    if pred.is_file():
-        run = Path(json.loads(pred.read_text()).get("run", ""))
-        if _weights(run) is not None:
-            return run_fingerprint(run)
-    return None
+    run = Path(json.loads(pred.read_text()).get("run", "")) if pred.is_file() else None
+    return run_fingerprint(run) if run is not None and _weights(run) is not None else None
+
+
+def image_source(path: str | os.PathLike[str] | None) -> dict | None:
+    """Fingerprint of the segmentation run(s) behind an image-side file or run folder; None if unknown."""
+    return _source(path, run_fingerprint, _beside_image_table)
 
 
 def tabular_source(path: str | os.PathLike[str] | None) -> dict | None:
     """Fingerprint of the tabular model behind a score table or model folder; None if unknown."""
-    if path is None:
-        return None
-    path = Path(path)
-    if path.is_dir():
-        return tabular_fingerprint(path)
-    if (side := read_sidecar(path)) is not None:
-        return side
-    if (path.parent / "model.txt").is_file() and (path.parent / "meta.json").is_file():
-        return tabular_fingerprint(path.parent)
-    return None
+    return _source(path, tabular_fingerprint, lambda folder: tabular_fingerprint(folder) if (
+        (folder / "model.txt").is_file() and (folder / "meta.json").is_file()) else None)
 
 
 def _short(rec: dict) -> str:

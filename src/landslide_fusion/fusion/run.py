@@ -107,9 +107,8 @@ def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str],
     stage(f"fitting {cfg.method} fusion on {len(y)} regions", progress)
     estimator.fit(frame, y)
     cross = estimator if isinstance(estimator, CrossCheckFusion) else CrossCheckFusion.from_config(cfg).fit(frame, y)
-    stage(f"comparing tabular vs image vs fused ({cfg.folds}-fold CV over regions)", progress)
     result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds,
-                            stacker=StackingFusion.from_config(cfg), random_state=cfg.seed)
+                            stacker=StackingFusion.from_config(cfg), random_state=cfg.seed, progress=progress)
     sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
     with output_dir(out, overwrite) as tmp:
         write_json(tmp / "fusion.json", {"method": cfg.method, "estimator": estimator.to_dict(),

@@ -101,7 +101,7 @@ def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool 
     return X, y, ids, coords, groups
 
 
-def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False):
+def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False, progress: bool = False):
     c = cfg.cv
     if c.splitter == "spatial" and coords is None:
         raise ConfigError("spatial CV needs coordinates: pass --coords x,y")
@@ -109,7 +109,7 @@ def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False):
         raise ConfigError("group CV needs a group column: pass --group COLUMN")
     return cross_validate_model(X, y, make_gbm(cfg), splitter=c.splitter, n_splits=c.folds, groups=groups,
                                 block_size=c.block_size, coords=tuple(cfg.coords) or ("x", "y"), split_on=coords,
-                                ids=ids, baseline=baseline, random_state=cfg.gbm.random_state)
+                                ids=ids, baseline=baseline, random_state=cfg.gbm.random_state, progress=progress)
 
 
 def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | os.PathLike[str], *,
@@ -126,11 +126,8 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
     leaks = leakage_report(X, y)
     notes += [f"possible leakage: column {c!r} alone reaches ROC-AUC {auc:.3f}; drop it or list it in exclude"
               for c, auc in leaks.items()]
-    stage(f"cross-validating LightGBM ({cfg.cv.splitter} {cfg.cv.folds}-fold) on {len(y)} rows", progress)
-    result = _cv(X, y, ids, coords, groups, cfg)
-    if baseline:
-        stage("cross-validating the logistic baseline", progress)
-    base = _cv(X, y, ids, coords, groups, cfg, baseline=True).to_dict() if baseline else None
+    result = _cv(X, y, ids, coords, groups, cfg, progress=progress)
+    base = _cv(X, y, ids, coords, groups, cfg, baseline=True, progress=progress).to_dict() if baseline else None
     notes += _favoured(result.to_dict(), base)
     stage("fitting the final model on all rows, SHAP importance", progress)
     model = make_gbm(cfg).fit(X, y)
