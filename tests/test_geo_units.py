@@ -51,6 +51,6 @@ def test_geojson_written_in_wgs84_or_saying_its_crs(tmp_path):
     assert "crs" not in geo and np.allclose(lon.mean(), 15.0, atol=0.01) and np.allclose(lat.mean(), 37.04, atol=0.02)
     kept = json.loads(write_geojson(tmp_path / "b.geojson", props, utm, "EPSG:32633", wgs84=False).read_text())
     assert kept["crs"]["properties"]["name"] == "EPSG:32633"
-    assert read_geojson(tmp_path / "b.geojson")[1] == "EPSG:32633"
+    assert read_geojson(tmp_path / "b.geojson")[1] == "EPSG:32633" and read_geojson(tmp_path / "a.geojson")[1] == "EPSG:4326"
     unknown = json.loads(write_geojson(tmp_path / "c.geojson", props, utm).read_text())
     assert unknown["coordinates"] == UNKNOWN_CRS_NOTE

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, choices, comma_list, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, choices, comma_list, emit, user_errors
 from ..config import load_config
 from .join import ON_MISSING
 
@@ -35,6 +35,8 @@ Method = _method_enum()
 OnMissing = choices("OnMissing", ON_MISSING)
 
 
+SetOption = typer.Option([], "--set", "-s", help="Override a config value, e.g. --set stacking.C=0.5 or "
+                                                 "--set 'crosscheck.policy=\"both\"' (repeatable; see configs/fusion.toml).")
 OnMissingOption = typer.Option(None, help="Ids on one side only: error, or drop them (listed).")
 AllowMismatchOption = typer.Option(False, "--allow-mismatch",
                                    help="Warn instead of refusing when the inputs come from other models than the "
@@ -90,7 +92,15 @@ def train(
     emit(r, as_json, f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
          f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
          f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
-         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}" + _notes(r))
+         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
+         f"inputs from: {_sources(r['sources'])} (provenance.json)" + _notes(r))
+
+
+def _sources(sources: dict) -> str:
+    from .provenance import describe_source
+
+    return "; ".join(f"{side}: {describe_source(rec) if rec else 'unknown (no provenance found)'}"
+                     for side, rec in sources.items())
 
 
 @app.command("predict")

@@ -45,7 +45,7 @@ from ..io.fingerprint import file_sha256, read_sidecar
 from ..tabular.train import model_fingerprint as tabular_fingerprint
 
 __all__ = ["ProvenanceError", "run_fingerprint", "kfold_fingerprint", "tabular_fingerprint", "image_source",
-           "tabular_source", "check_sources", "PROVENANCE_FILE"]
+           "tabular_source", "check_sources", "describe_source", "PROVENANCE_FILE"]
 
 #: The provenance record of a fusion folder (and of a risk folder).
 PROVENANCE_FILE = "provenance.json"
@@ -127,7 +127,8 @@ def tabular_source(path: str | os.PathLike[str] | None) -> dict | None:
         (folder / "model.txt").is_file() and (folder / "meta.json").is_file()) else None)
 
 
-def _short(rec: dict) -> str:
+def describe_source(rec: dict) -> str:
+    """One phrase naming a source record, e.g. ``segmentation run runs/seg (weights 1a2b3c4d5e6f)``."""
     if rec.get("kind") == "kfold":
         return f"k-fold run {rec.get('path')} ({len(rec.get('models', []))} fold models)"
     sha = str(rec.get("model_sha256"))[:12]
@@ -163,11 +164,11 @@ def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: d
             continue
         if used is None:
             notes.append(f"{name}: no provenance found, so it cannot be checked against the {side} side the fusion "
-                         f"was trained on ({_short(t)})")
+                         f"was trained on ({describe_source(t)})")
             continue
         if not ok(t, used):
             what = ("a run trained with the same config and data" if side == "image" else "the same tabular model")
-            msg = (f"{name} come from {_short(used)}, but fusion {fusion} was trained on {_short(t)}; "
+            msg = (f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on {describe_source(t)}; "
                    f"use {what}, retrain the fusion, or pass --allow-mismatch")
             if not allow_mismatch:
                 raise ProvenanceError(msg)

@@ -54,5 +54,5 @@ def write_risk(table: pd.DataFrame, folder: str | os.PathLike[str], crs: str | N
         crs = region_crs(flat, crs)
         paths.append(write_geojson(folder / "risk.geojson", flat.astype({"risk_class": str}), geoms, crs))
         if crs is None:
-            notes.append(f"{folder / 'risk.geojson'}: {UNKNOWN_CRS_NOTE}")
+            notes.append(f"risk.geojson: {UNKNOWN_CRS_NOTE}")
     return paths, notes

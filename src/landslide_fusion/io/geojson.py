@@ -131,8 +131,8 @@ def write_features(path: str | os.PathLike[str], features: Iterable[tuple[dict, 
 
 
 def read_geojson(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, str | None]:
-    """Properties of each feature plus a ``geometry`` column, and the collection's CRS name if any
-    (None without a ``crs`` member: per RFC 7946 that is WGS 84 longitude/latitude)."""
+    """Properties of each feature plus a ``geometry`` column, and the collection's CRS: its legacy
+    ``crs`` member's name, else WGS 84 (RFC 7946)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found; pass a GeoJSON FeatureCollection of regions")
@@ -148,5 +148,5 @@ def read_geojson(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, str | None
         if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
             raise DataError(f"{path}: feature {i} has geometry {g and g.get('type')!r}; regions must be Polygon or MultiPolygon")
         rows.append({**(f.get("properties") or {}), "geometry": g})
-    crs = (doc.get("crs") or {}).get("properties", {}).get("name")
+    crs = (doc.get("crs") or {}).get("properties", {}).get("name") or WGS84
     return pd.DataFrame(rows), crs
