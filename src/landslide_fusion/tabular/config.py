@@ -19,7 +19,7 @@ class GBMConfig:
     class_weight: str = "balanced"
     early_stopping_rounds: int = 150
     validation_fraction: float = 0.15
-    calibration: str = "isotonic"
+    calibration: str = "auto"
     calibration_folds: int = 3
     threshold_rule: str = "f1"
     target_recall: float = 0.9

@@ -72,7 +72,8 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
     ``min_child_samples``, ``subsample``, ``colsample_bytree``, ``reg_lambda``) plus:
     ``class_weight`` (``"balanced"`` or None), ``early_stopping_rounds``,
     ``validation_fraction`` (inner split for early stopping), ``categorical`` (column names),
-    ``calibration`` (``isotonic``, ``sigmoid``, ``none``), ``calibration_folds``,
+    ``calibration`` (``auto``: isotonic from 1000 rows on, else sigmoid; ``isotonic``, ``sigmoid``,
+    ``none``), ``calibration_folds``,
     ``threshold_rule`` (``f1`` or ``recall``), ``target_recall`` and ``unseen_categories``
     (``error``: predicting a category absent from training raises; ``missing``: it is treated
     as a missing value).
@@ -91,7 +92,7 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         early_stopping_rounds: int = 150,
         validation_fraction: float = 0.15,
         categorical: tuple[str, ...] = (),
-        calibration: str = "isotonic",
+        calibration: str = "auto",
         calibration_folds: int = 3,
         threshold_rule: str = "f1",
         target_recall: float = 0.9,
