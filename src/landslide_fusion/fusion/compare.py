@@ -132,7 +132,8 @@ def compare_chart(result: CompareResult, path: str | os.PathLike[str]) -> Path:
     ax1.set_xticks(xs, ["ROC-AUC", "PR-AUC", "F1"])
     ax1.set_ylim(0, 1.05)
     ax1.set_title(f"{len(result.per_fold)}-fold CV over regions (mean ± std)")
-    ax1.legend(loc="lower right")
+    ax1.set_ylabel("score")
+    ax1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=len(METHODS), frameon=False)
     y = result.oof["label"].to_numpy()
     for m in METHODS:
         fpr, tpr, _ = roc_curve(y, result.oof[f"p_{m}"])
