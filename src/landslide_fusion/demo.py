@@ -74,7 +74,8 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
         f"(logistic {t['logistic']['roc_auc']:.3f}); SHAP plots in tabular/explain/\n"
         f"  fusion/              5-fold CV over regions, ROC-AUC: tabular {f['tabular']['roc_auc']:.3f}, "
         f"image {f['image']['roc_auc']:.3f}, fused {f['fused']['roc_auc']:.3f}; chart fusion/compare.png\n"
-        f"  risk/                risk.csv and risk.geojson ({r['landslide']} of {r['regions']} regions landslide; "
+        f"  risk/                risk.csv and risk.geojson of the training regions, from their out-of-fold inputs "
+        f"({r['landslide']} of {r['regions']} regions landslide; "
         + ", ".join(f"{k} {v}" for k, v in r["risk_classes"].items())
         + f"); disagreements.csv ({r['disagreements']} regions)\n"
         f"  summary.json"
