@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from ..clitools import ConfigOption, JsonOption, OverwriteOption, choices, comma_list, emit, user_errors
 from ..config import load_config
 from .join import ON_MISSING
+from .methods import list_methods
 
 __all__ = ["app"]
 
@@ -22,14 +22,7 @@ TabularOption = typer.Option(..., "--tabular", help="Tabular scores (id, probabi
                                                     "or the output of 'tabular predict'.")
 
 
-def _method_enum() -> type[Enum]:
-    """The ``--method`` choices: every registered fusion method (:mod:`.methods`)."""
-    from .methods import list_methods
-
-    return Enum("Method", {name: name for name in list_methods()}, type=str)
-
-
-Method = _method_enum()
+Method = choices("Method", list_methods())  # every registered fusion method (see .methods)
 
 
 OnMissing = choices("OnMissing", ON_MISSING)
