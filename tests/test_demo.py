@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 from landslide_fusion.cli import app
 
 runner = CliRunner()
+# the demo trains real (small) models for minutes: slow; tests/test_quickstart.py walks the same chain on tiny data
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -180,3 +180,66 @@ def test_join_warning_is_a_user_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         join_regions(pd.DataFrame({"id": [1], "a": [0.1]}), pd.DataFrame({"id": ["1"], "b": [0.2]}))
+
+
+def test_fusion_methods_register_and_round_trip():
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from landslide_fusion.errors import ConfigError
+    from landslide_fusion.fusion import FusionConfig, create_method, get_method, list_methods, method_from_dict
+    from landslide_fusion.fusion.methods import _METHODS, register_method
+    from landslide_fusion.synth import synth_fusion_regions
+
+    assert {"stacking", "crosscheck"} <= set(list_methods())
+    with pytest.raises(ConfigError, match="valid: .*crosscheck.*stacking"):
+        get_method("voting")
+    frame = synth_fusion_regions(n=120, seed=3).set_index("id")
+    y = frame.pop("label").to_numpy()
+    for name in ("stacking", "crosscheck"):
+        est = create_method(FusionConfig(method=name)).fit(frame, y)
+        back = method_from_dict(est.to_dict())
+        assert type(back) is get_method(name) and np.allclose(back.predict_proba(frame), est.predict_proba(frame))
+
+    @register_method
+    class MeanFusion(ClassifierMixin, BaseEstimator):  # a new method is one registered class
+        name = "mean-test"
+
+        @classmethod
+        def from_config(cls, cfg):
+            return cls()
+
+        def fit(self, X, y=None):
+            self.threshold_ = 0.5
+            return self
+
+        def predict_proba(self, X):
+            s = X[["tabular_probability", "max_probability"]].mean(1).to_numpy()
+            return np.column_stack([1 - s, s])
+
+        def to_dict(self):
+            return {"method": self.name}
+
+        @classmethod
+        def from_dict(cls, d):
+            return cls().fit(None)
+
+    try:
+        assert "mean-test" in list_methods()
+        assert isinstance(method_from_dict(create_method(FusionConfig(method="mean-test")).fit(frame).to_dict()), MeanFusion)
+    finally:
+        _METHODS.pop("mean-test")
+
+
+def test_stacker_does_not_extrapolate_beyond_its_training_range():
+    from landslide_fusion.fusion import StackingFusion
+    from landslide_fusion.synth import synth_fusion_regions
+
+    frame = synth_fusion_regions(n=200, seed=4).set_index("id")
+    y = frame.pop("label").to_numpy()
+    est = StackingFusion(columns=("tabular_probability", "max_probability")).fit(frame, y)
+    lo, hi = frame[["tabular_probability", "max_probability"]].min(), frame[["tabular_probability", "max_probability"]].max()
+    edge = pd.DataFrame([lo, hi])
+    beyond = pd.DataFrame({c: [lo[c] / 1e6, 1 - (1 - hi[c]) / 1e6] for c in lo.index})
+    assert np.allclose(est.predict_proba(beyond), est.predict_proba(edge))  # scored as the training extremes
+    p = est.predict_proba(beyond)[:, 1]
+    assert 1e-6 < p.min() and p.max() < 1 - 1e-6

@@ -100,9 +100,12 @@ def test_scene_outputs_are_georeferenced_with_nodata(run14, tmp_path):
     assert np.isfinite(prob[5:]).all() and set(np.unique(mask[5:])) <= {0, 1}
     assert r["valid_pixels"] == 65 * 90
     geo = json.loads((tmp_path / "out" / "landslides.geojson").read_text())
-    assert geo["crs"]["properties"]["name"] == CRS and len(geo["features"]) == r["polygons"]
-    for f in geo["features"]:
-        assert f["properties"]["area"] == pytest.approx(100.0 * f["properties"]["pixels"])
+    assert "crs" not in geo and len(geo["features"]) == r["polygons"]  # RFC 7946: WGS 84 lon/lat
+    for f in geo["features"]:  # 10 m UTM pixels: 100 m^2 each, up to UTM's scale factor (0.9996^2) and latitude
+        assert f["properties"]["area_m2"] == pytest.approx(100.0 * f["properties"]["pixels"], rel=2e-3)
+        assert f["properties"]["area_ha"] == pytest.approx(f["properties"]["area_m2"] / 1e4)
+        lon, lat = np.asarray(f["geometry"]["coordinates"][0]).T
+        assert (abs(lon) <= 180).all() and (abs(lat) <= 90).all()
 
 
 def test_scene_smaller_than_window(run14, tmp_path):
@@ -231,7 +234,7 @@ def test_fuse_score_over_a_map(run14, tmp_path):
     polys = [box_geometry(500000 + 40 * (i % 10), 4100000 - 640 + 40 * (i // 10), 500000 + 40 * (i % 10) + 60,
                           4100000 - 640 + 40 * (i // 10) + 60) for i in range(60)]
     props = table.drop(columns=["landslide"])
-    write_geojson(tmp_path / "regions.geojson", props, polys, CRS)
+    write_geojson(tmp_path / "regions.geojson", props, polys, CRS, wgs84=False)
     r = runner.invoke(app, ["fuse", "score", "--fusion", str(tmp_path / "fusion"), "--run", str(run14), "--tabular",
                             str(tmp_path / "tab"), "--scene", str(tmp_path / "scene.tif"), "--regions",
                             str(tmp_path / "regions.geojson"), "-o", str(tmp_path / "risk"), "--json"])
@@ -239,7 +242,9 @@ def test_fuse_score_over_a_map(run14, tmp_path):
     risk = pd.read_csv(tmp_path / "risk" / "risk.csv")
     assert len(risk) == 60 and (risk["n_pixels"] > 0).all() and (risk["largest_component_area"].fillna(0) >= 0).all()
     geo = json.loads((tmp_path / "risk" / "risk.geojson").read_text())
-    assert geo["features"][0]["geometry"]["type"] == "Polygon" and geo["crs"]["properties"]["name"] == CRS
+    assert geo["features"][0]["geometry"]["type"] == "Polygon" and "crs" not in geo  # reprojected to WGS 84
+    lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
+    assert (abs(lon - 15) < 3).all() and (abs(lat - 37) < 3).all()  # UTM zone 33N, northing 4.1e6 m
     assert (tmp_path / "risk" / "scene" / "probability.tif").is_file()
     r = runner.invoke(app, ["fuse", "score", "--fusion", str(tmp_path / "fusion"), "--run", str(run14), "--tabular",
                             str(tmp_path / "tab"), "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])

@@ -29,9 +29,10 @@ from .bands import L4S14, get_band_set
 from .domains import Domain, band_factors, run_domain
 from .errors import BandError, ConfigError, DataError
 from .io.atomic import check_can_write, output_dir, write_json
+from .io.geojson import read_geojson
 from .progress import stage
 
-__all__ = ["assess", "grid_regions", "regions_on_grid", "scene_band_map", "AssessInputs"]
+__all__ = ["assess", "grid_regions", "scene_band_map", "AssessInputs"]
 
 _IMAGE_ONLY_SCORE = "p95_probability"
 
@@ -119,20 +120,6 @@ def grid_regions(scene: str | os.PathLike[str], cell_m: float) -> tuple[pd.DataF
     return pd.DataFrame(rows), crs
 
 
-def regions_on_grid(path: str | os.PathLike[str], scene_crs: str) -> pd.DataFrame:
-    """The regions of a GeoJSON file with geometries reprojected to ``scene_crs`` (files without
-    a ``crs`` member are EPSG:4326, as RFC 7946 says)."""
-    from rasterio.warp import transform_geom
-
-    from .io.geojson import read_geojson
-
-    frame, crs = read_geojson(path)
-    src = crs or "EPSG:4326"
-    if src != scene_crs:
-        frame = frame.assign(geometry=[transform_geom(src, scene_crs, g) for g in frame["geometry"]])
-    return frame
-
-
 def _image_only(stats: pd.DataFrame) -> pd.DataFrame:
     from .fusion.risk import risk_table
 
@@ -178,7 +165,7 @@ def _risk(tmp: Path, inputs: AssessInputs, regions, grid_m, table) -> tuple[pd.D
     with rasterio.open(tmp / "probability.tif") as src:
         crs = src.crs.to_string()
     if regions is not None:
-        polys, source = regions_on_grid(regions, crs), str(regions)
+        polys, source = read_geojson(regions, to_crs=crs)[0], str(regions)
     else:
         polys, _ = grid_regions(tmp / "probability.tif", grid_m or 500.0)
         source = f"{grid_m or 500:g} m grid"

@@ -18,6 +18,7 @@ from .config import load_config
 from .fusion.config import FusionConfig
 from .fusion.run import predict_fusion, train_fusion
 from .io.atomic import output_dir, write_json
+from .progress import stage
 from .segmentation.config import SegmentConfig
 from .segmentation.train import train_segmentation
 from .synth import write_synth_l4s
@@ -30,7 +31,10 @@ __all__ = ["run_demo"]
 def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = False, progress: bool = True) -> dict:
     """Run the demo into ``out`` and return a summary (with a ``text`` entry for people)."""
     out = Path(out)
-    say = print if progress else (lambda *a, **k: None)
+
+    def say(message: str) -> None:
+        stage(message, progress)
+
     with output_dir(out, overwrite) as tmp:
         say("1/4 generating 160 Landslide4Sense-like patches (64 px) and their region table")
         synth = write_synth_l4s(tmp / "data", n=160, size=64, seed=seed)
@@ -45,12 +49,12 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
             "gbm.n_estimators=300", "gbm.learning_rate=0.05", "gbm.min_child_samples=10", f"gbm.random_state={seed}"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tab = train_tabular(synth.table, tcfg, tmp / "tabular")
+            tab = train_tabular(synth.table, tcfg, tmp / "tabular", progress=progress)
             explain_tabular(tmp / "tabular", synth.table, tmp / "tabular" / "explain")
         say("4/4 fusing both views (stacking), comparing tabular vs image vs fused, scoring region risk")
         image, tabular = tmp / "segmentation" / "oof_stats.csv", tmp / "tabular" / "oof.csv"
         fcfg = load_config(FusionConfig, None, [f"seed={seed}"])
-        fused = train_fusion(image, tabular, fcfg, tmp / "fusion")
+        fused = train_fusion(image, tabular, fcfg, tmp / "fusion", progress=progress)
         risk = predict_fusion(tmp / "fusion", image, tabular, tmp / "risk")
         summary = {
             "out": str(out),
@@ -70,7 +74,8 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
         f"(logistic {t['logistic']['roc_auc']:.3f}); SHAP plots in tabular/explain/\n"
         f"  fusion/              5-fold CV over regions, ROC-AUC: tabular {f['tabular']['roc_auc']:.3f}, "
         f"image {f['image']['roc_auc']:.3f}, fused {f['fused']['roc_auc']:.3f}; chart fusion/compare.png\n"
-        f"  risk/                risk.csv and risk.geojson ({r['landslide']} of {r['regions']} regions landslide; "
+        f"  risk/                risk.csv and risk.geojson of the training regions, from their out-of-fold inputs "
+        f"({r['landslide']} of {r['regions']} regions landslide; "
         + ", ".join(f"{k} {v}" for k, v in r["risk_classes"].items())
         + f"); disagreements.csv ({r['disagreements']} regions)\n"
         f"  summary.json"

@@ -6,6 +6,7 @@ from .crosscheck import CrossCheckFusion
 from .descriptors import describe_samples, image_descriptors
 from .join import join_regions
 from ..regions import region_stats
+from .methods import create_method, get_method, list_methods, method_from_dict, register_method
 from .risk import risk_classes
 from .stacking import IMAGE_FEATURES, TABULAR_COLUMN, StackingFusion
 
@@ -18,6 +19,11 @@ __all__ = [
     "describe_samples",
     "image_descriptors",
     "join_regions",
+    "create_method",
+    "get_method",
+    "list_methods",
+    "method_from_dict",
+    "register_method",
     "region_stats",
     "risk_classes",
     "IMAGE_FEATURES",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, choices, comma_list, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, choices, comma_list, emit, user_errors
 from ..config import load_config
 from .join import ON_MISSING
+from .methods import list_methods
 
 __all__ = ["app"]
 
@@ -22,15 +22,18 @@ TabularOption = typer.Option(..., "--tabular", help="Tabular scores (id, probabi
                                                     "or the output of 'tabular predict'.")
 
 
-class Method(str, Enum):
-    stacking = "stacking"
-    crosscheck = "crosscheck"
+Method = choices("Method", list_methods())  # every registered fusion method (see .methods)
 
 
 OnMissing = choices("OnMissing", ON_MISSING)
 
 
+SetOption = typer.Option([], "--set", "-s", help="Override a config value, e.g. --set stacking.C=0.5 or "
+                                                 "--set 'crosscheck.policy=\"both\"' (repeatable; see configs/fusion.toml).")
 OnMissingOption = typer.Option(None, help="Ids on one side only: error, or drop them (listed).")
+AllowMismatchOption = typer.Option(False, "--allow-mismatch",
+                                   help="Warn instead of refusing when the inputs come from other models than the "
+                                        "fusion was trained on (see provenance.json).")
 
 
 def _config(config: Path | None, set_: list[str], method: Method | None = None, folds: int | None = None,
@@ -60,7 +63,7 @@ def train(
     image: Path = ImageOption,
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Fusion folder to create."),
-    method: Method = typer.Option(None, help="Fusion method (default: config, stacking)."),
+    method: Method = typer.Option(None, help="Fusion method (default: the config's)."),
     folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
     on_missing: OnMissing = OnMissingOption,
     config: Path = ConfigOption,
@@ -72,12 +75,20 @@ def train(
     from .run import train_fusion
 
     cfg = _config(config, set_, method, folds, on_missing)
-    r = train_fusion(image, tabular, cfg, out, overwrite=overwrite)
+    r = train_fusion(image, tabular, cfg, out, overwrite=overwrite, progress=not as_json)
     c = r["compare"]
     emit(r, as_json, f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
          f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
          f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
-         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}" + _notes(r))
+         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
+         f"inputs from: {_sources(r['sources'])} (provenance.json)" + _notes(r))
+
+
+def _sources(sources: dict) -> str:
+    from .provenance import describe_source
+
+    return "; ".join(f"{side}: {describe_source(rec) if rec else 'unknown (no provenance found)'}"
+                     for side, rec in sources.items())
 
 
 @app.command("predict")
@@ -88,13 +99,15 @@ def predict(
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (risk.csv, risk.geojson, disagreements.csv)."),
     on_missing: OnMissing = OnMissingOption,
+    allow_mismatch: bool = AllowMismatchOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Risk score, risk class and decision per region, and the regions where the models disagree."""
     from .run import predict_fusion
 
-    r = predict_fusion(fusion, image, tabular, out, overwrite=overwrite, on_missing=on_missing.value if on_missing else None)
+    r = predict_fusion(fusion, image, tabular, out, overwrite=overwrite, on_missing=on_missing.value if on_missing else None,
+                       allow_mismatch=allow_mismatch)
     emit(r, as_json, _risk_text(r))
 
 
@@ -139,6 +152,7 @@ def score(
     split: str = typer.Option(None, help="Split list of an image folder."),
     band_map: str = typer.Option(None, help="Map: model band <- scene band, e.g. RED=3,GREEN=2,BLUE=1."),
     on_missing: OnMissing = OnMissingOption,
+    allow_mismatch: bool = AllowMismatchOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -148,7 +162,7 @@ def score(
     bm = comma_list(band_map)
     r = score_regions(fusion, run, tabular, out, data=data, table=table, split=split, scene=scene, regions=regions,
                       band_map=bm, overwrite=overwrite, on_missing=on_missing.value if on_missing else None,
-                      progress=not as_json)
+                      allow_mismatch=allow_mismatch, progress=not as_json)
     emit(r, as_json, _risk_text(r))
 
 

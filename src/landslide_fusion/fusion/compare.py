@@ -74,9 +74,12 @@ class CompareResult:
 
 def compare_fusion(
     frame: pd.DataFrame, y, *, image_columns: tuple[str, ...] = IMAGE_FEATURES, tabular_column: str = TABULAR_COLUMN,
-    folds: int = 5, stacker: StackingFusion | None = None, random_state: int = 0,
+    folds: int = 5, stacker: StackingFusion | None = None, random_state: int = 0, progress: bool = False,
 ) -> CompareResult:
-    """Cross-validate tabular-only, image-only and fused detection over the regions of ``frame``."""
+    """Cross-validate tabular-only, image-only and fused detection over the regions of ``frame``
+    (``progress`` shows the folds)."""
+    from ..progress import track
+
     y = binary_labels(y, "fusion labels")
     k = min(folds, int(np.bincount(y).min()))
     if k < 2:
@@ -87,7 +90,8 @@ def compare_fusion(
     fold_of = np.zeros(len(y), int)
     per_fold = []
     pt = frame[tabular_column].to_numpy(float)
-    for i, (tr, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=random_state).split(frame, y), start=1):
+    splits = list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(frame, y))
+    for i, (tr, te) in enumerate(track(splits, "tabular vs image vs fused CV folds", enabled=progress), start=1):
         t = choose_threshold(y[tr], pt[tr])
         p["tabular"][te], d["tabular"][te] = pt[te], pt[te] >= t
         row: dict = {"fold": i, "n_test": int(len(te)), "tabular": detection_scores(y[te], pt[te], t)}
@@ -128,7 +132,8 @@ def compare_chart(result: CompareResult, path: str | os.PathLike[str]) -> Path:
     ax1.set_xticks(xs, ["ROC-AUC", "PR-AUC", "F1"])
     ax1.set_ylim(0, 1.05)
     ax1.set_title(f"{len(result.per_fold)}-fold CV over regions (mean ± std)")
-    ax1.legend(loc="lower right")
+    ax1.set_ylabel("score")
+    ax1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=len(METHODS), frameon=False)
     y = result.oof["label"].to_numpy()
     for m in METHODS:
         fpr, tpr, _ = roc_curve(y, result.oof[f"p_{m}"])

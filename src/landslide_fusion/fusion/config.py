@@ -40,7 +40,8 @@ class RiskConfig:
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """``method``: ``stacking`` or ``crosscheck``. Region files join on ``id``; labels come from
+    """``method``: a registered fusion method (:func:`~landslide_fusion.fusion.methods.list_methods`;
+    each reads its own section, ``[stacking]`` or ``[crosscheck]``). Region files join on ``id``; labels come from
     a ``label`` column of either side. ``on_missing``: ``error`` or ``drop`` for ids present on
     one side only. ``folds``: folds of ``fuse compare``."""
 

@@ -14,6 +14,8 @@ thresholds given, ``fit`` needs no labels. A disagreement is a region where ``d_
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -22,13 +24,18 @@ from ..errors import ConfigError, NotFittedError
 from ..io.tables import require_columns
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
+from .methods import register_method
 from .stacking import TABULAR_COLUMN
+
+if TYPE_CHECKING:
+    from .config import FusionConfig
 
 __all__ = ["CrossCheckFusion", "POLICIES"]
 
 POLICIES = ("both", "either", "weighted")
 
 
+@register_method
 class CrossCheckFusion(ClassifierMixin, BaseEstimator):
     """Agreement-based fusion of a tabular probability and an image score (see the module docstring)."""
 
@@ -42,6 +49,15 @@ class CrossCheckFusion(ClassifierMixin, BaseEstimator):
         self.tabular_threshold = tabular_threshold
         self.image_threshold = image_threshold
         self.threshold = threshold
+
+    #: Registered name (config ``method = "crosscheck"``); see :mod:`landslide_fusion.fusion.methods`.
+    name = "crosscheck"
+
+    @classmethod
+    def from_config(cls, cfg: "FusionConfig") -> "CrossCheckFusion":
+        """Unfitted cross-check with the options of ``[crosscheck]`` (thresholds tuned in ``fit``)."""
+        c = cfg.crosscheck
+        return cls(policy=c.policy, weight=c.weight, image_column=c.image_column)
 
     def _scores(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         require_columns(X, [self.tabular_column, self.image_column], "fusion input")
@@ -114,7 +130,7 @@ class CrossCheckFusion(ClassifierMixin, BaseEstimator):
 
     def to_dict(self) -> dict:
         self._check()
-        return {"method": "crosscheck", "params": self.get_params(), "tabular_threshold": self.tabular_threshold_,
+        return {"method": self.name, "params": self.get_params(), "tabular_threshold": self.tabular_threshold_,
                 "image_threshold": self.image_threshold_, "threshold": self.threshold_}
 
     @classmethod

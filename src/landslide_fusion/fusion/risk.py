@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..io.geojson import region_geometries, write_geojson
+from ..io.geojson import UNKNOWN_CRS_NOTE, region_crs, region_geometries, write_geojson
 from ..io.tables import write_table
 
 __all__ = ["RISK_CLASSES", "risk_classes", "risk_table", "write_risk"]
@@ -41,13 +41,18 @@ def risk_table(frame: pd.DataFrame, score: np.ndarray, decision: np.ndarray,
     return head.join(frame.drop(columns=[c for c in head.columns if c in frame.columns]))
 
 
-def write_risk(table: pd.DataFrame, folder: str | os.PathLike[str], crs: str | None = None) -> list[Path]:
-    """``risk.csv``, plus ``risk.geojson`` when the regions carry geometry (see
-    :func:`~landslide_fusion.io.geojson.region_geometries`). Returns the paths written."""
+def write_risk(table: pd.DataFrame, folder: str | os.PathLike[str], crs: str | None = None) -> tuple[list[Path], list[str]]:
+    """``risk.csv``, plus ``risk.geojson`` in WGS 84 (RFC 7946) when the regions carry geometry (see
+    :func:`~landslide_fusion.io.geojson.region_geometries`; ``crs`` or the regions' ``crs`` column
+    names their CRS). Returns the paths written and warnings (geometry of unknown CRS)."""
     folder = Path(folder)
     flat = table.reset_index()
     paths = [write_table(flat.drop(columns=[c for c in ("geometry",) if c in flat.columns]), folder / "risk.csv")]
     geoms = region_geometries(flat)
+    notes = []
     if geoms is not None:
+        crs = region_crs(flat, crs)
         paths.append(write_geojson(folder / "risk.geojson", flat.astype({"risk_class": str}), geoms, crs))
-    return paths
+        if crs is None:
+            notes.append(f"risk.geojson: {UNKNOWN_CRS_NOTE}")
+    return paths, notes

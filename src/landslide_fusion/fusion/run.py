@@ -8,9 +8,11 @@ Inputs are two region files joined on ``id``:
   ``tabular predict`` (on regions the model did not train on).
 
 Labels come from a ``label`` column of either file. A fusion folder holds ``fusion.json`` (the
-fitted estimator, plus the cross-check thresholds used for the disagreement report),
-``config.toml``, ``compare.json``/``compare.png``/``compare_oof.csv`` (the cross-validated
-comparison on the training regions) and ``disagreements.csv``.
+fitted estimator of the configured method, see :mod:`.methods`, plus the cross-check thresholds
+used for the disagreement report), ``config.toml``, ``provenance.json`` (fingerprints of the
+segmentation run(s) and tabular model behind the inputs, see :mod:`.provenance`),
+``compare.json``/``compare.png``/``compare_oof.csv`` (the cross-validated comparison on the
+training regions) and ``disagreements.csv``.
 """
 
 from __future__ import annotations
@@ -29,19 +31,19 @@ from ..errors import ConfigError, DataError
 from ..io.atomic import output_dir, write_json
 from ..io.geojson import GEOMETRY_COLUMNS
 from ..io.tables import read_table, require_columns, write_table
+from ..progress import stage
 from ..tabular.schema import binary_labels
 from .compare import CompareResult, compare_chart, compare_fusion
 from .config import FusionConfig
 from .crosscheck import CrossCheckFusion
 from .join import UnmatchedRegionsWarning, check_region_files, join_regions
+from .methods import FusionMethod, create_method, method_from_dict
+from .provenance import PROVENANCE_FILE, check_sources, image_source, tabular_source
 from .risk import risk_table, write_risk
 from .stacking import TABULAR_COLUMN, StackingFusion
 
 __all__ = ["read_regions", "train_fusion", "predict_fusion", "compare_regions", "score_regions", "describe_dataset",
-           "load_fusion", "fuse_frame",
-           "METHODS"]
-
-METHODS = ("stacking", "crosscheck")
+           "load_fusion", "fuse_frame"]
 
 
 def _tabular_side(df: pd.DataFrame, source: str, cfg: FusionConfig) -> pd.DataFrame:
@@ -85,16 +87,9 @@ def _read_noting(image, tabular, cfg: FusionConfig) -> tuple[pd.DataFrame, np.nd
     return frame, y, unmatched, [str(w.message) for w in caught]
 
 
-def _stacker(cfg: FusionConfig) -> StackingFusion:
-    s = cfg.stacking
-    return StackingFusion(columns=(TABULAR_COLUMN, *cfg.image_columns), meta=s.meta, C=s.C, calibration=s.calibration,
-                          folds=s.folds, threshold_rule=s.threshold_rule, target_recall=s.target_recall,
-                          random_state=cfg.seed)
-
-
-def _crosscheck(cfg: FusionConfig) -> CrossCheckFusion:
-    c = cfg.crosscheck
-    return CrossCheckFusion(policy=c.policy, weight=c.weight, image_column=c.image_column)
+def _path(x) -> str | os.PathLike[str] | None:
+    """The file behind an input (None for a data frame): where its provenance is looked up."""
+    return None if isinstance(x, pd.DataFrame) else x
 
 
 def _write_compare(result: CompareResult, folder: Path) -> None:
@@ -103,20 +98,23 @@ def _write_compare(result: CompareResult, folder: Path) -> None:
     compare_chart(result, folder / "compare.png")
 
 
-def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False) -> dict:
+def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False,
+                 progress: bool = False) -> dict:
     """Fit the fusion estimator on held-out base outputs, cross-validate the comparison, write ``out``."""
-    if cfg.method not in METHODS:
-        raise ConfigError(f"unknown fusion method {cfg.method!r}; valid: {', '.join(METHODS)}")
+    estimator = create_method(cfg)  # an unknown method fails here, before any reading
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; training needs labels")
-    cross = _crosscheck(cfg).fit(frame, y)
-    estimator = _stacker(cfg).fit(frame, y) if cfg.method == "stacking" else cross
-    result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds, stacker=_stacker(cfg),
-                            random_state=cfg.seed)
+    stage(f"fitting {cfg.method} fusion on {len(y)} regions", progress)
+    estimator.fit(frame, y)
+    cross = estimator if isinstance(estimator, CrossCheckFusion) else CrossCheckFusion.from_config(cfg).fit(frame, y)
+    result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds,
+                            stacker=StackingFusion.from_config(cfg), random_state=cfg.seed, progress=progress)
+    sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
     with output_dir(out, overwrite) as tmp:
         write_json(tmp / "fusion.json", {"method": cfg.method, "estimator": estimator.to_dict(),
                                          "crosscheck": cross.to_dict(), "regions": len(y), "positives": int(y.sum())})
+        write_json(tmp / PROVENANCE_FILE, sources)
         save_config(cfg, tmp / "config.toml")
         _write_compare(result, tmp)
         write_table(cross.disagreements(frame).assign(label=pd.Series(y, index=frame.index)).reset_index(),
@@ -124,14 +122,14 @@ def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str],
         if len(unmatched):
             write_table(unmatched, tmp / "unmatched.csv")
     summary = {"out": str(out), "method": cfg.method, "regions": len(y), "positives": int(y.sum()),
-               "unmatched": len(unmatched), "warnings": notes, "threshold": estimator.threshold_ if cfg.method == "stacking" else cross.threshold_,
-               "compare": {"mean": result.mean, "std": result.std, "agreement": result.agreement}}
-    if cfg.method == "stacking":
-        summary["coefficients"] = (c.to_dict() if (c := estimator.coefficients()) is not None else None)
+               "unmatched": len(unmatched), "warnings": notes, "threshold": estimator.threshold_,
+               "sources": sources, "compare": {"mean": result.mean, "std": result.std, "agreement": result.agreement}}
+    if (coef := getattr(estimator, "coefficients", None)) is not None and (c := coef()) is not None:
+        summary["coefficients"] = c.to_dict()
     return summary
 
 
-def load_fusion(path: str | os.PathLike[str]) -> tuple[StackingFusion | CrossCheckFusion, CrossCheckFusion, FusionConfig]:
+def load_fusion(path: str | os.PathLike[str]) -> tuple[FusionMethod, CrossCheckFusion, FusionConfig]:
     """The fitted estimator, the cross-check used for disagreements, and the config of a fusion folder."""
     path = Path(path)
     for name in ("fusion.json", "config.toml"):
@@ -139,8 +137,7 @@ def load_fusion(path: str | os.PathLike[str]) -> tuple[StackingFusion | CrossChe
             raise DataError(f"{path}: not a fusion folder (no {name}); pass a folder written by 'fuse train'")
     doc = json.loads((path / "fusion.json").read_text())
     cross = CrossCheckFusion.from_dict(doc["crosscheck"])
-    est = StackingFusion.from_dict(doc["estimator"]) if doc["method"] == "stacking" else CrossCheckFusion.from_dict(doc["estimator"])
-    return est, cross, load_config(FusionConfig, path / "config.toml")
+    return method_from_dict(doc["estimator"]), cross, load_config(FusionConfig, path / "config.toml")
 
 
 def fuse_frame(frame: pd.DataFrame, estimator, cross: CrossCheckFusion, cfg: FusionConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -156,27 +153,36 @@ def fuse_frame(frame: pd.DataFrame, estimator, cross: CrossCheckFusion, cfg: Fus
 def _write_fused(folder: Path, frame: pd.DataFrame, unmatched: pd.DataFrame, estimator, cross: CrossCheckFusion,
                  cfg: FusionConfig, notes: list[str], crs: str | None = None) -> dict:
     table, disagree = fuse_frame(frame, estimator, cross, cfg)
-    if crs is None and "crs" in frame.columns and frame["crs"].notna().any():
-        crs = frame["crs"].dropna().iloc[0]
-    paths = write_risk(table, folder, crs)
+    paths, geo_notes = write_risk(table, folder, crs)
     write_table(disagree.reset_index().drop(columns=["geometry"], errors="ignore"), folder / "disagreements.csv")
     if len(unmatched):
         write_table(unmatched, folder / "unmatched.csv")
     counts = table["risk_class"].value_counts().reindex(table["risk_class"].cat.categories).astype(int).to_dict()
     return {"regions": len(table), "landslide": int(table["landslide"].sum()), "disagreements": len(disagree),
             "unmatched": len(unmatched), "risk_classes": counts,
-            "files": [p.name for p in paths] + ["disagreements.csv"], "warnings": notes}
+            "files": [p.name for p in paths] + ["disagreements.csv"], "warnings": notes + geo_notes}
 
 
 def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os.PathLike[str], *,
-                   overwrite: bool = False, on_missing: str | None = None) -> dict:
-    """Fuse new regions: ``risk.csv`` (+ ``risk.geojson`` with geometry) and ``disagreements.csv``."""
+                   overwrite: bool = False, on_missing: str | None = None, allow_mismatch: bool = False) -> dict:
+    """Fuse new regions: ``risk.csv`` (+ ``risk.geojson`` with geometry) and ``disagreements.csv``.
+
+    The inputs' sources are checked against the fusion's (:func:`.provenance.check_sources`):
+    inputs from other models are refused unless ``allow_mismatch``.
+    """
+    from ..io.atomic import check_can_write
+
+    check_can_write(out, overwrite)
     estimator, cross, cfg = load_fusion(fusion)
     if on_missing:
         cfg = dataclasses.replace(cfg, on_missing=on_missing)
+    sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
+    checked = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch,
+                            names=(str(_path(image) or "image regions"), str(_path(tabular) or "tabular regions")))
     frame, _, unmatched, notes = _read_noting(image, tabular, cfg)
     with output_dir(out, overwrite) as tmp:
-        r = _write_fused(tmp, frame, unmatched, estimator, cross, cfg, notes)
+        r = _write_fused(tmp, frame, unmatched, estimator, cross, cfg, checked + notes)
+        write_json(tmp / PROVENANCE_FILE, {"fusion": str(Path(fusion).resolve()), **sources})
     return {"out": str(out), **r, "files": [str(Path(out) / f) for f in r["files"]]}
 
 
@@ -185,8 +191,8 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; comparison needs labels")
-    result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds, stacker=_stacker(cfg),
-                            random_state=cfg.seed)
+    result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds,
+                            stacker=StackingFusion.from_config(cfg), random_state=cfg.seed)
     with output_dir(out, overwrite) as tmp:
         _write_compare(result, tmp)
     return {"out": str(out), "regions": len(y), "positives": int(y.sum()), "unmatched": len(unmatched), "warnings": notes,
@@ -198,7 +204,7 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
                   table: str | os.PathLike[str] | None = None, split: str | None = None,
                   scene: str | os.PathLike[str] | None = None, regions: str | os.PathLike[str] | None = None,
                   band_map: tuple[str, ...] | None = None, overwrite: bool = False, on_missing: str | None = None,
-                  progress: bool = False) -> dict:
+                  allow_mismatch: bool = False, progress: bool = False) -> dict:
     """Score regions end to end with both trained models and the fusion folder.
 
     Patches: the segmentation run predicts the images of ``data`` (one region per image) and the
@@ -206,7 +212,8 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
     Map: the run predicts ``scene`` with a sliding window (outputs in ``OUT/scene/``), mask
     statistics are computed per polygon of ``regions`` (GeoJSON), and the tabular model scores
     the polygons' properties (or ``table``, joined on the id). ``risk.geojson`` then carries the
-    region polygons.
+    region polygons. ``run`` and ``tabular_model`` are checked against the fusion's sources
+    (:func:`.provenance.check_sources`; ``allow_mismatch`` turns a refusal into a warning).
     """
     from ..config import load_config
     from ..io.atomic import check_can_write
@@ -227,13 +234,15 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
     estimator, cross, cfg = load_fusion(fusion)
     if on_missing:
         cfg = dataclasses.replace(cfg, on_missing=on_missing)
+    checked = check_sources(fusion, image_source(run), tabular_source(tabular_model), allow_mismatch=allow_mismatch,
+                            names=(f"statistics of {run}", f"scores of {tabular_model}"))
     seg = SegmentationRun.load(run)
     with output_dir(out, overwrite) as tmp:
         crs = None
         if scene is not None:
-            polys, crs = read_geojson(regions)
+            summary = predict_scene(seg, scene, tmp / "scene", band_map=band_map, progress=progress)
+            polys, crs = read_geojson(regions, to_crs=summary["crs"])  # regions on the scene's grid
             rid = load_config(TabularConfig, Path(tabular_model) / "config.toml").id or cfg.id
-            predict_scene(seg, scene, tmp / "scene", band_map=band_map, progress=progress)
             image = zonal_stats(tmp / "scene" / "probability.tif", tmp / "scene" / "mask.tif", polys, rid)
             image["geometry"] = polys.set_index(rid)["geometry"].reindex(image.index).to_numpy()
             props = read_table(table) if table is not None else polys.drop(columns=["geometry"])
@@ -245,9 +254,10 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
                                     each=None if table is not None else lambda s, _: described.append(describe_samples([s])))
             rows = read_table(table) if table is not None else pd.concat(described, ignore_index=True)
             tab = score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}")
+        stage("fusing both views into risk", progress)
         frame, _, unmatched, notes = _read_noting(image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
                                                   tab.drop(columns=["landslide"]), cfg)
-        r = _write_fused(tmp, frame, unmatched, estimator, cross, cfg, notes, crs)
+        r = _write_fused(tmp, frame, unmatched, estimator, cross, cfg, checked + notes, crs)
     files = [str(Path(out) / f) for f in r["files"]] + ([str(Path(out) / "scene")] if scene is not None else [])
     return {"out": str(out), **r, "files": files}
 

@@ -8,7 +8,11 @@ meta-learner to trust over-fitted scores.
 
 Inputs are mapped before the meta-learner: probabilities ``p`` (the columns in
 :data:`LOGIT_COLUMNS`) to ``logit(clip(p, 1e-4, 1 - 1e-4))``, counts and areas to ``log1p``.
-The meta-learner is a standardised logistic regression (default) or a small LightGBM. ``fit``
+Each mapped input is then clipped to the range it spanned in ``fit`` (``input_min_``,
+``input_max_``): a linear meta-learner extrapolates without bound, so a region whose statistics lie
+outside anything seen in training (another run, another sensor) would otherwise get a margin of
+hundreds and a risk score like 1e-33; clipped, it scores as the most extreme training region
+on that input. The meta-learner is a standardised logistic regression (default) or a small LightGBM. ``fit``
 computes the meta-learner's own out-of-fold margins (stratified k-fold), fits the calibration on
 them (``sigmoid`` = Platt, ``isotonic``, or ``none``) and picks the decision threshold on the
 calibrated out-of-fold probabilities; the final meta-learner is then fitted on all rows.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +37,10 @@ from ..tabular.calibration import Calibrator
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
 from ..regions import PROBABILITY_COLUMNS
+from .methods import register_method
+
+if TYPE_CHECKING:
+    from .config import FusionConfig
 
 __all__ = ["StackingFusion", "TABULAR_COLUMN", "IMAGE_FEATURES", "LOGIT_COLUMNS", "stacking_inputs", "META_LEARNERS"]
 
@@ -92,6 +101,7 @@ def _margin(meta: dict, Z: np.ndarray, cache: dict) -> np.ndarray:
     return cache["booster"].predict(Z, raw_score=True)
 
 
+@register_method
 class StackingFusion(ClassifierMixin, BaseEstimator):
     """Stacked fusion of base-model outputs into one calibrated landslide probability.
 
@@ -117,6 +127,17 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         self.target_recall = target_recall
         self.random_state = random_state
 
+    #: Registered name (config ``method = "stacking"``); see :mod:`landslide_fusion.fusion.methods`.
+    name = "stacking"
+
+    @classmethod
+    def from_config(cls, cfg: "FusionConfig") -> "StackingFusion":
+        """Unfitted stacker over the tabular probability and ``cfg.image_columns``, options from ``[stacking]``."""
+        s = cfg.stacking
+        return cls(columns=(TABULAR_COLUMN, *cfg.image_columns), meta=s.meta, C=s.C, calibration=s.calibration,
+                   folds=s.folds, threshold_rule=s.threshold_rule, target_recall=s.target_recall,
+                   random_state=cfg.seed)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
@@ -139,7 +160,10 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         missing = [c for c in self.columns_ if c not in X.columns]
         if missing:
             raise SchemaError(f"fusion input lacks column(s) {', '.join(missing)}; it was fitted on {', '.join(self.columns_)}")
-        return stacking_inputs(X, self.columns_)
+        Z = stacking_inputs(X, self.columns_)
+        if fitting or getattr(self, "input_min_", None) is None:
+            return Z
+        return np.clip(Z, self.input_min_, self.input_max_)
 
     def fit(self, X, y) -> "StackingFusion":
         Z = self._inputs(X, fitting=True)
@@ -156,6 +180,7 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         self.oof_probability_ = self.calibrator_(oof)
         self.threshold_ = choose_threshold(y, self.oof_probability_, self.threshold_rule, self.target_recall)
         self.meta_ = _fit_meta(self.meta, Z, y, self.C, self.random_state)
+        self.input_min_, self.input_max_ = Z.min(0), Z.max(0)
         self._cache: dict = {}
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = Z.shape[1]
@@ -185,9 +210,9 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
 
     def to_dict(self) -> dict:
         self._check()
-        return {"method": "stacking", "params": {**self.get_params(), "columns": list(self.columns_)},
+        return {"method": self.name, "params": {**self.get_params(), "columns": list(self.columns_)},
                 "meta": self.meta_, "calibration": {"method": self.calibrator_.method, "params": self.calibrator_.params},
-                "threshold": self.threshold_}
+                "threshold": self.threshold_, "input_range": [self.input_min_.tolist(), self.input_max_.tolist()]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "StackingFusion":
@@ -198,6 +223,8 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         self.meta_ = d["meta"]
         self.calibrator_ = Calibrator(d["calibration"]["method"], d["calibration"]["params"])
         self.threshold_ = float(d["threshold"])
+        lo_hi = d.get("input_range")  # absent in fusion folders written before inputs were clipped
+        self.input_min_, self.input_max_ = (np.asarray(lo_hi[0]), np.asarray(lo_hi[1])) if lo_hi else (None, None)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = len(self.columns_)
         return self

@@ -1,8 +1,12 @@
 """GeoJSON feature collections: read region polygons, write regions and landslide polygons.
 
-Geometries are GeoJSON dicts (no GEOS dependency). RFC 7946 GeoJSON is WGS 84; when the data
-are in another CRS, the collection carries the legacy ``crs`` member naming it, which GDAL,
-QGIS and geopandas read.
+Geometries are GeoJSON dicts (no GEOS dependency). RFC 7946 GeoJSON is WGS 84 longitude/latitude,
+and that is what readers assume, so the writers reproject geometries from the data's CRS to
+WGS 84 (``rasterio.warp.transform_geom``) by default. ``wgs84=False`` keeps the data's CRS and
+names it in the legacy ``crs`` member instead (GDAL, QGIS and geopandas read it). Without a known
+CRS the coordinates are written as given and the collection says so in a foreign member
+``"coordinates": "unknown CRS: ..."`` (the callers also warn), since a reader would take them
+for longitude/latitude.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ import pandas as pd
 from ..errors import DataError
 from .atomic import atomic_path
 
-__all__ = ["write_geojson", "write_features", "read_geojson", "box_geometry", "point_geometry", "region_geometries", "GEOMETRY_COLUMNS"]
+__all__ = ["write_geojson", "write_features", "read_geojson", "box_geometry", "point_geometry", "region_geometries",
+           "region_crs", "to_wgs84", "is_wgs84", "GEOMETRY_COLUMNS", "WGS84", "UNKNOWN_CRS_NOTE"]
+
+WGS84 = "EPSG:4326"
+#: What a collection without a known CRS says about its coordinates.
+UNKNOWN_CRS_NOTE = ("unknown CRS: coordinates are the input's own map or pixel units, not longitude/latitude; "
+                    "give the regions lon/lat columns or georeferenced footprints")
 
 
 def box_geometry(minx: float, miny: float, maxx: float, maxy: float) -> dict:
@@ -50,6 +60,35 @@ def region_geometries(frame: pd.DataFrame) -> list[dict] | None:
     return None
 
 
+def region_crs(frame: pd.DataFrame, crs: str | None = None) -> str | None:
+    """The CRS of :func:`region_geometries`' output: ``crs`` if given, else a ``crs`` column's
+    value, else WGS 84 for ``lon, lat`` points, else None (unknown)."""
+    if crs:
+        return crs
+    if "crs" in frame.columns and frame["crs"].notna().any():
+        return str(frame["crs"].dropna().iloc[0])
+    uses_lonlat = "geometry" not in frame.columns and not {"minx", "miny", "maxx", "maxy"} <= set(frame.columns) \
+        and not {"x", "y"} <= set(frame.columns) and {"lon", "lat"} <= set(frame.columns)
+    return WGS84 if uses_lonlat else None
+
+
+def is_wgs84(crs: str | None) -> bool:
+    """True when ``crs`` is WGS 84 longitude/latitude (EPSG:4326 or OGC:CRS84)."""
+    if not crs:
+        return False
+    from rasterio.crs import CRS
+
+    c = CRS.from_user_input(crs)
+    return c == CRS.from_epsg(4326) or c.to_string() in ("OGC:CRS84", "EPSG:4326")
+
+
+def to_wgs84(geometry: dict, crs: str) -> dict:
+    """``geometry`` reprojected from ``crs`` to WGS 84 longitude/latitude (RFC 7946 order)."""
+    from rasterio.warp import transform_geom
+
+    return dict(transform_geom(crs, WGS84, geometry))
+
+
 def _value(v: Any) -> Any:
     if hasattr(v, "item"):
         v = v.item()
@@ -58,31 +97,43 @@ def _value(v: Any) -> Any:
     return v
 
 
-def write_geojson(path: str | os.PathLike[str], properties: pd.DataFrame, geometries: list[dict], crs: str | None = None) -> Path:
-    """Write one Feature per row of ``properties`` with the matching geometry, atomically."""
+def write_geojson(path: str | os.PathLike[str], properties: pd.DataFrame, geometries: list[dict], crs: str | None = None,
+                  *, wgs84: bool = True) -> Path:
+    """Write one Feature per row of ``properties`` with the matching geometry, atomically
+    (reprojected from ``crs`` to WGS 84 unless ``wgs84=False``; see the module docstring)."""
     if len(geometries) != len(properties):
         raise DataError(f"{path}: {len(geometries)} geometries for {len(properties)} rows")
     props = properties.drop(columns=[c for c in ("geometry",) if c in properties.columns])
-    return write_features(path, zip(props.to_dict("records"), geometries), crs)
+    return write_features(path, zip(props.to_dict("records"), geometries), crs, wgs84=wgs84)
 
 
-def write_features(path: str | os.PathLike[str], features: Iterable[tuple[dict, dict]], crs: str | None = None) -> Path:
+def _header(crs: str | None, wgs84: bool) -> str:
+    if crs and not wgs84:
+        return f'"crs": {json.dumps({"type": "name", "properties": {"name": crs}})}, '
+    return "" if crs else f'"coordinates": {json.dumps(UNKNOWN_CRS_NOTE)}, '
+
+
+def write_features(path: str | os.PathLike[str], features: Iterable[tuple[dict, dict]], crs: str | None = None,
+                   *, wgs84: bool = True) -> Path:
     """Stream ``(properties, geometry)`` pairs into a FeatureCollection, atomically; memory does
-    not grow with the number of features."""
+    not grow with the number of features. Geometries in ``crs`` are written in WGS 84 (RFC 7946)
+    unless ``wgs84=False``, which keeps ``crs`` and names it in a ``crs`` member."""
+    reproject = bool(crs) and wgs84 and not is_wgs84(crs)
     with atomic_path(path) as tmp, open(tmp, "w") as f:
-        f.write('{"type": "FeatureCollection", ')
-        if crs:
-            f.write(f'"crs": {json.dumps({"type": "name", "properties": {"name": crs}})}, ')
+        f.write('{"type": "FeatureCollection", ' + _header(crs, wgs84))
         f.write('"features": [')
         for i, (props, geom) in enumerate(features):
+            geom = to_wgs84(geom, crs) if reproject else geom
             feature = {"type": "Feature", "properties": {str(k): _value(v) for k, v in props.items()}, "geometry": geom}
             f.write((",\n" if i else "\n") + json.dumps(feature))
         f.write("\n]}\n")
     return Path(path)
 
 
-def read_geojson(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, str | None]:
-    """Properties of each feature plus a ``geometry`` column, and the collection's CRS name if any."""
+def read_geojson(path: str | os.PathLike[str], to_crs: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Properties of each feature plus a ``geometry`` column, and the collection's CRS: its legacy
+    ``crs`` member's name, else WGS 84 (RFC 7946). With ``to_crs`` the geometries are reprojected
+    to it (``rasterio.warp.transform_geom``) and ``to_crs`` is returned."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found; pass a GeoJSON FeatureCollection of regions")
@@ -98,5 +149,10 @@ def read_geojson(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, str | None
         if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
             raise DataError(f"{path}: feature {i} has geometry {g and g.get('type')!r}; regions must be Polygon or MultiPolygon")
         rows.append({**(f.get("properties") or {}), "geometry": g})
-    crs = (doc.get("crs") or {}).get("properties", {}).get("name")
-    return pd.DataFrame(rows), crs
+    crs = (doc.get("crs") or {}).get("properties", {}).get("name") or WGS84
+    frame = pd.DataFrame(rows)
+    if to_crs is None or to_crs == crs:
+        return frame, crs
+    from rasterio.warp import transform_geom
+
+    return frame.assign(geometry=[dict(transform_geom(crs, to_crs, g)) for g in frame["geometry"]]), to_crs

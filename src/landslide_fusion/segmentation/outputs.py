@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..io.atomic import output_dir, write_json
-from ..io.open import open_dataset
+from ..io.open import open_dataset, refuse_table
 from ..io.raster import write_geotiff
 from ..io.sample import Sample
 from ..io.tables import write_table
@@ -59,6 +59,7 @@ def predict_input(
 ) -> dict:
     """``segment predict``: a dataset folder (:func:`predict_dataset`) or one scene file of any size
     (:func:`~landslide_fusion.segmentation.scene.predict_scene`); the result's ``kind`` says which."""
+    refuse_table(source)
     loaded = SegmentationRun.load(run, engine=engine)
     if Path(source).is_file():
         from .scene import predict_scene

@@ -23,14 +23,14 @@ GDAL's block cache is capped at :data:`GDAL_CACHE_MB` for the same reason.
 Outputs in ``OUT/``: ``probability.tif`` (float32), ``mask.tif`` (uint8, 1 = landslide, at the
 run's tuned threshold), both tiled, deflate-compressed, with the input's CRS and transform;
 ``landslides.geojson`` (one polygon per connected landslide area of the mask, 8-connectivity, with its area
-in map units and mean probability); ``scene.json`` (summary).
+in m^2 and ha and mean probability; WGS 84 GeoJSON); ``scene.json`` (summary).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,6 +287,7 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
             if polygons:
                 write_features(tmp / "landslides.geojson", features(), src.crs.to_string() if src.crs else None)
             summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height,
+                       "crs": src.crs.to_string() if src.crs else None,
                        "window": tiling.window, "overlap": overlap if overlap is not None else sc.overlap,
                        "windows": len(sweep.rows) * len(cols), "threshold": run.threshold,
                        "opening": run.config.post.opening, "closing": run.config.post.closing,
@@ -298,15 +299,36 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
 
 
 def _ring_area(ring: list) -> float:
+    """Planar area of a closed ring (shoelace formula), in the squared units of its coordinates."""
     xy = np.asarray(ring, dtype=float)
     return 0.5 * abs(float(np.dot(xy[:-1, 0], xy[1:, 1]) - np.dot(xy[1:, 0], xy[:-1, 1])))
 
 
+def _equal_area(src) -> Callable[[dict], float | None]:
+    """``geometry (in src's CRS) -> area in m^2``: the polygon is projected to a Lambert azimuthal
+    equal-area projection on the WGS 84 ellipsoid centred on the raster (equal-area everywhere,
+    so exact up to the ellipsoid model, whatever the raster's CRS: degrees, UTM metres, ...),
+    then measured by the shoelace formula. Without a CRS there are no metres: None."""
+    if src.crs is None:
+        return lambda geom: None
+    from rasterio.crs import CRS
+    from rasterio.warp import transform_bounds, transform_geom
+
+    w, s, e, n = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    laea = CRS.from_proj4(f"+proj=laea +lat_0={(s + n) / 2} +lon_0={(w + e) / 2} +datum=WGS84 +units=m +no_defs")
+
+    def area(geom: dict) -> float:
+        rings = transform_geom(src.crs, laea, geom)["coordinates"]
+        return _ring_area(rings[0]) - sum(_ring_area(r) for r in rings[1:])
+
+    return area
+
+
 def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[str], rows: int = 256) -> Iterator[dict]:
     """One GeoJSON feature per connected landslide area (8-connectivity, pixels equal to 1) of a
-    mask GeoTIFF, with
-    ``area`` (squared map units: shoelace formula, holes subtracted), ``pixels`` and
-    ``mean_probability``.
+    mask GeoTIFF, with ``area_m2`` and ``area_ha`` (on the WGS 84 ellipsoid through a local equal-area projection,
+    holes subtracted; None when the raster has no CRS), ``pixels`` and ``mean_probability``.
+    Geometries stay in the raster's CRS (the GeoJSON writer reprojects them to WGS 84).
 
     The raster is cut into blocks of at least ``rows`` rows that each end on a row without
     landslide pixels, so no area crosses a block border and every block is polygonised on its own,
@@ -318,6 +340,8 @@ def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[s
     from scipy import ndimage
 
     with rasterio.open(mask_path) as m, rasterio.open(prob_path) as p:
+        area_m2 = _equal_area(m)
+
         def read(r0: int, r1: int) -> np.ndarray:
             return m.read(1, window=Window(0, r0, m.width, r1 - r0)) == 1
 
@@ -342,9 +366,9 @@ def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[s
                 for geom, value in shapes(labels.astype(np.int32), mask=block, connectivity=8,
                                           transform=m.window_transform(win)):
                     k = int(value)
-                    rings = geom["coordinates"]
-                    area = _ring_area(rings[0]) - sum(_ring_area(r) for r in rings[1:])
-                    yield {"geometry": geom, "properties": {"id": next_id + k - 1, "area": area, "pixels": int(counts[k]),
-                                                            "mean_probability": float(sums[k] / counts[k])}}
+                    area = area_m2(geom)
+                    yield {"geometry": geom, "properties": {
+                        "id": next_id + k - 1, "area_m2": area, "area_ha": None if area is None else area / 1e4,
+                        "pixels": int(counts[k]), "mean_probability": float(sums[k] / counts[k])}}
                 next_id += n
             r0 = r1

@@ -3,6 +3,10 @@
 * ``sigmoid`` (Platt, 1999): ``p = 1 / (1 + exp(-(a * s + b)))`` on the raw margin ``s``.
 * ``isotonic`` (Zadrozny & Elkan, 2002): a monotone step function, stored as its breakpoints
   and evaluated by linear interpolation.
+* ``auto``: isotonic from :data:`ISOTONIC_MIN_ROWS` (1000) out-of-fold scores on, sigmoid below.
+  On a few hundred rows isotonic regression overfits (Niculescu-Mizil & Caruana, 2005; the
+  scikit-learn user guide gives the same advice) and its end steps are exactly 0 and 1, which
+  turns into risk scores like 1e-33 once stacked; the fitted calibrator records the method used.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from scipy.special import expit  # 1 / (1 + exp(-x)) without overflow
 
 from ..errors import ConfigError
 
-__all__ = ["Calibrator", "CALIBRATIONS"]
+__all__ = ["Calibrator", "CALIBRATIONS", "ISOTONIC_MIN_ROWS"]
 
-CALIBRATIONS = ("isotonic", "sigmoid", "none")
+CALIBRATIONS = ("auto", "isotonic", "sigmoid", "none")
+#: Fewest calibration rows for which ``auto`` picks isotonic regression.
+ISOTONIC_MIN_ROWS = 1000
 
 
 @dataclass
@@ -27,6 +33,8 @@ class Calibrator:
     def fit(self, margin: np.ndarray, y: np.ndarray) -> "Calibrator":
         if self.method not in CALIBRATIONS:
             raise ConfigError(f"unknown calibration {self.method!r}; valid: {', '.join(CALIBRATIONS)}")
+        if self.method == "auto":
+            self.method = "isotonic" if len(y) >= ISOTONIC_MIN_ROWS else "sigmoid"
         if self.method == "sigmoid":
             from sklearn.linear_model import LogisticRegression
 

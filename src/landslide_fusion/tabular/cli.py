@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, choices, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, choices, emit, user_errors
 from ..config import load_config
 from .splits import SPLITTERS
 
@@ -14,9 +15,15 @@ __all__ = ["app"]
 
 app = typer.Typer(help="LightGBM landslide classifier over per-region features.", no_args_is_help=True)
 ModelOption = typer.Option(..., help="Model folder from 'tabular train'.")
+SetOption = typer.Option([], "--set", "-s",
+                         help="Override a config value, e.g. --set gbm.num_leaves=15 or --set cv.folds=10 (repeatable).")
 
 
 Splitter = choices("Splitter", SPLITTERS)
+
+
+def _notes(r: dict) -> str:
+    return "".join(f"\nwarning: {w}" for w in r.get("warnings", ()))
 
 
 def _fmt(m: dict, s: dict | None = None) -> str:
@@ -49,11 +56,13 @@ def train(
     if coords:
         values["coords"] = [c.strip() for c in coords.split(",")]
     cfg = load_config(TabularConfig, config, set_, values)
-    r = train_tabular(data, cfg, out, overwrite=overwrite)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the summary lists them, once
+        r = train_tabular(data, cfg, out, overwrite=overwrite, progress=not as_json)
     g, b = r["gbm"], r["logistic_baseline"]
     emit(r, as_json, f"model written to {out} ({r['rows']} rows, {r['positives']} positive)\n"
          f"{cfg.cv.splitter} {cfg.cv.folds}-fold CV\n  LightGBM: {_fmt(g['mean'], g['std'])}\n"
-         f"  logistic: {_fmt(b['mean'], b['std'])}")
+         f"  logistic: {_fmt(b['mean'], b['std'])}" + _notes(r))
 
 
 @app.command("predict")
@@ -84,7 +93,7 @@ def evaluate(
     from .train import evaluate_tabular
 
     m = evaluate_tabular(model, data)
-    emit(m, as_json, f"{m['rows']} rows: {_fmt(m)}")
+    emit(m, as_json, f"{m['rows']} rows{' (in-sample)' if m['in_sample'] else ''}: {_fmt(m)}" + _notes(m))
 
 
 @app.command("explain")

@@ -21,7 +21,7 @@ class GBMConfig:
     class_weight: str = setting("balanced", choices=("balanced", "none"))
     early_stopping_rounds: int = setting(150, ge=1)
     validation_fraction: float = setting(0.15, gt=0, lt=1)
-    calibration: str = setting("isotonic", choices=names_of("landslide_fusion.tabular.calibration", "CALIBRATIONS"))
+    calibration: str = setting("auto", choices=names_of("landslide_fusion.tabular.calibration", "CALIBRATIONS"))
     calibration_folds: int = setting(3, ge=2)
     threshold_rule: str = setting("f1", choices=("f1", "recall"))
     target_recall: float = setting(0.9, gt=0, le=1)

@@ -95,13 +95,15 @@ def cross_validate_model(
     ids: np.ndarray | None = None,
     baseline: bool = False,
     random_state: int = 0,
+    progress: bool = False,
 ) -> CVResult:
     """Cross-validate ``model`` (or, with ``baseline=True``, the logistic baseline).
 
     Spatial CV reads ``coords`` from ``split_on`` when given (so coordinates need not be
     features), else from ``X``. The logistic baseline's threshold is chosen by max F1 on its
-    training fold, like the GBM's.
+    training fold, like the GBM's. ``progress`` shows the folds (:func:`landslide_fusion.progress.track`).
     """
+    from ..progress import track
     from .threshold import choose_threshold
 
     model = model or LandslideGBM(random_state=random_state)
@@ -110,7 +112,9 @@ def cross_validate_model(
     oof = np.full(len(y), np.nan)
     fold_of = np.zeros(len(y), int)
     per_fold = []
-    for k, (tr, te) in enumerate(cv.split(X if split_on is None else split_on, y, groups), start=1):
+    splits = list(cv.split(X if split_on is None else split_on, y, groups))
+    name = "logistic baseline" if baseline else "LightGBM"
+    for k, (tr, te) in enumerate(track(splits, f"{name} {splitter} CV folds", enabled=progress), start=1):
         if baseline:
             schema = FeatureSchema.infer(X.iloc[tr], tuple(model.categorical))
             est = logistic_baseline(schema).fit(schema.transform(X.iloc[tr]), y[tr])

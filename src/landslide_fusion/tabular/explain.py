@@ -61,7 +61,8 @@ def top_contributions(model: LandslideGBM, X: pd.DataFrame, ids: pd.Series | Non
 
 
 def shap_plots(model: LandslideGBM, X: pd.DataFrame, out: str | os.PathLike[str], max_display: int = 15) -> list[Path]:
-    """Write ``shap_beeswarm.png`` and ``shap_bar.png`` into folder ``out``."""
+    """Write ``shap_beeswarm.png`` and ``shap_bar.png`` into folder ``out``; their axes say the
+    values are log-odds (LightGBM's raw margin), not probabilities."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,9 +74,16 @@ def shap_plots(model: LandslideGBM, X: pd.DataFrame, out: str | os.PathLike[str]
     explanation = shap.Explanation(values, base_values=np.full(len(values), expected), data=numeric.to_numpy(float),
                                    feature_names=list(Xt.columns))
     paths = []
+    labels = {"shap_beeswarm.png": ("SHAP value (log-odds of landslide, before calibration)",
+                                    f"Contribution of each feature per region ({len(values)} regions)"),
+              "shap_bar.png": ("mean |SHAP value| (log-odds of landslide)", "Global feature importance")}
     for name, fn in (("shap_beeswarm.png", shap.plots.beeswarm), ("shap_bar.png", shap.plots.bar)):
         plt.figure()
         fn(explanation, max_display=max_display, show=False)
+        xlabel, title = labels[name]
+        ax = plt.gcf().axes[0]
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
         path = Path(out) / name
         with atomic_path(path) as tmp:
             plt.gcf().savefig(tmp, dpi=120, bbox_inches="tight", format="png")

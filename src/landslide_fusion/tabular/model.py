@@ -7,6 +7,14 @@ calibrated out-of-fold probabilities, and (4) trains the final booster on all ro
 stopping on an inner stratified validation split. Class imbalance is handled with
 ``class_weight="balanced"`` (each class weighted by ``n / (2 n_class)``).
 
+Small tables: LightGBM's leaf-size and leaf-count settings are meant for thousands of rows; on a
+few hundred, ``min_child_samples = 50`` leaves no legal split and the booster predicts a
+constant (ROC-AUC 0.5). Each booster therefore uses (:func:`tree_params`)
+``min_child_samples' = min(min_child_samples, max(5, n // 20))`` and
+``num_leaves' = min(num_leaves, max(2, n // (2 min_child_samples')))`` for the ``n`` rows it is
+trained on: a leaf holds at least 5 % of them (at least 5 rows), and a tree has room for its
+leaves; from 1000 rows on the defaults apply unchanged.
+
 Saved as LightGBM's own text model (``model.txt``) plus ``meta.json`` (schema, calibration,
 threshold, parameters, a SHA-256 of the training data): loading never executes code.
 """
@@ -30,7 +38,13 @@ from .calibration import Calibrator
 from .schema import FeatureSchema, binary_labels
 from .threshold import choose_threshold
 
-__all__ = ["LandslideGBM"]
+__all__ = ["LandslideGBM", "tree_params", "data_sha256"]
+
+
+def tree_params(n_rows: int, min_child_samples: int, num_leaves: int) -> dict[str, int]:
+    """Leaf size and leaf count scaled to the rows a booster trains on (see the module docstring)."""
+    mcs = max(1, min(min_child_samples, max(5, n_rows // 20)))
+    return {"min_child_samples": mcs, "num_leaves": max(2, min(num_leaves, max(2, n_rows // (2 * mcs))))}
 
 
 def _frame(X, expected: int | None = None) -> pd.DataFrame:
@@ -46,6 +60,11 @@ def _frame(X, expected: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
+def data_sha256(X: pd.DataFrame, y: np.ndarray) -> str:
+    """SHA-256 of a feature frame and its labels (row order matters, the index does not)."""
+    return hashlib.sha256(pd.util.hash_pandas_object(X.assign(_y=y), index=False).values.tobytes()).hexdigest()
+
+
 class LandslideGBM(ClassifierMixin, BaseEstimator):
     """Gradient-boosted landslide classifier with calibration and a tuned threshold.
 
@@ -53,7 +72,8 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
     ``min_child_samples``, ``subsample``, ``colsample_bytree``, ``reg_lambda``) plus:
     ``class_weight`` (``"balanced"`` or None), ``early_stopping_rounds``,
     ``validation_fraction`` (inner split for early stopping), ``categorical`` (column names),
-    ``calibration`` (``isotonic``, ``sigmoid``, ``none``), ``calibration_folds``,
+    ``calibration`` (``auto``: isotonic from 1000 rows on, else sigmoid; ``isotonic``, ``sigmoid``,
+    ``none``), ``calibration_folds``,
     ``threshold_rule`` (``f1`` or ``recall``), ``target_recall`` and ``unseen_categories``
     (``error``: predicting a category absent from training raises; ``missing``: it is treated
     as a missing value).
@@ -72,7 +92,7 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         early_stopping_rounds: int = 150,
         validation_fraction: float = 0.15,
         categorical: tuple[str, ...] = (),
-        calibration: str = "isotonic",
+        calibration: str = "auto",
         calibration_folds: int = 3,
         threshold_rule: str = "f1",
         target_recall: float = 0.9,
@@ -103,12 +123,11 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         tags.input_tags.allow_nan = True  # LightGBM treats NaN as missing
         return tags
 
-    def _lgb_params(self) -> dict:
+    def _lgb_params(self, n_rows: int) -> dict:
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
+            **tree_params(n_rows, self.min_child_samples, self.num_leaves),
             "bagging_fraction": self.subsample,
             "bagging_freq": 1 if self.subsample < 1 else 0,
             "feature_fraction": self.colsample_bytree,
@@ -132,7 +151,7 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         w = self._weights(y)
         dtr = lgb.Dataset(X.iloc[tr], y[tr], weight=None if w is None else w[tr], categorical_feature=list(self.schema_.categories) or "auto", free_raw_data=False)
         dva = lgb.Dataset(X.iloc[va], y[va], weight=None if w is None else w[va], reference=dtr)
-        return lgb.train(self._lgb_params(), dtr, num_boost_round=self.n_estimators, valid_sets=[dva],
+        return lgb.train(self._lgb_params(len(tr)), dtr, num_boost_round=self.n_estimators, valid_sets=[dva],
                          callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
 
     def fit(self, X, y) -> "LandslideGBM":
@@ -154,7 +173,8 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         self.threshold_ = choose_threshold(y, self.oof_probability_, self.threshold_rule, self.target_recall)
         self.booster_ = self._train_booster(Xt, y)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
-        self.data_hash_ = hashlib.sha256(pd.util.hash_pandas_object(X.assign(_y=y), index=False).values.tobytes()).hexdigest()
+        self.data_hash_ = data_sha256(X, y)
+        self.tree_params_ = tree_params(len(y), self.min_child_samples, self.num_leaves)
         return self
 
     def _check(self) -> None:
@@ -191,6 +211,7 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
                 "threshold": self.threshold_,
                 "best_iteration": self.best_iteration_,
                 "data_sha256": self.data_hash_,
+                "tree_params": getattr(self, "tree_params_", None),
             })
         return Path(path)
 

@@ -10,7 +10,7 @@ silently treated as a category; ids must be unique.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -1,9 +1,17 @@
-"""Library entry points behind ``landslide tabular``: train (with CV), predict, evaluate, explain."""
+"""Library entry points behind ``landslide tabular``: train (with CV), predict, evaluate, explain.
+
+Quiet mistakes are said out loud (:class:`FeatureWarning`, and in the summaries' ``warnings``):
+training on id-like or coordinate columns (:func:`suspicious_columns`), evaluating on the
+training rows (the data hash stored in ``meta.json`` is compared), and a table on which the
+logistic baseline beats LightGBM in the same cross-validation.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -11,16 +19,59 @@ import numpy as np
 import pandas as pd
 
 from ..config import check_folds, load_config, save_config
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..io.atomic import check_can_write, output_dir, write_json
+from ..io.fingerprint import file_sha256, write_sidecar
 from ..io.tables import read_table, require_columns, write_table
+from ..progress import stage
 from .config import TabularConfig
 from .cv import cross_validate_model, leakage_report
 from .explain import shap_importance, shap_plots, top_contributions
-from .model import LandslideGBM
+from .model import LandslideGBM, data_sha256
 from .schema import binary_labels, check_table
 
-__all__ = ["prepare", "train_tabular", "predict_tabular", "score_table", "load_tabular", "evaluate_tabular", "explain_tabular", "make_gbm"]
+__all__ = ["prepare", "train_tabular", "predict_tabular", "score_table", "load_tabular", "evaluate_tabular", "explain_tabular",
+           "make_gbm", "suspicious_columns", "model_fingerprint", "FeatureWarning"]
+
+_ID_NAME = re.compile(r"(^|[_\W])(id|uid|fid|gid|objectid|key|index)$|^(id|fid|gid)[_\W]", re.IGNORECASE)
+_COORD_NAMES = {"x", "y", "lon", "lat", "lng", "long", "longitude", "latitude", "easting", "northing"}
+#: ROC-AUC margin by which the logistic baseline must beat LightGBM to be reported as favoured.
+FAVOUR_MARGIN = 0.02
+
+
+class FeatureWarning(UserWarning):
+    """A feature column looks like an id or a coordinate, or the data favour the baseline."""
+
+
+def suspicious_columns(X: pd.DataFrame) -> dict[str, list[str]]:
+    """Feature columns that look like ids (name like ``id``/``*_id``, or text unique per row) or
+    coordinates (``x``, ``y``, ``lon``, ``lat``, ...): ``{"id": [...], "coords": [...]}``."""
+    ids = [str(c) for c in X.columns if _ID_NAME.search(str(c)) or
+           (not pd.api.types.is_numeric_dtype(X[c]) and len(X) > 1 and X[c].nunique() == len(X))]
+    coords = [str(c) for c in X.columns if str(c).strip().lower() in _COORD_NAMES and str(c) not in ids]
+    return {"id": ids, "coords": coords}
+
+
+def _column_warnings(X: pd.DataFrame, source: str) -> list[str]:
+    found = suspicious_columns(X)
+    notes = []
+    if found["id"]:
+        notes.append(f"{source}: column(s) {', '.join(found['id'])} look like region ids but are used as features; "
+                     "name the id with --id (or list them in exclude)")
+    if found["coords"]:
+        notes.append(f"{source}: coordinate column(s) {', '.join(found['coords'])} are used as features, so the model "
+                     "learns where landslides were; pass them with --coords x,y (spatial CV; kept out of the features)")
+    for n in notes:
+        warnings.warn(n, FeatureWarning, stacklevel=3)
+    return notes
+
+
+def _favoured(gbm: dict, base: dict | None) -> list[str]:
+    if base is None or not base["mean"]["roc_auc"] > gbm["mean"]["roc_auc"] + FAVOUR_MARGIN:
+        return []
+    return [f"this table favours the logistic baseline: ROC-AUC {base['mean']['roc_auc']:.3f} against LightGBM's "
+            f"{gbm['mean']['roc_auc']:.3f} in the same cross-validation (few rows or mostly monotone effects); "
+            "more rows, fewer features or smaller trees (--set gbm.num_leaves=3) may close the gap"]
 
 
 def make_gbm(cfg: TabularConfig) -> LandslideGBM:
@@ -51,7 +102,7 @@ def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool 
     return X, y, ids, coords, groups
 
 
-def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False):
+def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False, progress: bool = False):
     c = cfg.cv
     check_folds(c.folds, y, "cv.folds", "rows")
     if c.splitter == "spatial" and coords is None:
@@ -60,11 +111,11 @@ def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False):
         raise ConfigError("group CV needs a group column: pass --group COLUMN")
     return cross_validate_model(X, y, make_gbm(cfg), splitter=c.splitter, n_splits=c.folds, groups=groups,
                                 block_size=c.block_size, coords=tuple(cfg.coords) or ("x", "y"), split_on=coords,
-                                ids=ids, baseline=baseline, random_state=cfg.gbm.random_state)
+                                ids=ids, baseline=baseline, random_state=cfg.gbm.random_state, progress=progress)
 
 
 def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | os.PathLike[str], *,
-                  overwrite: bool = False, baseline: bool = True) -> dict:
+                  overwrite: bool = False, baseline: bool = True, progress: bool = False) -> dict:
     """Cross-validate, fit on all rows, and write the model folder.
 
     ``OUT/``: ``model.txt`` + ``meta.json`` (the model), ``config.toml``, ``cv.json`` (per-fold
@@ -74,9 +125,14 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
     check_can_write(out, overwrite)
     df = read_table(table)
     X, y, ids, coords, groups = prepare(df, cfg, str(table))
+    notes = _column_warnings(X, str(table))
     leaks = leakage_report(X, y)
-    result = _cv(X, y, ids, coords, groups, cfg)
-    base = _cv(X, y, ids, coords, groups, cfg, baseline=True).to_dict() if baseline else None
+    notes += [f"possible leakage: column {c!r} alone reaches ROC-AUC {auc:.3f}; drop it or list it in exclude"
+              for c, auc in leaks.items()]
+    result = _cv(X, y, ids, coords, groups, cfg, progress=progress)
+    base = _cv(X, y, ids, coords, groups, cfg, baseline=True, progress=progress).to_dict() if baseline else None
+    notes += _favoured(result.to_dict(), base)
+    stage("fitting the final model on all rows, SHAP importance", progress)
     model = make_gbm(cfg).fit(X, y)
     importance = shap_importance(model, X)
     with output_dir(out, overwrite) as tmp:
@@ -87,7 +143,8 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
         save_config(cfg, tmp / "config.toml")
         summary = {"table": str(table), "rows": len(y), "positives": int(y.sum()), "splitter": cfg.cv.splitter,
                    "gbm": result.to_dict(), "logistic_baseline": base, "leakage": leaks,
-                   "threshold": model.threshold_, "best_iteration": model.best_iteration_}
+                   "threshold": model.threshold_, "best_iteration": model.best_iteration_,
+                   "tree_params": model.tree_params_, "warnings": notes}
         write_json(tmp / "cv.json", summary)
         write_table(result.oof if coords is None else result.oof.join(coords.reset_index(drop=True)), tmp / "oof.csv")
         write_table(importance, tmp / "importance.csv")
@@ -109,25 +166,45 @@ def score_table(model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str
     return res if coords is None else res.join(coords.reset_index(drop=True))
 
 
+def model_fingerprint(model_dir: str | os.PathLike[str]) -> dict:
+    """Which model this is: folder, SHA-256 of ``model.txt``, training-data hash and threshold."""
+    folder = Path(model_dir)
+    if not (folder / "model.txt").is_file() or not (folder / "meta.json").is_file():
+        raise DataError(f"{folder}: not a tabular model (needs model.txt and meta.json); pass a folder of 'tabular train'")
+    meta = json.loads((folder / "meta.json").read_text())
+    return {"kind": "tabular", "path": str(folder.resolve()), "model_sha256": file_sha256(folder / "model.txt"),
+            "data_sha256": meta.get("data_sha256"), "threshold": meta.get("threshold")}
+
+
 def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
                     *, overwrite: bool = False) -> pd.DataFrame:
-    """Score every row of ``table``: ``id, probability, landslide`` written to ``out`` (CSV/Parquet)."""
+    """Score every row of ``table``: ``id, probability, landslide`` written to ``out`` (CSV/Parquet),
+    and the model's fingerprint beside it (``STEM.provenance.json``, read by ``fuse predict``)."""
     check_can_write(out, overwrite)
     res = score_table(model_dir, read_table(table), str(table))
     write_table(res, out)
+    write_sidecar(out, {**model_fingerprint(model_dir), "table": str(table)})
     return res
 
 
 def evaluate_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str]) -> dict:
-    """ROC-AUC, PR-AUC, F1 at the saved threshold and Brier score of a saved model on a labelled table."""
+    """ROC-AUC, PR-AUC, F1 at the saved threshold and Brier score of a saved model on a labelled table.
+
+    ``in_sample`` is True when ``table`` holds exactly the training rows (its hash equals the
+    ``data_sha256`` of ``meta.json``): those figures measure fit, not skill, and a warning says so.
+    """
     from sklearn.metrics import average_precision_score, brier_score_loss, f1_score, roc_auc_score
 
     model, cfg = load_tabular(model_dir)
     X, y, _, _, _ = prepare(read_table(table), cfg, str(table))
     p = model.predict_proba(X)[:, 1]
+    in_sample = data_sha256(X, y) == model.data_hash_
+    notes = [f"{table} holds the rows {model_dir} was trained on, so these figures are in-sample (they measure fit, "
+             f"not skill); the cross-validated figures are in {Path(model_dir) / 'cv.json'}"] if in_sample else []
     return {"rows": len(y), "roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
             "f1": float(f1_score(y, (p >= model.threshold_).astype(int), zero_division=0)),
-            "brier": float(brier_score_loss(y, p)), "threshold": model.threshold_}
+            "brier": float(brier_score_loss(y, p)), "threshold": model.threshold_, "in_sample": in_sample,
+            "warnings": notes}
 
 
 def explain_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],

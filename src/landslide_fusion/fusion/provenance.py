@@ -1,0 +1,176 @@
+"""Where a fusion's inputs come from: fingerprints of the segmentation run(s) and tabular model.
+
+A stacker learns how the statistics of *one* segmentation recipe and the probabilities of *one*
+tabular model relate to landslides; fed by another run it can collapse silently (a run trained
+longer or on other data shifts ``max_probability`` and friends). So ``fuse train`` records, in
+``FUSION/provenance.json``, a fingerprint of each side's source, and ``fuse predict``/``fuse
+score`` compare the sources of their inputs with it.
+
+Sources are found from the files' places, as the commands write them:
+
+* image side: ``RUN/oof_stats.csv`` of ``segment train --folds K`` (a k-fold: ``cv.json``,
+  ``config.toml`` and ``fold_i/`` weights beside it), ``PRED/predictions.csv`` of ``segment
+  predict`` (``prediction.json`` beside it names the run), or a run folder (``fuse score --run``);
+* tabular side: ``MODEL/oof.csv`` of ``tabular train`` (``meta.json`` and ``model.txt`` beside
+  it), a table written by ``tabular predict`` (a ``STEM.provenance.json`` sidecar), or a model
+  folder (``fuse score --tabular``).
+
+A fingerprint holds the folder, the SHA-256 of its weights, the tuned threshold and the SHA-256
+of its *recipe*: the saved config without the prediction-only ``[scene]`` section and thread
+count. What is accepted (:func:`check_sources`):
+
+* image side: the same weights, one of the k-fold's fold models, or a run with the same recipe:
+  ``segment train`` without ``--folds`` on the same config and data as the k-fold is the model
+  the k-fold's out-of-fold statistics estimate (Wolpert's stacking: the base models are refitted
+  on all rows after the out-of-fold pass);
+* tabular side: the same model (its ``oof.csv`` comes from cross-validating that model's recipe
+  on its training table).
+
+Anything else is refused with one line naming both sources (``--allow-mismatch`` turns it into
+a warning). Inputs without a recognisable source (hand-made tables, data frames) are accepted
+with a warning that they could not be checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import DataError
+from ..io.fingerprint import file_sha256, read_sidecar
+from ..tabular.train import model_fingerprint as tabular_fingerprint
+
+__all__ = ["ProvenanceError", "run_fingerprint", "kfold_fingerprint", "tabular_fingerprint", "image_source",
+           "tabular_source", "check_sources", "describe_source", "PROVENANCE_FILE"]
+
+#: The provenance record of a fusion folder (and of a risk folder).
+PROVENANCE_FILE = "provenance.json"
+_WEIGHTS = ("model.pt", "model.safetensors")
+_PREDICTION_ONLY = ("scene",)
+
+
+class ProvenanceError(DataError):
+    """The inputs of ``fuse predict``/``fuse score`` come from other models than the fusion's."""
+
+
+def _recipe_sha256(config: Path) -> str | None:
+    """SHA-256 of a saved segmentation config without prediction-only settings (canonical JSON)."""
+    if not config.is_file():
+        return None
+    doc = tomllib.loads(config.read_text())
+    for key in _PREDICTION_ONLY:
+        doc.pop(key, None)
+    if isinstance(doc.get("train"), dict):
+        doc["train"].pop("threads", None)
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _weights(folder: Path) -> Path | None:
+    return next((folder / w for w in _WEIGHTS if (folder / w).is_file()), None)
+
+
+def _threshold(folder: Path) -> float | None:
+    run = folder / "run.json"
+    return float(json.loads(run.read_text()).get("threshold")) if run.is_file() else None
+
+
+def run_fingerprint(run: str | os.PathLike[str]) -> dict:
+    """Fingerprint of one segmentation run folder (``segment train`` without ``--folds``)."""
+    folder = Path(run)
+    weights = _weights(folder)
+    if weights is None:
+        raise DataError(f"{folder}: not a segmentation run (no {' or '.join(_WEIGHTS)}); pass a folder of 'segment train'")
+    return {"kind": "run", "path": str(folder.resolve()), "model_sha256": file_sha256(weights),
+            "threshold": _threshold(folder), "recipe_sha256": _recipe_sha256(folder / "config.toml")}
+
+
+def kfold_fingerprint(folder: str | os.PathLike[str]) -> dict:
+    """Fingerprint of a k-fold folder (``segment train --folds K``): every fold's weights and threshold."""
+    folder = Path(folder)
+    folds = sorted((f for f in folder.glob("fold_*") if _weights(f) is not None), key=lambda f: f.name)
+    return {"kind": "kfold", "path": str(folder.resolve()),
+            "models": [file_sha256(_weights(f)) for f in folds], "thresholds": [_threshold(f) for f in folds],
+            "recipe_sha256": _recipe_sha256(folder / "config.toml")}
+
+
+def _source(path: str | os.PathLike[str] | None, of_folder: Callable[[Path], dict],
+            beside: Callable[[Path], dict | None]) -> dict | None:
+    """A folder's fingerprint, a table's sidecar record, or what the files beside the table say."""
+    if path is None:
+        return None
+    path = Path(path)
+    if path.is_dir():
+        return of_folder(path)
+    return read_sidecar(path) or beside(path.parent)
+
+
+def _beside_image_table(folder: Path) -> dict | None:
+    if (folder / "cv.json").is_file() and any(_weights(f) for f in folder.glob("fold_*")):
+        return kfold_fingerprint(folder)
+    pred = folder / "prediction.json"
+    run = Path(json.loads(pred.read_text()).get("run", "")) if pred.is_file() else None
+    return run_fingerprint(run) if run is not None and _weights(run) is not None else None
+
+
+def image_source(path: str | os.PathLike[str] | None) -> dict | None:
+    """Fingerprint of the segmentation run(s) behind an image-side file or run folder; None if unknown."""
+    return _source(path, run_fingerprint, _beside_image_table)
+
+
+def tabular_source(path: str | os.PathLike[str] | None) -> dict | None:
+    """Fingerprint of the tabular model behind a score table or model folder; None if unknown."""
+    return _source(path, tabular_fingerprint, lambda folder: tabular_fingerprint(folder) if (
+        (folder / "model.txt").is_file() and (folder / "meta.json").is_file()) else None)
+
+
+def describe_source(rec: dict) -> str:
+    """One phrase naming a source record, e.g. ``segmentation run runs/seg (weights 1a2b3c4d5e6f)``."""
+    if rec.get("kind") == "kfold":
+        return f"k-fold run {rec.get('path')} ({len(rec.get('models', []))} fold models)"
+    sha = str(rec.get("model_sha256"))[:12]
+    return f"tabular model {rec.get('path')} (model.txt {sha})" if rec.get("kind") == "tabular" else \
+        f"segmentation run {rec.get('path')} (weights {sha})"
+
+
+def _image_ok(trained: dict, used: dict) -> bool:
+    models = {trained.get("model_sha256"), *trained.get("models", [])} - {None}
+    if used.get("model_sha256") in models or (used.get("models") and set(used["models"]) <= models):
+        return True
+    return trained.get("recipe_sha256") is not None and used.get("recipe_sha256") == trained.get("recipe_sha256")
+
+
+def _tabular_ok(trained: dict, used: dict) -> bool:
+    return used.get("model_sha256") is not None and used.get("model_sha256") == trained.get("model_sha256")
+
+
+def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: dict | None, *,
+                  allow_mismatch: bool = False, names: tuple[str, str] = ("image inputs", "tabular inputs")) -> list[str]:
+    """Compare the sources of new inputs with the fusion's; returns warnings (text), raises on a mismatch.
+
+    Raises:
+        ProvenanceError: a side comes from another model than the fusion was trained on (unless
+            ``allow_mismatch``, which returns the same sentence as a warning).
+    """
+    record = Path(fusion) / PROVENANCE_FILE
+    trained = json.loads(record.read_text()) if record.is_file() else {}
+    notes = []
+    for side, used, ok, name in (("image", image, _image_ok, names[0]), ("tabular", tabular, _tabular_ok, names[1])):
+        t = trained.get(side)
+        if t is None:
+            continue
+        if used is None:
+            notes.append(f"{name}: no provenance found, so it cannot be checked against the {side} side the fusion "
+                         f"was trained on ({describe_source(t)})")
+            continue
+        if not ok(t, used):
+            what = ("a run trained with the same config and data" if side == "image" else "the same tabular model")
+            msg = (f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on {describe_source(t)}; "
+                   f"use {what}, retrain the fusion, or pass --allow-mismatch")
+            if not allow_mismatch:
+                raise ProvenanceError(msg)
+            notes.append(msg)
+    return notes

@@ -1,0 +1,136 @@
+"""The README quickstart, walked as a user walks it, on tiny generated data.
+
+data synth (training area + a new area) -> segment train --folds 2 (out-of-fold statistics) and
+segment train (the full run, same config and data) -> tabular train -> fuse train -> segment
+predict + tabular predict on the new area -> fuse predict, and fuse score. Checked: the fusion
+records where its inputs came from and accepts the full run, refuses another run in one line
+(and warns with --allow-mismatch), the fused decisions are not degenerate, the pictures exist
+and are readable, and risk.geojson is WGS 84. Sizes are tiny (32 px, 1 epoch) to keep it fast.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from landslide_fusion.cli import app
+
+runner = CliRunner()
+TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=8", 'post.tta="none"', "train.warmup_epochs=0",
+        "train.epochs=1"]
+SETS = sum((["--set", s] for s in TINY), [])
+TAB = ["--label", "landslide", "--id", "region_id", "--coords", "x,y", "--cv", "stratified",
+       "--set", "gbm.n_estimators=60", "--set", "gbm.early_stopping_rounds=20", "--set", "cv.folds=3"]
+
+
+def plant_signal(table, seed: int) -> None:
+    """Add a ``susceptibility`` column = label + N(0, 0.35): a learnable tabular signal, so the
+    fused decisions can be checked for sense while the 1-epoch segmentation runs are mostly noise."""
+    df = pd.read_csv(table)
+    df["susceptibility"] = df["landslide"] + np.random.default_rng(seed).normal(0, 0.35, len(df))
+    df.to_csv(table, index=False)
+
+
+def ok(args: list[str]) -> dict:
+    r = runner.invoke(app, [*map(str, args), "--json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout[r.stdout.index("{"):]) if "{" in r.stdout else {}
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    """Every step of the quickstart up to the fusion folder (module-scoped: built once)."""
+    d = tmp_path_factory.mktemp("quickstart")
+    ok(["data", "synth", d / "synth", "--n", "40", "--size", "32"])
+    ok(["data", "synth", d / "new", "--n", "16", "--size", "32", "--seed", "7"])
+    plant_signal(d / "synth" / "regions.csv", 0)
+    plant_signal(d / "new" / "regions.csv", 1)
+    seg = ["-c", "configs/rau-net-small.toml", "--data", d / "synth", *SETS]
+    ok(["segment", "train", *seg, "--folds", "2", "-o", d / "segcv"])
+    ok(["segment", "train", *seg, "-o", d / "seg"])
+    ok(["tabular", "train", "--data", d / "synth" / "regions.csv", *TAB, "-o", d / "tab"])
+    ok(["fuse", "train", "--image", d / "segcv" / "oof_stats.csv", "--tabular", d / "tab" / "oof.csv",
+        "--folds", "3", "--set", "stacking.folds=3", "-o", d / "fusion"])
+    return d
+
+
+def test_fusion_records_its_sources(chain):
+    prov = json.loads((chain / "fusion" / "provenance.json").read_text())
+    assert prov["image"]["kind"] == "kfold" and len(prov["image"]["models"]) == 2
+    assert prov["image"]["path"] == str((chain / "segcv").resolve())
+    assert prov["tabular"]["kind"] == "tabular" and len(prov["tabular"]["model_sha256"]) == 64
+
+
+def test_quickstart_predict_and_score_on_a_new_area(chain):
+    d = chain
+    ok(["segment", "predict", "--run", d / "seg", "-i", d / "new", "-o", d / "pred"])
+    ok(["tabular", "predict", "--model", d / "tab", "--data", d / "new" / "regions.csv", "-o", d / "scores.csv"])
+    assert (d / "scores.provenance.json").is_file()
+    p = ok(["fuse", "predict", "--fusion", d / "fusion", "--image", d / "pred" / "predictions.csv",
+            "--tabular", d / "scores.csv", "-o", d / "risk"])
+    s = ok(["fuse", "score", "--fusion", d / "fusion", "--run", d / "seg", "--tabular", d / "tab", "--data", d / "new",
+            "--table", d / "new" / "regions.csv", "-o", d / "risk-score"])
+    for r in (p, s):
+        assert r["regions"] == 16 and not [w for w in r["warnings"] if "provenance" in w or "come from" in w], r
+        assert (d / "risk" / "provenance.json").is_file()
+    risk = pd.read_csv(d / "risk" / "risk.csv")
+    assert np.isfinite(risk["risk_score"]).all() and risk["risk_score"].between(0, 1).all()
+    assert risk["risk_score"].min() > 1e-6 and risk["risk_score"].max() < 1 - 1e-6  # no 1e-33 from extrapolation
+    truth = pd.read_csv(d / "new" / "regions.csv").set_index("region_id")["landslide"].reindex(risk["id"]).to_numpy()
+    assert 0 < risk["landslide"].sum() < len(risk) and risk["risk_class"].nunique() > 1  # not degenerate
+    assert (risk["landslide"].to_numpy() == truth).mean() >= 0.7  # and sensible: the planted signal comes through
+    both = risk.set_index("id")["risk_score"].sort_index()
+    scored = pd.read_csv(d / "risk-score" / "risk.csv").set_index("id")["risk_score"].sort_index()
+    assert np.allclose(both.to_numpy(), scored.to_numpy(), atol=1e-6)  # both routes give the same map
+    geo = json.loads((d / "risk" / "risk.geojson").read_text())
+    # the synthetic regions' x/y are map units of no known CRS: the file says so instead of posing as lon/lat
+    assert len(geo["features"]) == 16 and "crs" not in geo and "unknown CRS" in geo["coordinates"]
+    assert any("unknown CRS" in w for w in p["warnings"])
+
+
+def test_inputs_from_another_run_are_refused_then_allowed(chain, tmp_path):
+    d = chain
+    other = tmp_path / "other"
+    ok(["segment", "train", "-c", "configs/rau-net-small.toml", "--data", d / "new", *SETS, "-o", other])
+    args = ["fuse", "score", "--fusion", d / "fusion", "--run", other, "--tabular", d / "tab", "--data", d / "new",
+            "--table", d / "new" / "regions.csv"]
+    r = runner.invoke(app, [*map(str, args), "-o", str(tmp_path / "refused")])
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and str(other.resolve()) in r.stderr and str((d / "segcv").resolve()) in r.stderr
+    assert not (tmp_path / "refused").exists()
+    w = ok([*args, "-o", tmp_path / "allowed", "--allow-mismatch"])
+    assert any(str(other.resolve()) in x for x in w["warnings"])
+
+
+def test_pictures_are_readable(chain):
+    for png in (chain / "seg" / "curves.png", chain / "fusion" / "compare.png"):
+        with Image.open(png) as im:
+            assert im.size[0] > 400 and im.size[1] > 200
+            assert len(np.unique(np.asarray(im.convert("L")))) > 10  # not blank
+
+
+def test_tabular_warnings_of_quiet_mistakes(chain, tmp_path):
+    d = chain
+    r = ok(["tabular", "train", "--data", d / "synth" / "regions.csv", "--label", "landslide", "--cv", "stratified",
+            "--set", "gbm.n_estimators=30", "--set", "cv.folds=3", "-o", tmp_path / "noid"])
+    text = " ".join(r["warnings"])
+    assert "region_id" in text and "--id" in text and "x, y" in text
+    e = ok(["tabular", "evaluate", "--model", d / "tab", "--data", d / "synth" / "regions.csv"])
+    assert e["in_sample"] and "in-sample" in e["warnings"][0]
+    e2 = ok(["tabular", "evaluate", "--model", d / "tab", "--data", d / "new" / "regions.csv"])
+    assert not e2["in_sample"] and not e2["warnings"]
+
+
+def test_a_table_given_as_a_folder_names_the_table_commands(chain):
+    r = runner.invoke(app, ["segment", "predict", "--run", str(chain / "seg"), "-i", str(chain / "synth" / "regions.csv"),
+                            "-o", str(chain / "x")])
+    assert r.exit_code == 1 and "tabular train|predict" in r.stderr
+
+
+def test_help_shows_no_bool_after_flags():
+    r = runner.invoke(app, ["tabular", "train", "--help"], env={"COLUMNS": "160"})
+    assert r.exit_code == 0 and "<bool>" not in r.stdout and "train.epochs" not in r.stdout
