@@ -14,6 +14,9 @@ class DataConfig:
     ``train_split``/``val_split`` name split lists of an image folder (``splits/NAME.txt``);
     without ``val_split`` a stratified ``val_fraction`` of the training set is held out (the
     research's 80/20). ``size`` resizes every patch to ``size`` x ``size`` (needed when sizes vary).
+    ``crop`` (pixels, 0 = off) trains instead on random ``crop`` x ``crop`` windows of each image
+    at its own resolution (images smaller than the crop are reflect-padded, mask included), and
+    validates on whole images at their own size; it replaces ``size``.
     """
 
     root: str = ""
@@ -21,6 +24,7 @@ class DataConfig:
     val_split: str = ""
     val_fraction: float = 0.2
     size: int = 0
+    crop: int = 0
     normalization: str = "standard"
     nan_policy: str = "raise"
 
@@ -52,6 +56,14 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Optimisation. ``workers``: DataLoader worker processes (0 = read in the training process);
+    ``negative_fraction``: share of landslide-free patches drawn per epoch (negative = as they
+    occur in the training set); ``ema``: decay of an exponential moving average of the weights
+    used for validation and the saved model (0 = off, e.g. 0.99); ``monitor``: the validation
+    score that picks the best epoch and drives ``patience``: ``best_f1`` (landslide F1 at the best
+    threshold of a sweep, the criterion the final threshold tuning maximises) or ``f1`` (at 0.5).
+    """
+
     epochs: int = 30
     batch_size: int = 16
     lr: float = 1e-3
@@ -66,6 +78,10 @@ class TrainConfig:
     amp: bool = True
     channels_last: bool = True
     threads: int = 0
+    workers: int = 0
+    negative_fraction: float = -1.0
+    ema: float = 0.0
+    monitor: str = "best_f1"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
