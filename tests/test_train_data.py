@@ -115,7 +115,9 @@ def test_second_run_to_one_output_is_refused_at_once(tmp_path):
         with pytest.raises(DataError, match=f"pid {os.getpid()}.*lock"):
             open_workdir(out, resume=False)
     finally:
+        (first.path / "last.pt").write_bytes(b"")
         first.release(remove=False)
+    assert len(list(tmp_path.iterdir())) == 1
     again = open_workdir(out, resume=True)  # the lock died with its holder: resume takes the folder over
     assert again.path == first.path
     again.release(remove=True)

@@ -37,7 +37,6 @@ augmentation generator, so a killed run resumed gives the uninterrupted result.
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import json
@@ -211,7 +210,10 @@ def _build(cfg: SegmentConfig, stats, device: str, rank: int, world: int, steps:
     model: nn.Module = pipeline
     if world > 1:
         model = nn.parallel.DistributedDataParallel(pipeline, device_ids=[rank] if device == "cuda" else None)
-    ema = copy.deepcopy(pipeline).requires_grad_(False) if t.ema > 0 else None
+    ema = None
+    if t.ema > 0:  # a second pipeline holding the average (deepcopy cannot copy the band sets)
+        ema = build_pipeline(cfg, stats).to(device).to(memory_format=fmt).requires_grad_(False)
+        ema.load_state_dict(pipeline.state_dict())
     if t.optimizer not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer {t.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     extra = {"momentum": 0.9} if t.optimizer in ("sgd", "rmsprop") else {}
