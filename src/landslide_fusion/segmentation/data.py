@@ -111,6 +111,8 @@ def stratified_holdout(
     y = labels.flatten(1).amax(1).numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     y = y.astype(np.int64)
     idx = np.arange(len(y))
-    strat = y if min(np.bincount(y, minlength=2)) >= 2 else None
+    n_val = int(np.ceil(fraction * len(y)))
+    stratify = min(np.bincount(y, minlength=2)) >= 2 and min(n_val, len(y) - n_val) >= 2
+    strat = y if stratify else None
     tr, va = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
     return np.sort(tr), np.sort(va)

@@ -25,6 +25,10 @@ as ``d = min(ema, (1 + n) / (10 + n))`` after ``n`` steps (as timm's ``ModelEmaV
 removes the step-to-step noise of the last mini-batches. ``history.csv`` keeps F1 at 0.5
 (``val_f1``) beside the monitored ``val_best_f1`` and its ``val_threshold``.
 
+**Threshold.** :func:`_tune_threshold` predicts every validation image the way ``segment
+predict`` will (``SegmentationRun.predict_image``, with the configured TTA) and scores it at
+native size against the native mask, so ``metrics.json`` is the figure a user gets.
+
 **Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
 ``run.json`` (threshold tuned on validation, bands, parameters), ``metrics.json`` (validation
 metrics at that threshold), ``history.csv``, ``curves.png``. While training, checkpoints live in
@@ -265,33 +269,33 @@ def _train_epoch(p: _Parts, loader, cfg: SegmentConfig, device: str, desc: str, 
 
 
 def _val_loader(cfg: SegmentConfig, val: PatchDataset):
-    """Validation batches: whole native images one by one in crop mode (sizes vary), else batches."""
+    """Per-epoch validation batches: whole native images one by one in crop mode (sizes vary),
+    else resized batches (cheap; the final tuning scores every image at native size)."""
     return make_loader(val, 1 if val.crop or not val.size else cfg.train.batch_size, workers=cfg.train.workers)
-
-
-def _sweep(pipeline: nn.Module, loader, tta: str, sweep: ThresholdSweep | None = None) -> ThresholdSweep:
-    """Confusion counts of ``pipeline``'s probabilities over ``loader`` at the sweep's thresholds."""
-    sweep = sweep or ThresholdSweep()
-    for xb, yb in loader:
-        sweep.update(predict_proba(pipeline, xb, tta), yb)
-    return sweep
 
 
 def _validate(pipeline: nn.Module, loader) -> dict[str, float]:
     """The epoch's validation columns: F1 and IoU at 0.5, and the best F1 of the sweep with its threshold."""
-    sweep = _sweep(pipeline, loader, "none")
+    sweep = ThresholdSweep()
+    for xb, yb in loader:
+        sweep.update(predict_proba(pipeline, xb, "none"), yb)
     half = sweep.cms[int(np.argmin(np.abs(sweep.thresholds - 0.5)))].as_dict()
     threshold, best = sweep.best()
     return {"val_f1": half["f1"], "val_iou": half["iou"], "val_best_f1": best["f1"], "val_threshold": threshold}
 
 
-def _tune_threshold(pipeline: nn.Module, val: PatchDataset, cfg: SegmentConfig) -> tuple[float, dict]:
+def _tune_threshold(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig) -> tuple[float, dict]:
     """The decision threshold (tuned by a sweep, or ``post.threshold``) and the validation
-    metrics there, with the configured TTA; each validation image is predicted at the size
-    the run will see it (resized to ``data.size``, or whole at native size in crop mode)."""
+    metrics there, scored at native size against the native masks: each validation image is
+    predicted exactly as ``segment predict`` will (``SegmentationRun.predict_image``: at its own
+    size, or resized to ``data.size`` and the probabilities resized back), with the configured TTA."""
     p = cfg.post
     sweep = ThresholdSweep() if p.tune_threshold else ThresholdSweep(np.array([p.threshold]))
-    return _sweep(pipeline, _val_loader(cfg, val), p.tta, sweep).best()
+    run = SegmentationRun(Path(), cfg, pipeline, p.threshold, {})
+    for i in range(len(val)):
+        s = val.sample(i)
+        sweep.update(run.predict_image(s.image, p.tta)[None], torch.from_numpy(s.mask)[None])
+    return sweep.best()
 
 
 def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
