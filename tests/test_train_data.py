@@ -103,7 +103,9 @@ def test_native_crop_training_with_workers_and_negative_fraction(tmp_path):
     cfg = _cfg(root, "data.crop=24", "train.epochs=2", "train.workers=2", "train.negative_fraction=0.5", "train.ema=0.9")
     r = train_segmentation(cfg, tmp_path / "run", progress=False)
     run = SegmentationRun.load(tmp_path / "run")
-    assert run.predict_image(np.random.rand(14, 40, 40).astype(np.float32) + 0.5).shape == (40, 40)
+    from landslide_fusion.segmentation.predict import predict_array
+
+    assert predict_array(run, np.random.rand(14, 50, 40).astype(np.float32) + 0.5).shape == (50, 40)
     assert 0 < r.threshold < 1 and r.epochs_run == 2
     assert "val_best_f1" in (tmp_path / "run" / "history.csv").read_text()
 

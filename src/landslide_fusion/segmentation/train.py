@@ -26,7 +26,7 @@ removes the step-to-step noise of the last mini-batches. ``history.csv`` keeps F
 (``val_f1``) beside the monitored ``val_best_f1`` and its ``val_threshold``.
 
 **Threshold.** :func:`_tune_threshold` predicts every validation image the way ``segment
-predict`` will (``SegmentationRun.predict_image``, with the configured TTA) and scores it at
+predict`` will (``predict.predict_array``, with the configured TTA) and scores it at
 native size against the native mask, so ``metrics.json`` is the figure a user gets.
 
 **Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
@@ -70,7 +70,7 @@ from .checkpoint import check_fingerprint, fingerprint, open_workdir
 from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
-from .predict import predict_regions
+from .predict import predict_array, predict_regions
 from .infer import SegmentationRun, predict_proba
 from .losses import create_loss
 from .metrics import ThresholdSweep
@@ -287,14 +287,16 @@ def _validate(pipeline: nn.Module, loader) -> dict[str, float]:
 def _tune_threshold(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig) -> tuple[float, dict]:
     """The decision threshold (tuned by a sweep, or ``post.threshold``) and the validation
     metrics there, scored at native size against the native masks: each validation image is
-    predicted exactly as ``segment predict`` will (``SegmentationRun.predict_image``: at its own
-    size, or resized to ``data.size`` and the probabilities resized back), with the configured TTA."""
+    predicted exactly as ``segment predict`` will (:func:`~.predict.predict_array`: sliding
+    windows of the crop size, or resized to ``data.size`` and back), with the configured TTA."""
     p = cfg.post
     sweep = ThresholdSweep() if p.tune_threshold else ThresholdSweep(np.array([p.threshold]))
     run = SegmentationRun(Path(), cfg, pipeline, p.threshold, {})
     for i in range(len(val)):
         s = val.sample(i)
-        sweep.update(run.predict_image(s.image, p.tta)[None], torch.from_numpy(s.mask)[None])
+        prob = predict_array(run, s.image, tta=p.tta)
+        valid = np.isfinite(prob)
+        sweep.update(torch.from_numpy(prob[valid]), torch.from_numpy(s.mask[valid]))
     return sweep.best()
 
 
