@@ -81,13 +81,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--root", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        child(a)
-        return
+        a.root, a.out = a.child
+        return child(a)
     from landslide_fusion.synth import write_synth_l4s
 
     with tempfile.TemporaryDirectory() as d:
@@ -99,7 +97,7 @@ def main() -> None:
         for n in (a.n, 4 * a.n):
             root = d / f"data{n}"
             write_synth_l4s(root, n=n, size=a.size, seed=0)
-            cmd = [sys.executable, __file__, "--child", "--root", str(root), "--out", str(d / f"run{n}"),
+            cmd = [sys.executable, __file__, "--child", str(root), str(d / f"run{n}"),
                    "--size", str(a.size), "--batch", str(a.batch), "--workers", str(a.workers)]
             res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
             peaks.append(res["peak_mb"])

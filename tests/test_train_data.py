@@ -89,7 +89,8 @@ def test_sampler_equal_steps_per_rank_and_negative_fraction():
 
 
 def test_settings_out_of_range_are_config_errors(l4s_root, tmp_path):
-    for bad in ("train.epochs=0", "train.batch_size=-4", "train.workers=-1", "train.ema=1.0", 'train.monitor="loss"'):
+    for bad in ("train.epochs=0", "train.batch_size=-4", "train.workers=-1", "train.ema=1.0", 'train.monitor="loss"',
+                "data.crop=24"):
         with pytest.raises(ConfigError, match=bad.split("=")[0]):
             train_segmentation(_cfg(l4s_root, bad), tmp_path / "x", progress=False)
     assert not list(tmp_path.iterdir())
@@ -100,7 +101,7 @@ def test_native_crop_training_with_workers_and_negative_fraction(tmp_path):
 
     root = tmp_path / "d"
     write_synth_l4s(root, n=8, size=40, seed=5)
-    cfg = _cfg(root, "data.crop=24", "train.epochs=2", "train.workers=2", "train.negative_fraction=0.5", "train.ema=0.9")
+    cfg = _cfg(root, "data.crop=32", "train.epochs=2", "train.workers=2", "train.negative_fraction=0.5", "train.ema=0.9")
     r = train_segmentation(cfg, tmp_path / "run", progress=False)
     run = SegmentationRun.load(tmp_path / "run")
     from landslide_fusion.segmentation.predict import predict_array

@@ -71,6 +71,7 @@ from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
 from .predict import predict_array, predict_regions
+from .tiling import NETWORK_MULTIPLE
 from .infer import SegmentationRun, predict_proba
 from .losses import create_loss
 from .metrics import ThresholdSweep
@@ -115,7 +116,8 @@ def _dist() -> tuple[int, int]:
 def _check_settings(cfg: SegmentConfig) -> None:
     t, d = cfg.train, cfg.data
     checks = [("train.epochs", t.epochs, t.epochs >= 1, ">= 1"), ("train.batch_size", t.batch_size, t.batch_size >= 1, ">= 1"),
-              ("train.workers", t.workers, t.workers >= 0, ">= 0"), ("data.crop", d.crop, d.crop >= 0, ">= 0 (0: off)"),
+              ("train.workers", t.workers, t.workers >= 0, ">= 0"), ("data.crop", d.crop, d.crop >= 0 and d.crop % NETWORK_MULTIPLE == 0,
+               f">= 0 (0: off) and a multiple of {NETWORK_MULTIPLE}, the sliding window it predicts with"),
               ("train.negative_fraction", t.negative_fraction, t.negative_fraction <= 1, "<= 1 (negative: as they occur)"),
               ("train.ema", t.ema, 0 <= t.ema < 1, "in [0, 1) (0: off)")]
     for key, value, ok, expected in checks:
