@@ -190,3 +190,17 @@ def test_resume_with_other_lr_or_model_is_refused(l4s_root, tmp_path):
         with pytest.raises(DataError, match=expected):
             train_segmentation(cfg, out, resume=True, progress=False)
     assert len(list(tmp_path.glob(".run.partial-*/last.pt"))) == 1
+
+
+def test_cli_second_train_to_one_output_fails_at_once(l4s_root, tmp_path):
+    from typer.testing import CliRunner
+
+    from landslide_fusion.cli import app
+
+    held = open_workdir(tmp_path / "run", resume=False)
+    try:
+        r = CliRunner().invoke(app, ["segment", "train", "--data", str(l4s_root), "-o", str(tmp_path / "run")])
+    finally:
+        held.release(remove=True)
+    assert r.exit_code == 1 and r.stderr.startswith("error:") and f"pid {os.getpid()}" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
