@@ -38,22 +38,24 @@ def test_resume_continues_from_checkpoint(l4s_root, tmp_path, monkeypatch):
 
     cfg = _cfg(l4s_root, "train.epochs=3")
     calls = {"n": 0}
-    real = T.ConfusionMatrix.as_dict
+    real = T._validate
 
-    def crash_after_two(self):
+    def crash_on_third(*a, **k):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(self)
+        return real(*a, **k)
 
-    monkeypatch.setattr(T.ConfusionMatrix, "as_dict", crash_after_two)
+    monkeypatch.setattr(T, "_validate", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         train_segmentation(cfg, tmp_path / "run", progress=False)
-    assert not (tmp_path / "run").exists() and (tmp_path / ".run.partial" / "last.pt").exists()
-    monkeypatch.setattr(T.ConfusionMatrix, "as_dict", real)
+    partial = list(tmp_path.glob(".run.partial-*"))
+    assert not (tmp_path / "run").exists() and len(partial) == 1 and (partial[0] / "last.pt").exists()
+    monkeypatch.setattr(T, "_validate", real)
     r = train_segmentation(cfg, tmp_path / "run", resume=True, progress=False)
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert r.epochs_run == 3 and len(history) == 4
+    assert not list(tmp_path.glob(".run*"))
 
 
 def test_kfold_reports_mean_and_std(l4s_root, tmp_path):

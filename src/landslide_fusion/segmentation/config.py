@@ -20,6 +20,9 @@ class DataConfig:
     ``train_split``/``val_split`` name split lists of an image folder (``splits/NAME.txt``);
     without ``val_split`` a stratified ``val_fraction`` of the training set is held out (the
     research's 80/20). ``size`` resizes every patch to ``size`` x ``size`` (needed when sizes vary).
+    ``crop`` (pixels, 0 = off) trains instead on random ``crop`` x ``crop`` windows of each image
+    at its own resolution (images smaller than the crop are reflect-padded, mask included), and
+    validates on whole images at their own size; it replaces ``size``.
     """
 
     root: str = ""
@@ -27,6 +30,7 @@ class DataConfig:
     val_split: str = ""
     val_fraction: float = setting(0.2, gt=0, lt=1)
     size: int = setting(0, ge=0)
+    crop: int = setting(0, ge=0)
     normalization: str = setting("standard", choices=names_of("landslide_fusion.stats", "Normalization"))
     nan_policy: str = setting("raise", choices=names_of("landslide_fusion.io.validate", "NanPolicy"))
 
@@ -84,6 +88,14 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Optimisation. ``workers``: DataLoader worker processes (0 = read in the training process);
+    ``negative_fraction``: share of landslide-free patches drawn per epoch (negative = as they
+    occur in the training set); ``ema``: decay of an exponential moving average of the weights
+    used for validation and the saved model (0 = off, e.g. 0.99); ``monitor``: the validation
+    score that picks the best epoch and drives ``patience``: ``best_f1`` (landslide F1 at the best
+    threshold of a sweep, the criterion the final threshold tuning maximises) or ``f1`` (at 0.5).
+    """
+
     epochs: int = setting(30, ge=1)
     batch_size: int = setting(16, ge=1)
     lr: float = setting(1e-3, gt=0)
@@ -98,6 +110,10 @@ class TrainConfig:
     amp: bool = True
     channels_last: bool = True
     threads: int = setting(0, ge=0)
+    workers: int = setting(0, ge=0)
+    negative_fraction: float = setting(-1.0, le=1)
+    ema: float = setting(0.0, ge=0, lt=1)
+    monitor: str = setting("best_f1", choices=names_of("landslide_fusion.segmentation.train", "MONITORS"))
     max_seconds: float = setting(0.0, ge=0)  # stop after the epoch that passes this many seconds of training (0: no limit)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 

@@ -41,7 +41,7 @@ def resizes_images(run: SegmentationRun) -> bool:
     """True when the run was trained on whole images resized to ``data.size`` (not on crops at
     native resolution): it then sees every image resized the same way."""
     d = run.config.data
-    return d.size > 0 and not getattr(d, "crop", 0)
+    return d.size > 0 and not d.crop
 
 
 def run_window(run: SegmentationRun, shape: tuple[int, int], window: int | None = None) -> int:
@@ -50,7 +50,7 @@ def run_window(run: SegmentationRun, shape: tuple[int, int], window: int | None 
     rounded up to a multiple of 16, so a small image is predicted whole (padded by at most 15 px)
     rather than padded to a large window."""
     d = run.config.data
-    size = window or run.config.scene.window or getattr(d, "crop", 0) or d.size or 128
+    size = window or run.config.scene.window or d.crop or d.size or 128
     return min(size, NETWORK_MULTIPLE * math.ceil(min(shape) / NETWORK_MULTIPLE))
 
 

@@ -1,11 +1,42 @@
-"""Training: one readable loop (nanoGPT-style), checkpoints that carry their config, resume,
-k-fold cross-validation, and DistributedDataParallel when started by ``torchrun``.
+"""Training: one readable loop (nanoGPT-style) over a streaming DataLoader, checkpoints that
+carry their config and a fingerprint of their data, resume, k-fold cross-validation, and
+DistributedDataParallel when started by ``torchrun``.
 
-Run layout (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch by
-validation F1), ``run.json`` (threshold tuned on validation, bands, parameters), ``metrics.json``
-(validation metrics at that threshold), ``history.csv``. While training, checkpoints live in
-``.OUT.partial/``; the run folder appears only when training ends (atomically), and
-``resume=True`` continues from the last checkpoint of an interrupted run.
+Read :func:`fit` top to bottom: statistics (streamed over the training set), model, optimiser
+and schedule, then per epoch: train (:func:`_train_epoch`), validate (:func:`_validate`), keep
+the best, checkpoint; then threshold tuning (:func:`_tune_threshold`) and the run's info.
+
+**Data.** :class:`~.dataset.PatchDataset` reads one sample per item (``train.workers`` DataLoader
+processes, pinned memory on CUDA); items are resized to ``data.size`` or, with ``data.crop``,
+random windows at native resolution (validation then scores whole images at their own size).
+:class:`~.dataset.EpochSampler` orders each epoch for every DDP rank with equal steps, and can
+draw a fixed share of landslide-free patches (``train.negative_fraction``).
+
+**Checkpoint choice.** Each epoch the validation set is predicted once (no TTA) and counted by a
+:class:`~.metrics.ThresholdSweep`. The monitored score (``train.monitor = "best_f1"``, default) is
+the best landslide F1 over the sweep's thresholds. F1 at a fixed 0.5 mixes how well the model
+ranks pixels with where its probabilities happen to sit, and the latter drifts between
+neighbouring epochs as the logits' bias moves (val F1 at 0.5 swung 0.52-0.72 on Bijie), while the
+saved run is used at a threshold tuned on validation anyway. Scoring each epoch at its own best
+threshold is what the final tuning maximises, so the chosen epoch is the best one as it will be
+used. With ``train.ema > 0`` validation and the saved weights are an exponential moving average
+of the weights (Polyak averaging), ``ema_t = d ema_{t-1} + (1 - d) w_t`` with the decay warmed up
+as ``d = min(ema, (1 + n) / (10 + n))`` after ``n`` steps (as timm's ``ModelEmaV2``), which
+removes the step-to-step noise of the last mini-batches. ``history.csv`` keeps F1 at 0.5
+(``val_f1``) beside the monitored ``val_best_f1`` and its ``val_threshold``.
+
+**Threshold.** :func:`_tune_threshold` predicts every validation image the way ``segment
+predict`` will (``predict.predict_array``, with the configured TTA) and scores it at
+native size against the native mask, so ``metrics.json`` is the figure a user gets.
+
+**Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
+``run.json`` (threshold tuned on validation, bands, parameters), ``metrics.json`` (validation
+metrics at that threshold), ``history.csv``, ``curves.png``. While training, checkpoints live in
+a partial folder of this run only, ``.OUT.partial-<pid>-<random>/`` (see :mod:`.checkpoint`);
+the run folder appears only when training ends (atomically); ``resume=True`` continues the last
+checkpoint of an interrupted run, and refuses one trained on other settings or data. Every
+epoch reseeds the global RNG and the crops from ``(seed, epoch)``, and the checkpoint holds the
+augmentation generator, so a killed run resumed gives the uninterrupted result.
 """
 
 from __future__ import annotations
@@ -15,10 +46,10 @@ import io
 import json
 import math
 import os
-import shutil
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,21 +64,26 @@ from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, wr
 from ..domains import run_domain
 from ..io.open import open_dataset
 from ..io.tables import write_table
-from .config import SegmentConfig
-from .data import load_patches, stratified_holdout
-from .infer import SegmentationRun, predict_proba
-from .predict import predict_regions
-from .losses import create_loss
-from .metrics import ConfusionMatrix, ThresholdSweep
+from ..progress import stage, track
 from .augment import augment_batch
+from .checkpoint import check_fingerprint, fingerprint, open_workdir
+from .config import SegmentConfig
+from .data import patch_labels, stratified_holdout
+from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
+from .predict import predict_array, predict_regions
+from .tiling import NETWORK_MULTIPLE
+from .infer import SegmentationRun, predict_proba
+from .losses import create_loss
+from .metrics import ThresholdSweep
 from .models import count_parameters
-from .pipeline import SegmentationPipeline, build_pipeline, engineered_stats
+from .pipeline import SegmentationPipeline, build_pipeline
 from .plots import plot_history
 
-__all__ = ["train_segmentation", "fit", "TrainResult", "load_split"]
+__all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split"]
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
 SCHEDULERS = ("cosine", "step", "warmup", "none")
+MONITORS = ("best_f1", "f1")
 
 
 @dataclass
@@ -59,6 +95,15 @@ class TrainResult:
     best_epoch: int
 
 
+@dataclass
+class Split:
+    """Training and validation sets, and the training set's landslide flags (for the sampler)."""
+
+    train: PatchDataset
+    val: PatchDataset
+    labels: np.ndarray
+
+
 def _dist() -> tuple[int, int]:
     """(rank, world size); initialises the process group under torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -68,23 +113,42 @@ def _dist() -> tuple[int, int]:
     return rank, world
 
 
-def load_split(cfg: SegmentConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training and validation tensors ``(x_train, y_train, x_val, y_val)`` for ``cfg.data``."""
+def _check_settings(cfg: SegmentConfig) -> None:
+    """What the declared ranges cannot say: a crop is a window the run will be predicted with."""
+    crop = cfg.data.crop
+    if crop % NETWORK_MULTIPLE:
+        raise ConfigError(f"data.crop = {crop} must be a multiple of {NETWORK_MULTIPLE} (the sliding window it "
+                          f"predicts with; 0: off); try {NETWORK_MULTIPLE * max(1, round(crop / NETWORK_MULTIPLE))}")
+
+
+def _open(cfg: SegmentConfig, split: str):
     d = cfg.data
     if not d.root:
         raise ConfigError("data.root is empty; pass --data DIR or set data.root in the config")
-    open_ = lambda split: open_dataset(  # noqa: E731
-        d.root, split=split or None, band_set=cfg.features.source, require_masks=True, nan_policy=d.nan_policy
-    )
-    ds = open_(d.train_split)
+    ds = open_dataset(d.root, split=split or None, band_set=cfg.features.source, require_masks=True, nan_policy=d.nan_policy)
     if ds.band_set is not None and ds.band_set.name != cfg.features.source:
         raise DataError(f"{d.root}: holds band set {ds.band_set.name!r}; set features.source accordingly")
-    x, y, _ = load_patches(ds, d.size)
+    return ds
+
+
+def _sets(cfg: SegmentConfig, train, train_idx, val, val_idx, labels: np.ndarray) -> Split:
+    """Training items as configured (resized or cropped); validation resized, or whole images in crop mode."""
+    d = cfg.data
+    return Split(PatchDataset(train, train_idx, size=d.size, crop=d.crop, seed=cfg.train.seed),
+                 PatchDataset(val, val_idx, size=0 if d.crop else d.size), labels)
+
+
+def load_split(cfg: SegmentConfig) -> Split:
+    """The training and validation sets of ``cfg.data`` (lazy; one pass reads the labels)."""
+    d = cfg.data
+    ds = _open(cfg, d.train_split)
+    labels = patch_labels(ds, same_shape=not (d.size or d.crop))
     if d.val_split:
-        xv, yv, _ = load_patches(open_(d.val_split), d.size)
-        return x, y, xv, yv
-    tr, va = stratified_holdout(y, d.val_fraction, cfg.train.seed)
-    return x[tr], y[tr], x[va], y[va]
+        val = _open(cfg, d.val_split)
+        patch_labels(val, same_shape=not d.size and not d.crop)
+        return _sets(cfg, ds, None, val, None, labels)
+    tr, va = stratified_holdout(labels, d.val_fraction, cfg.train.seed)
+    return _sets(cfg, ds, tr, ds, va, labels[tr])
 
 
 def _lr_lambda(cfg: SegmentConfig, steps_per_epoch: int):
@@ -105,144 +169,234 @@ def _lr_lambda(cfg: SegmentConfig, steps_per_epoch: int):
     return f
 
 
-def _evaluate(pipeline: nn.Module, x: torch.Tensor, y: torch.Tensor, tta: str = "none", sweep: bool = False):
-    probs = predict_proba(pipeline, x, tta)
-    if sweep:
-        s = ThresholdSweep()
-        s.update(probs, y)
-        return s.best()
-    return 0.5, ConfusionMatrix().update(probs >= 0.5, y).as_dict()
+@dataclass
+class _Parts:
+    """What a training step touches: the pipeline (and its DDP wrapper ``model``), the weight
+    average, optimiser, schedule, AMP scaler, augmentation generator and loss."""
+
+    pipeline: SegmentationPipeline
+    model: nn.Module
+    ema: SegmentationPipeline | None
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    g: torch.Generator
+    loss_fn: Callable
+    spectral: torch.Tensor
+    fmt: torch.memory_format
+
+    @property
+    def scored(self) -> SegmentationPipeline:
+        """The weights validated and saved: the moving average when there is one."""
+        return self.ema if self.ema is not None else self.pipeline
 
 
-def fit(
-    cfg: SegmentConfig,
-    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
-    workdir: Path,
-    *,
-    resume: bool = False,
-    progress: bool = True,
-    device: str | None = None,
-) -> tuple[SegmentationPipeline, dict, list[dict]]:
-    """Train on in-memory tensors; returns the best pipeline, its run info and the history."""
+@dataclass
+class _Progress:
+    """What a checkpoint restores besides the modules."""
+
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_score: float = -1.0
+    best_epoch: int = 0
+    best_state: dict | None = None
+
+
+def _build(cfg: SegmentConfig, stats, device: str, rank: int, world: int, steps: int) -> _Parts:
+    """Model (DDP-wrapped when distributed), weight average, optimiser and schedule."""
     t = cfg.train
-    rank, world = _dist()
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if t.threads:
-        torch.set_num_threads(t.threads)
-    torch.manual_seed(t.seed)
-    np.random.seed(t.seed)
-    x, y, xv, yv = data
-    if len(x) < 1 or len(xv) < 1:
-        raise DataError(f"need at least one training and one validation patch (have {len(x)} and {len(xv)})")
-    stats = engineered_stats(cfg, x)
-    pipeline = build_pipeline(cfg, stats, initialize=True).to(device)
     fmt = torch.channels_last if t.channels_last else torch.contiguous_format
-    pipeline = pipeline.to(memory_format=fmt)
+    pipeline = build_pipeline(cfg, stats, initialize=True).to(device).to(memory_format=fmt)
     model: nn.Module = pipeline
     if world > 1:
         model = nn.parallel.DistributedDataParallel(pipeline, device_ids=[rank] if device == "cuda" else None)
+    ema = None
+    if t.ema > 0:  # a second pipeline holding the average (deepcopy cannot copy the band sets)
+        ema = build_pipeline(cfg, stats).to(device).to(memory_format=fmt).requires_grad_(False)
+        ema.load_state_dict(pipeline.state_dict())
     if t.optimizer not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer {t.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     extra = {"momentum": 0.9} if t.optimizer in ("sgd", "rmsprop") else {}
     opt = OPTIMIZERS[t.optimizer](pipeline.parameters(), lr=t.lr, weight_decay=t.weight_decay, **extra)
-    per_rank = math.ceil(len(x) / world)
-    steps = max(math.ceil(per_rank / t.batch_size), 1)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, steps))
-    loss_fn = create_loss(t.loss)
-    use_amp = t.amp and device == "cuda"
-    scaler = torch.amp.GradScaler(enabled=use_amp)
     source = get_band_set(cfg.features.source)
     terrain = {source.roles.get(Role.SLOPE), source.roles.get(Role.DEM)}
     spectral = torch.tensor([b not in terrain for b in source.bands])
     g = torch.Generator(device=device).manual_seed(t.seed + rank)
-    history: list[dict] = []
-    best = {"f1": -1.0, "epoch": 0, "state": None}
-    start = 0
-    ckpt = workdir / "last.pt"
-    if resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        pipeline.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        g.set_state(state["generator"])
-        history = json.loads(state["history"])
-        best = {"f1": state["best_f1"], "epoch": state["best_epoch"], "state": state["best_model"]}
-        start = state["epoch"]
-    from tqdm.auto import tqdm
+    scaler = torch.amp.GradScaler(enabled=t.amp and device == "cuda")
+    return _Parts(pipeline, model, ema, opt, sched, scaler, g, create_loss(t.loss), spectral, fmt)
 
-    a = t.augment
-    for epoch in range(start, t.epochs):
-        pipeline.train()
-        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(t.seed * 1000 + epoch))
-        perm = torch.cat([perm, perm[: per_rank * world - len(perm)]])[rank::world]  # equal steps on every rank
-        t0, total, seen = time.time(), 0.0, 0
-        bar = tqdm(range(0, len(perm), t.batch_size), disable=not progress or rank != 0 or not sys.stderr.isatty(), leave=False,
-                   desc=f"epoch {epoch + 1}/{t.epochs}")
-        for i in bar:
-            idx = perm[i : i + t.batch_size]
-            xb, yb = x[idx].to(device), y[idx].to(device)
-            xb, yb = augment_batch(xb, yb, g, rotate=a.rotate, cutmix_prob=a.cutmix_prob, cutmix_max=a.cutmix_max,
-                                   jitter=a.jitter, spectral=spectral)
-            xb = xb.contiguous(memory_format=fmt)
-            with torch.autocast(device_type="cuda", enabled=use_amp):
-                loss = loss_fn(model(xb), yb.long())
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if t.grad_clip > 0:
-                scaler.unscale_(opt)
-                nn.utils.clip_grad_norm_(pipeline.parameters(), t.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-            seen += len(idx)
-            bar.set_postfix(loss=f"{total / seen:.4f}")
-        _, val = _evaluate(pipeline, xv, yv)
-        row = {"epoch": epoch + 1, "loss": total / max(seen, 1), "val_f1": val["f1"], "val_iou": val["iou"],
-               "lr": sched.get_last_lr()[0], "seconds": time.time() - t0, "patches_per_s": seen * world / (time.time() - t0)}
-        history.append(row)
-        if progress and rank == 0:
-            print(f"epoch {epoch + 1:>3}/{t.epochs}  loss {row['loss']:.4f}  val F1 {val['f1']:.4f}  IoU {val['iou']:.4f}  "
-                  f"({row['patches_per_s']:.1f} patches/s)", flush=True)
-        if val["f1"] > best["f1"]:
-            best = {"f1": val["f1"], "epoch": epoch + 1, "state": {k: v.detach().clone() for k, v in pipeline.state_dict().items()}}
-        if rank == 0:
-            state = {"model": pipeline.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                     "generator": g.get_state(), "history": json.dumps(history), "epoch": epoch + 1,
-                     "best_f1": best["f1"], "best_epoch": best["epoch"], "best_model": best["state"]}
-            with atomic_path(ckpt) as tmp:
-                torch.save(state, tmp)
-        if t.max_seconds and sum(r["seconds"] for r in history) >= t.max_seconds:  # time budget (ablations)
-            if progress and rank == 0:
-                print(f"time budget: stopping after {t.max_seconds:g} s of training", flush=True)
-            break
-        if epoch + 1 - best["epoch"] >= t.patience:
-            if progress and rank == 0:
-                print(f"early stop: no validation F1 gain for {t.patience} epochs", flush=True)
-            break
-    if best["state"] is not None:
-        pipeline.load_state_dict(best["state"])
+
+@torch.no_grad()
+def _ema_update(ema: nn.Module, pipeline: nn.Module, decay: float, step: int) -> None:
+    d = min(decay, (1 + step) / (10 + step))
+    for e, w in zip(ema.state_dict().values(), pipeline.state_dict().values()):
+        if e.dtype.is_floating_point:
+            e.mul_(d).add_(w.detach(), alpha=1 - d)
+        else:
+            e.copy_(w)
+
+
+def _train_epoch(p: _Parts, loader, cfg: SegmentConfig, device: str, desc: str, bar: bool) -> tuple[float, int, float]:
+    """One pass over ``loader``: (mean loss, patches seen, seconds)."""
+    t, a = cfg.train, cfg.train.augment
+    p.pipeline.train()
+    t0, total, seen = time.time(), 0.0, 0
+    for xb, yb in track(loader, desc, enabled=bar):
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        xb, yb = augment_batch(xb, yb, p.g, rotate=a.rotate, cutmix_prob=a.cutmix_prob, cutmix_max=a.cutmix_max,
+                               jitter=a.jitter, spectral=p.spectral)
+        xb = xb.contiguous(memory_format=p.fmt)
+        with torch.autocast(device_type="cuda", enabled=p.scaler.is_enabled()):
+            loss = p.loss_fn(p.model(xb), yb.long())
+        p.opt.zero_grad(set_to_none=True)
+        p.scaler.scale(loss).backward()
+        if t.grad_clip > 0:
+            p.scaler.unscale_(p.opt)
+            nn.utils.clip_grad_norm_(p.pipeline.parameters(), t.grad_clip)
+        p.scaler.step(p.opt)
+        p.scaler.update()
+        p.sched.step()
+        if p.ema is not None:
+            _ema_update(p.ema, p.pipeline, t.ema, p.sched.last_epoch)
+        total += float(loss.detach()) * len(xb)
+        seen += len(xb)
+    return total / max(seen, 1), seen, time.time() - t0
+
+
+def _val_loader(cfg: SegmentConfig, val: PatchDataset):
+    """Per-epoch validation batches: whole native images one by one in crop mode (sizes vary),
+    else resized batches (cheap; the final tuning scores every image at native size)."""
+    return make_loader(val, 1 if val.crop or not val.size else cfg.train.batch_size, workers=cfg.train.workers)
+
+
+def _validate(pipeline: nn.Module, loader) -> dict[str, float]:
+    """The epoch's validation columns: F1 and IoU at 0.5, and the best F1 of the sweep with its threshold."""
+    sweep = ThresholdSweep()
+    for xb, yb in loader:
+        sweep.update(predict_proba(pipeline, xb, "none"), yb)
+    half = sweep.cms[int(np.argmin(np.abs(sweep.thresholds - 0.5)))].as_dict()
+    threshold, best = sweep.best()
+    return {"val_f1": half["f1"], "val_iou": half["iou"], "val_best_f1": best["f1"], "val_threshold": threshold}
+
+
+def _tune_threshold(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig) -> tuple[float, dict]:
+    """The decision threshold (tuned by a sweep, or ``post.threshold``) and the validation
+    metrics there, scored at native size against the native masks: each validation image is
+    predicted exactly as ``segment predict`` will (:func:`~.predict.predict_array`: sliding
+    windows of the crop size, or resized to ``data.size`` and back), with the configured TTA."""
     p = cfg.post
-    if p.tune_threshold:
-        threshold, metrics = _evaluate(pipeline, xv, yv, p.tta, sweep=True)
-    else:
-        threshold = p.threshold
-        probs = predict_proba(pipeline, xv, p.tta)
-        metrics = ConfusionMatrix().update(probs >= threshold, yv).as_dict()
-    info = {
+    sweep = ThresholdSweep() if p.tune_threshold else ThresholdSweep(np.array([p.threshold]))
+    run = SegmentationRun(Path(), cfg, pipeline, p.threshold, {})
+    for i in range(len(val)):
+        s = val.sample(i)
+        prob = predict_array(run, s.image, tta=p.tta)
+        valid = np.isfinite(prob)
+        sweep.update(torch.from_numpy(prob[valid]), torch.from_numpy(s.mask[valid]))
+    return sweep.best()
+
+
+def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
+    state = {"model": p.pipeline.state_dict(), "optimizer": p.opt.state_dict(), "scheduler": p.sched.state_dict(),
+             "scaler": p.scaler.state_dict(), "generator": p.g.get_state(),
+             "ema": None if p.ema is None else p.ema.state_dict(), "history": json.dumps(prog.history),
+             "epoch": prog.epoch, "best_f1": prog.best_score, "best_epoch": prog.best_epoch,
+             "best_model": prog.best_state, "fingerprint": json.dumps(fp)}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _restore(path: Path, p: _Parts, fp: dict, device: str) -> _Progress:
+    """Load a checkpoint into ``p`` after checking it was trained on ``fp``."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    check_fingerprint(state.get("fingerprint"), fp, path)
+    try:
+        p.pipeline.load_state_dict(state["model"])
+        if p.ema is not None:
+            p.ema.load_state_dict(state["ema"])
+    except RuntimeError as e:
+        raise DataError(f"{path}: the checkpoint's weights do not fit this model ({str(e).splitlines()[0]}); "
+                        "train afresh without --resume") from None
+    p.opt.load_state_dict(state["optimizer"])
+    p.sched.load_state_dict(state["scheduler"])
+    if p.scaler.is_enabled() and state.get("scaler"):
+        p.scaler.load_state_dict(state["scaler"])
+    p.g.set_state(state["generator"])
+    return _Progress(state["epoch"], json.loads(state["history"]), state["best_f1"], state["best_epoch"], state["best_model"])
+
+
+def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> None:
+    prog.history.append(row)
+    prog.epoch = row["epoch"]
+    score = row["val_best_f1" if monitor == "best_f1" else "val_f1"]
+    if score > prog.best_score:
+        prog.best_score, prog.best_epoch = score, row["epoch"]
+        prog.best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
+
+
+def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, threshold: float, metrics: dict,
+              prog: _Progress, world: int) -> dict:
+    return {
         "model": cfg.model.name,
         "parameters": count_parameters(pipeline.model),
         "in_bands": list(pipeline.engineer.source.bands),
         "domain": run_domain({}, cfg.features.source).to_dict(),  # input domain (landslide_fusion.domains)
         "out_bands": list(pipeline.engineer.out_bands),
         "threshold": threshold,
-        "best_epoch": best["epoch"],
-        "epochs_run": len(history),
+        "best_epoch": prog.best_epoch,
+        "epochs_run": len(prog.history),
         "world_size": world,
         "metrics": metrics,
         "stats": stats.__dict__,
     }
-    return pipeline.to(memory_format=torch.contiguous_format), info, history
+
+
+def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False, progress: bool = True,
+        device: str | None = None) -> tuple[SegmentationPipeline, dict, list[dict]]:
+    """Train on ``split``; returns the best pipeline, its run info and the history."""
+    t = cfg.train
+    _check_settings(cfg)
+    rank, world = _dist()
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(t.seed)
+    np.random.seed(t.seed)
+    if len(split.train) < 1 or len(split.val) < 1:
+        raise DataError(f"need at least one training and one validation patch (have {len(split.train)} and {len(split.val)})")
+    stats = streamed_stats(cfg, split.train)
+    sampler = EpochSampler(split.labels, rank=rank, world=world, seed=t.seed, negative_fraction=t.negative_fraction)
+    loader = make_loader(split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda")
+    val_loader = _val_loader(cfg, split.val)
+    p = _build(cfg, stats, device, rank, world, steps=len(loader))
+    prog, fp, ckpt = _Progress(), fingerprint(cfg), workdir / "last.pt"
+    if resume and ckpt.is_file():
+        prog = _restore(ckpt, p, fp, device)
+    say = progress and rank == 0
+    for epoch in range(prog.epoch, t.epochs):
+        torch.manual_seed(t.seed * 1000 + epoch)  # the global RNG, as an uninterrupted run has it
+        sampler.set_epoch(epoch)
+        split.train.set_epoch(epoch)
+        t0 = time.time()
+        loss, seen, secs = _train_epoch(p, loader, cfg, device, f"epoch {epoch + 1}/{t.epochs}", say and sys.stderr.isatty())
+        row = {"epoch": epoch + 1, "loss": loss, **_validate(p.scored, val_loader), "lr": p.sched.get_last_lr()[0],
+               "seconds": time.time() - t0, "patches_per_s": seen * world / max(secs, 1e-9)}
+        _keep_best(prog, row, p.scored, t.monitor)
+        stage(f"epoch {epoch + 1:>3}/{t.epochs}  loss {loss:.4f}  val F1 {row['val_f1']:.4f} (best {row['val_best_f1']:.4f} "
+              f"at {row['val_threshold']:.2f})  IoU {row['val_iou']:.4f}  ({row['patches_per_s']:.1f} patches/s)", say)
+        if rank == 0:
+            _save_checkpoint(ckpt, p, prog, fp)
+        if t.max_seconds and sum(r["seconds"] for r in prog.history) >= t.max_seconds:  # time budget (ablations)
+            stage(f"time budget: stopping after {t.max_seconds:g} s of training", say)
+            break
+        if epoch + 1 - prog.best_epoch >= t.patience:
+            stage(f"early stop: no validation {t.monitor} gain for {t.patience} epochs", say)
+            break
+    if prog.best_state is not None:
+        p.pipeline.load_state_dict(prog.best_state)
+    threshold, metrics = _tune_threshold(p.pipeline, split.val, cfg)
+    info = _run_info(cfg, p.pipeline, stats, threshold, metrics, prog, world)
+    return p.pipeline.to(memory_format=torch.contiguous_format), info, prog.history
 
 
 def _history_csv(history: list[dict]) -> str:
@@ -282,26 +436,43 @@ def train_segmentation(
     device: str | None = None,
 ) -> TrainResult:
     """Train a run into ``out`` (or, with ``folds >= 2``, one run per fold plus ``cv.json`` and
-    ``oof_stats.csv``: the region statistics of every patch predicted by the fold that held it
-    out, the image side of stacking fusion)."""
+    ``oof_stats.csv``: the region statistics of every patch predicted at its own size by the fold
+    that held it out, exactly as ``segment predict`` computes them: the image side of stacking)."""
     out = Path(out)
+    _check_settings(cfg)
     check_can_write(out, overwrite)
     if folds >= 2:
         return _cross_validate(cfg, out, folds, overwrite=overwrite, progress=progress, device=device)
-    data = load_split(cfg)
-    return _train_one(cfg, data, out, overwrite=overwrite, resume=resume, progress=progress, device=device)
+    return _train_one(cfg, lambda: load_split(cfg), out, overwrite=overwrite, resume=resume, progress=progress,
+                      device=device)
 
 
-def _train_one(cfg, data, out: Path, *, overwrite, resume, progress, device) -> TrainResult:
+def _shared(path: Path | None, world: int) -> Path:
+    """Rank 0's ``path`` on every rank."""
+    if world == 1:
+        return path  # type: ignore[return-value]
+    box = [str(path) if path is not None else None]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return Path(box[0])  # type: ignore[arg-type]
+
+
+def _train_one(cfg: SegmentConfig, load: Callable[[], Split], out: Path, *, overwrite, resume, progress,
+               device) -> TrainResult:
+    """Claim this run's partial folder (refusing at once if another run holds one), load the
+    data, fit, and commit the run folder; an interrupted run keeps its checkpoint for ``resume``."""
     rank, world = _dist()
-    workdir = out.parent / f".{out.name}.partial"
-    if not resume and workdir.exists() and rank == 0:
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    pipeline, info, history = fit(cfg, data, workdir, resume=resume, progress=progress, device=device)
-    if rank == 0:
-        write_run(out, cfg, pipeline.cpu(), info, history, overwrite)
-        shutil.rmtree(workdir, ignore_errors=True)
+    work = open_workdir(out, resume) if rank == 0 else None
+    workdir = _shared(work.path if work else None, world)
+    try:
+        pipeline, info, history = fit(cfg, load(), workdir, resume=resume, progress=progress, device=device)
+        if rank == 0:
+            write_run(out, cfg, pipeline.cpu(), info, history, overwrite)
+    except BaseException:
+        if work is not None:
+            work.release(remove=not (work.path / "last.pt").is_file())
+        raise
+    if work is not None:
+        work.release(remove=True)
     if world > 1:
         torch.distributed.barrier()  # every rank returns once the run folder exists
     return TrainResult(out, info["metrics"], info["threshold"], info["epochs_run"], info["best_epoch"])
@@ -313,23 +484,20 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, pro
     from ..config import check_folds
 
     d = cfg.data
-    ds = open_dataset(d.root, split=d.train_split or None, band_set=cfg.features.source, require_masks=True,
-                      nan_policy=d.nan_policy)
-    x, y, ids = load_patches(ds, d.size)
-    strat = y.flatten(1).amax(1).numpy()
-    check_folds(folds, strat, "--folds", "patches")
+    ds = _open(cfg, d.train_split)
+    labels = patch_labels(ds, same_shape=not (d.size or d.crop))
+    check_folds(folds, labels, "--folds", "patches")
     skf = StratifiedKFold(folds, shuffle=True, random_state=cfg.train.seed)
     results, oof = [], []
     with output_dir(out, overwrite) as tmp:
-        for k, (tr, va) in enumerate(skf.split(np.zeros(len(strat)), strat), start=1):
-            if progress:
-                print(f"fold {k}/{folds}: {len(tr)} train, {len(va)} validation patches", flush=True)
-            r = _train_one(cfg, (x[tr], y[tr], x[va], y[va]), tmp / f"fold_{k}", overwrite=False, resume=False,
-                           progress=progress, device=device)
+        for k, (tr, va) in enumerate(skf.split(np.zeros(len(labels)), labels), start=1):
+            stage(f"fold {k}/{folds}: {len(tr)} train, {len(va)} validation patches", progress)
+            split = _sets(cfg, ds, tr, ds, va, labels[tr])
+            r = _train_one(cfg, lambda: split, tmp / f"fold_{k}", overwrite=False, resume=False, progress=progress,
+                           device=device)
             results.append(r.metrics)
             run = SegmentationRun.load(tmp / f"fold_{k}")
-            stats = predict_regions(run, [ds[i] for i in va], d.root)
-            oof.append(stats.assign(fold=k))
+            oof.append(predict_regions(run, (ds[int(i)] for i in va), str(d.root)).assign(fold=k))
         write_table(pd.concat(oof).reset_index(), tmp / "oof_stats.csv")
         keys = ("precision", "recall", "f1", "iou", "miou", "mean_f1")
         summary = {

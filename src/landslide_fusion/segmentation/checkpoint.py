@@ -1,0 +1,158 @@
+"""Resumable training state: a private partial folder per run, held by a lock, and checkpoints
+that carry a fingerprint of what they were trained on.
+
+* **Partial folder.** A run to ``OUT`` trains in ``.OUT.partial-<pid>-<random>/``; its ``lock``
+  file holds the process id and an exclusive ``flock`` for the life of the process (the kernel
+  drops it when the process dies, even on ``kill -9``). A second run to the same ``OUT`` finds the
+  held lock and stops at once, naming the lock and the other process; a folder whose lock nobody
+  holds is an interrupted run: ``resume`` takes it over (the newest, if several), a fresh run
+  deletes it.
+* **Fingerprint.** ``{"config": ..., "data": ...}``: the configuration as dotted keys minus the
+  keys that cannot change what is learned (:data:`COSMETIC`: where the data lives, thread and
+  worker counts, post-processing and scene settings), and the data listing: every file under
+  ``data.root`` with its size and modification time. Resuming compares the checkpoint's
+  fingerprint with the new one and refuses, naming each difference
+  (``train.lr: 0.001 -> 0.01``, ``data: 12 file(s) differ``), before any weight is loaded, so a
+  different model gives that line too rather than a state-dict error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+from .config import SegmentConfig
+
+__all__ = ["WorkDir", "open_workdir", "fingerprint", "differences", "check_fingerprint", "COSMETIC"]
+
+LOCK = "lock"
+COSMETIC = ("data.root", "train.threads", "train.workers", "post.", "scene.")
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding an exclusive lock on ``path`` (created if absent), or None when another
+    process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+@dataclass
+class WorkDir:
+    """A claimed partial folder: ``path`` and the fd that holds its lock."""
+
+    path: Path
+    fd: int
+
+    def release(self, remove: bool) -> None:
+        """Drop the lock; with ``remove``, delete the folder (the run is committed or abandoned)."""
+        os.close(self.fd)
+        if remove:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _claim(path: Path, fd: int) -> WorkDir:
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return WorkDir(path, fd)
+
+
+def _others(out: Path, mine: Path | None = None) -> list[tuple[Path, int]]:
+    """Stale partial folders of ``out`` with their now-held lock fds; raises if one is live."""
+    stale = []
+    for p in sorted(out.parent.glob(f".{out.name}.partial*")):
+        if p == mine or not p.is_dir():
+            continue
+        fd = _try_lock(p / LOCK)
+        if fd is None:
+            for _, f in stale:
+                os.close(f)
+            pid = (p / LOCK).read_text().strip() or "?"
+            raise DataError(f"{out}: another 'segment train' (pid {pid}) is writing it, lock {p / LOCK}; "
+                            "wait for it to finish or choose another output")
+        stale.append((p, fd))
+    return stale
+
+
+def open_workdir(out: str | os.PathLike[str], resume: bool) -> WorkDir:
+    """Claim a partial folder for a run to ``out``: with ``resume``, the newest interrupted one
+    holding a checkpoint (else a new one); stale ones left are deleted."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stale = _others(out)
+    with_ckpt = sorted((p for p, _ in stale if (p / "last.pt").is_file()), key=lambda p: (p / "last.pt").stat().st_mtime)
+    keep = with_ckpt[-1] if resume and with_ckpt else None
+    for p, fd in stale:
+        if p == keep:
+            work = _claim(p, fd)
+            continue
+        os.close(fd)
+        shutil.rmtree(p, ignore_errors=True)
+    if keep is None:
+        path = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        path.mkdir()
+        work = _claim(path, _try_lock(path / LOCK))  # type: ignore[arg-type]
+    try:
+        for _, fd in _others(out, work.path):  # a run that started meanwhile: refuse, keep theirs
+            os.close(fd)
+    except DataError:
+        work.release(remove=keep is None)
+        raise
+    return work
+
+
+def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if dataclasses.is_dataclass(obj):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(obj):
+            out.update(_flat(getattr(obj, f.name), f"{prefix}{f.name}."))
+        return out
+    return {prefix[:-1]: list(obj) if isinstance(obj, tuple) else obj}
+
+
+def _listing(root: str) -> dict[str, list[int]]:
+    if not root or not Path(root).is_dir():
+        return {}
+    files = (p for p in Path(root).rglob("*") if p.is_file())
+    return {str(p.relative_to(root)): [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(files)}
+
+
+def fingerprint(cfg: SegmentConfig) -> dict[str, Any]:
+    """What a checkpoint was trained on: the learning-relevant config and the data listing."""
+    config = {k: v for k, v in _flat(cfg).items() if not k.startswith(COSMETIC)}
+    return {"config": config, "data": _listing(cfg.data.root)}
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """One item per differing config key (``key: old -> new``) and one for the data files."""
+    oc, nc = old.get("config", {}), new.get("config", {})
+    out = [f"{k}: {json.dumps(oc.get(k))} -> {json.dumps(nc.get(k))}" for k in sorted(set(oc) | set(nc))
+           if oc.get(k) != nc.get(k)]
+    od, nd = old.get("data", {}), new.get("data", {})
+    changed = sum(od.get(k) != nd.get(k) for k in set(od) | set(nd))
+    if changed:
+        out.append(f"data: {changed} file(s) differ")
+    return out
+
+
+def check_fingerprint(saved: str | None, current: dict[str, Any], ckpt: Path) -> None:
+    """Refuse to resume from ``ckpt`` unless its fingerprint ``saved`` (JSON) equals ``current``."""
+    if saved is None:
+        raise DataError(f"{ckpt}: checkpoint carries no fingerprint (written by an older version); "
+                        "train afresh without --resume")
+    diffs = differences(json.loads(saved), current)
+    if diffs:
+        raise DataError(f"{ckpt}: cannot resume, it was trained on other settings ({'; '.join(diffs)}); "
+                        "resume with the original config and data, or train afresh without --resume")
