@@ -53,7 +53,9 @@ def test_assess_grid_image_only(stac_generated, tiny_run, tmp_path):
     assert len(risk) == r["regions"] and risk["risk_score"].between(0, 1).all()
     assert set(risk["risk_class"]) <= {"low", "moderate", "high", "very high"}
     geo = json.loads((out / "risk.geojson").read_text())
-    assert len(geo["features"]) == len(risk) and geo["crs"]["properties"]["name"] == "EPSG:32646"
+    assert len(geo["features"]) == len(risk) and "crs" not in geo  # RFC 7946: WGS 84 longitude/latitude
+    lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
+    assert (np.abs(lon) <= 180).all() and (np.abs(lat) <= 90).all()
     assert (out / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

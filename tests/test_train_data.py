@@ -130,7 +130,9 @@ def test_second_run_to_one_output_is_refused_at_once(tmp_path):
 def test_fingerprint_names_what_differs(l4s_root):
     a = fingerprint(_cfg(l4s_root, "train.lr=0.001"))
     b = fingerprint(_cfg(l4s_root, "train.lr=0.01", "train.threads=3", 'model.name="unet"'))
-    assert differences(a, b) == ['model.name: "rau-net-small" -> "unet"', "train.lr: 0.001 -> 0.01"]
+    assert differences(a, b) == ['model.name: "rau-net-small" -> "unet"', 'model.options.attention: "mha" -> "none"',
+                                 "model.options.dropout: 0.0 -> 0.2", 'model.options.heads: "multi" -> "mono"',
+                                 "train.lr: 0.001 -> 0.01"]
     b["data"] = {k: [0, 0] for k in list(b["data"])[:3]} | {k: v for k, v in list(b["data"].items())[3:]}
     assert differences(a, b)[-1] == "data: 3 file(s) differ"
 

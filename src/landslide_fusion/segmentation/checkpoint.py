@@ -114,12 +114,16 @@ def open_workdir(out: str | os.PathLike[str], resume: bool) -> WorkDir:
 
 
 def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
-    if dataclasses.is_dataclass(obj):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(obj):
-            out.update(_flat(getattr(obj, f.name), f"{prefix}{f.name}."))
-        return out
-    return {prefix[:-1]: list(obj) if isinstance(obj, tuple) else obj}
+    """Dotted key -> value of a config, tables (dataclasses and ``model.options``) flattened and
+    values as JSON holds them (tuples as lists), so a saved fingerprint compares equal."""
+    items = ((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)) if dataclasses.is_dataclass(obj) else \
+        obj.items() if isinstance(obj, dict) else None
+    if items is None:
+        return {prefix[:-1]: json.loads(json.dumps(obj))}
+    out: dict[str, Any] = {}
+    for name, value in items:
+        out.update(_flat(value, f"{prefix}{name}."))
+    return out
 
 
 def _listing(root: str) -> dict[str, list[int]]:
