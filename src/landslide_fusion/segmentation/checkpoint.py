@@ -34,7 +34,7 @@ from .config import SegmentConfig
 __all__ = ["WorkDir", "open_workdir", "fingerprint", "differences", "check_fingerprint", "COSMETIC"]
 
 LOCK = "lock"
-COSMETIC = ("data.root", "train.threads", "train.workers", "post.", "scene.")
+COSMETIC = ("data.root", "data.cache", "train.threads", "train.workers", "post.", "scene.")
 
 
 def _try_lock(path: Path) -> int | None:

@@ -45,13 +45,17 @@ class PatchDataset(Dataset):
         size: resize every item to ``size`` x ``size`` (0: keep the native size).
         crop: random ``crop`` x ``crop`` windows at native resolution (0: off; wins over size).
         seed: seeds the crops together with the epoch (:meth:`set_epoch`) and the sample index.
+        cache: keep each resized item in memory after its first read (resize mode only: the set
+            at ``size`` px, e.g. 170 MB for 869 RGB images at 128 px), so later epochs do not
+            decode and resize the files again; crops and native sizes always stream.
     """
 
     def __init__(self, samples: Sequence[Sample], indices: Sequence[int] | None = None, *, size: int = 0,
-                 crop: int = 0, seed: int = 0) -> None:
+                 crop: int = 0, seed: int = 0, cache: bool = False) -> None:
         self.samples = samples
         self.indices = list(range(len(samples))) if indices is None else [int(i) for i in indices]
         self.size, self.crop, self.seed, self.epoch = size, crop, seed, 0
+        self.cache: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = {} if cache and size and not crop else None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -68,12 +72,17 @@ class PatchDataset(Dataset):
 
     def view(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The deterministic view of item ``i``: resized to ``size``, or at native size."""
+        if self.cache is not None and i in self.cache:
+            return self.cache[i]
         s = self.sample(i)
         if self.size and not self.crop:
             x, m = resize_patch(s.image, s.mask, self.size)
         else:
             x, m = torch.from_numpy(np.ascontiguousarray(s.image, dtype=np.float32)), torch.from_numpy(s.mask)
-        return x.float(), m.to(torch.uint8)  # type: ignore[union-attr]
+        item = x.float(), m.to(torch.uint8)  # type: ignore[union-attr]
+        if self.cache is not None:
+            self.cache[i] = item
+        return item
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.crop:

@@ -134,8 +134,8 @@ def _open(cfg: SegmentConfig, split: str):
 def _sets(cfg: SegmentConfig, train, train_idx, val, val_idx, labels: np.ndarray) -> Split:
     """Training items as configured (resized or cropped); validation resized, or whole images in crop mode."""
     d = cfg.data
-    return Split(PatchDataset(train, train_idx, size=d.size, crop=d.crop, seed=cfg.train.seed),
-                 PatchDataset(val, val_idx, size=0 if d.crop else d.size), labels)
+    return Split(PatchDataset(train, train_idx, size=d.size, crop=d.crop, seed=cfg.train.seed, cache=d.cache),
+                 PatchDataset(val, val_idx, size=0 if d.crop else d.size, cache=d.cache), labels)
 
 
 def load_split(cfg: SegmentConfig) -> Split:
