@@ -199,6 +199,22 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
             **result.to_dict(), "text": result.text(), "chart": str(Path(out) / "compare.png")}
 
 
+def _score_images(seg, tabular_model, data, table, split, progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both sides for a folder of images, each image read once: the run's region statistics, and
+    the tabular model's scores of ``table`` or, without one, of the images' descriptors."""
+    from ..io.open import open_dataset
+    from ..segmentation.predict import predict_regions
+    from ..tabular.train import score_table
+    from .descriptors import describe_samples
+
+    ds = open_dataset(data, split=split, band_set=seg.config.features.source)
+    described: list[pd.DataFrame] = []
+    image = predict_regions(seg, ds, str(data), progress=progress,
+                            each=None if table is not None else lambda s, _: described.append(describe_samples([s])))
+    rows = read_table(table) if table is not None else pd.concat(described, ignore_index=True)
+    return image, score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}")
+
+
 def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], tabular_model: str | os.PathLike[str],
                   out: str | os.PathLike[str], *, data: str | os.PathLike[str] | None = None,
                   table: str | os.PathLike[str] | None = None, split: str | None = None,
@@ -218,14 +234,11 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
     from ..config import load_config
     from ..io.atomic import check_can_write
     from ..io.geojson import read_geojson
-    from ..io.open import open_dataset
     from ..regions import zonal_stats
     from ..segmentation.infer import SegmentationRun
-    from ..segmentation.predict import predict_regions
     from ..segmentation.scene import predict_scene
     from ..tabular.config import TabularConfig
     from ..tabular.train import score_table
-    from .descriptors import describe_samples
 
     if (data is None) == (scene is None) or (scene is None) != (regions is None):
         raise ConfigError("score either patches (--data) or a map (--scene with --regions)")
@@ -248,12 +261,7 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
             props = read_table(table) if table is not None else polys.drop(columns=["geometry"])
             tab = score_table(tabular_model, props, str(table or regions))
         else:
-            ds = open_dataset(data, split=split, band_set=seg.config.features.source)
-            described: list[pd.DataFrame] = []  # descriptors as the tabular side, from the same read
-            image = predict_regions(seg, ds, str(data), progress=progress,
-                                    each=None if table is not None else lambda s, _: described.append(describe_samples([s])))
-            rows = read_table(table) if table is not None else pd.concat(described, ignore_index=True)
-            tab = score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}")
+            image, tab = _score_images(seg, tabular_model, data, table, split, progress)
         stage("fusing both views into risk", progress)
         frame, _, unmatched, notes = _read_noting(image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
                                                   tab.drop(columns=["landslide"]), cfg)
