@@ -31,7 +31,7 @@ class DataConfig:
     val_fraction: float = setting(0.2, gt=0, lt=1)
     size: int = setting(0, ge=0)
     crop: int = setting(0, ge=0)
-    cache: bool = True  # keep resized patches in memory after the first epoch (resize mode); false: stream every epoch
+    cache: bool = False  # true: keep resized patches in memory after their first read (resize mode; memory grows with the set)
     normalization: str = setting("standard", choices=names_of("landslide_fusion.stats", "Normalization"))
     nan_policy: str = setting("raise", choices=names_of("landslide_fusion.io.validate", "NanPolicy"))
 
