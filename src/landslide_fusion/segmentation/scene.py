@@ -155,7 +155,7 @@ def _read_block(src, bands: list[int], row: int, col: int, height: int, width: i
     except RasterioIOError as e:
         raise DataError(f"{src.name}: cannot read rows {row}-{row + win.height} ({e}); the file is damaged or truncated") from None
     ok = valid_pixels(x, nodata)
-    return np.where(ok & np.isfinite(x), x, np.float32(0.0)), ok
+    return np.where(ok, x, np.float32(0.0)), ok
 
 
 @dataclass(frozen=True)
