@@ -10,7 +10,14 @@ polygons, overlays) goes through :func:`landslide_mask`, so they always agree:
    fills gaps narrower than it (Serra, *Image Analysis and Mathematical Morphology*, 1982).
    Outside the map counts as background, as in ``scipy.ndimage.binary_opening`` with
    ``border_value=0``;
-3. pixels outside ``valid`` (nodata, outside a polygon) are never landslide.
+3. pixels outside ``valid`` (nodata, outside a polygon) are never landslide;
+4. the image gate (``gate > 0``, for a map that is one region: a patch or an image): the region
+   keeps its mask only if its peak valid probability reaches ``gate``, else the mask is empty.
+   With ``gate > threshold`` this is hysteresis thresholding at the level of the region (the
+   two-threshold rule of Canny, *A computational approach to edge detection*, 1986): a region is
+   judged to hold a landslide only where the model is confident somewhere in it, and then its
+   landslide pixels are those above the lower ``threshold``. Scenes are not one region and are
+   masked without a gate.
 
 :func:`valid_pixels` says which pixels of an image hold data, and :func:`has_landslide` is the
 patch label (any landslide pixel), both used wherever a sample is read.
@@ -69,18 +76,23 @@ def morphology_halo(opening: int = 0, closing: int = 0) -> int:
 
 
 def landslide_mask(probability: torch.Tensor | np.ndarray, threshold: float, opening: int = 0, closing: int = 0,
-                   valid: torch.Tensor | np.ndarray | None = None) -> torch.Tensor | np.ndarray:
-    """The 0/1 landslide mask (uint8) of a probability map ((H, W) or (B, H, W)); see the module
-    docstring. NaN probabilities are never landslide."""
-    if not 0.0 <= float(threshold) <= 1.0:
-        raise DataError(f"threshold {threshold} is outside [0, 1]; pass the run's probability threshold")
-    if isinstance(probability, np.ndarray):
-        m = (np.nan_to_num(probability, nan=0.0) >= threshold).astype(np.uint8)
-        m = morphology(m, opening, closing)
-        return m if valid is None else m & np.asarray(valid, bool).astype(np.uint8)
-    m = (torch.nan_to_num(probability, nan=0.0) >= threshold).to(torch.uint8)
-    m = morphology(m, opening, closing)
-    return m if valid is None else m & torch.as_tensor(valid, dtype=torch.bool).to(torch.uint8)
+                   valid: torch.Tensor | np.ndarray | None = None, gate: float = 0.0) -> torch.Tensor | np.ndarray:
+    """The 0/1 landslide mask (uint8) of a probability map ((H, W) or (B, H, W): each map a
+    region for the gate); see the module docstring. NaN probabilities are never landslide."""
+    for name, value in (("threshold", threshold), ("gate", gate)):
+        if not 0.0 <= float(value) <= 1.0:
+            raise DataError(f"{name} {value} is outside [0, 1]; pass the run's probability {name}")
+    is_numpy = isinstance(probability, np.ndarray)
+    p = torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(probability)) if is_numpy else probability, nan=0.0)
+    m = morphology((p >= threshold).to(torch.uint8), opening, closing)
+    if valid is not None:
+        ok = torch.as_tensor(np.ascontiguousarray(valid, bool) if is_numpy else valid, dtype=torch.bool)
+        m = m & ok.to(torch.uint8)
+        p = p.where(ok, torch.zeros((), dtype=p.dtype))
+    if gate > 0:
+        peak = p.flatten(-2).amax(-1) if p.numel() else p.new_zeros(p.shape[:-2])
+        m = m * (peak >= gate).to(torch.uint8)[..., None, None]
+    return m.numpy() if is_numpy else m
 
 
 def valid_pixels(image: np.ndarray, nodata: float | None = None) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""``landslide segment``: train, evaluate, predict, list models."""
+"""``landslide segment``: train, evaluate, tune, predict, export, list models, ablate."""
 
 from __future__ import annotations
 
@@ -97,9 +97,33 @@ def evaluate(
     emit(m, as_json, _evaluation_text(m))
 
 
+@app.command("tune")
+@user_errors
+def tune(
+    run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
+    data: Path = typer.Option(..., help="Labelled dataset folder to choose on (e.g. the validation images)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the retuned run (same weights; the source run is kept)."),
+    split: str = typer.Option(None, help="Split list name (image folders)."),
+    landslide_free_share: float = typer.Option(
+        None, help="Share of landslide-free images or regions expected where the run will be used (default: the "
+                   "run's post.landslide_free_share; negative: the data's own mix)."),
+    gate: bool = typer.Option(None, help="Also choose the image gate (default: the run's post.tune_gate)."),
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Choose a run's threshold and image gate again, e.g. for another share of landslide-free regions."""
+    from .tuning import tune_run
+
+    c = tune_run(run, data, out, split=split, landslide_free_share=landslide_free_share, tune_gate=gate,
+                 overwrite=overwrite, progress=not as_json)
+    m = c.metrics
+    emit({"run": str(out), **m}, as_json,
+         f"retuned run written to {out}: threshold {c.threshold:.2f}, gate {c.gate:.2f}\n" + _evaluation_text(m))
+
+
 def _evaluation_text(m: dict) -> str:
     pos, neg, det = m["landslide_images"], m["landslide_free_images"], m["image_detection"]
-    return (f"{m['n_images']} images scored at native size (threshold {m['threshold']:.2f}, tta {m['tta']}, "
+    return (f"{m['n_images']} images scored at native size (threshold {m['threshold']:.2f}, gate {m['gate']:.2f}, tta {m['tta']}, "
             f"opening {m['opening']}, closing {m['closing']})\n"
             f"  landslide F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  recall {m['recall']:.4f}\n"
             f"  mIoU {m['miou']:.4f}  mean-of-classes F1 {m['mean_f1']:.4f}\n"

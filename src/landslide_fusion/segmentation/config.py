@@ -121,11 +121,23 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class PostConfig:
-    """Post-processing: ``tta`` is ``none``, ``rot90`` (4 views) or ``d4`` (8 views)."""
+    """Post-processing of the probabilities into masks (chosen on validation by :mod:`.tuning`).
+
+    ``tta``: ``none``, ``rot90`` (4 views) or ``d4`` (8 views). ``tune_threshold``: sweep the
+    pixel threshold on validation (else ``threshold``). ``tune_gate``: also sweep the image gate
+    (else ``gate``; 0 = off): an image or patch keeps its mask only if its peak probability
+    reaches the gate. ``landslide_free_share``: the share of landslide-free images or regions
+    expected where the run will be used; the choice maximises F1 for that mix (negative: the
+    validation split's own mix). ``opening``/``closing``: square sizes of the mask's
+    morphology (0: off).
+    """
 
     tta: str = setting("rot90", choices=names_of("landslide_fusion.segmentation.infer", "TTA_MODES"))
     tune_threshold: bool = True
     threshold: float = setting(0.5, gt=0, lt=1)
+    tune_gate: bool = False
+    gate: float = setting(0.0, ge=0, le=1)
+    landslide_free_share: float = setting(-1.0, lt=1)
     opening: int = setting(0, ge=0)
     closing: int = setting(0, ge=0)
 

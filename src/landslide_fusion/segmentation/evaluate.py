@@ -47,18 +47,20 @@ class Scores:
     def update(self, truth: np.ndarray, pred: RegionPrediction) -> None:
         """Add one image: native-size 0/1 ground truth and its prediction."""
         t = torch.from_numpy(np.asarray(truth)[pred.valid] == 1)
-        p = torch.from_numpy(pred.mask[pred.valid] == 1)
-        self.pixels.update(p, t)
-        positive = has_landslide(truth)
-        self.images.update(torch.tensor([bool(p.any())]), torch.tensor([positive]))
+        self.add(ConfusionMatrix().update(torch.from_numpy(pred.mask[pred.valid] == 1), t), has_landslide(truth))
+
+    def add(self, counts: ConfusionMatrix, positive: bool) -> None:
+        """Add one image by its pixel counts and its label (any landslide pixel in the truth)."""
+        self.pixels += counts
         if positive:
-            self.landslide_pixels.update(p, t)
-            return
-        fp = int(p.sum())
-        self.free_images += 1
-        self.free_pixels += int(p.numel())
-        self.free_false_positives += fp
-        self.free_images_with_false_positives += int(fp > 0)
+            self.landslide_pixels += counts
+        detected = counts.tp + counts.fp > 0
+        self.images.update(torch.tensor([detected]), torch.tensor([positive]))
+        if not positive:
+            self.free_images += 1
+            self.free_pixels += counts.fp + counts.tn
+            self.free_false_positives += counts.fp
+            self.free_images_with_false_positives += int(counts.fp > 0)
 
     def as_dict(self) -> dict:
         n = max(self.free_images, 1)
@@ -98,7 +100,7 @@ def evaluate_run(
     frame = predict_regions(run, ds, str(data), tta=tta, each=score, progress=progress)
     post = run.config.post
     result = {"run": str(run.path), "data": str(data), "split": split, "n_images": len(frame),
-              "threshold": run.threshold, "tta": tta or post.tta, "opening": post.opening, "closing": post.closing,
+              "threshold": run.threshold, "gate": run.gate, "tta": tta or post.tta, "opening": post.opening, "closing": post.closing,
               "scored_at": "native size, masks as 'segment predict' writes them", **scores.as_dict()}
     if overlays is not None:
         with output_dir(overlays, overwrite=False) as tmp:

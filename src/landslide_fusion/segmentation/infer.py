@@ -110,6 +110,11 @@ class SegmentationRun:
             runner = OnnxPipeline(path / "model.onnx")
         return cls(path, cfg, pipeline, float(info["threshold"]), info, runner)
 
+    @property
+    def gate(self) -> float:
+        """The image gate chosen with the threshold (0: none; runs before gates have none)."""
+        return float(self.info.get("gate", 0.0))
+
     def check_bands(self, bands: tuple[str, ...], source: str) -> None:
         if tuple(bands) != self.bands:
             raise BandError(

@@ -36,6 +36,9 @@ class ConfusionMatrix:
         self.tn += int((~p & ~t).sum())
         return self
 
+    def __add__(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
+        return ConfusionMatrix(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
+
     def as_dict(self) -> dict[str, float]:
         tp, fp, fn, tn = self.tp, self.fp, self.fn, self.tn
         f1, iou = _ratio(2 * tp, 2 * tp + fp + fn), _ratio(tp, tp + fp + fn)

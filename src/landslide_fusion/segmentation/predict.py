@@ -10,6 +10,7 @@ scenes use the same windows (:mod:`~landslide_fusion.segmentation.tiling`)::
                                                      cosine taper (or, for runs trained on images
                                                      resized to data.size, resize -> predict -> resize back)
       -> mask (H, W), made once                      regions.landslide_mask: threshold + opening/closing
+                                                     (+ the run's image gate)
       -> statistics                                  regions.mask_statistics
 
 So the statistics a stacker is fitted on (out-of-fold) and those it scores (``segment predict``,
@@ -111,12 +112,12 @@ class RegionPrediction:
 
 
 def predict_region(run: SegmentationRun, sample: Sample, *, tta: str | None = None) -> RegionPrediction:
-    """Predict one sample at its own size, make its mask once (the run's threshold and
-    morphology) and compute its region statistics (see :mod:`~landslide_fusion.regions.stats`)."""
+    """Predict one sample at its own size, make its mask once (the run's threshold, morphology
+    and image gate) and compute its region statistics (see :mod:`~landslide_fusion.regions.stats`)."""
     prob = predict_array(run, sample.image, tta=tta)
     valid = np.isfinite(prob)
     post = run.config.post
-    mask = landslide_mask(prob, run.threshold, post.opening, post.closing, valid)
+    mask = landslide_mask(prob, run.threshold, post.opening, post.closing, valid, gate=run.gate)
     area = sample.geo.pixel_area if sample.geo is not None else np.nan
     return RegionPrediction(sample.id, prob, mask, valid, mask_statistics(prob, mask, valid, area))
 

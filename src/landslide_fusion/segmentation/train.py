@@ -4,7 +4,7 @@ DistributedDataParallel when started by ``torchrun``.
 
 Read :func:`fit` top to bottom: statistics (streamed over the training set), model, optimiser
 and schedule, then per epoch: train (:func:`_train_epoch`), validate (:func:`_validate`), keep
-the best, checkpoint; then threshold tuning (:func:`_tune_threshold`) and the run's info.
+the best, checkpoint; then the choice of threshold and gate (:func:`_tune_post`) and the run's info.
 
 **Data.** :class:`~.dataset.PatchDataset` reads one sample per item (``train.workers`` DataLoader
 processes, pinned memory on CUDA); items are resized to ``data.size`` or, with ``data.crop``,
@@ -25,9 +25,10 @@ as ``d = min(ema, (1 + n) / (10 + n))`` after ``n`` steps (as timm's ``ModelEmaV
 removes the step-to-step noise of the last mini-batches. ``history.csv`` keeps F1 at 0.5
 (``val_f1``) beside the monitored ``val_best_f1`` and its ``val_threshold``.
 
-**Threshold.** :func:`_tune_threshold` predicts every validation image the way ``segment
-predict`` will (``predict.predict_array``, with the configured TTA) and scores it at
-native size against the native mask, so ``metrics.json`` is the figure a user gets.
+**Threshold and gate.** :func:`_tune_post` predicts every validation image the way ``segment
+predict`` will (``predict.predict_array``, with the configured TTA) and chooses the threshold
+(and image gate) on the masks at native size against the native masks, for the expected share of
+landslide-free regions (:mod:`.tuning`), so ``metrics.json`` is the figure a user gets.
 
 **Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
 ``run.json`` (threshold tuned on validation, bands, parameters), ``metrics.json`` (validation
@@ -70,7 +71,7 @@ from .checkpoint import check_fingerprint, fingerprint, open_workdir
 from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
-from .predict import predict_array, predict_regions
+from .predict import predict_regions
 from .tiling import NETWORK_MULTIPLE
 from .infer import SegmentationRun, predict_proba
 from .losses import create_loss
@@ -78,6 +79,7 @@ from .metrics import ThresholdSweep
 from .models import count_parameters
 from .pipeline import SegmentationPipeline, build_pipeline
 from .plots import plot_history
+from .tuning import PostChoice, choose_post, sweep_run
 
 __all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split"]
 
@@ -280,20 +282,14 @@ def _validate(pipeline: nn.Module, loader) -> dict[str, float]:
     return {"val_f1": half["f1"], "val_iou": half["iou"], "val_best_f1": best["f1"], "val_threshold": threshold}
 
 
-def _tune_threshold(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig) -> tuple[float, dict]:
-    """The decision threshold (tuned by a sweep, or ``post.threshold``) and the validation
-    metrics there, scored at native size against the native masks: each validation image is
-    predicted exactly as ``segment predict`` will (:func:`~.predict.predict_array`: sliding
-    windows of the crop size, or resized to ``data.size`` and back), with the configured TTA."""
-    p = cfg.post
-    sweep = ThresholdSweep() if p.tune_threshold else ThresholdSweep(np.array([p.threshold]))
-    run = SegmentationRun(Path(), cfg, pipeline, p.threshold, {})
-    for i in range(len(val)):
-        s = val.sample(i)
-        prob = predict_array(run, s.image, tta=p.tta)
-        valid = np.isfinite(prob)
-        sweep.update(torch.from_numpy(prob[valid]), torch.from_numpy(s.mask[valid]))
-    return sweep.best()
+def _tune_post(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig) -> PostChoice:
+    """The decision threshold and image gate (tuned, or ``post.threshold``/``post.gate``) and the
+    validation metrics there (:mod:`.tuning`), scored at native size against the native masks:
+    each validation image is predicted exactly as ``segment predict`` will
+    (:func:`~.predict.predict_array`: sliding windows of the crop size, or resized to
+    ``data.size`` and back), with the configured TTA and morphology."""
+    run = SegmentationRun(Path(), cfg, pipeline, cfg.post.threshold, {})
+    return choose_post(sweep_run(run, (val.sample(i) for i in range(len(val)))), cfg)
 
 
 def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
@@ -334,19 +330,20 @@ def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> N
         prog.best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
 
 
-def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, threshold: float, metrics: dict,
-              prog: _Progress, world: int) -> dict:
+def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: PostChoice, prog: _Progress,
+              world: int) -> dict:
     return {
         "model": cfg.model.name,
         "parameters": count_parameters(pipeline.model),
         "in_bands": list(pipeline.engineer.source.bands),
         "domain": run_domain({}, cfg.features.source).to_dict(),  # input domain (landslide_fusion.domains)
         "out_bands": list(pipeline.engineer.out_bands),
-        "threshold": threshold,
+        "threshold": post.threshold,
+        "gate": post.gate,
         "best_epoch": prog.best_epoch,
         "epochs_run": len(prog.history),
         "world_size": world,
-        "metrics": metrics,
+        "metrics": post.metrics,
         "stats": stats.__dict__,
     }
 
@@ -394,8 +391,7 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
             break
     if prog.best_state is not None:
         p.pipeline.load_state_dict(prog.best_state)
-    threshold, metrics = _tune_threshold(p.pipeline, split.val, cfg)
-    info = _run_info(cfg, p.pipeline, stats, threshold, metrics, prog, world)
+    info = _run_info(cfg, p.pipeline, stats, _tune_post(p.pipeline, split.val, cfg), prog, world)
     return p.pipeline.to(memory_format=torch.contiguous_format), info, prog.history
 
 
