@@ -72,3 +72,17 @@ def test_time_budget_stops_training(l4s_root, tmp_path):
             "train.max_seconds=1e-6"]
     r = train_segmentation(load_config(SegmentConfig, None, sets), tmp_path / "run", progress=False)
     assert r.epochs_run == 1
+
+
+def test_budgeted_schedule_follows_the_budget_not_the_epochs(monkeypatch):
+    from landslide_fusion.config import load_config
+    from landslide_fusion.segmentation import SegmentConfig
+    from landslide_fusion.segmentation import train as train_module
+
+    cfg = load_config(SegmentConfig, None, ["train.max_seconds=100", "train.epochs=1000", "train.warmup_epochs=0"])
+    clock = train_module._Clock(100.0)
+    f = train_module._lr_lambda(cfg, steps_per_epoch=10, clock=clock)
+    for spent, factor in ((0.0, 1.0), (50.0, 0.5), (100.0, 0.0), (250.0, 0.0)):
+        clock.start_epoch(spent)
+        monkeypatch.setattr(train_module.time, "time", lambda: clock.started)
+        assert f(3) == pytest.approx(factor, abs=1e-9)

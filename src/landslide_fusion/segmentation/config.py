@@ -115,7 +115,7 @@ class TrainConfig:
     negative_fraction: float = setting(-1.0, le=1)
     ema: float = setting(0.0, ge=0, lt=1)
     monitor: str = setting("best_f1", choices=names_of("landslide_fusion.segmentation.train", "MONITORS"))
-    max_seconds: float = setting(0.0, ge=0)  # stop after the epoch that passes this many seconds of training (0: no limit)
+    max_seconds: float = setting(0.0, ge=0)  # time budget in seconds (0: none): the schedule spans it, training stops when it is spent; epochs is then an upper bound
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 

@@ -153,7 +153,26 @@ def load_split(cfg: SegmentConfig) -> Split:
     return _sets(cfg, ds, tr, ds, va, labels[tr])
 
 
-def _lr_lambda(cfg: SegmentConfig, steps_per_epoch: int):
+class _Clock:
+    """Seconds spent in training epochs (steps and per-epoch validation, summed over epochs and
+    resumes) against ``train.max_seconds``."""
+
+    def __init__(self, budget: float, spent: float = 0.0) -> None:
+        self.budget, self.spent, self.started = budget, spent, time.time()
+
+    def start_epoch(self, spent: float) -> None:
+        self.spent, self.started = spent, time.time()
+
+    def fraction(self) -> float:
+        """Share of the budget used (0 without a budget)."""
+        return (self.spent + time.time() - self.started) / self.budget if self.budget else 0.0
+
+
+def _lr_lambda(cfg: SegmentConfig, steps_per_epoch: int, clock: _Clock):
+    """Learning-rate factor per step: linear warm-up, then the schedule over the run's length,
+    which is ``train.epochs`` of steps, or with ``train.max_seconds`` the time budget (the
+    schedule follows the share of the budget spent, so a budgeted run anneals fully whatever the
+    machine's speed: every cell of an ablation gets the same seconds and a complete schedule)."""
     t = cfg.train
     if t.scheduler not in SCHEDULERS:
         raise ConfigError(f"unknown scheduler {t.scheduler!r}; valid: {', '.join(SCHEDULERS)}")
@@ -162,10 +181,11 @@ def _lr_lambda(cfg: SegmentConfig, steps_per_epoch: int):
 
     def f(step: int) -> float:
         w = min(1.0, (step + 1) / warm) if t.warmup_epochs else 1.0
+        done = min(clock.fraction(), 1.0) if t.max_seconds else min(step, total) / total
         if t.scheduler == "cosine":
-            return w * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+            return w * 0.5 * (1 + math.cos(math.pi * done))
         if t.scheduler == "step":
-            return w * 0.1 ** (step // max(total // 3, 1))
+            return w * 0.1 ** min(int(done * 3), 2)
         return w
 
     return f
@@ -186,6 +206,7 @@ class _Parts:
     loss_fn: Callable
     spectral: torch.Tensor
     fmt: torch.memory_format
+    clock: _Clock
 
     @property
     def scored(self) -> SegmentationPipeline:
@@ -220,13 +241,14 @@ def _build(cfg: SegmentConfig, stats, device: str, rank: int, world: int, steps:
         raise ConfigError(f"unknown optimizer {t.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     extra = {"momentum": 0.9} if t.optimizer in ("sgd", "rmsprop") else {}
     opt = OPTIMIZERS[t.optimizer](pipeline.parameters(), lr=t.lr, weight_decay=t.weight_decay, **extra)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, steps))
+    clock = _Clock(t.max_seconds)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, steps, clock))
     source = get_band_set(cfg.features.source)
     terrain = {source.roles.get(Role.SLOPE), source.roles.get(Role.DEM)}
     spectral = torch.tensor([b not in terrain for b in source.bands])
     g = torch.Generator(device=device).manual_seed(t.seed + rank)
     scaler = torch.amp.GradScaler(enabled=t.amp and device == "cuda")
-    return _Parts(pipeline, model, ema, opt, sched, scaler, g, create_loss(t.loss), spectral, fmt)
+    return _Parts(pipeline, model, ema, opt, sched, scaler, g, create_loss(t.loss), spectral, fmt, clock)
 
 
 @torch.no_grad()
@@ -245,6 +267,8 @@ def _train_epoch(p: _Parts, loader, cfg: SegmentConfig, device: str, desc: str, 
     p.pipeline.train()
     t0, total, seen = time.time(), 0.0, 0
     for xb, yb in track(loader, desc, enabled=bar):
+        if p.clock.fraction() >= 1:  # the time budget is spent: stop mid-epoch
+            break
         xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
         xb, yb = augment_batch(xb, yb, p.g, rotate=a.rotate, cutmix_prob=a.cutmix_prob, cutmix_max=a.cutmix_max,
                                jitter=a.jitter, spectral=p.spectral)
@@ -375,6 +399,7 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         sampler.set_epoch(epoch)
         split.train.set_epoch(epoch)
         t0 = time.time()
+        p.clock.start_epoch(sum(r["seconds"] for r in prog.history))
         loss, seen, secs = _train_epoch(p, loader, cfg, device, f"epoch {epoch + 1}/{t.epochs}", say and sys.stderr.isatty())
         row = {"epoch": epoch + 1, "loss": loss, **_validate(p.scored, val_loader), "lr": p.sched.get_last_lr()[0],
                "seconds": time.time() - t0, "patches_per_s": seen * world / max(secs, 1e-9)}
@@ -383,7 +408,7 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
               f"at {row['val_threshold']:.2f})  IoU {row['val_iou']:.4f}  ({row['patches_per_s']:.1f} patches/s)", say)
         if rank == 0:
             _save_checkpoint(ckpt, p, prog, fp)
-        if t.max_seconds and sum(r["seconds"] for r in prog.history) >= t.max_seconds:  # time budget (ablations)
+        if p.clock.fraction() >= 1:  # time budget (ablations)
             stage(f"time budget: stopping after {t.max_seconds:g} s of training", say)
             break
         if epoch + 1 - prog.best_epoch >= t.patience:
