@@ -71,7 +71,6 @@ from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
 from .predict import predict_array, predict_regions
-from .tiling import NETWORK_MULTIPLE
 from .infer import SegmentationRun, predict_proba
 from .losses import create_loss
 from .metrics import ThresholdSweep
@@ -111,14 +110,6 @@ def _dist() -> tuple[int, int]:
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     rank = torch.distributed.get_rank() if world > 1 else 0
     return rank, world
-
-
-def _check_settings(cfg: SegmentConfig) -> None:
-    """What the declared ranges cannot say: a crop is a window the run will be predicted with."""
-    crop = cfg.data.crop
-    if crop % NETWORK_MULTIPLE:
-        raise ConfigError(f"data.crop = {crop} must be a multiple of {NETWORK_MULTIPLE} (the sliding window it "
-                          f"predicts with; 0: off); try {NETWORK_MULTIPLE * max(1, round(crop / NETWORK_MULTIPLE))}")
 
 
 def _open(cfg: SegmentConfig, split: str):
@@ -355,7 +346,6 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         device: str | None = None) -> tuple[SegmentationPipeline, dict, list[dict]]:
     """Train on ``split``; returns the best pipeline, its run info and the history."""
     t = cfg.train
-    _check_settings(cfg)
     rank, world = _dist()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if t.threads:
@@ -439,7 +429,6 @@ def train_segmentation(
     ``oof_stats.csv``: the region statistics of every patch predicted at its own size by the fold
     that held it out, exactly as ``segment predict`` computes them: the image side of stacking)."""
     out = Path(out)
-    _check_settings(cfg)
     check_can_write(out, overwrite)
     if folds >= 2:
         return _cross_validate(cfg, out, folds, overwrite=overwrite, progress=progress, device=device)
