@@ -30,7 +30,7 @@ predict`` will (``predict.predict_array``, with the configured TTA) and scores i
 native size against the native mask, so ``metrics.json`` is the figure a user gets.
 
 **Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
-``run.json`` (threshold tuned on validation, bands, parameters), ``metrics.json`` (validation
+``run.json`` (threshold tuned on validation, bands, input domain, parameters), ``metrics.json`` (validation
 metrics at that threshold), ``history.csv``, ``curves.png``. While training, checkpoints live in
 a partial folder of this run only, ``.OUT.partial-<pid>-<random>/`` (see :mod:`.checkpoint`);
 the run folder appears only when training ends (atomically); ``resume=True`` continues the last
@@ -61,7 +61,7 @@ from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
 from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
-from ..domains import run_domain
+from ..domains import Domain, run_domain
 from ..io.open import open_dataset
 from ..io.tables import write_table
 from ..progress import stage, track
@@ -325,13 +325,20 @@ def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> N
         prog.best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
 
 
+def _training_domain(cfg: SegmentConfig, train: PatchDataset) -> Domain:
+    """The domain of the run's inputs: the value scale the training files declare (that of the
+    first; :attr:`~landslide_fusion.io.sample.Sample.scale`), else the band set's documented default."""
+    scale = train.sample(0).scale
+    return Domain(cfg.features.source, scale) if scale else run_domain({}, cfg.features.source)
+
+
 def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, threshold: float, metrics: dict,
-              prog: _Progress, world: int) -> dict:
+              prog: _Progress, world: int, domain: Domain) -> dict:
     return {
         "model": cfg.model.name,
         "parameters": count_parameters(pipeline.model),
         "in_bands": list(pipeline.engineer.source.bands),
-        "domain": run_domain({}, cfg.features.source).to_dict(),  # input domain (landslide_fusion.domains)
+        "domain": domain.to_dict(),  # input domain (landslide_fusion.domains), checked by every prediction
         "out_bands": list(pipeline.engineer.out_bands),
         "threshold": threshold,
         "best_epoch": prog.best_epoch,
@@ -385,7 +392,7 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
     if prog.best_state is not None:
         p.pipeline.load_state_dict(prog.best_state)
     threshold, metrics = _tune_threshold(p.pipeline, split.val, cfg)
-    info = _run_info(cfg, p.pipeline, stats, threshold, metrics, prog, world)
+    info = _run_info(cfg, p.pipeline, stats, threshold, metrics, prog, world, _training_domain(cfg, split.train))
     return p.pipeline.to(memory_format=torch.contiguous_format), info, prog.history
 
 
