@@ -135,6 +135,32 @@ def _truncated_scene(good: Inputs, d: Path) -> str:
     return str(d / "cut.tif")
 
 
+def _dn_scene(good: Inputs, d: Path) -> str:
+    """The good scene in Sentinel-2 DNs, declaring no scale (the run's Landslide4Sense scale is assumed)."""
+    import rasterio
+
+    from landslide_fusion.bands import L4S14
+    from landslide_fusion.domains import Domain, convert
+
+    with rasterio.open(good.scene) as src:
+        profile, x = src.profile, src.read()
+    with rasterio.open(d / "dn.tif", "w", **profile) as dst:
+        dst.write(convert(x, L4S14.bands, Domain("l4s14", "l4s"), Domain("l4s14", "s2-dn")))
+    return str(d / "dn.tif")
+
+
+def _eight_bit_folder(good: Inputs, d: Path) -> str:
+    """Two labelled 14-band 8-bit GeoTIFFs (8-bit pixels: the uint8 scale, which l4s has no conversion from)."""
+    from landslide_fusion.io.raster import write_geotiff
+
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        img, mask = synth_patch(rng, 32)
+        write_geotiff(d / "u8" / "images" / f"p{i}.tif", (img * 40).astype(np.uint8))
+        write_geotiff(d / "u8" / "masks" / f"p{i}.tif", mask)
+    return str(d / "u8")
+
+
 def _two_channel_folder(good: Inputs, d: Path) -> str:
     from PIL import Image
 
@@ -251,6 +277,11 @@ CASES: dict[str, Case] = {
                                                        "--data", str(g.l4s)],
     "segment evaluate huge model.widths": lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _huge_widths), "--data", str(g.l4s)],
     "segment export malicious model.pt": lambda g, d: ["segment", "export", "--run", _run_with(g, d, _malicious), "-o", str(d / "m.onnx")],
+    "segment predict DN scene declaring no scale": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _dn_scene(g, d),
+                                                                "-o", str(d / "o")],
+    "segment predict 8-bit folder": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _eight_bit_folder(g, d),
+                                                  "-o", str(d / "o")],
+    "segment evaluate 8-bit folder": lambda g, d: ["segment", "evaluate", "--run", str(g.run), "--data", _eight_bit_folder(g, d)],
     "segment predict not a run": lambda g, d: ["segment", "predict", "--run", str(d), "--input", str(g.l4s), "-o", str(d / "o")],
     "demo dangling-link output": lambda g, d: ["demo", "--out", _dangling(d)],
     "data synth output under a file": lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],

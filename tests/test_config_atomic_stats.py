@@ -94,8 +94,14 @@ def test_declared_ranges_are_checked_at_load(tmp_path):
         fraction: float = setting(0.5, gt=0, lt=1)
         mode: str = setting("a", choices=("a", "b"))
         edges: tuple[float, ...] = setting((0.2, 0.6), gt=0, lt=1, increasing=True)
+        crop: int = setting(0, ge=0, multiple_of=16)
 
     assert load_config(Ranged) == Ranged()
+    assert load_config(Ranged, None, ["crop=128"]).crop == 128  # and 0 (off) is the default
+    with pytest.raises(ConfigError, match=r"^crop = 120 must be a multiple of 16; try 128 \(from --set crop=120\)$"):
+        load_config(Ranged, None, ["crop=120"])
+    with pytest.raises(ConfigError, match="^crop = -16 must be >= 0"):
+        load_config(Ranged, None, ["crop=-16"])
     with pytest.raises(ConfigError, match=r"^lr = -1.0 must be > 0 \(from --set lr=-1\)$"):
         load_config(Ranged, None, ["lr=-1"])
     (tmp_path / "r.toml").write_text("fraction = 1.0\n")

@@ -1,4 +1,5 @@
-"""Input domains: conversions, refusals, and Landslide4Sense's scaling checked on real samples."""
+"""Input domains: conversions, refusals, the check of undeclared inputs, and Landslide4Sense's scaling checked on
+real samples."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import numpy as np
 import pytest
 
 from landslide_fusion.bands import L4S14
-from landslide_fusion.domains import L4S_MEANS, Domain, DomainError, band_factors, convert, run_domain
+from landslide_fusion.domains import (L4S_MEANS, Domain, DomainError, band_factors, convert, declared_scale, input_factors,
+                                     run_domain)
+from landslide_fusion.io.sample import Sample
+from landslide_fusion.stats import compute_band_stats
+from landslide_fusion.synth import synth_patch
 from tests.conftest import shared
 
 
@@ -57,3 +62,48 @@ def test_run_domain_recorded_or_default():
     assert run_domain({"domain": {"band_set": "l4s14", "scale": "reflectance"}}, "l4s14") == Domain("l4s14", "reflectance")
     assert run_domain({}, "l4s14") == Domain("l4s14", "l4s")
     assert run_domain({}, "rgb") == Domain("rgb", "uint8")
+
+
+def _l4s_stats():
+    """Training statistics of generated Landslide4Sense-scale patches (what an l4s run's band_stats.json holds)."""
+    rng = np.random.default_rng(0)
+    patches = [synth_patch(rng, 32)[0] for _ in range(4)]
+    return compute_band_stats(Sample(str(i), p, L4S14.bands) for i, p in enumerate(patches)), patches[0]
+
+
+def test_input_factors_convert_declared_scales_to_the_runs():
+    stats, l4s = _l4s_stats()
+    run = Domain("l4s14", "l4s")
+    means = np.array([L4S_MEANS[b] for b in L4S14.bands], np.float32)
+    refl = l4s * means[:, None, None] * np.where(np.isin(L4S14.bands, ("SLOPE", "DEM")), 1, 1e-4)[:, None, None]
+    for scale, x in (("reflectance", refl), ("s2-dn", l4s * means[:, None, None]), ("l4s", l4s), (None, l4s)):
+        f = input_factors(x, L4S14.bands, scale, run, stats, "x.tif")
+        np.testing.assert_allclose(x * f[:, None, None], l4s, rtol=1e-5, err_msg=str(scale))
+    # a band outside l4s14 takes the divisor of the l4s14 band with its role (RED: B4)
+    f = band_factors(("RED", "GREEN", "BLUE", "NIR"), Domain("rgbn", "l4s"), Domain("rgbn", "s2-dn"))
+    np.testing.assert_allclose(f, [L4S_MEANS[b] for b in ("B4", "B3", "B2", "B8")], rtol=1e-6)
+
+
+def test_input_off_the_runs_scale_is_refused_in_one_line():
+    stats, l4s = _l4s_stats()
+    run = Domain("l4s14", "l4s")
+    means = np.array([L4S_MEANS[b] for b in L4S14.bands], np.float32)[:, None, None]
+    with pytest.raises(DomainError) as e:  # 8-bit: declared, no conversion
+        input_factors(l4s.astype(np.uint8), L4S14.bands, "uint8", run, stats, "scene.tif")
+    assert str(e.value).startswith("scene.tif: input is l4s14/uint8 (8-bit values 0-255) but the run was trained on "
+                                   "l4s14/l4s (Landslide4Sense values") and "\n" not in str(e.value)
+    with pytest.raises(DomainError, match=r"^x.tif: input values are far above the run's training values in 1\d of 14 "
+                                          r"bands .*declares no scale, so the run's was assumed.*DOMAIN_SCALE"):
+        input_factors(l4s * means, L4S14.bands, None, run, stats, "x.tif")  # DNs, undeclared
+    with pytest.raises(DomainError, match=r"far below the run's training values .*declares l4s14/reflectance, converted to l4s14/l4s"):
+        input_factors(l4s * 1e-4, L4S14.bands, "reflectance", run, stats, "x.tif")  # a wrong tag
+    sparse = l4s.copy()
+    sparse[:, 4:] = 0  # mostly zero fill: zeros are not judged
+    assert (input_factors(sparse, L4S14.bands, None, run, stats, "x.tif") == 1).all()
+
+
+def test_declared_scale_from_tags_and_pixels():
+    assert declared_scale({"DOMAIN_SCALE": "s2-dn"}, "float32", "a.tif") == "s2-dn"
+    assert declared_scale({}, "uint8", "a.png") == "uint8" and declared_scale({}, "float32", "a.tif") is None
+    with pytest.raises(DomainError, match=r"a.tif: tag DOMAIN_SCALE='dB' is not a value scale; valid: reflectance"):
+        declared_scale({"DOMAIN_SCALE": "dB"}, "float32", "a.tif")

@@ -76,11 +76,11 @@ def test_multiband_geotiff_keeps_georeferencing(tmp_path):
     arr = np.random.default_rng(0).random((4, 20, 30)).astype(np.float32)
     (tmp_path / "images").mkdir()
     write_geotiff(tmp_path / "images" / "t.tif", arr, geo)
-    back, g = read_raster(tmp_path / "images" / "t.tif")
+    back, g, scale = read_raster(tmp_path / "images" / "t.tif")
     np.testing.assert_array_equal(back, arr)
-    assert g.transform == geo.transform and "WGS 84" in g.crs
+    assert g.transform == geo.transform and "WGS 84" in g.crs and scale is None  # float, no DOMAIN_SCALE tag
     s = ImageFolderDataset(tmp_path)[0]
-    assert s.bands == ("RED", "GREEN", "BLUE", "NIR") and s.geo is not None
+    assert s.bands == ("RED", "GREEN", "BLUE", "NIR") and s.geo is not None and s.scale is None
 
 
 def test_real_bijie_split():

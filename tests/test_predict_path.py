@@ -1,12 +1,17 @@
 """One path from pixels to regions: a patch, an image and a scene are predicted the same way, and
-the out-of-fold statistics a stacker learns from equal what 'segment predict' writes."""
+the out-of-fold statistics a stacker learns from equal what 'segment predict' writes; inputs on
+another declared scale are converted on the way in, or refused."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from typer.testing import CliRunner
 
+from landslide_fusion.bands import L4S14
+from landslide_fusion.cli import app
 from landslide_fusion.config import load_config
+from landslide_fusion.domains import Domain, convert
 from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.raster import write_geotiff
 from landslide_fusion.io.sample import GeoInfo
@@ -21,6 +26,8 @@ from landslide_fusion.synth import synth_patch
 TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0",
         "train.epochs=1", 'features.preset="l4s14"', "scene.window=32", "post.tune_threshold=false",
         "post.threshold=0.45", "post.opening=2", "post.closing=3"]
+GEO = GeoInfo("EPSG:32633", (10.0, 0.0, 500000.0, 0.0, -10.0, 4100000.0))
+L4S = Domain("l4s14", "l4s")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +77,7 @@ def test_image_and_scene_are_predicted_the_same_way(kfold, tmp_path, monkeypatch
     run = SegmentationRun.load(kfold / "fold_1")
     img, _ = synth_patch(np.random.default_rng(5), 90)
     img = img[:, :70, :90].copy()
-    write_geotiff(tmp_path / "scene.tif", img, GeoInfo("EPSG:32633", (10.0, 0.0, 500000.0, 0.0, -10.0, 4100000.0)))
+    write_geotiff(tmp_path / "scene.tif", img, GEO)
     monkeypatch.setattr(scene_module, "MASK_BLOCK", 32)  # the mask pass crosses block borders
     monkeypatch.setattr(scene_module, "PANEL_WIDTH", 64)  # and the sweep crosses panels
     predict_input(kfold / "fold_1", tmp_path / "scene.tif", tmp_path / "out")
@@ -80,3 +87,41 @@ def test_image_and_scene_are_predicted_the_same_way(kfold, tmp_path, monkeypatch
         post = run.config.post
         expected = landslide_mask(in_memory, run.threshold, post.opening, post.closing)
         assert np.array_equal(m.read(1), expected)
+
+
+def _tagged_tif(path, image, scale):
+    """A float32 GeoTIFF of ``image`` declaring ``scale`` with the DOMAIN_SCALE tag."""
+    write_geotiff(path, image.astype(np.float32), GEO)
+    with rasterio.open(path, "r+") as dst:
+        dst.update_tags(DOMAIN_SCALE=scale)
+
+
+def test_declared_scales_are_converted_on_both_paths(kfold, l4s_root, tmp_path):
+    """A scene declaring reflectance and a folder of GeoTIFFs declaring DNs predict as their
+    Landslide4Sense-scale originals do."""
+    run = SegmentationRun.load(kfold / "fold_1")
+    img, _ = synth_patch(np.random.default_rng(5), 64)
+    _tagged_tif(tmp_path / "scene.tif", convert(img, L4S14.bands, L4S, Domain("l4s14", "reflectance")), "reflectance")
+    r = predict_input(kfold / "fold_1", tmp_path / "scene.tif", tmp_path / "out")
+    assert r["input_scale"] == "reflectance" and r["run_domain"] == {"band_set": "l4s14", "scale": "l4s"}
+    with rasterio.open(tmp_path / "out" / "probability.tif") as p:
+        np.testing.assert_allclose(p.read(1), predict_array(run, img), atol=1e-4)
+    samples = list(open_dataset(l4s_root))[:3]
+    for s in samples:
+        _tagged_tif(tmp_path / "dn" / "images" / f"{s.id}.tif", convert(s.image, L4S14.bands, L4S, Domain("l4s14", "s2-dn")),
+                    "s2-dn")
+    predict_input(kfold / "fold_1", tmp_path / "dn", tmp_path / "pred")
+    for s in samples:
+        with rasterio.open(tmp_path / "pred" / "probabilities" / f"{s.id}.tif") as p:
+            np.testing.assert_allclose(p.read(1), predict_region(run, s).probability, atol=1e-4)
+
+
+def test_a_scene_on_another_scale_is_refused_before_anything_is_written(kfold, tmp_path):
+    img, _ = synth_patch(np.random.default_rng(5), 48)
+    write_geotiff(tmp_path / "scene.tif", (img * 40).astype(np.uint8), GEO)
+    r = CliRunner().invoke(app, ["segment", "predict", "--run", str(kfold / "fold_1"), "-i", str(tmp_path / "scene.tif"),
+                                 "-o", str(tmp_path / "out")])
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(f"error: {tmp_path / 'scene.tif'}: input is l4s14/uint8 (8-bit values 0-255) but the run "
+                               "was trained on l4s14/l4s"), r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]

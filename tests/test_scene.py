@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from landslide_fusion.bands import L4S14
 from landslide_fusion.cli import app
 from landslide_fusion.config import load_config
+from landslide_fusion.domains import Domain, convert
 from landslide_fusion.errors import BandError, ConfigError
 from landslide_fusion.io.raster import write_geotiff
 from landslide_fusion.io.sample import GeoInfo
@@ -194,9 +195,10 @@ def test_sentinel2_mosaic_lines_up(tmp_path):
         s.close()
     root = tmp_path / "train"
     rng = np.random.default_rng(0)
-    for i in range(8):
+    rgbn_bands = ("B4", "B3", "B2", "B8")
+    for i in range(8):  # trained on DNs, the tiles' scale (the rgbn default: rgbn/s2-dn)
         img, m = synth_patch(rng, 32)
-        rgbn = img[[L4S14.index(b) for b in ("B4", "B3", "B2", "B8")]]
+        rgbn = convert(img[[L4S14.index(b) for b in rgbn_bands]], rgbn_bands, Domain("l4s14", "l4s"), Domain("l4s14", "s2-dn"))
         write_geotiff(root / "images" / f"p{i}.tif", rgbn)
         write_geotiff(root / "masks" / f"p{i}.tif", m.astype(np.uint8))
     cfg = load_config(SegmentConfig, None, [f'data.root="{root}"', 'features.source="rgbn"', 'features.preset="rgbn4"',

@@ -88,6 +88,19 @@ def test_sampler_equal_steps_per_rank_and_negative_fraction():
     assert abs(np.mean(labels[drawn] == 0) - 0.2) < 1e-9 and len(drawn) == 200
 
 
+def test_runs_record_the_scale_their_training_files_declare():
+    from dataclasses import replace
+
+    from landslide_fusion.domains import Domain
+    from landslide_fusion.segmentation.train import _training_domain
+
+    cfg = load_config(SegmentConfig, None, ['features.source="rgbn"', 'features.preset="rgbn4"'])
+    s = Sample("a", np.zeros((4, 8, 8), np.float32), ("RED", "GREEN", "BLUE", "NIR"), np.zeros((8, 8), np.int64),
+               scale="uint8")
+    assert _training_domain(cfg, PatchDataset([s])) == Domain("rgbn", "uint8")  # e.g. 8-bit GeoTIFFs
+    assert _training_domain(cfg, PatchDataset([replace(s, scale=None)])) == Domain("rgbn", "s2-dn")  # the default
+
+
 def test_settings_out_of_range_are_config_errors(l4s_root, tmp_path):
     for bad in ("train.epochs=0", "train.batch_size=-4", "train.workers=-1", "train.ema=1.0", 'train.monitor="loss"',
                 "data.crop=24"):

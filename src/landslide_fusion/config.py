@@ -13,6 +13,7 @@ Every numeric or named setting declares its valid values where it is defined, wi
 
     lr: float = setting(1e-3, gt=0)
     nan_policy: str = setting("raise", choices=("raise", "zero"))
+    crop: int = setting(0, ge=0, multiple_of=16)
 
 and :func:`check_ranges` checks them all when a config is loaded, naming the key, the value,
 the range and where the value came from (the file, or the ``--set`` the user typed). Values
@@ -177,7 +178,9 @@ def _check_keys(cls: type, key: str, label: str) -> None:
 @dataclass(frozen=True)
 class Range:
     """Valid values of one setting: bounds (``gt``, ``ge``, ``lt``, ``le``), ``choices`` (names, or
-    a callable returning them, resolved when checked) and, for lists, ``increasing``."""
+    a callable returning them, resolved when checked), ``multiple_of`` (a number's step, e.g. a
+    window the network divides: 0 passes, so 0 can still mean "off" where ``ge=0``) and, for
+    lists, ``increasing``."""
 
     gt: float | None = None
     ge: float | None = None
@@ -185,6 +188,7 @@ class Range:
     le: float | None = None
     choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None
     increasing: bool = False
+    multiple_of: int | None = None
 
     def describe(self) -> str:
         parts = [f"{op} {v}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None]
@@ -211,6 +215,9 @@ class Range:
                        or (self.lt is not None and not v < self.lt) or (self.le is not None and not v <= self.le))
                 if bad:
                     return f"must be {self.describe()}"
+                if self.multiple_of and v % self.multiple_of:
+                    m = self.multiple_of
+                    return f"must be a multiple of {m}; try {m * max(1, round(v / m))}"
         if self.increasing and any(b <= a for a, b in zip(values, values[1:])):
             return "must be strictly increasing"
         return None
@@ -218,9 +225,10 @@ class Range:
 
 def setting(default: Any, *, gt: float | None = None, ge: float | None = None, lt: float | None = None,
             le: float | None = None, choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None,
-            increasing: bool = False) -> Any:
+            increasing: bool = False, multiple_of: int | None = None) -> Any:
     """A dataclass field with ``default`` and its declared valid values (see :class:`Range`)."""
-    return dataclasses.field(default=default, metadata={"range": Range(gt, ge, lt, le, choices, increasing)})
+    return dataclasses.field(default=default,
+                             metadata={"range": Range(gt, ge, lt, le, choices, increasing, multiple_of)})
 
 
 def names_of(module: str, attribute: str) -> Callable[[], tuple[str, ...]]:

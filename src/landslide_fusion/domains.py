@@ -23,23 +23,52 @@ to, the training distribution.
 
 Conversions exist between ``reflectance``, ``s2-dn`` and ``l4s`` (linear, per band); none into
 or out of ``uint8`` (its stretch is unknown). :func:`convert` refuses, naming both domains and the
-fix, where none exists.
+fix, where none exists. A band outside ``l4s14`` (``RED`` of ``rgbn``) takes the divisor of the
+``l4s14`` band with its spectral role (``B4``).
+
+**An input's domain.** Every prediction checks its input with :func:`input_factors`: the scale
+the input declares (:func:`declared_scale`: a GeoTIFF's ``DOMAIN_SCALE`` tag, written by
+``landslide fetch``; 8-bit pixels are ``uint8``; Landslide4Sense HDF5 files are ``l4s``) is
+converted to the run's, or refused. An input that declares nothing is taken to be on the run's
+scale, and its values are compared with the run's training statistics (:func:`check_values`):
+values :data:`VALUE_FACTOR` times above anything seen in training, or far below its means, in
+most bands, are refused. That catches scale mix-ups of a factor of 20 or more (8-bit or DN values
+given to a reflectance or Landslide4Sense run, reflectance given to a DN run), not the closer
+pairs (Landslide4Sense values and reflectance differ by 5-20x per band).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from .bands import DEM, SENTINEL2_BANDS, SLOPE
+from .bands import DEM, L4S14, SENTINEL2_BANDS, SLOPE, get_band_set
 from .errors import BandError
 
-__all__ = ["Domain", "SCALES", "L4S_MEANS", "DomainError", "band_factors", "can_convert", "convert", "run_domain",
-           "DEFAULT_SCALE"]
+if TYPE_CHECKING:
+    from .stats import BandStats
+
+__all__ = ["Domain", "SCALES", "SCALE_NAMES", "L4S_MEANS", "DomainError", "band_factors", "can_convert", "convert",
+           "run_domain", "DEFAULT_SCALE", "SCALE_TAG", "BAND_SET_TAG", "declared_scale", "input_factors", "check_values",
+           "VALUE_FACTOR"]
 
 SCALES = ("reflectance", "s2-dn", "l4s", "uint8")
+
+#: What each scale holds, for messages.
+SCALE_NAMES: Mapping[str, str] = {"reflectance": "Sentinel-2 reflectance 0-1",
+                                  "s2-dn": "Sentinel-2 digital numbers, reflectance x 10000",
+                                  "l4s": "Landslide4Sense values, each band / its mean",
+                                  "uint8": "8-bit values 0-255"}
+
+#: GeoTIFF tags (dataset level) that declare a file's domain; ``landslide fetch`` writes both.
+SCALE_TAG, BAND_SET_TAG = "DOMAIN_SCALE", "DOMAIN_BAND_SET"
+
+#: :func:`check_values` refuses an input whose values sit this many times outside the training values.
+VALUE_FACTOR = 20.0
+#: Pixels per band that :func:`check_values` looks at (a regular sample of larger inputs).
+_PROBE_PIXELS = 65536
 
 #: Landslide4Sense's per-band divisors, B1..B12, SLOPE, DEM (source in the module docstring).
 L4S_MEANS: Mapping[str, float] = dict(zip(
@@ -93,19 +122,35 @@ def can_convert(src: str, dst: str) -> bool:
     return src == dst or ("uint8" not in (src, dst))
 
 
+def _l4s_band(band: str, band_sets: tuple[str, ...]) -> str | None:
+    """The ``l4s14`` band whose divisor ``band`` takes: itself, else the one with its spectral role
+    in the first of ``band_sets`` that names it."""
+    if band in L4S_MEANS:
+        return band
+    for name in band_sets:
+        try:
+            roles = {b: r for r, b in get_band_set(name).roles.items()}
+        except BandError:  # a band set this version does not register
+            continue
+        if band in roles and L4S14.has(roles[band]):
+            return L4S14.band_for(roles[band])
+    return None
+
+
 def band_factors(bands: tuple[str, ...], src: Domain, dst: Domain) -> np.ndarray:
     """Per-band multipliers taking ``src`` values to ``dst`` (both scales linear through zero)."""
     if not can_convert(src.scale, dst.scale):
-        raise DomainError(f"input domain {src} cannot be converted to the run's domain {dst} "
-                          f"(no documented conversion between {src.scale} and {dst.scale}); "
-                          f"predict with inputs on the {dst.scale} scale or train a run on {src.scale} data")
-    unknown = [b for b in bands if src.scale != dst.scale and "l4s" in (src.scale, dst.scale) and b not in L4S_MEANS]
-    if unknown:
-        raise DomainError(f"bands {', '.join(unknown)} have no Landslide4Sense divisor; "
-                          f"the l4s scale covers {', '.join(L4S_MEANS)}")
+        raise DomainError(f"input is {src} ({SCALE_NAMES[src.scale]}) but the run was trained on {dst} "
+                          f"({SCALE_NAMES[dst.scale]}), and no documented conversion exists between the two; "
+                          f"give inputs on the {dst.scale} scale or use a run trained on {src.scale} data")
     if src.scale == dst.scale:
         return np.ones(len(bands), np.float32)
-    return np.array([_to_reflectance_factor(b, src.scale) / _to_reflectance_factor(b, dst.scale) for b in bands],
+    names = [_l4s_band(b, (src.band_set, dst.band_set)) if "l4s" in (src.scale, dst.scale) else b for b in bands]
+    unknown = [b for b, n in zip(bands, names) if n is None]
+    if unknown:
+        raise DomainError(f"bands {', '.join(unknown)} have no Landslide4Sense divisor; "
+                          f"the l4s scale covers {', '.join(L4S_MEANS)} and the bands with their roles")
+    return np.array([_to_reflectance_factor(n, src.scale) / _to_reflectance_factor(n, dst.scale) for n in names],
                     np.float32)
 
 
@@ -123,3 +168,80 @@ def run_domain(info: Mapping, band_set: str) -> Domain:
     if isinstance(d, Mapping) and "scale" in d:
         return Domain(str(d.get("band_set", band_set)), str(d["scale"]))
     return Domain(band_set, DEFAULT_SCALE.get(band_set, "reflectance"))
+
+
+def declared_scale(tags: Mapping[str, str], dtype: str, source: str) -> str | None:
+    """The value scale a raster declares: its :data:`SCALE_TAG` tag, else ``uint8`` for 8-bit
+    pixels; None when it declares nothing (then the run's scale is assumed and checked, see
+    :func:`input_factors`)."""
+    scale = tags.get(SCALE_TAG)
+    if scale is None:
+        return "uint8" if dtype == "uint8" else None
+    if scale not in SCALES:
+        raise DomainError(f"{source}: tag {SCALE_TAG}={scale!r} is not a value scale; valid: {', '.join(SCALES)}; "
+                          f"correct it, e.g. gdal_edit.py -mo {SCALE_TAG}=reflectance {source}")
+    return scale
+
+
+def _probe(x: np.ndarray) -> np.ndarray:
+    """``x`` (C, ...) as (C, n) float64, every k-th pixel so that n <= :data:`_PROBE_PIXELS`."""
+    flat = np.asarray(x).reshape(np.shape(x)[0], -1)
+    return flat[:, :: max(1, flat.shape[1] // _PROBE_PIXELS)].astype(np.float64)
+
+
+def check_values(x: np.ndarray, bands: tuple[str, ...], stats: BandStats, run: Domain, declared: Domain | None,
+                 source: str) -> None:
+    """Refuse ``x`` (C, ...), channels ``bands`` already on the ``run``'s scale, when its values
+    are clearly on another scale than the run's training values ``stats`` (``band_stats.json``).
+
+    In each band the non-zero finite values (zero is fill as often as data) are compared with
+    the training values: a median :data:`VALUE_FACTOR` times above the largest training value, or
+    a 99th percentile that many times below the training mean, marks the band; the input is
+    refused when more than half of the bands it can judge are marked the same way. Bands the
+    statistics do not hold, or with fewer than 16 such values, are not judged. ``declared`` is
+    the domain the input declares (None: none; the message then says how to declare one)."""
+    if not all(b in stats.bands for b in bands):
+        return
+    judged, above, below = 0, [], []
+    for band, v in zip(bands, np.abs(_probe(x))):
+        j = stats.bands.index(band)
+        top, mean = max(abs(stats.min[j]), abs(stats.max[j])), abs(stats.mean[j])
+        v = v[np.isfinite(v) & (v > 0)]
+        if len(v) < 16 or not (np.isfinite(top) and top > 0 and np.isfinite(mean) and mean > 0):
+            continue
+        judged += 1
+        median, p99 = np.percentile(v, [50, 99])
+        if median > VALUE_FACTOR * top:
+            above.append(f"{band}: median {median:.4g}, training at most {top:.4g}")
+        elif p99 < mean / VALUE_FACTOR:
+            below.append(f"{band}: 99 % of values under {p99:.4g}, training mean {mean:.4g}")
+    if declared is None:
+        why = (f"the input declares no scale, so the run's was assumed; convert the input to the run's scale, or "
+               f"declare its own with the {SCALE_TAG} tag (gdal_edit.py -mo {SCALE_TAG}=<{'|'.join(SCALES)}> FILE) "
+               "so it is converted")
+    else:
+        converted = f", converted to {run}" if declared.scale != run.scale else ""
+        why = f"the input declares {declared}{converted}; check that scale, and the domain in the run's run.json"
+    for marked, where in ((above, "far above"), (below, "far below")):
+        if 2 * len(marked) > judged:
+            raise DomainError(f"{source}: input values are {where} the run's training values in {len(marked)} of "
+                              f"{judged} bands ({marked[0]}), so not on the run's scale, {run} "
+                              f"({SCALE_NAMES[run.scale]}); {why}")
+
+
+def input_factors(x: np.ndarray, bands: tuple[str, ...], scale: str | None, run: Domain, stats: BandStats | None,
+                  source: str) -> np.ndarray:
+    """Per-band multipliers taking input ``x`` (C, ...; channels ``bands``, the run's) from the
+    ``scale`` it declares to the ``run``'s domain; raises :class:`DomainError`, naming ``source``,
+    both domains and the fix, where no conversion exists, or where the converted values are not
+    on the run's scale (:func:`check_values` against the run's training ``stats``). ``scale``
+    None (undeclared) is taken to be the run's. Every prediction's input passes here (scenes
+    with a sample of their pixels)."""
+    declared = Domain(run.band_set, scale) if scale else None
+    try:
+        factors = band_factors(tuple(bands), declared or run, run)
+    except DomainError as e:
+        raise DomainError(f"{source}: {e}") from None
+    if stats is not None:
+        check_values(_probe(x) * factors[:, None], bands, stats, run, declared, source)
+    return factors

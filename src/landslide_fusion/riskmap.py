@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .domains import Domain, convert
+from .domains import SCALE_TAG, Domain, convert
 
 __all__ = ["RISK_COLOURS", "draw_risk_map", "nice_length"]
 
@@ -37,7 +37,7 @@ def _backdrop(scene: Path) -> tuple[np.ndarray, tuple[float, float, float, float
         names = tuple(src.descriptions)
         idx = [names.index(b) + 1 for b in ("B4", "B3", "B2")]
         rgb = src.read(idx).astype(np.float32)
-        scale = src.tags().get("DOMAIN_SCALE", "reflectance")
+        scale = src.tags().get(SCALE_TAG, "reflectance")
         b = src.bounds
     rgb = convert(rgb, ("B4", "B3", "B2"), Domain("l4s14", scale), Domain("l4s14", "reflectance"))
     finite = rgb[np.isfinite(rgb)]

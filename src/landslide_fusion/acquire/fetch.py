@@ -7,7 +7,8 @@ as a cloud-free median composite (:mod:`.load`); derive slope (:mod:`.terrain`);
 run's band map resolves by name; each optical band's tag ``S2_BAND`` keeps ESA's ``B01`` form) in strips, so memory stays bounded for large boxes.
 
 Values are on the ``reflectance`` scale (:mod:`landslide_fusion.domains`) unless ``scale``
-asks for another; the file's tags record the domain, the catalog, the items and the dates.
+asks for another; the file's tags record the domain (``DOMAIN_SCALE``, ``DOMAIN_BAND_SET``, by which
+``segment predict`` converts the scene to a run's scale), the catalog, the items and the dates.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..bands import DEM, L4S14, SLOPE
-from ..domains import Domain, band_factors
+from ..domains import BAND_SET_TAG, SCALE_TAG, Domain, band_factors
 from ..errors import DataError
 from ..io.atomic import atomic_path, check_can_write
 from ..progress import stage, track
@@ -162,7 +163,7 @@ def fetch_scene(bbox: str | tuple, date: str, out: str | os.PathLike[str], *, sc
     conv, items, dem_items = _search_all(req, progress)
     geobox, arrays = _lazy_bands(req, conv, items, dem_items)
     arrays = [a * np.float32(f) if f != 1 else a for a, f in zip(arrays, factors)]
-    tags = {"DOMAIN_BAND_SET": target.band_set, "DOMAIN_SCALE": target.scale, "CATALOG": req.catalog,
+    tags = {BAND_SET_TAG: target.band_set, SCALE_TAG: target.scale, "CATALOG": req.catalog,
             "CONVENTION": conv.name, "ITEMS": ",".join(i.id for i in items), "DEM_ITEMS": ",".join(i.id for i in dem_items),
             "DATES": ",".join(sorted({i.datetime.date().isoformat() for i in items})), "BBOX": str(req.box)}
     band_tags = {b: {"S2_BAND": catalog_band(b)} for b in L4S14.bands[:12]}  # ESA's name, e.g. B01

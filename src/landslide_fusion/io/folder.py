@@ -8,7 +8,9 @@ Layout::
 
 The Bijie landslide set (Ji et al., 2020) ships in this layout. The band set is given, or
 inferred from the first image's channel count (1 or 3: ``rgb`` needs 3; 4: ``rgbn``;
-14: ``l4s14``).
+14: ``l4s14``). Each sample carries the value scale its file declares
+(:func:`~landslide_fusion.io.raster.read_raster`: 8-bit images ``uint8``, a GeoTIFF's
+``DOMAIN_SCALE`` tag, else none).
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class ImageFolderDataset(Sequence[Sample]):
     def __getitem__(self, index: int) -> Sample:  # type: ignore[override]
         stem = self._stems[index]
         path = self._images[stem]
-        raw, geo = read_raster(path)
+        raw, geo, scale = read_raster(path)
         if self.band_set is None:
             try:
                 self.band_set = infer_band_set(raw.shape[0])
@@ -133,11 +135,11 @@ class ImageFolderDataset(Sequence[Sample]):
         mask = None
         if stem in self._masks:
             mpath = self._masks[stem]
-            m, _ = read_raster(mpath)
+            m = read_raster(mpath)[0]
             if m.shape[1:] != raw.shape[1:]:
                 raise DataError(f"{mpath}: mask size {m.shape[1:]} differs from image size {raw.shape[1:]}")
             mask = binary_mask(m[0], mpath)
-        return Sample(id=stem, image=image, bands=self.band_set.bands, mask=mask, geo=geo)
+        return Sample(id=stem, image=image, bands=self.band_set.bands, mask=mask, geo=geo, scale=scale)
 
 
 def write_image_folder_sample(

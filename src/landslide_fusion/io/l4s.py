@@ -7,7 +7,8 @@ Layout (Ghorbanzadeh et al., 2022, https://github.com/iarai/Landslide4Sense-2022
 
 Images and masks pair by N. Files are opened one at a time on access, so a folder of any size
 costs only its file list in memory. Arrays come out channel-first float32 whatever the stored
-dtype (the released files are float64).
+dtype (the released files are float64). Their values are on the ``l4s`` scale
+(:mod:`landslide_fusion.domains`), which every sample declares.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class L4SDataset(Sequence[Sample]):
             if m.shape != img.shape[:2]:
                 raise DataError(f"{mpath}: mask shape {m.shape} differs from image shape {img.shape[:2]}")
             mask = binary_mask(m, mpath)
-        return Sample(id=f"image_{n}", image=image, bands=L4S14.bands, mask=mask)
+        return Sample(id=f"image_{n}", image=image, bands=L4S14.bands, mask=mask, scale="l4s")
 
 
 def open_l4s(

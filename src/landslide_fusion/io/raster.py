@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..domains import declared_scale
 from ..errors import DataError
 from .atomic import atomic_path
 from .sample import GeoInfo
@@ -65,8 +66,10 @@ def _open_pil(path: Path, limit: int | None):
     return im
 
 
-def read_raster(path: str | os.PathLike[str], limit: int | None = None) -> tuple[np.ndarray, GeoInfo | None]:
-    """Read an image as (C, H, W) in its stored dtype, plus georeferencing for GeoTIFFs.
+def read_raster(path: str | os.PathLike[str], limit: int | None = None) -> tuple[np.ndarray, GeoInfo | None, str | None]:
+    """Read an image as (C, H, W) in its stored dtype, plus georeferencing for GeoTIFFs and the
+    value scale the file declares (:func:`~landslide_fusion.domains.declared_scale`: the
+    ``DOMAIN_SCALE`` tag, else ``uint8`` for 8-bit pixels, else None).
 
     PNG/JPEG: grey gives 1 channel, RGB 3, RGBA 3 (alpha dropped), palette images are expanded.
     Images over ``limit`` pixels (default :func:`max_pixels`) are refused from their header.
@@ -92,7 +95,7 @@ def read_raster(path: str | os.PathLike[str], limit: int | None = None) -> tuple
                         crs=src.crs.to_wkt() if src.crs else None,
                         transform=(t.a, t.b, t.c, t.d, t.e, t.f),
                     )
-                return arr, geo
+                return arr, geo, declared_scale(src.tags(), arr.dtype.name, str(path))
         except RasterioIOError as e:
             raise DataError(f"{path}: not a readable GeoTIFF ({e})") from None
     from PIL import UnidentifiedImageError
@@ -110,7 +113,7 @@ def read_raster(path: str | os.PathLike[str], limit: int | None = None) -> tuple
         arr = arr[None]
     else:
         arr = arr.transpose(2, 0, 1)
-    return np.ascontiguousarray(arr), None
+    return np.ascontiguousarray(arr), None, declared_scale({}, arr.dtype.name, str(path))
 
 
 def write_geotiff(

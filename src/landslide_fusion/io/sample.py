@@ -44,6 +44,9 @@ class Sample:
         bands: band names, one per channel of ``image``.
         mask: (H, W) int64 in {0, 1}, or None when the source has no labels.
         geo: georeferencing, when the source file has it.
+        scale: the value scale the file declares (:data:`landslide_fusion.domains.SCALES`: HDF5
+            Landslide4Sense patches ``l4s``, 8-bit images ``uint8``, a GeoTIFF's ``DOMAIN_SCALE``
+            tag), None when it declares none; predictions convert or refuse by it.
     """
 
     id: str
@@ -51,3 +54,4 @@ class Sample:
     bands: tuple[str, ...]
     mask: np.ndarray | None = None
     geo: GeoInfo | None = None
+    scale: str | None = None

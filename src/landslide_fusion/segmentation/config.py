@@ -10,7 +10,12 @@ from ..errors import ConfigError
 
 from ..config import names_of, setting
 
-__all__ = ["DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig", "SceneConfig", "SegmentConfig"]
+__all__ = ["NETWORK_MULTIPLE", "DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig",
+           "SceneConfig", "SegmentConfig"]
+
+#: Window sizes are multiples of this (the networks downsample 4 times): a training crop is the
+#: window its run predicts with, so ``data.crop`` is declared with it.
+NETWORK_MULTIPLE = 16
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class DataConfig:
     val_split: str = ""
     val_fraction: float = setting(0.2, gt=0, lt=1)
     size: int = setting(0, ge=0)
-    crop: int = setting(0, ge=0)
+    crop: int = setting(0, ge=0, multiple_of=NETWORK_MULTIPLE)
     cache: bool = False  # true: keep resized patches in memory after their first read (resize mode; memory grows with the set)
     normalization: str = setting("standard", choices=names_of("landslide_fusion.stats", "Normalization"))
     nan_policy: str = setting("raise", choices=names_of("landslide_fusion.io.validate", "NanPolicy"))

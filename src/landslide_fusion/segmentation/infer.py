@@ -4,7 +4,8 @@ Images of any size, masks and region statistics are made from these probabilitie
 :mod:`~landslide_fusion.segmentation.predict`.
 
 A run folder holds ``config.toml``, ``band_stats.json``, ``model.pt`` (a state dict loaded with
-``weights_only=True``: loading never executes code) and ``run.json`` (threshold, bands, model).
+``weights_only=True``: loading never executes code) and ``run.json`` (threshold, bands, model, the
+input domain: :mod:`landslide_fusion.domains`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from ..config import load_config
+from ..domains import Domain, input_factors, run_domain
 from ..errors import BandError, ConfigError, DataError
 from ..stats import BandStats
 from .config import SegmentConfig
@@ -81,10 +83,22 @@ class SegmentationRun:
     threshold: float
     info: dict
     engine: Callable[[torch.Tensor], torch.Tensor] | None = None
+    stats: BandStats | None = None  # the training values (band_stats.json), for the input check
 
     @property
     def bands(self) -> tuple[str, ...]:
         return self.pipeline.engineer.source.bands
+
+    @property
+    def domain(self) -> Domain:
+        """The domain of the run's inputs (``run.json``, or its band set's documented default)."""
+        return run_domain(self.info, self.config.features.source)
+
+    def input_factors(self, x: np.ndarray, scale: str | None, source: str) -> np.ndarray:
+        """Per-band multipliers taking an input (``x``: its pixels, or a sample of them, in the
+        run's bands) from the ``scale`` it declares to the run's domain, or a one-line refusal
+        (:func:`~landslide_fusion.domains.input_factors`)."""
+        return input_factors(x, self.bands, scale, self.domain, self.stats, source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str = "cpu", engine: str = "torch") -> "SegmentationRun":
@@ -108,7 +122,7 @@ class SegmentationRun:
             from .onnx import OnnxPipeline
 
             runner = OnnxPipeline(path / "model.onnx")
-        return cls(path, cfg, pipeline, float(info["threshold"]), info, runner)
+        return cls(path, cfg, pipeline, float(info["threshold"]), info, runner, stats)
 
     @property
     def gate(self) -> float:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -137,12 +137,16 @@ def predict_regions(run: SegmentationRun, samples: Iterable[Sample], source: str
                     progress: bool = False) -> pd.DataFrame:
     """Region statistics of every sample (a frame indexed by id), plus ``label`` (1 if the
     sample's mask holds landslide pixels) when labelled and the footprint ``minx, miny, maxx,
-    maxy, crs`` when georeferenced. ``each(sample, prediction)`` sees every prediction (to write
-    masks, score them, draw them or describe the image) without a second read."""
+    maxy, crs`` when georeferenced. Each sample must hold the run's bands on the run's scale, or
+    one its file declares and a conversion exists for (:meth:`.SegmentationRun.input_factors`:
+    converted, else refused). ``each(sample, prediction)`` sees every prediction (to write masks,
+    score them, draw them or describe the image) with the sample as read, without a second read."""
     rows, ids = [], []
     for sample in track(samples, "predict images", enabled=progress):
         run.check_bands(sample.bands, source)
-        pred = predict_region(run, sample, tta=tta)
+        factors = run.input_factors(sample.image, sample.scale, f"{source}: image {sample.id}")
+        image = sample.image if (factors == 1).all() else sample.image * factors[:, None, None]
+        pred = predict_region(run, replace(sample, image=image), tta=tta)
         if each is not None:
             each(sample, pred)
         rows.append(_row(sample, pred))

@@ -20,6 +20,12 @@ borders.
 
 GDAL's block cache is capped at :data:`GDAL_CACHE_MB` for the same reason.
 
+The scene's value scale is checked before the sweep (:meth:`.SegmentationRun.input_factors`, on
+the pixels of 3 x 3 windows of :data:`PROBE` px spread over the scene): the scale its
+``DOMAIN_SCALE`` tag declares (``landslide fetch`` writes it), ``uint8`` for 8-bit pixels, else the
+run's, assumed and checked against the run's training values. Every block is read on the run's
+scale (converted where the tag names another), or the scene is refused in one line.
+
 Outputs in ``OUT/``: ``probability.tif`` (float32), ``mask.tif`` (uint8, 1 = landslide, at the
 run's tuned threshold), both tiled, deflate-compressed, with the input's CRS and transform;
 ``landslides.geojson`` (one polygon per connected landslide area of the mask, 8-connectivity, with its area
@@ -31,12 +37,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..domains import declared_scale
 from ..errors import BandError, ConfigError, DataError
 from ..io.atomic import output_dir, write_json
 from ..io.geojson import write_features
@@ -58,6 +66,8 @@ _WINDOWS_PER_READ = 16
 PANEL_WIDTH = 2048
 #: Block size of the mask pass (a multiple of the 256 px output tiles).
 MASK_BLOCK = 1024
+#: Side (px) of each of the 3 x 3 windows whose pixels the scale check judges.
+PROBE = 128
 
 
 def panels(width: int, starts: list[int], window: int, panel: int = PANEL_WIDTH) -> list[tuple[int, int, list[int]]]:
@@ -143,19 +153,38 @@ def _profile(src, dtype: str, nodata: float) -> dict:
     return p
 
 
-def _read_block(src, bands: list[int], row: int, col: int, height: int, width: int,
-                nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Bands (C, h, w) of a block, with nodata/NaN pixels zeroed, and its valid-pixel map."""
-    from rasterio.errors import RasterioIOError
-    from rasterio.windows import Window
+@dataclass(frozen=True)
+class _Reader:
+    """Blocks of the model's bands from the scene ``src``: input band ``index`` (0-based) per
+    model band, the input's ``nodata``, and the ``factors`` taking values to the run's scale."""
 
-    win = Window(col, row, min(width, src.width - col), min(height, src.height - row))
-    try:
-        x = src.read([b + 1 for b in bands], window=win).astype(np.float32)
-    except RasterioIOError as e:
-        raise DataError(f"{src.name}: cannot read rows {row}-{row + win.height} ({e}); the file is damaged or truncated") from None
-    ok = valid_pixels(x, nodata)
-    return np.where(ok, x, np.float32(0.0)), ok
+    src: Any
+    index: list[int]
+    nodata: float | None
+    factors: np.ndarray
+
+    def block(self, row: int, col: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bands (C, h, w) of a block on the run's scale, nodata/NaN pixels zeroed, and its valid-pixel map."""
+        from rasterio.errors import RasterioIOError
+        from rasterio.windows import Window
+
+        src = self.src
+        win = Window(col, row, min(width, src.width - col), min(height, src.height - row))
+        try:
+            x = src.read([b + 1 for b in self.index], window=win).astype(np.float32)
+        except RasterioIOError as e:
+            raise DataError(f"{src.name}: cannot read rows {row}-{row + win.height} ({e}); "
+                            "the file is damaged or truncated") from None
+        ok = valid_pixels(x, self.nodata)  # nodata is a value of the file's scale
+        x *= self.factors[:, None, None]
+        return np.where(ok, x, np.float32(0.0)), ok
+
+    def probe(self) -> np.ndarray:
+        """The pixels (C, n) of 3 x 3 windows of :data:`PROBE` px spread over the scene (invalid ones zero)."""
+        h, w = min(PROBE, self.src.height), min(PROBE, self.src.width)
+        rows = sorted({min(max(round(self.src.height * k / 6 - h / 2), 0), self.src.height - h) for k in (1, 3, 5)})
+        cols = sorted({min(max(round(self.src.width * k / 6 - w / 2), 0), self.src.width - w) for k in (1, 3, 5)})
+        return np.concatenate([self.block(r, c, h, w)[0].reshape(len(self.index), -1) for r in rows for c in cols], 1)
 
 
 @dataclass(frozen=True)
@@ -164,13 +193,14 @@ class _Sweep:
     rows: list[int]  # window start rows
 
 
-def _predict_panel(run: SegmentationRun, src, bands: list[int], nodata: float | None, sweep: _Sweep, first: int,
-                   end: int, starts: list[int], prob_dst, tta: str | None, batch_size: int) -> int:
+def _predict_panel(run: SegmentationRun, reader: _Reader, sweep: _Sweep, first: int, end: int, starts: list[int],
+                   prob_dst, tta: str | None, batch_size: int) -> int:
     """Sweep one panel top to bottom: predict the windows at ``starts`` and write columns
     ``[first, end)`` of the probability raster (NaN where the input has no data). Returns the
     number of valid pixels written."""
     from rasterio.windows import Window
 
+    src = reader.src
     window, stride, weights = sweep.tiling.window, sweep.tiling.stride, sweep.tiling.weights
     left = starts[0]
     acc = _Accumulator.empty(window + stride, min(src.width, starts[-1] + window) - left)
@@ -196,7 +226,7 @@ def _predict_panel(run: SegmentationRun, src, bands: list[int], nodata: float | 
         off = r - acc.top
         for group in (starts[i:i + _WINDOWS_PER_READ] for i in range(0, len(starts), _WINDOWS_PER_READ)):
             c0 = group[0]
-            block, ok = _read_block(src, bands, r, c0, window, group[-1] + window - c0, nodata)
+            block, ok = reader.block(r, c0, window, group[-1] + window - c0)
             h, bw = ok.shape
             acc.valid[off:off + h, c0 - left:c0 - left + bw] = ok
             for s, p in zip(group, predict_windows(predict, block, window, group)):
@@ -267,13 +297,16 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
         with output_dir(out, overwrite) as tmp:
             bands = resolve_band_map(run.bands, src.count, tuple(src.descriptions), band_map or sc.band_map, str(scene))
             nodata = nodata if nodata is not None else (sc.nodata if sc.nodata is not None else src.nodata)
+            reader = _Reader(src, bands, nodata, np.ones(len(bands), np.float32))
+            scale = declared_scale(src.tags(), src.dtypes[0], str(scene))
+            reader = replace(reader, factors=run.input_factors(reader.probe(), scale, str(scene)))
             sweep = _Sweep(tiling, window_starts(src.height, tiling.window, tiling.stride))
             cols = window_starts(src.width, tiling.window, tiling.stride)
             valid_px = 0
             with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst:
                 for first, end, starts in track(panels(src.width, cols, tiling.window, PANEL_WIDTH),
                                                 f"predict {scene.name}", enabled=progress):
-                    valid_px += _predict_panel(run, src, bands, nodata, sweep, first, end, starts, prob_dst, tta, batch_size)
+                    valid_px += _predict_panel(run, reader, sweep, first, end, starts, prob_dst, tta, batch_size)
             with rasterio.open(tmp / "probability.tif") as prob_src, \
                     rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst:
                 landslide_px = _write_mask(run, prob_src, mask_dst)
@@ -293,7 +326,8 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
                        "opening": run.config.post.opening, "closing": run.config.post.closing,
                        "landslide_pixels": landslide_px, "valid_pixels": valid_px,
                        "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": counted[0],
-                       "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine}
+                       "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine,
+                       "input_scale": scale, "run_domain": run.domain.to_dict()}
             write_json(tmp / "scene.json", summary)
     return summary
 

@@ -23,11 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
+from .config import NETWORK_MULTIPLE
 
 __all__ = ["Tiling", "window_starts", "blend_weights", "predict_windows", "NETWORK_MULTIPLE"]
-
-#: Window sizes are multiples of this (the networks downsample 4 times).
-NETWORK_MULTIPLE = 16
 
 
 def window_starts(length: int, window: int, stride: int) -> list[int]:

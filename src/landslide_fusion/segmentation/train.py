@@ -31,7 +31,7 @@ predict`` will (``predict.predict_array``, with the configured TTA) and chooses 
 landslide-free regions (:mod:`.tuning`), so ``metrics.json`` is the figure a user gets.
 
 **Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
-``run.json`` (threshold tuned on validation, bands, parameters), ``metrics.json`` (validation
+``run.json`` (threshold tuned on validation, bands, input domain, parameters), ``metrics.json`` (validation
 metrics at that threshold), ``history.csv``, ``curves.png``. While training, checkpoints live in
 a partial folder of this run only, ``.OUT.partial-<pid>-<random>/`` (see :mod:`.checkpoint`);
 the run folder appears only when training ends (atomically); ``resume=True`` continues the last
@@ -62,7 +62,7 @@ from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
 from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
-from ..domains import run_domain
+from ..domains import Domain, run_domain
 from ..io.open import open_dataset
 from ..io.tables import write_table
 from ..progress import stage, track
@@ -72,7 +72,6 @@ from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
 from .predict import predict_regions
-from .tiling import NETWORK_MULTIPLE
 from .infer import SegmentationRun, predict_proba
 from .losses import create_loss
 from .metrics import ThresholdSweep
@@ -113,14 +112,6 @@ def _dist() -> tuple[int, int]:
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     rank = torch.distributed.get_rank() if world > 1 else 0
     return rank, world
-
-
-def _check_settings(cfg: SegmentConfig) -> None:
-    """What the declared ranges cannot say: a crop is a window the run will be predicted with."""
-    crop = cfg.data.crop
-    if crop % NETWORK_MULTIPLE:
-        raise ConfigError(f"data.crop = {crop} must be a multiple of {NETWORK_MULTIPLE} (the sliding window it "
-                          f"predicts with; 0: off); try {NETWORK_MULTIPLE * max(1, round(crop / NETWORK_MULTIPLE))}")
 
 
 def _open(cfg: SegmentConfig, split: str):
@@ -306,14 +297,14 @@ def _validate(pipeline: nn.Module, loader) -> dict[str, float]:
     return {"val_f1": half["f1"], "val_iou": half["iou"], "val_best_f1": best["f1"], "val_threshold": threshold}
 
 
-def _tune_post(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig) -> PostChoice:
+def _tune_post(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig, domain: Domain) -> PostChoice:
     """The decision threshold and image gate (tuned, or ``post.threshold``/``post.gate``) and the
     validation metrics there (:mod:`.tuning`), scored at native size against the native masks:
     each validation image is predicted exactly as ``segment predict`` will
-    (:func:`~.predict.predict_array`: sliding windows of the crop size, or resized to
+    (:func:`~.predict.predict_regions`: sliding windows of the crop size, or resized to
     ``data.size`` and back), with the configured TTA and morphology."""
-    run = SegmentationRun(Path(), cfg, pipeline, cfg.post.threshold, {})
-    return choose_post(sweep_run(run, (val.sample(i) for i in range(len(val)))), cfg)
+    run = SegmentationRun(Path(), cfg, pipeline, cfg.post.threshold, {"domain": domain.to_dict()})
+    return choose_post(sweep_run(run, (val.sample(i) for i in range(len(val))), "the validation set"), cfg)
 
 
 def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
@@ -354,13 +345,20 @@ def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> N
         prog.best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
 
 
+def _training_domain(cfg: SegmentConfig, train: PatchDataset) -> Domain:
+    """The domain of the run's inputs: the value scale the training files declare (that of the
+    first; :attr:`~landslide_fusion.io.sample.Sample.scale`), else the band set's documented default."""
+    scale = train.sample(0).scale
+    return Domain(cfg.features.source, scale) if scale else run_domain({}, cfg.features.source)
+
+
 def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: PostChoice, prog: _Progress,
-              world: int) -> dict:
+              world: int, domain: Domain) -> dict:
     return {
         "model": cfg.model.name,
         "parameters": count_parameters(pipeline.model),
         "in_bands": list(pipeline.engineer.source.bands),
-        "domain": run_domain({}, cfg.features.source).to_dict(),  # input domain (landslide_fusion.domains)
+        "domain": domain.to_dict(),  # input domain (landslide_fusion.domains), checked by every prediction
         "out_bands": list(pipeline.engineer.out_bands),
         "threshold": post.threshold,
         "gate": post.gate,
@@ -376,7 +374,6 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         device: str | None = None) -> tuple[SegmentationPipeline, dict, list[dict]]:
     """Train on ``split``; returns the best pipeline, its run info and the history."""
     t = cfg.train
-    _check_settings(cfg)
     rank, world = _dist()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if t.threads:
@@ -416,7 +413,8 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
             break
     if prog.best_state is not None:
         p.pipeline.load_state_dict(prog.best_state)
-    info = _run_info(cfg, p.pipeline, stats, _tune_post(p.pipeline, split.val, cfg), prog, world)
+    domain = _training_domain(cfg, split.train)
+    info = _run_info(cfg, p.pipeline, stats, _tune_post(p.pipeline, split.val, cfg, domain), prog, world, domain)
     return p.pipeline.to(memory_format=torch.contiguous_format), info, prog.history
 
 
@@ -460,7 +458,6 @@ def train_segmentation(
     ``oof_stats.csv``: the region statistics of every patch predicted at its own size by the fold
     that held it out, exactly as ``segment predict`` computes them: the image side of stacking)."""
     out = Path(out)
-    _check_settings(cfg)
     check_can_write(out, overwrite)
     if folds >= 2:
         return _cross_validate(cfg, out, folds, overwrite=overwrite, progress=progress, device=device)

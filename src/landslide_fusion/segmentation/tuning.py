@@ -2,7 +2,7 @@
 landslide-free regions a run will see.
 
 Every validation image is predicted once, exactly as ``segment predict`` will
-(:func:`~.predict.predict_array` with the run's TTA), and :class:`PostSweep` keeps per image the
+(:func:`~.predict.predict_regions` with the run's TTA), and :class:`PostSweep` keeps per image the
 pixel counts of its mask (:func:`~landslide_fusion.regions.landslide_mask`: threshold, then the
 run's opening and closing) at every candidate threshold ``t``, and its peak probability. Any pair
 (threshold ``t``, gate ``g``) is then scored without predicting again: an image whose peak is
@@ -41,13 +41,12 @@ import numpy as np
 from ..config import save_config
 from ..io.atomic import output_dir, write_json
 from ..io.open import open_dataset
-from ..progress import track
 from ..regions import has_landslide, landslide_mask
 from .config import SegmentConfig
 from .evaluate import Scores
 from .infer import SegmentationRun
 from .metrics import ConfusionMatrix
-from .predict import predict_array
+from .predict import predict_regions
 
 __all__ = ["PostChoice", "PostSweep", "THRESHOLDS", "GATES", "choose_post", "tune_run"]
 
@@ -140,13 +139,13 @@ def choose_post(sweep: PostSweep, cfg: SegmentConfig) -> PostChoice:
     return replace(c, metrics={**about, **c.metrics})
 
 
-def sweep_run(run: SegmentationRun, samples, *, progress: bool = False) -> PostSweep:
-    """Predict every labelled sample as ``segment predict`` will and count its masks."""
+def sweep_run(run: SegmentationRun, samples, source: str, *, progress: bool = False) -> PostSweep:
+    """Predict every labelled sample as ``segment predict`` does (:func:`~.predict.predict_regions`:
+    the run's bands, input domain and TTA) and count its masks; ``source`` names the data in errors."""
     p = run.config.post
     sweep = PostSweep(THRESHOLDS if p.tune_threshold else np.array([p.threshold]), p.opening, p.closing)
-    for s in track(samples, "tune post-processing", enabled=progress):
-        prob = predict_array(run, s.image, tta=p.tta)
-        sweep.update(prob, s.mask, np.isfinite(prob))
+    predict_regions(run, samples, source, tta=p.tta, progress=progress,
+                    each=lambda sample, pred: sweep.update(pred.probability, sample.mask, pred.valid))
     return sweep
 
 
@@ -164,7 +163,7 @@ def tune_run(run: str | os.PathLike[str], data: str | os.PathLike[str], out: str
     src.config = cfg
     ds = open_dataset(data, split=split, band_set=cfg.features.source, require_masks=True,
                       nan_policy=cfg.data.nan_policy)
-    choice = choose_post(sweep_run(src, ds, progress=progress), cfg)
+    choice = choose_post(sweep_run(src, ds, str(data), progress=progress), cfg)
     info = {**src.info, "threshold": choice.threshold, "gate": choice.gate, "metrics": choice.metrics,
             "tuned_on": {"data": str(data), "split": split}}
     with output_dir(Path(out), overwrite) as tmp:

@@ -1,18 +1,20 @@
-"""Weights files of a run (``model.pt``): read safely, checked against the config before building.
+"""Weights files (a run's ``model.pt``, ``model.init_from``): read safely, checked before use.
 
 ``torch.load(weights_only=True, mmap=True)`` reads tensors without running code and without
-copying them into memory; anything that is not a plain ``{name: tensor}`` mapping is refused as
-"not a state dict written by this project" (never by advising ``weights_only=False``: a file
-that needs it can run arbitrary code). The model the config describes is first built on the
+copying them into memory; anything that is not a plain ``{name: tensor}`` mapping is refused
+(never by advising ``weights_only=False``: a file that needs it can run arbitrary code). A run's
+``model.pt`` is then "not a state dict written by this project"; ``model.init_from`` says how to
+save one. Keys and shapes are compared with the model's by one check (:func:`check_fit`), which
+names the tensors that differ. For a run, the model the config describes is first built on the
 ``meta`` device (shapes only, no memory), so a config asking for huge ``model.widths`` or a
-``model.pt`` from another run is reported, naming the tensors that differ, before anything is
-allocated.
+``model.pt`` from another run is reported before anything is allocated.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -21,23 +23,34 @@ from torch import nn
 
 from ..errors import DataError
 
-__all__ = ["load_weights", "build_with_weights"]
+__all__ = ["load_weights", "check_fit", "build_with_weights"]
 
 M = TypeVar("M", bound=nn.Module)
 
+_RUN_FIX = "restore the run's model.pt or train the run again"
 
-def load_weights(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """The ``{name: tensor}`` state dict in ``path`` (memory-mapped, no code run)."""
+
+def load_weights(path: str | os.PathLike[str], *, refuse: str | None = None, fix: str = _RUN_FIX) -> dict[str, torch.Tensor]:
+    """The ``{name: tensor}`` state dict in ``path`` (memory-mapped, no code run).
+
+    Anything else raises ``"<refuse> (<what it is>); <fix>"``; ``refuse`` defaults to
+    ``"<path>: not a state dict written by this project"`` and ``fix`` to restoring the run."""
     path = Path(path)
-    refuse = f"{path}: not a state dict written by this project"
+    refuse = refuse or f"{path}: not a state dict written by this project"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as e:
         kind = "unreadable" if not isinstance(e, pickle.UnpicklingError) else "holds objects other than tensors"
-        raise DataError(f"{refuse} ({kind}); restore the run's model.pt or train the run again") from None
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise DataError(f"{refuse} (a {type(state).__name__}, not a mapping of tensor names to tensors); "
-                        "restore the run's model.pt or train the run again")
+        raise DataError(f"{refuse} ({kind}); {fix}") from None
+    if not isinstance(state, dict):
+        raise DataError(f"{refuse} (a {type(state).__name__}, not a mapping of tensor names to tensors); {fix}")
+    if not state:
+        raise DataError(f"{refuse} (an empty mapping); {fix}")
+    for k, v in state.items():
+        if not isinstance(k, str):
+            raise DataError(f"{refuse} (key {k!r} is not a name); {fix}")
+        if not isinstance(v, torch.Tensor):
+            raise DataError(f"{refuse} (entry {k!r} is a {type(v).__name__}, not a tensor); {fix}")
     return state
 
 
@@ -45,28 +58,35 @@ def _listed(names: list[str], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def check_fit(expected: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor], where: str, fix: str) -> None:
+    """Raise ``"<where>: <what differs>; <fix>"`` unless ``state`` has exactly the keys and shapes
+    of ``expected`` (a model's state dict, real or on the meta device)."""
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    want = {k: tuple(v.shape) for k, v in expected.items()}
+    missing, extra = [k for k in want if k not in got], [k for k in got if k not in want]
+    differ = [f"{k!r} has shape {got[k]} in the file and {want[k]} in the model" for k in want if k in got and got[k] != want[k]]
+    problems = ([f"the file lacks {len(missing)} tensor(s) of the model ({_listed(missing)})"] if missing else []) + \
+               ([f"it has {len(extra)} the model does not ({_listed(extra)})"] if extra else []) + \
+               ([_listed(differ, 2)] if differ else [])
+    if problems:
+        raise DataError(f"{where}: {'; '.join(problems)}; {fix}")
+
+
 def build_with_weights(build: Callable[[], M], state: dict[str, torch.Tensor], source: str) -> M:
     """``build()`` the module, after checking on the meta device that ``state`` fits it exactly,
     then load ``state`` into it."""
+    where, fix = f"{source}: the weights do not fit the model of the run's config.toml", \
+        "config.toml and model.pt must come from the same run"
     try:
         with torch.device("meta"):
-            shapes = {k: tuple(v.shape) for k, v in build().state_dict().items()}
+            expected = build().state_dict()
     except (NotImplementedError, RuntimeError):  # a module that cannot be built without data: check after
-        shapes = None
-    if shapes is not None:
-        got = {k: tuple(v.shape) for k, v in state.items()}
-        missing, extra = sorted(set(shapes) - set(got)), sorted(set(got) - set(shapes))
-        differ = [f"{k} {got[k]} in the file, {shapes[k]} by the config" for k in shapes if k in got and got[k] != shapes[k]]
-        problems = ([f"{len(missing)} tensor(s) missing ({_listed(missing)})"] if missing else []) + \
-                   ([f"{len(extra)} unexpected ({_listed(extra)})"] if extra else []) + \
-                   ([f"shapes differ: {_listed(differ, 2)}"] if differ else [])
-        if problems:
-            raise DataError(f"{source}: the weights do not fit the model of the run's config.toml: {'; '.join(problems)}; "
-                            "config.toml and model.pt must come from the same run")
+        expected = None
+    if expected is not None:
+        check_fit(expected, state, where, fix)
     module = build()
     try:
         module.load_state_dict(state)
     except RuntimeError as e:
-        raise DataError(f"{source}: the weights do not fit the model of the run's config.toml "
-                        f"({str(e).splitlines()[0]}); config.toml and model.pt must come from the same run") from None
+        raise DataError(f"{where} ({str(e).splitlines()[0]}); {fix}") from None
     return module
