@@ -175,6 +175,11 @@ def _bad_toml(d: Path, text: str) -> str:
     return str(d / "c.toml")
 
 
+def _existing(d: Path, name: str) -> str:
+    (d / name).write_text("theirs\n")
+    return str(d / name)
+
+
 def _few_rows(good: Inputs, d: Path) -> str:
     return _table_with(good, d, lambda t: t.iloc[[0, 1, 2, 3]])
 
@@ -256,6 +261,13 @@ CASES: dict[str, Case] = {
     "data synth output under a file": lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],
     "fuse train 4 regions": lambda g, d: ["fuse", "train", "--image", _few_regions(g, d), "--tabular", str(g.tabular), "-o", str(d / "o"),
                                           "--on-missing", "drop"],
+    # single-file outputs: an existing file is refused before the work
+    "tabular predict existing output": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                                                     "-o", _existing(d, "p.csv")],
+    "fuse describe existing output": lambda g, d: ["fuse", "describe", str(g.l4s), "-o", _existing(d, "t.csv")],
+    "segment export existing output": lambda g, d: ["segment", "export", "--run", str(g.run), "-o", _existing(d, "m.onnx")],
+    "fetch existing output": lambda g, d: ["fetch", "--bbox", "91.75,22.40,91.80,22.45", "--date", "2024-08-10",
+                                           "--catalog", "http://127.0.0.1:9", "-o", _existing(d, "s.tif")],
 }
 
 
@@ -275,6 +287,8 @@ def test_bad_input_fails_cleanly(name, good, tmp_path):
     assert [line for line in lines if line.startswith("error")] == lines[-1:], (name, r.stderr)
     assert lines[-1].startswith("error: "), (name, r.stderr)
     assert "Traceback" not in r.output and "weights_only" not in r.stderr, name
+    if name.endswith("existing output"):  # refused up front: the work would have failed otherwise, or replaced it
+        assert "already exists" in lines[-1] and "--overwrite" in lines[-1], lines[-1]
     assert _listing(tmp_path) == before, (name, _listing(tmp_path) - before)
     assert _listing(good.root) == inputs, (name, _listing(good.root) ^ inputs)
 
@@ -310,6 +324,31 @@ def test_commit_refuses_what_appeared_meanwhile(tmp_path):
     with output_dir(out, overwrite=True) as tmp:  # with --overwrite the newest result wins
         write_json(tmp / "mine.json", {})
     assert [p.name for p in out.iterdir()] == ["mine.json"] and _debris(tmp_path) == []
+
+
+def test_single_file_commit_refuses_what_appeared_meanwhile(tmp_path):
+    from landslide_fusion.errors import OutputExistsError
+    from landslide_fusion.io import output_file
+
+    out = tmp_path / "p.csv"
+    with pytest.raises(OutputExistsError, match="appeared while this run was writing"):
+        with output_file(out) as tmp:
+            tmp.write_text("mine\n")
+            tmp.with_name("p.provenance.json").write_text("{}")  # a sidecar goes with its file, or not at all
+            out.write_text("theirs\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"] and out.read_text() == "theirs\n"
+    with output_file(out, overwrite=True) as tmp:  # with --overwrite the newest result wins, sidecar included
+        tmp.write_text("mine\n")
+        tmp.with_name("p.provenance.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv", "p.provenance.json"] and out.read_text() == "mine\n"
+    with pytest.raises(OutputExistsError, match="p.csv: already exists; .* --overwrite"):
+        with output_file(out):
+            pytest.fail("an existing file is refused before the work")
+    with pytest.raises(RuntimeError):  # a failed run leaves the previous result and nothing else
+        with output_file(out, overwrite=True) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash")
+    assert out.read_text() == "mine\n" and _debris(tmp_path) == []
 
 
 def test_links_and_empty_folders(tmp_path):
@@ -365,6 +404,22 @@ def test_concurrent_writers_never_both_succeed(tmp_path):
     assert codes == [0, 1], results
     err = next(e for code, e in results if code)
     assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
+    assert _debris(tmp_path) == []
+
+
+def test_concurrent_single_file_writers_never_both_succeed(good, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "t.csv"
+    cmd = [sys.executable, "-m", "landslide_fusion.cli", "fuse", "describe", str(good.l4s), "-o", str(out)]
+    procs = [subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 1], results
+    err = next(e for code, e in results if code)
+    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
+    _ok(["fuse", "describe", str(good.l4s), "-o", str(tmp_path / "ref.csv")])
+    assert out.read_bytes() == (tmp_path / "ref.csv").read_bytes()  # one complete result
     assert _debris(tmp_path) == []
 
 
