@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
 from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_region_table, write_synth_folder, write_synth_l4s
+from tests.conftest import assert_same_outputs, cli_command, cli_env, debris, invoke_ok, kill_9_while_writing
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
 TINY = ["--set", "model.widths=[4, 8, 8, 16, 16]", "--set", "train.batch_size=4", "--set", 'post.tta="none"',
         "--set", "train.warmup_epochs=0", "--set", "train.epochs=1", "--set", 'features.preset="l4s14"']
@@ -39,24 +41,19 @@ class Inputs:
         self.scene = root / "scene.tif"
 
 
-def _ok(args: list[str]) -> None:
-    r = runner.invoke(app, args)
-    assert r.exit_code == 0, (args, r.output, r.exception)
-
-
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> Inputs:
     g = Inputs(tmp_path_factory.mktemp("good"))
     write_synth_l4s(g.l4s, n=10, size=32, seed=1)
     write_synth_folder(g.folder, n=6, size=32, seed=2)
-    _ok(["segment", "train", "--data", str(g.l4s), "-o", str(g.run), *TINY])
+    invoke_ok(["segment", "train", "--data", str(g.l4s), "-o", str(g.run), *TINY])
     ids = [f"r{i}" for i in range(60)]
     synth_region_table(ids, np.arange(60) % 2, seed=0).to_csv(g.table, index=False)
-    _ok(["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM])
+    invoke_ok(["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM])
     sides = synth_fusion_regions(80, seed=1)
     sides.drop(columns=["tabular_probability"]).to_csv(g.image, index=False)
     sides[["id", "tabular_probability", "label"]].to_csv(g.tabular, index=False)
-    _ok(["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"])
+    invoke_ok(["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"])
     _scene(g.scene)
     return g
 
@@ -296,10 +293,6 @@ def test_bad_input_fails_cleanly(name, good, tmp_path):
 # --- outputs: locks, commits, links, kill -9 ------------------------------------------------------------------------
 
 
-def _debris(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
-
-
 def test_a_second_writer_fails_at_once_naming_the_first(tmp_path):
     from landslide_fusion.io.atomic import output_lock
 
@@ -307,7 +300,7 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path):
     with output_lock(out):
         r = runner.invoke(app, ["data", "synth", str(out), "--n", "2", "--size", "32"])
     assert r.exit_code == 1 and f"another process (pid {os.getpid()}) is writing" in r.stderr, r.stderr
-    assert r.stderr.count("\n") == 1 and not out.exists() and _debris(tmp_path) == []
+    assert r.stderr.count("\n") == 1 and not out.exists() and debris(tmp_path) == []
 
 
 def test_commit_refuses_what_appeared_meanwhile(tmp_path):
@@ -320,10 +313,10 @@ def test_commit_refuses_what_appeared_meanwhile(tmp_path):
             write_json(tmp / "mine.json", {})
             out.mkdir()
             (out / "theirs.txt").write_text("x")
-    assert [p.name for p in out.iterdir()] == ["theirs.txt"] and _debris(tmp_path) == []
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"] and debris(tmp_path) == []
     with output_dir(out, overwrite=True) as tmp:  # with --overwrite the newest result wins
         write_json(tmp / "mine.json", {})
-    assert [p.name for p in out.iterdir()] == ["mine.json"] and _debris(tmp_path) == []
+    assert [p.name for p in out.iterdir()] == ["mine.json"] and debris(tmp_path) == []
 
 
 def test_single_file_commit_refuses_what_appeared_meanwhile(tmp_path):
@@ -348,7 +341,7 @@ def test_single_file_commit_refuses_what_appeared_meanwhile(tmp_path):
         with output_file(out, overwrite=True) as tmp:
             tmp.write_text("half")
             raise RuntimeError("crash")
-    assert out.read_text() == "mine\n" and _debris(tmp_path) == []
+    assert out.read_text() == "mine\n" and debris(tmp_path) == []
 
 
 def test_links_and_empty_folders(tmp_path):
@@ -363,7 +356,7 @@ def test_links_and_empty_folders(tmp_path):
     with output_dir(tmp_path / "link", overwrite=True) as tmp:
         write_json(tmp / "b.json", {})
     assert (tmp_path / "link").is_symlink() and sorted(p.name for p in target.iterdir()) == ["b.json"]
-    assert _debris(tmp_path) == []
+    assert debris(tmp_path) == []
 
 
 def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
@@ -378,71 +371,48 @@ def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
     with pytest.raises(RuntimeError):
         with output_dir(out) as tmp:
             raise RuntimeError("crash")
-    assert [p.name for p in out.iterdir()] == ["prev.json"] and _debris(tmp_path) == []  # put back, then kept
+    assert [p.name for p in out.iterdir()] == ["prev.json"] and debris(tmp_path) == []  # put back, then kept
 
 
-def _synth_cmd(out: Path, seed: int, n: int = 40) -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "landslide_fusion.cli", "data", "synth", str(out), "--n", str(n), "--size", "32",
-            "--seed", str(seed)]
+def _synth(out: Path, seed: int, n: int = 40) -> list[str]:
+    return ["data", "synth", str(out), "--n", str(n), "--size", "32", "--seed", str(seed)]
 
 
-def _env() -> dict:
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-
-
-def test_concurrent_writers_never_both_succeed(tmp_path):
+def _one_of_two_succeeds(commands: list[list[str]]) -> None:
+    """Start both commands together: one succeeds, the other fails with one line naming the clash."""
     import subprocess
 
-    out = tmp_path / "gen"
-    procs = [subprocess.Popen(_synth_cmd(out, seed), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for seed in (1, 2)]
-    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
-    codes = sorted(code for code, _ in results)
-    assert codes == [0, 1], results
-    err = next(e for code, e in results if code)
-    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
-    assert _debris(tmp_path) == []
-
-
-def test_concurrent_single_file_writers_never_both_succeed(good, tmp_path):
-    import subprocess
-    import sys
-
-    out = tmp_path / "t.csv"
-    cmd = [sys.executable, "-m", "landslide_fusion.cli", "fuse", "describe", str(good.l4s), "-o", str(out)]
-    procs = [subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [subprocess.Popen(cli_command(c), env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for c in commands]
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     assert sorted(code for code, _ in results) == [0, 1], results
     err = next(e for code, e in results if code)
     assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
-    _ok(["fuse", "describe", str(good.l4s), "-o", str(tmp_path / "ref.csv")])
+
+
+def test_concurrent_writers_never_both_succeed(tmp_path):
+    _one_of_two_succeeds([_synth(tmp_path / "gen", seed) for seed in (1, 2)])
+    assert debris(tmp_path) == []
+
+
+def test_concurrent_single_file_writers_never_both_succeed(good, tmp_path):
+    out = tmp_path / "t.csv"
+    _one_of_two_succeeds([["fuse", "describe", str(good.l4s), "-o", str(out)]] * 2)
+    invoke_ok(["fuse", "describe", str(good.l4s), "-o", str(tmp_path / "ref.csv")])
     assert out.read_bytes() == (tmp_path / "ref.csv").read_bytes()  # one complete result
-    assert _debris(tmp_path) == []
+    assert debris(tmp_path) == []
 
 
 def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):
-    import signal
-    import subprocess
-    import time
+    import glob
 
-    out = tmp_path / "gen"
-    p = subprocess.Popen(_synth_cmd(out, 3, n=400), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not any(n.startswith(".gen.tmp-") for n in _debris(tmp_path)) and time.time() < deadline and p.poll() is None:
-        time.sleep(0.05)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert p.returncode == -signal.SIGKILL and not out.exists()
-    assert any(n.startswith(".gen.tmp-") for n in _debris(tmp_path))  # what the killed run left behind
-    r = runner.invoke(app, ["data", "synth", str(out), "--n", "400", "--size", "32", "--seed", "3"])
-    assert r.exit_code == 0, r.output
-    assert _debris(tmp_path) == []
-    assert runner.invoke(app, ["data", "synth", str(tmp_path / "ref"), "--n", "400", "--size", "32", "--seed", "3"]).exit_code == 0
-    assert (out / "regions.csv").read_bytes() == (tmp_path / "ref" / "regions.csv").read_bytes()
-    assert sorted(p.name for p in (out / "img").iterdir()) == sorted(p.name for p in (tmp_path / "ref" / "img").iterdir())
+    out, ref = tmp_path / "gen", tmp_path / "ref"
+    kill_9_while_writing(_synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*",
+                         lambda: invoke_ok(_synth(ref, 3, n=400)), seed=0)
+    assert not out.exists() and any(n.startswith(".gen.tmp-") for n in debris(tmp_path))  # what the killed run left
+    invoke_ok(_synth(out, 3, n=400))
+    assert debris(tmp_path) == []
+    assert_same_outputs(out, ref)
 
 
 def test_cli_paths_are_values_not_toml(tmp_path):

@@ -22,7 +22,7 @@ from landslide_fusion.segmentation.scene import panels, predict_scene, resolve_b
 from landslide_fusion.segmentation.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
-from .conftest import shared, tiny_fusion_pair
+from .conftest import assert_same_outputs, debris, invoke_ok, kill_9_while_writing, shared, tiny_fusion_pair
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
@@ -249,6 +249,38 @@ def test_fuse_score_over_a_map(run14, fusion_pair, tmp_path):
     r = runner.invoke(app, ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
                             "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])
     assert r.exit_code == 1 and "--scene with --regions" in r.stderr
+
+
+def _kill_9_then_rerun(args, tmp_path, partial: str, seed: int) -> None:
+    """``landslide ARGS -o OUT`` killed while it writes ``partial`` (a glob inside its temporary
+    folder): the killed run leaves its temporaries, the rerun removes them and gives what an
+    uninterrupted run gives."""
+    import glob
+
+    killed, ref = tmp_path / "killed", tmp_path / "ref"
+    killed.mkdir()
+    out = killed / "out"
+    kill_9_while_writing(args(out), f"{glob.escape(str(killed))}/.out.tmp-*/{partial}",
+                         lambda: invoke_ok(args(ref / "out")), seed)
+    assert not out.exists() and any(n.startswith(".out.tmp-") for n in debris(killed))
+    invoke_ok(args(out))
+    assert debris(killed) == []
+    assert_same_outputs(out, ref / "out")
+
+
+def test_kill_9_while_predicting_a_scene_then_rerun(run14, tmp_path):
+    _scene(tmp_path / "s.tif", 512, 512)
+    _kill_9_then_rerun(lambda out: ["segment", "predict", "--run", str(run14), "--input", str(tmp_path / "s.tif"),
+                                    "-o", str(out)], tmp_path, "probability.tif", seed=1)
+
+
+def test_kill_9_while_scoring_a_map_then_rerun(run14, fusion_pair, tmp_path):
+    tab, fusion, table = fusion_pair
+    _scene(tmp_path / "s.tif", 512, 512)
+    _regions(table, tmp_path / "regions.geojson")
+    _kill_9_then_rerun(lambda out: ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
+                                    "--scene", str(tmp_path / "s.tif"), "--regions", str(tmp_path / "regions.geojson"),
+                                    "-o", str(out)], tmp_path, ".scene.tmp-*/probability.tif", seed=2)
 
 
 def test_png_scene(folder_root, tmp_path):
