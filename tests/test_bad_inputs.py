@@ -15,6 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
+from tests.test_stac_fetch import generated_box
 from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_region_table, write_synth_folder, write_synth_l4s
 from tests.conftest import assert_same_outputs, cli_command, cli_env, debris, invoke_ok, kill_9_while_writing
 
@@ -23,6 +24,11 @@ runner = CliRunner()
 TINY = ["--set", "model.widths=[4, 8, 8, 16, 16]", "--set", "train.batch_size=4", "--set", 'post.tta="none"',
         "--set", "train.warmup_epochs=0", "--set", "train.epochs=1", "--set", 'features.preset="l4s14"']
 GBM = ["--set", "gbm.n_estimators=5", "--set", "gbm.min_child_samples=5", "--set", "gbm.early_stopping_rounds=5"]
+RGB = ["--set", 'features.source="rgb"', "--set", 'features.preset="rgb3"', "--set", 'data.train_split="train"',
+       "--set", 'data.val_split="val"']
+#: A box and a day with imagery in the generated STAC catalog; a port where no catalog answers (rows
+#: that must fail before the network); a box where the catalog has nothing.
+BOX, DAY, NO_CATALOG, NOWHERE = generated_box(), "2024-08-10", "http://127.0.0.1:9", "10.0,10.0,10.01,10.01"
 
 
 class Inputs:
@@ -33,6 +39,7 @@ class Inputs:
         self.l4s = root / "l4s"
         self.folder = root / "folder"
         self.run = root / "run"
+        self.rgb_run = root / "rgb_run"
         self.table = root / "regions.csv"
         self.tab = root / "tab"
         self.image = root / "image.csv"
@@ -47,6 +54,7 @@ def good(tmp_path_factory) -> Inputs:
     write_synth_l4s(g.l4s, n=10, size=32, seed=1)
     write_synth_folder(g.folder, n=6, size=32, seed=2)
     invoke_ok(["segment", "train", "--data", str(g.l4s), "-o", str(g.run), *TINY])
+    invoke_ok(["segment", "train", "--data", str(g.folder), "-o", str(g.rgb_run), *TINY[:-2], *RGB])
     ids = [f"r{i}" for i in range(60)]
     synth_region_table(ids, np.arange(60) % 2, seed=0).to_csv(g.table, index=False)
     invoke_ok(["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM])
@@ -263,8 +271,36 @@ CASES: dict[str, Case] = {
                                                      "-o", _existing(d, "p.csv")],
     "fuse describe existing output": lambda g, d: ["fuse", "describe", str(g.l4s), "-o", _existing(d, "t.csv")],
     "segment export existing output": lambda g, d: ["segment", "export", "--run", str(g.run), "-o", _existing(d, "m.onnx")],
-    "fetch existing output": lambda g, d: ["fetch", "--bbox", "91.75,22.40,91.80,22.45", "--date", "2024-08-10",
-                                           "--catalog", "http://127.0.0.1:9", "-o", _existing(d, "s.tif")],
+    "fetch existing output": lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG,
+                                           "-o", _existing(d, "s.tif")],
+    # requests, refused before the network (no catalog answers)
+    "fetch bbox west > east": lambda g, d: ["fetch", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--catalog", NO_CATALOG,
+                                            "-o", str(d / "s.tif")],
+    "fetch bbox off the globe": lambda g, d: ["fetch", "--bbox", "190,22,191,23", "--date", DAY, "--catalog", NO_CATALOG,
+                                              "-o", str(d / "s.tif")],
+    "fetch date in the future": lambda g, d: ["fetch", "--bbox", BOX, "--date", "2099-01-01", "--catalog", NO_CATALOG,
+                                              "-o", str(d / "s.tif")],
+    "assess bbox west > east": lambda g, d: ["assess", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--run", str(g.run),
+                                             "--catalog", NO_CATALOG, "-o", str(d / "o")],
+    "assess bbox off the globe": lambda g, d: ["assess", "--bbox", "10,-95,11,-80", "--date", DAY, "--run", str(g.run),
+                                               "--catalog", NO_CATALOG, "-o", str(d / "o")],
+    "assess date in the future": lambda g, d: ["assess", "--bbox", BOX, "--date", "2099-01-01", "--run", str(g.run),
+                                               "--catalog", NO_CATALOG, "-o", str(d / "o")],
+    "assess run on 8-bit RGB (a fetched scene cannot feed it)": lambda g, d: ["assess", "--bbox", BOX, "--date", DAY, "--run",
+                                                                              str(g.rgb_run), "--catalog", NO_CATALOG,
+                                                                              "-o", str(d / "o")],
+}
+
+#: Rows that need a catalog: ``(good inputs, case folder, catalog URL) -> argv``.
+STAC_CASES: dict[str, Callable[[Inputs, Path, str], list[str]]] = {
+    "fetch empty search": lambda g, d, url: ["fetch", "--bbox", NOWHERE, "--date", DAY, "--catalog", url, "-o", str(d / "s.tif")],
+    "assess empty search": lambda g, d, url: ["assess", "--bbox", NOWHERE, "--date", DAY, "--run", str(g.run), "--catalog", url,
+                                              "-o", str(d / "o")],
+    "fetch items without the convention's bands": lambda g, d, url: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", url,
+                                                                     "--convention", "planetary-computer", "-o", str(d / "s.tif")],
+    "assess items without the run's bands": lambda g, d, url: ["assess", "--bbox", BOX, "--date", DAY, "--run", str(g.run),
+                                                                      "--catalog", url, "--convention", "planetary-computer",
+                                                                      "-o", str(d / "o")],
 }
 
 
@@ -274,7 +310,17 @@ def _listing(root: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_fails_cleanly(name, good, tmp_path):
-    args = CASES[name](good, tmp_path)
+    _fails_cleanly(name, CASES[name](good, tmp_path), good, tmp_path)
+
+
+@pytest.mark.parametrize("name", list(STAC_CASES))
+def test_bad_request_to_a_catalog_fails_cleanly(name, good, stac_generated, tmp_path):
+    _fails_cleanly(name, STAC_CASES[name](good, tmp_path, stac_generated.url), good, tmp_path)
+
+
+def _fails_cleanly(name: str, args: list[str], good: Inputs, tmp_path: Path) -> None:
+    """The table's contract: a non-zero exit, one ``error:`` line last on stderr, no traceback,
+    nothing written into the case's folder or the good inputs."""
     before, inputs = _listing(tmp_path), _listing(good.root)
     r = runner.invoke(app, args)
     print(f"{name}: {r.stderr.strip()}")
