@@ -10,8 +10,7 @@ from landslide_fusion.cli import app
 from landslide_fusion.errors import ConfigError
 from landslide_fusion.segmentation.ablate import ablation_cells, parse_vary, run_ablation
 
-from .test_models import one_thread  # noqa: F401 (autouse fixture)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
 FAST = ["train.epochs=1", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0", "post.tune_threshold=false"]
 

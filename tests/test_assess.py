@@ -16,6 +16,7 @@ from landslide_fusion.cli import app
 from landslide_fusion.config import load_config
 from landslide_fusion.errors import LandslideError
 from landslide_fusion.segmentation import SegmentConfig, train_segmentation
+from tests.conftest import tiny_fusion_pair
 from tests.test_stac_fetch import X0, Y0, generated_box
 
 runner = CliRunner()
@@ -63,28 +64,16 @@ def test_assess_fused_with_user_regions(stac_generated, tiny_run, tmp_path):
     """Slope-unit-like polygons in lon/lat with tabular features as properties -> fused risk."""
     from rasterio.warp import transform_geom
 
-    from landslide_fusion.assess import assess
     from landslide_fusion.io.geojson import box_geometry, write_geojson
-    from landslide_fusion.synth import synth_fusion_regions, synth_region_table
 
-    ids = [f"r{i}" for i in range(60)]
-    table = synth_region_table(ids, np.arange(60) % 2, seed=0)
-    table.to_csv(tmp_path / "regions.csv", index=False)
-    assert runner.invoke(app, ["tabular", "train", "--data", str(tmp_path / "regions.csv"), "--label", "landslide",
-                               "--id", "region_id", "-o", str(tmp_path / "tab"), "--set", "gbm.n_estimators=20",
-                               "--set", "gbm.min_child_samples=5"]).exit_code == 0
-    sides = synth_fusion_regions(120, seed=1)
-    sides.drop(columns=["tabular_probability"]).to_csv(tmp_path / "img.csv", index=False)
-    sides[["id", "tabular_probability", "label"]].to_csv(tmp_path / "tabp.csv", index=False)
-    assert runner.invoke(app, ["fuse", "train", "--image", str(tmp_path / "img.csv"), "--tabular",
-                               str(tmp_path / "tabp.csv"), "-o", str(tmp_path / "fusion")]).exit_code == 0
+    tab, fusion, table = tiny_fusion_pair(tmp_path, n_estimators=20)
     polys = [transform_geom("EPSG:32646", "EPSG:4326",
                             box_geometry(X0 + 150 + 120 * (i % 5), Y0 - 380 + 150 * (i // 5), X0 + 260 + 120 * (i % 5),
                                          Y0 - 250 + 150 * (i // 5))) for i in range(10)]
     props = table.drop(columns=["landslide"]).head(10)
     write_geojson(tmp_path / "units.geojson", props, polys)  # RFC 7946: lon/lat, no crs member
     r = runner.invoke(app, ["assess", "--bbox", generated_box(), "--date", DATE, "--run", str(tiny_run),
-                            "--tabular", str(tmp_path / "tab"), "--fusion", str(tmp_path / "fusion"),
+                            "--tabular", str(tab), "--fusion", str(fusion),
                             "--regions", str(tmp_path / "units.geojson"), "--catalog", stac_generated.url,
                             "-o", str(tmp_path / "out"), "--json"])
     assert r.exit_code == 0, r.output

@@ -15,12 +15,20 @@ import torch
 from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
+from tests.test_stac_fetch import generated_box
 from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_region_table, write_synth_folder, write_synth_l4s
+from tests.conftest import assert_same_outputs, cli_command, cli_env, debris, invoke_ok, kill_9_while_writing
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
 TINY = ["--set", "model.widths=[4, 8, 8, 16, 16]", "--set", "train.batch_size=4", "--set", 'post.tta="none"',
         "--set", "train.warmup_epochs=0", "--set", "train.epochs=1", "--set", 'features.preset="l4s14"']
 GBM = ["--set", "gbm.n_estimators=5", "--set", "gbm.min_child_samples=5", "--set", "gbm.early_stopping_rounds=5"]
+RGB = ["--set", 'features.source="rgb"', "--set", 'features.preset="rgb3"', "--set", 'data.train_split="train"',
+       "--set", 'data.val_split="val"']
+#: A box and a day with imagery in the generated STAC catalog; a port where no catalog answers (rows
+#: that must fail before the network); a box where the catalog has nothing.
+BOX, DAY, NO_CATALOG, NOWHERE = generated_box(), "2024-08-10", "http://127.0.0.1:9", "10.0,10.0,10.01,10.01"
 
 
 class Inputs:
@@ -31,6 +39,7 @@ class Inputs:
         self.l4s = root / "l4s"
         self.folder = root / "folder"
         self.run = root / "run"
+        self.rgb_run = root / "rgb_run"
         self.table = root / "regions.csv"
         self.tab = root / "tab"
         self.image = root / "image.csv"
@@ -39,24 +48,20 @@ class Inputs:
         self.scene = root / "scene.tif"
 
 
-def _ok(args: list[str]) -> None:
-    r = runner.invoke(app, args)
-    assert r.exit_code == 0, (args, r.output, r.exception)
-
-
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> Inputs:
     g = Inputs(tmp_path_factory.mktemp("good"))
     write_synth_l4s(g.l4s, n=10, size=32, seed=1)
     write_synth_folder(g.folder, n=6, size=32, seed=2)
-    _ok(["segment", "train", "--data", str(g.l4s), "-o", str(g.run), *TINY])
+    invoke_ok(["segment", "train", "--data", str(g.l4s), "-o", str(g.run), *TINY])
+    invoke_ok(["segment", "train", "--data", str(g.folder), "-o", str(g.rgb_run), *TINY[:-2], *RGB])
     ids = [f"r{i}" for i in range(60)]
     synth_region_table(ids, np.arange(60) % 2, seed=0).to_csv(g.table, index=False)
-    _ok(["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM])
+    invoke_ok(["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM])
     sides = synth_fusion_regions(80, seed=1)
     sides.drop(columns=["tabular_probability"]).to_csv(g.image, index=False)
     sides[["id", "tabular_probability", "label"]].to_csv(g.tabular, index=False)
-    _ok(["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"])
+    invoke_ok(["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"])
     _scene(g.scene)
     return g
 
@@ -201,6 +206,11 @@ def _bad_toml(d: Path, text: str) -> str:
     return str(d / "c.toml")
 
 
+def _existing(d: Path, name: str) -> str:
+    (d / name).write_text("theirs\n")
+    return str(d / name)
+
+
 def _few_rows(good: Inputs, d: Path) -> str:
     return _table_with(good, d, lambda t: t.iloc[[0, 1, 2, 3]])
 
@@ -287,6 +297,41 @@ CASES: dict[str, Case] = {
     "data synth output under a file": lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],
     "fuse train 4 regions": lambda g, d: ["fuse", "train", "--image", _few_regions(g, d), "--tabular", str(g.tabular), "-o", str(d / "o"),
                                           "--on-missing", "drop"],
+    # single-file outputs: an existing file is refused before the work
+    "tabular predict existing output": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                                                     "-o", _existing(d, "p.csv")],
+    "fuse describe existing output": lambda g, d: ["fuse", "describe", str(g.l4s), "-o", _existing(d, "t.csv")],
+    "segment export existing output": lambda g, d: ["segment", "export", "--run", str(g.run), "-o", _existing(d, "m.onnx")],
+    "fetch existing output": lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG,
+                                           "-o", _existing(d, "s.tif")],
+    # requests, refused before the network (no catalog answers)
+    "fetch bbox west > east": lambda g, d: ["fetch", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--catalog", NO_CATALOG,
+                                            "-o", str(d / "s.tif")],
+    "fetch bbox off the globe": lambda g, d: ["fetch", "--bbox", "190,22,191,23", "--date", DAY, "--catalog", NO_CATALOG,
+                                              "-o", str(d / "s.tif")],
+    "fetch date in the future": lambda g, d: ["fetch", "--bbox", BOX, "--date", "2099-01-01", "--catalog", NO_CATALOG,
+                                              "-o", str(d / "s.tif")],
+    "assess bbox west > east": lambda g, d: ["assess", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--run", str(g.run),
+                                             "--catalog", NO_CATALOG, "-o", str(d / "o")],
+    "assess bbox off the globe": lambda g, d: ["assess", "--bbox", "10,-95,11,-80", "--date", DAY, "--run", str(g.run),
+                                               "--catalog", NO_CATALOG, "-o", str(d / "o")],
+    "assess date in the future": lambda g, d: ["assess", "--bbox", BOX, "--date", "2099-01-01", "--run", str(g.run),
+                                               "--catalog", NO_CATALOG, "-o", str(d / "o")],
+    "assess run on 8-bit RGB (a fetched scene cannot feed it)": lambda g, d: ["assess", "--bbox", BOX, "--date", DAY, "--run",
+                                                                              str(g.rgb_run), "--catalog", NO_CATALOG,
+                                                                              "-o", str(d / "o")],
+}
+
+#: Rows that need a catalog: ``(good inputs, case folder, catalog URL) -> argv``.
+STAC_CASES: dict[str, Callable[[Inputs, Path, str], list[str]]] = {
+    "fetch empty search": lambda g, d, url: ["fetch", "--bbox", NOWHERE, "--date", DAY, "--catalog", url, "-o", str(d / "s.tif")],
+    "assess empty search": lambda g, d, url: ["assess", "--bbox", NOWHERE, "--date", DAY, "--run", str(g.run), "--catalog", url,
+                                              "-o", str(d / "o")],
+    "fetch items without the convention's bands": lambda g, d, url: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", url,
+                                                                     "--convention", "planetary-computer", "-o", str(d / "s.tif")],
+    "assess items without the run's bands": lambda g, d, url: ["assess", "--bbox", BOX, "--date", DAY, "--run", str(g.run),
+                                                                      "--catalog", url, "--convention", "planetary-computer",
+                                                                      "-o", str(d / "o")],
 }
 
 
@@ -296,7 +341,17 @@ def _listing(root: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_fails_cleanly(name, good, tmp_path):
-    args = CASES[name](good, tmp_path)
+    _fails_cleanly(name, CASES[name](good, tmp_path), good, tmp_path)
+
+
+@pytest.mark.parametrize("name", list(STAC_CASES))
+def test_bad_request_to_a_catalog_fails_cleanly(name, good, stac_generated, tmp_path):
+    _fails_cleanly(name, STAC_CASES[name](good, tmp_path, stac_generated.url), good, tmp_path)
+
+
+def _fails_cleanly(name: str, args: list[str], good: Inputs, tmp_path: Path) -> None:
+    """The table's contract: a non-zero exit, one ``error:`` line last on stderr, no traceback,
+    nothing written into the case's folder or the good inputs."""
     before, inputs = _listing(tmp_path), _listing(good.root)
     r = runner.invoke(app, args)
     print(f"{name}: {r.stderr.strip()}")
@@ -306,15 +361,13 @@ def test_bad_input_fails_cleanly(name, good, tmp_path):
     assert [line for line in lines if line.startswith("error")] == lines[-1:], (name, r.stderr)
     assert lines[-1].startswith("error: "), (name, r.stderr)
     assert "Traceback" not in r.output and "weights_only" not in r.stderr, name
+    if name.endswith("existing output"):  # refused up front: the work would have failed otherwise, or replaced it
+        assert "already exists" in lines[-1] and "--overwrite" in lines[-1], lines[-1]
     assert _listing(tmp_path) == before, (name, _listing(tmp_path) - before)
     assert _listing(good.root) == inputs, (name, _listing(good.root) ^ inputs)
 
 
 # --- outputs: locks, commits, links, kill -9 ------------------------------------------------------------------------
-
-
-def _debris(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
 def test_a_second_writer_fails_at_once_naming_the_first(tmp_path):
@@ -324,7 +377,7 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path):
     with output_lock(out):
         r = runner.invoke(app, ["data", "synth", str(out), "--n", "2", "--size", "32"])
     assert r.exit_code == 1 and f"another process (pid {os.getpid()}) is writing" in r.stderr, r.stderr
-    assert r.stderr.count("\n") == 1 and not out.exists() and _debris(tmp_path) == []
+    assert r.stderr.count("\n") == 1 and not out.exists() and debris(tmp_path) == []
 
 
 def test_commit_refuses_what_appeared_meanwhile(tmp_path):
@@ -337,10 +390,35 @@ def test_commit_refuses_what_appeared_meanwhile(tmp_path):
             write_json(tmp / "mine.json", {})
             out.mkdir()
             (out / "theirs.txt").write_text("x")
-    assert [p.name for p in out.iterdir()] == ["theirs.txt"] and _debris(tmp_path) == []
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"] and debris(tmp_path) == []
     with output_dir(out, overwrite=True) as tmp:  # with --overwrite the newest result wins
         write_json(tmp / "mine.json", {})
-    assert [p.name for p in out.iterdir()] == ["mine.json"] and _debris(tmp_path) == []
+    assert [p.name for p in out.iterdir()] == ["mine.json"] and debris(tmp_path) == []
+
+
+def test_single_file_commit_refuses_what_appeared_meanwhile(tmp_path):
+    from landslide_fusion.errors import OutputExistsError
+    from landslide_fusion.io import output_file
+
+    out = tmp_path / "p.csv"
+    with pytest.raises(OutputExistsError, match="appeared while this run was writing"):
+        with output_file(out) as tmp:
+            tmp.write_text("mine\n")
+            tmp.with_name("p.provenance.json").write_text("{}")  # a sidecar goes with its file, or not at all
+            out.write_text("theirs\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"] and out.read_text() == "theirs\n"
+    with output_file(out, overwrite=True) as tmp:  # with --overwrite the newest result wins, sidecar included
+        tmp.write_text("mine\n")
+        tmp.with_name("p.provenance.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv", "p.provenance.json"] and out.read_text() == "mine\n"
+    with pytest.raises(OutputExistsError, match="p.csv: already exists; .* --overwrite"):
+        with output_file(out):
+            pytest.fail("an existing file is refused before the work")
+    with pytest.raises(RuntimeError):  # a failed run leaves the previous result and nothing else
+        with output_file(out, overwrite=True) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash")
+    assert out.read_text() == "mine\n" and debris(tmp_path) == []
 
 
 def test_links_and_empty_folders(tmp_path):
@@ -355,7 +433,7 @@ def test_links_and_empty_folders(tmp_path):
     with output_dir(tmp_path / "link", overwrite=True) as tmp:
         write_json(tmp / "b.json", {})
     assert (tmp_path / "link").is_symlink() and sorted(p.name for p in target.iterdir()) == ["b.json"]
-    assert _debris(tmp_path) == []
+    assert debris(tmp_path) == []
 
 
 def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
@@ -370,55 +448,48 @@ def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
     with pytest.raises(RuntimeError):
         with output_dir(out) as tmp:
             raise RuntimeError("crash")
-    assert [p.name for p in out.iterdir()] == ["prev.json"] and _debris(tmp_path) == []  # put back, then kept
+    assert [p.name for p in out.iterdir()] == ["prev.json"] and debris(tmp_path) == []  # put back, then kept
 
 
-def _synth_cmd(out: Path, seed: int, n: int = 40) -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "landslide_fusion.cli", "data", "synth", str(out), "--n", str(n), "--size", "32",
-            "--seed", str(seed)]
+def _synth(out: Path, seed: int, n: int = 40) -> list[str]:
+    return ["data", "synth", str(out), "--n", str(n), "--size", "32", "--seed", str(seed)]
 
 
-def _env() -> dict:
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def _one_of_two_succeeds(commands: list[list[str]]) -> None:
+    """Start both commands together: one succeeds, the other fails with one line naming the clash."""
+    import subprocess
+
+    procs = [subprocess.Popen(cli_command(c), env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for c in commands]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 1], results
+    err = next(e for code, e in results if code)
+    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
 
 
 def test_concurrent_writers_never_both_succeed(tmp_path):
-    import subprocess
+    _one_of_two_succeeds([_synth(tmp_path / "gen", seed) for seed in (1, 2)])
+    assert debris(tmp_path) == []
 
-    out = tmp_path / "gen"
-    procs = [subprocess.Popen(_synth_cmd(out, seed), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for seed in (1, 2)]
-    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
-    codes = sorted(code for code, _ in results)
-    assert codes == [0, 1], results
-    err = next(e for code, e in results if code)
-    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
-    assert _debris(tmp_path) == []
+
+def test_concurrent_single_file_writers_never_both_succeed(good, tmp_path):
+    out = tmp_path / "t.csv"
+    _one_of_two_succeeds([["fuse", "describe", str(good.l4s), "-o", str(out)]] * 2)
+    invoke_ok(["fuse", "describe", str(good.l4s), "-o", str(tmp_path / "ref.csv")])
+    assert out.read_bytes() == (tmp_path / "ref.csv").read_bytes()  # one complete result
+    assert debris(tmp_path) == []
 
 
 def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):
-    import signal
-    import subprocess
-    import time
+    import glob
 
-    out = tmp_path / "gen"
-    p = subprocess.Popen(_synth_cmd(out, 3, n=400), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not any(n.startswith(".gen.tmp-") for n in _debris(tmp_path)) and time.time() < deadline and p.poll() is None:
-        time.sleep(0.05)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert p.returncode == -signal.SIGKILL and not out.exists()
-    assert any(n.startswith(".gen.tmp-") for n in _debris(tmp_path))  # what the killed run left behind
-    r = runner.invoke(app, ["data", "synth", str(out), "--n", "400", "--size", "32", "--seed", "3"])
-    assert r.exit_code == 0, r.output
-    assert _debris(tmp_path) == []
-    assert runner.invoke(app, ["data", "synth", str(tmp_path / "ref"), "--n", "400", "--size", "32", "--seed", "3"]).exit_code == 0
-    assert (out / "regions.csv").read_bytes() == (tmp_path / "ref" / "regions.csv").read_bytes()
-    assert sorted(p.name for p in (out / "img").iterdir()) == sorted(p.name for p in (tmp_path / "ref" / "img").iterdir())
+    out, ref = tmp_path / "gen", tmp_path / "ref"
+    kill_9_while_writing(_synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*",
+                         lambda: invoke_ok(_synth(ref, 3, n=400)), seed=0)
+    assert not out.exists() and any(n.startswith(".gen.tmp-") for n in debris(tmp_path))  # what the killed run left
+    invoke_ok(_synth(out, 3, n=400))
+    assert debris(tmp_path) == []
+    assert_same_outputs(out, ref)
 
 
 def test_cli_paths_are_values_not_toml(tmp_path):

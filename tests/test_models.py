@@ -25,13 +25,7 @@ TINY: dict[str, dict] = {
 MULTI = {n for n in ALL if "multi" in options_class(n).supported_heads}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and immune to a busy machine's oversubscription."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_registry_lists_and_errors():

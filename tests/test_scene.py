@@ -23,8 +23,9 @@ from landslide_fusion.segmentation.scene import panels, predict_scene, resolve_b
 from landslide_fusion.segmentation.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
-from .conftest import shared
+from .conftest import assert_same_outputs, debris, invoke_ok, kill_9_while_writing, shared, tiny_fusion_pair
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
 TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0",
         "train.epochs=2", 'features.preset="l4s14"']
@@ -38,6 +39,22 @@ def run14(l4s_root, tmp_path_factory):
     cfg = load_config(SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY])
     train_segmentation(cfg, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="module")
+def fusion_pair(tmp_path_factory):
+    """(tabular model, fusion, region table): :func:`tests.conftest.tiny_fusion_pair`, 50 trees."""
+    return tiny_fusion_pair(tmp_path_factory.mktemp("fusion"), n_estimators=50)
+
+
+def _regions(table, path):
+    """The table's 60 regions as overlapping 60 m squares over the top-left 64 x 64 px of a scene
+    of :func:`_scene`, in its CRS, with the table's features as properties."""
+    from landslide_fusion.io.geojson import box_geometry, write_geojson
+
+    polys = [box_geometry(500000 + 40 * (i % 10), 4100000 - 640 + 40 * (i // 10), 500000 + 40 * (i % 10) + 60,
+                          4100000 - 640 + 40 * (i // 10) + 60) for i in range(60)]
+    write_geojson(path, table.drop(columns=["landslide"]), polys, CRS, wgs84=False)
 
 
 def _scene(path, h, w, seed=0, nodata_rows=0):
@@ -215,31 +232,14 @@ def test_sentinel2_mosaic_lines_up(tmp_path):
     assert r["width"] == mosaic.shape[2]
 
 
-def test_fuse_score_over_a_map(run14, tmp_path):
+def test_fuse_score_over_a_map(run14, fusion_pair, tmp_path):
     """Region polygons over a scene: zonal mask statistics + tabular features -> risk GeoJSON."""
-    from landslide_fusion.io.geojson import box_geometry, write_geojson
-    from landslide_fusion.synth import synth_fusion_regions, synth_region_table
-
-    ids = [f"r{i}" for i in range(60)]
-    labels = np.arange(60) % 2
-    table = synth_region_table(ids, labels, seed=0)
-    table.to_csv(tmp_path / "regions.csv", index=False)
-    assert runner.invoke(app, ["tabular", "train", "--data", str(tmp_path / "regions.csv"), "--label", "landslide",
-                               "--id", "region_id", "-o", str(tmp_path / "tab"), "--set", "gbm.n_estimators=50",
-                               "--set", "gbm.min_child_samples=5"]).exit_code == 0
-    sides = synth_fusion_regions(120, seed=1)
-    sides.drop(columns=["tabular_probability"]).to_csv(tmp_path / "img.csv", index=False)
-    sides[["id", "tabular_probability", "label"]].to_csv(tmp_path / "tabp.csv", index=False)
-    assert runner.invoke(app, ["fuse", "train", "--image", str(tmp_path / "img.csv"), "--tabular", str(tmp_path / "tabp.csv"),
-                               "-o", str(tmp_path / "fusion")]).exit_code == 0
+    tab, fusion, table = fusion_pair
     _scene(tmp_path / "scene.tif", 64, 64)
-    polys = [box_geometry(500000 + 40 * (i % 10), 4100000 - 640 + 40 * (i // 10), 500000 + 40 * (i % 10) + 60,
-                          4100000 - 640 + 40 * (i // 10) + 60) for i in range(60)]
-    props = table.drop(columns=["landslide"])
-    write_geojson(tmp_path / "regions.geojson", props, polys, CRS, wgs84=False)
-    r = runner.invoke(app, ["fuse", "score", "--fusion", str(tmp_path / "fusion"), "--run", str(run14), "--tabular",
-                            str(tmp_path / "tab"), "--scene", str(tmp_path / "scene.tif"), "--regions",
-                            str(tmp_path / "regions.geojson"), "-o", str(tmp_path / "risk"), "--json"])
+    _regions(table, tmp_path / "regions.geojson")
+    r = runner.invoke(app, ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
+                            "--scene", str(tmp_path / "scene.tif"), "--regions", str(tmp_path / "regions.geojson"),
+                            "-o", str(tmp_path / "risk"), "--json"])
     assert r.exit_code == 0, r.output
     risk = pd.read_csv(tmp_path / "risk" / "risk.csv")
     assert len(risk) == 60 and (risk["n_pixels"] > 0).all() and (risk["largest_component_area"].fillna(0) >= 0).all()
@@ -248,9 +248,41 @@ def test_fuse_score_over_a_map(run14, tmp_path):
     lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
     assert (abs(lon - 15) < 3).all() and (abs(lat - 37) < 3).all()  # UTM zone 33N, northing 4.1e6 m
     assert (tmp_path / "risk" / "scene" / "probability.tif").is_file()
-    r = runner.invoke(app, ["fuse", "score", "--fusion", str(tmp_path / "fusion"), "--run", str(run14), "--tabular",
-                            str(tmp_path / "tab"), "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])
+    r = runner.invoke(app, ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
+                            "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])
     assert r.exit_code == 1 and "--scene with --regions" in r.stderr
+
+
+def _kill_9_then_rerun(args, tmp_path, partial: str, seed: int) -> None:
+    """``landslide ARGS -o OUT`` killed while it writes ``partial`` (a glob inside its temporary
+    folder): the killed run leaves its temporaries, the rerun removes them and gives what an
+    uninterrupted run gives."""
+    import glob
+
+    killed, ref = tmp_path / "killed", tmp_path / "ref"
+    killed.mkdir()
+    out = killed / "out"
+    kill_9_while_writing(args(out), f"{glob.escape(str(killed))}/.out.tmp-*/{partial}",
+                         lambda: invoke_ok(args(ref / "out")), seed)
+    assert not out.exists() and any(n.startswith(".out.tmp-") for n in debris(killed))
+    invoke_ok(args(out))
+    assert debris(killed) == []
+    assert_same_outputs(out, ref / "out")
+
+
+def test_kill_9_while_predicting_a_scene_then_rerun(run14, tmp_path):
+    _scene(tmp_path / "s.tif", 512, 512)
+    _kill_9_then_rerun(lambda out: ["segment", "predict", "--run", str(run14), "--input", str(tmp_path / "s.tif"),
+                                    "-o", str(out)], tmp_path, "probability.tif", seed=1)
+
+
+def test_kill_9_while_scoring_a_map_then_rerun(run14, fusion_pair, tmp_path):
+    tab, fusion, table = fusion_pair
+    _scene(tmp_path / "s.tif", 512, 512)
+    _regions(table, tmp_path / "regions.geojson")
+    _kill_9_then_rerun(lambda out: ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
+                                    "--scene", str(tmp_path / "s.tif"), "--regions", str(tmp_path / "regions.geojson"),
+                                    "-o", str(out)], tmp_path, ".scene.tmp-*/probability.tif", seed=2)
 
 
 def test_png_scene(folder_root, tmp_path):

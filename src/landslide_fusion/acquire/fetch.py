@@ -24,7 +24,7 @@ import numpy as np
 from ..bands import DEM, L4S14, SLOPE
 from ..domains import BAND_SET_TAG, SCALE_TAG, Domain, band_factors
 from ..errors import DataError
-from ..io.atomic import atomic_path, check_can_write
+from ..io.atomic import output_file
 from ..progress import stage, track
 from .catalogs import EARTH_SEARCH, Convention, detect_convention, get_convention, sign_items
 from .load import CHUNK, load_composite, load_terrain, output_geobox
@@ -159,17 +159,17 @@ def fetch_scene(bbox: str | tuple, date: str, out: str | os.PathLike[str], *, sc
     req = FetchRequest.parse(bbox, date, **options)
     target = Domain(L4S14.name, scale)
     factors = band_factors(L4S14.bands, Domain(L4S14.name, "reflectance"), target)
-    out = check_can_write(out, overwrite)
-    conv, items, dem_items = _search_all(req, progress)
-    geobox, arrays = _lazy_bands(req, conv, items, dem_items)
-    arrays = [a * np.float32(f) if f != 1 else a for a, f in zip(arrays, factors)]
-    tags = {BAND_SET_TAG: target.band_set, SCALE_TAG: target.scale, "CATALOG": req.catalog,
-            "CONVENTION": conv.name, "ITEMS": ",".join(i.id for i in items), "DEM_ITEMS": ",".join(i.id for i in dem_items),
-            "DATES": ",".join(sorted({i.datetime.date().isoformat() for i in items})), "BBOX": str(req.box)}
-    band_tags = {b: {"S2_BAND": catalog_band(b)} for b in L4S14.bands[:12]}  # ESA's name, e.g. B01
-    band_tags["B10"].update(SOURCE="filled: Sentinel-2 L2A has no B10", VALUE=f"{B10_FILL * factors[9]:g}")
-    band_tags.update({SLOPE: {"UNITS": "degrees"}, DEM: {"UNITS": "metres"}})
-    with atomic_path(out) as tmp:
+    with output_file(out, overwrite) as tmp:
+        conv, items, dem_items = _search_all(req, progress)
+        geobox, arrays = _lazy_bands(req, conv, items, dem_items)
+        arrays = [a * np.float32(f) if f != 1 else a for a, f in zip(arrays, factors)]
+        tags = {BAND_SET_TAG: target.band_set, SCALE_TAG: target.scale, "CATALOG": req.catalog,
+                "CONVENTION": conv.name, "ITEMS": ",".join(i.id for i in items),
+                "DEM_ITEMS": ",".join(i.id for i in dem_items),
+                "DATES": ",".join(sorted({i.datetime.date().isoformat() for i in items})), "BBOX": str(req.box)}
+        band_tags = {b: {"S2_BAND": catalog_band(b)} for b in L4S14.bands[:12]}  # ESA's name, e.g. B01
+        band_tags["B10"].update(SOURCE="filled: Sentinel-2 L2A has no B10", VALUE=f"{B10_FILL * factors[9]:g}")
+        band_tags.update({SLOPE: {"UNITS": "degrees"}, DEM: {"UNITS": "metres"}})
         write_stack(tmp, arrays, L4S14.bands, geobox, tags, band_tags, progress)
     return {"out": str(out), "crs": f"EPSG:{utm_epsg(req.box)}", "width": geobox.shape.x, "height": geobox.shape.y,
             "resolution_m": req.resolution, "items": [i.id for i in items], "dem_items": [i.id for i in dem_items],

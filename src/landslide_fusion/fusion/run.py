@@ -28,9 +28,9 @@ import pandas as pd
 
 from ..config import load_config, save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import output_dir, write_json
+from ..io.atomic import output_dir, output_file, write_json
 from ..io.geojson import GEOMETRY_COLUMNS
-from ..io.tables import read_table, require_columns, write_table
+from ..io.tables import read_table, require_columns, table_path, write_table
 from ..progress import stage
 from ..tabular.schema import binary_labels
 from .compare import CompareResult, compare_chart, compare_fusion
@@ -274,12 +274,11 @@ def describe_dataset(data: str | os.PathLike[str], out: str | os.PathLike[str], 
                      band_set: str | None = None, overwrite: bool = False) -> dict:
     """Write the image descriptors of every sample of ``data`` as a region table (``id``,
     descriptors, ``landslide`` when masks exist): a tabular side computed from the imagery."""
-    from ..io.atomic import check_can_write
     from ..io.open import open_dataset
     from .descriptors import describe_samples
 
-    check_can_write(out, overwrite)
-    table = describe_samples(open_dataset(data, split=split, band_set=band_set))
-    write_table(table, out)
+    with output_file(table_path(out), overwrite) as tmp:
+        table = describe_samples(open_dataset(data, split=split, band_set=band_set))
+        write_table(table, tmp)
     return {"out": str(out), "regions": len(table), "features": table.shape[1] - 1 - int("landslide" in table.columns),
             "positives": int(table["landslide"].sum()) if "landslide" in table.columns else None}

@@ -1,6 +1,6 @@
 """Readers (a registry of dataset layouts) and writers: Landslide4Sense HDF5, image folders, rasters, tables; atomic writes."""
 
-from .atomic import atomic_path, output_dir, write_json, write_text
+from .atomic import atomic_path, output_dir, output_file, write_json, write_text
 from .folder import ImageFolderDataset, is_image_folder, write_image_folder_sample
 from .l4s import L4SDataset, is_l4s_folder, write_l4s_patch
 from .open import open_dataset
@@ -13,6 +13,7 @@ from .validate import NanPolicy
 __all__ = [
     "atomic_path",
     "output_dir",
+    "output_file",
     "write_json",
     "write_text",
     "ImageFolderDataset",

@@ -5,7 +5,8 @@ A file is written under a hidden temporary name beside its target and renamed ov
 temporary name unique to the run (``.NAME.tmp-PID-RANDOM``) and swapped in at the end, so an
 interrupted or failed run never leaves a half written result and never destroys the previous one.
 
-Guarantees of :func:`output_dir`:
+Guarantees of :func:`output_dir` (a results folder) and :func:`output_file` (a single file given
+on the command line, with the files that go beside it, e.g. a provenance sidecar):
 
 * **No overwrite without asking**: a non-empty destination is refused up front, and again at the
   commit (something may have appeared meanwhile) unless ``overwrite`` is set. An empty folder
@@ -14,8 +15,8 @@ Guarantees of :func:`output_dir`:
   when the process dies) makes a second concurrent writer fail at once, naming the first one's pid.
 * **No debris**: temporaries are removed on any exception; those of processes killed with
   ``kill -9`` (their pid no longer runs) are removed by the next run writing the same output.
-* **Links**: an output that is a symbolic link to a folder is written into the link's target (the
-  link stays); a link to nothing is refused.
+* **Links**: an output that is a symbolic link is written into the link's target (the link stays);
+  a link to nothing is refused.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from typing import Any, Iterator
 
 from ..errors import OutputExistsError
 
-__all__ = ["atomic_path", "output_dir", "write_json", "write_text", "check_can_write", "resolve_output", "output_lock",
-           "clean_stale"]
+__all__ = ["atomic_path", "output_dir", "output_file", "write_json", "write_text", "check_can_write", "resolve_output",
+           "output_lock", "clean_stale"]
 
 _TAGS = ("tmp", "old")
 
@@ -155,15 +156,19 @@ def output_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _not_a_folder(path: Path) -> Path:
+    if path.is_dir():
+        raise OutputExistsError(f"{path}: is a folder; pass a file name")
+    return path
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path; on normal exit rename it to ``path``, else delete it.
 
     ``path`` must not be a folder; a link to a file is written through (the target is replaced).
     """
-    path = resolve_output(path)
-    if path.is_dir():
-        raise OutputExistsError(f"{path}: is a folder; pass a file name")
+    path = _not_a_folder(resolve_output(path))
     _make_parent(path)
     if not any(".tmp-" in part for part in path.parent.parts):  # a run's own new folder has nothing stale
         clean_stale(path)
@@ -176,14 +181,18 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             _remove(tmp)
 
 
+def _appeared(path: Path) -> OutputExistsError:
+    return OutputExistsError(
+        f"{path}: appeared while this run was writing it; nothing was replaced; "
+        "choose another output or pass --overwrite"
+    )
+
+
 def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
-    """Move ``tmp`` to ``path``: only onto nothing or an empty folder, unless ``overwrite``."""
+    """Move the folder ``tmp`` to ``path``: only onto nothing or an empty folder, unless ``overwrite``."""
     if path.is_symlink() or path.exists():
         if not overwrite and (not path.is_dir() or any(path.iterdir())):
-            raise OutputExistsError(
-                f"{path}: appeared while this run was writing it; nothing was replaced; "
-                "choose another output or pass --overwrite"
-            )
+            raise _appeared(path)
         old = _sibling(path, "old")
         os.replace(path, old)
         try:
@@ -194,6 +203,34 @@ def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
         _remove(old)
     else:
         os.replace(tmp, path)
+
+
+def _commit_file(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move the files of the folder ``tmp`` beside ``path``, ``path``'s own file last (its arrival
+    marks the whole output): only onto nothing, unless ``overwrite``."""
+    if not overwrite and (path.is_symlink() or path.exists()):
+        raise _appeared(path)
+    main = tmp / path.name
+    for extra in sorted(p for p in tmp.iterdir() if p != main):
+        os.replace(extra, path.parent / extra.name)
+    os.replace(main, path)
+
+
+@contextmanager
+def _claim(path: Path, overwrite: bool) -> Iterator[Path]:
+    """As the only writer of ``path`` (checked again under the lock, stale temporaries removed),
+    yield a new empty temporary folder beside it; the folder is removed on exit if still there."""
+    _make_parent(path)
+    with output_lock(path):
+        check_can_write(path, overwrite)  # the writer we raced may have finished first
+        clean_stale(path)
+        tmp = _sibling(path, "tmp")
+        tmp.mkdir()
+        try:
+            yield tmp
+        finally:
+            if tmp.exists():
+                _remove(tmp)
 
 
 @contextmanager
@@ -207,18 +244,27 @@ def output_dir(path: str | os.PathLike[str], overwrite: bool = False) -> Iterato
     something appeared at ``path`` meanwhile (then nothing is replaced).
     """
     path = check_can_write(path, overwrite)
-    _make_parent(path)
-    with output_lock(path):
-        check_can_write(path, overwrite)  # the writer we raced may have finished first
-        clean_stale(path)
-        tmp = _sibling(path, "tmp")
-        tmp.mkdir()
-        try:
-            yield tmp
-            _commit(tmp, path, overwrite)
-        finally:
-            if tmp.exists():
-                _remove(tmp)
+    with _claim(path, overwrite) as tmp:
+        yield tmp
+        _commit(tmp, path, overwrite)
+
+
+@contextmanager
+def output_file(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+    """Write the single file ``path`` atomically, as its only writer: :func:`output_dir`'s
+    guarantees for one file.
+
+    Yields the path to write: ``path``'s name inside a temporary folder unique to this run, beside
+    ``path``. Other files written into that folder (a sidecar, a report) are moved beside ``path``
+    first, then ``path``'s own file is renamed into place. On error nothing is moved. Raises
+    :class:`OutputExistsError` up front when ``path`` exists (unless ``overwrite``) or is a folder,
+    when another process is writing ``path``, and at the end when a file appeared at ``path``
+    meanwhile (then nothing is replaced).
+    """
+    path = _not_a_folder(check_can_write(path, overwrite))
+    with _claim(path, overwrite) as tmp:
+        yield tmp / path.name
+        _commit_file(tmp, path, overwrite)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

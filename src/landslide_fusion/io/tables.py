@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import DataError, SchemaError
 from .atomic import atomic_path
 
-__all__ = ["read_table", "write_table", "require_columns"]
+__all__ = ["read_table", "write_table", "table_path", "require_columns"]
 
 _SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -37,11 +37,18 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = False) -> Path:
-    """Write ``df`` as CSV or Parquet (by suffix), atomically."""
+def table_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` when its suffix names a table format this project writes (CSV, Parquet), else
+    :class:`DataError`: check an output's name before the work that fills it."""
     path = Path(path)
     if path.suffix.lower() not in _SUFFIXES:
         raise DataError(f"{path}: cannot write a {path.suffix or 'suffix-less'} table; name it .csv or .parquet")
+    return path
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = False) -> Path:
+    """Write ``df`` as CSV or Parquet (by suffix), atomically."""
+    path = table_path(path)
     with atomic_path(path) as tmp:
         if path.suffix.lower() in (".parquet", ".pq"):
             df.to_parquet(tmp, index=index)

@@ -58,21 +58,21 @@ def export_module(module: torch.nn.Module, example: torch.Tensor, out: str | os.
 def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *, opset: int = 18,
                 size: int = 0, overwrite: bool = False) -> dict:
     """Export ``run`` to ``out`` (default ``RUN/model.onnx``) and verify it against torch."""
-    from ..io.atomic import check_can_write
+    from ..io.atomic import output_file
     from .infer import SegmentationRun
 
     r = SegmentationRun.load(run)
     out = Path(out) if out else Path(run) / "model.onnx"
-    check_can_write(out, overwrite)
     size = size or r.config.data.size or 128
     pipeline = r.pipeline.eval()
     gen = torch.Generator().manual_seed(0)
-    example = torch.rand(2, len(r.bands), size, size, generator=gen) + 0.5
-    export_module(pipeline, example, out, opset=opset)
-    check = torch.rand(3, len(r.bands), size + 16, size + 16, generator=gen) + 0.5
-    with torch.no_grad():
-        ref = pipeline(check)
-    diff = float((OnnxPipeline(out)(check) - ref).abs().max())
-    report = {"onnx": str(out), "opset": opset, "max_abs_logit_difference": diff, "checked_shape": list(check.shape)}
-    write_json(out.with_name(out.stem + ".json") if out.name != "model.onnx" else out.parent / "onnx.json", report)
+    with output_file(out, overwrite) as tmp:  # the model and its report appear together, once checked
+        example = torch.rand(2, len(r.bands), size, size, generator=gen) + 0.5
+        export_module(pipeline, example, tmp, opset=opset)
+        check = torch.rand(3, len(r.bands), size + 16, size + 16, generator=gen) + 0.5
+        with torch.no_grad():
+            ref = pipeline(check)
+        diff = float((OnnxPipeline(tmp)(check) - ref).abs().max())
+        report = {"onnx": str(out), "opset": opset, "max_abs_logit_difference": diff, "checked_shape": list(check.shape)}
+        write_json(tmp.with_name(f"{out.stem}.json" if out.name != "model.onnx" else "onnx.json"), report)
     return report

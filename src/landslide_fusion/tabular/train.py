@@ -20,9 +20,9 @@ import pandas as pd
 
 from ..config import check_folds, load_config, save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import check_can_write, output_dir, write_json
+from ..io.atomic import check_can_write, output_dir, output_file, write_json
 from ..io.fingerprint import file_sha256, write_sidecar
-from ..io.tables import read_table, require_columns, write_table
+from ..io.tables import read_table, require_columns, table_path, write_table
 from ..progress import stage
 from .config import TabularConfig
 from .cv import cross_validate_model, leakage_report
@@ -179,11 +179,12 @@ def model_fingerprint(model_dir: str | os.PathLike[str]) -> dict:
 def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
                     *, overwrite: bool = False) -> pd.DataFrame:
     """Score every row of ``table``: ``id, probability, landslide`` written to ``out`` (CSV/Parquet),
-    and the model's fingerprint beside it (``STEM.provenance.json``, read by ``fuse predict``)."""
-    check_can_write(out, overwrite)
-    res = score_table(model_dir, read_table(table), str(table))
-    write_table(res, out)
-    write_sidecar(out, {**model_fingerprint(model_dir), "table": str(table)})
+    and the model's fingerprint beside it (``STEM.provenance.json``, read by ``fuse predict``);
+    both appear together, as :func:`~landslide_fusion.io.atomic.output_file` writes them."""
+    with output_file(table_path(out), overwrite) as tmp:
+        res = score_table(model_dir, read_table(table), str(table))
+        write_table(res, tmp)
+        write_sidecar(tmp, {**model_fingerprint(model_dir), "table": str(table)})
     return res
 
 
