@@ -51,7 +51,7 @@ from .predict import predict_regions
 __all__ = ["PostChoice", "PostSweep", "THRESHOLDS", "GATES", "choose_post", "tune_run"]
 
 THRESHOLDS = np.round(np.linspace(0.05, 0.95, 19), 4)
-GATES = np.concatenate([[0.0], THRESHOLDS, [0.97, 0.99]])
+GATES = np.concatenate([[0.0], THRESHOLDS, [0.97, 0.99, 0.995, 0.999]])  # peaks crowd near 1
 
 
 @dataclass(frozen=True)
