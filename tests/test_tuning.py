@@ -109,3 +109,15 @@ def test_cli_tune_writes_a_retuned_run_and_keeps_the_source(l4s_root, tmp_path):
     assert r.exit_code == 0 and scored["gate"] == info["gate"] and scored["f1"] == pytest.approx(info["metrics"]["f1"])
     r = runner.invoke(app, ["segment", "tune", "--run", str(run), "--data", str(l4s_root), "-o", str(tmp_path / "t")])
     assert r.exit_code != 0 and "exists" in r.output
+
+
+def test_cross_fitted_scores_choose_on_other_folds():
+    from landslide_fusion.segmentation.tuning import cross_fitted
+
+    sweep = PostSweep()
+    for prob, truth, valid in _images(np.random.default_rng(3), 8, 8):
+        sweep.update(prob, truth, valid)
+    held = cross_fitted(sweep, gates=np.array([0.0, 0.8]), folds=4)
+    assert held["folds"] == 4 and held["landslide_images"]["n"] == 8 and held["landslide_free_images"]["n"] == 8
+    assert 0.5 < held["f1"] <= 1.0  # the planted signal holds on images the choice never saw
+    assert cross_fitted(sweep.subset(np.array([0, 1, 8])), folds=5) is None  # one landslide-free image: no folds

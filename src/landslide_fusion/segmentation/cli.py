@@ -73,7 +73,8 @@ def train(
     m = r.metrics
     emit({"run": str(r.path), "threshold": r.threshold, **m}, as_json,
          f"run written to {r.path}\nvalidation: F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  "
-         f"recall {m['recall']:.4f}  (landslide class; mean-of-classes F1 {m['mean_f1']:.4f})\n"
+         f"recall {m['recall']:.4f}  (landslide class; mean-of-classes F1 {m['mean_f1']:.4f})"
+         + _cross_fitted_text(m.get("cross_fitted")) + "\n"
          + (f"out-of-fold region statistics: {r.path / 'oof_stats.csv'}; training curves: {r.path}/fold_*/curves.png"
             if folds >= 2 else f"training curves: {r.path / 'curves.png'}"))
 
@@ -118,7 +119,17 @@ def tune(
                  overwrite=overwrite, progress=not as_json)
     m = c.metrics
     emit({"run": str(out), **m}, as_json,
-         f"retuned run written to {out}: threshold {c.threshold:.2f}, gate {c.gate:.2f}\n" + _evaluation_text(m))
+         f"retuned run written to {out}: threshold {c.threshold:.2f}, gate {c.gate:.2f}\n" + _evaluation_text(m)
+         + _cross_fitted_text(m.get("cross_fitted")))
+
+
+def _cross_fitted_text(h: dict | None) -> str:
+    if not h:
+        return ""
+    neg = h["landslide_free_images"]
+    return (f"\n  chosen on other folds ({h['folds']}-fold cross-fitting, the figure to expect on unseen images): "
+            f"F1 {h['f1']:.4f}  precision {h['precision']:.4f}  recall {h['recall']:.4f}; landslide-free images "
+            f"{100 * neg['false_positive_fraction']:.2f} % of pixels")
 
 
 def _evaluation_text(m: dict) -> str:

@@ -25,8 +25,10 @@ Computation 14, 2002), and the choice maximises the landslide F1 of the weighted
 
 TP and FN occur only on images with landslides, so only false positives are reweighted; a
 negative ``pi`` keeps the validation mix (``w = 1``). The metrics returned are the validation
-split's own (unweighted) at the chosen pair, in the form ``segment evaluate`` reports. Ties go to
-the smaller gate (none), then to the threshold closest to 0.5.
+split's own (unweighted) at the chosen pair, in the form ``segment evaluate`` reports, and under
+``cross_fitted`` those of choices made on other folds of the split (:func:`cross_fitted`), the
+honest figure for unseen images. Ties go to the smaller gate (none), then to the threshold
+closest to 0.5.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from .infer import SegmentationRun
 from .metrics import ConfusionMatrix
 from .predict import predict_regions
 
-__all__ = ["PostChoice", "PostSweep", "THRESHOLDS", "GATES", "choose_post", "tune_run"]
+__all__ = ["PostChoice", "PostSweep", "THRESHOLDS", "GATES", "choose_post", "cross_fitted", "prior_weight", "tune_run"]
 
 THRESHOLDS = np.round(np.linspace(0.05, 0.95, 19), 4)
 GATES = np.concatenate([[0.0], THRESHOLDS, [0.97, 0.99, 0.995, 0.999]])  # peaks crowd near 1
@@ -95,10 +97,18 @@ class PostSweep:
         c[shut, :, :2] = 0
         return c
 
-    def scores(self, threshold: float, gate: float) -> Scores:
-        """The validation scores at one (threshold, gate) pair; the threshold must be a candidate."""
+    def subset(self, images: np.ndarray) -> "PostSweep":
+        """The sweep of some of the images (indices in update order)."""
+        out = PostSweep(self.thresholds, self.opening, self.closing)
+        out.counts = [self.counts[i] for i in images]
+        out.peaks = [self.peaks[i] for i in images]
+        out.positive = [self.positive[i] for i in images]
+        return out
+
+    def scores(self, threshold: float, gate: float, into: Scores | None = None) -> Scores:
+        """The scores at one (threshold, gate) pair (added to ``into``); the threshold must be a candidate."""
         i = int(np.argmin(np.abs(self.thresholds - threshold)))
-        s = Scores()
+        s = Scores() if into is None else into
         for counts, positive in zip(self._gated(gate)[:, i], self.positive):
             s.add(ConfusionMatrix(*(int(v) for v in counts)), positive)
         return s
@@ -122,6 +132,26 @@ class PostSweep:
         return PostChoice(threshold, gate, metrics)
 
 
+def cross_fitted(sweep: PostSweep, landslide_free_share: float = -1.0, gates: np.ndarray | None = None,
+                 folds: int = 5, seed: int = 0) -> dict | None:
+    """The scores of choices made on other images: the images are split into ``folds``
+    stratified folds (fewer when a class has fewer images; None below 2), the pair is chosen on
+    all folds but one and that fold is scored with it, and the held-out counts are summed.
+    Choosing and scoring on the same images is optimistic; this is the figure to expect on
+    unseen images of the same kind with the choice made on the rest (cross-fitting)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    pos = np.array(sweep.positive, dtype=bool)
+    k = min(folds, int(pos.sum()), int((~pos).sum()))
+    if k < 2:
+        return None
+    total = Scores()
+    for fit, held in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(pos)), pos):
+        c = sweep.subset(fit).best(landslide_free_share, gates)
+        sweep.subset(held).scores(c.threshold, c.gate, into=total)
+    return {"folds": k, **total.as_dict()}
+
+
 def prior_weight(landslide_free_share: float, n_landslide: int, n_free: int) -> float:
     """``w`` of the module docstring: 1 for a negative share or a split lacking either class."""
     if landslide_free_share < 0 or n_landslide == 0 or n_free == 0:
@@ -134,9 +164,11 @@ def choose_post(sweep: PostSweep, cfg: SegmentConfig) -> PostChoice:
     ``post.tune_gate``) for ``post.landslide_free_share``, or the fixed ``post.threshold`` and
     ``post.gate``."""
     p = cfg.post
-    c = sweep.best(p.landslide_free_share, GATES if p.tune_gate else np.array([p.gate]))
+    gates = GATES if p.tune_gate else np.array([p.gate])
+    c = sweep.best(p.landslide_free_share, gates)
     about = {"n_images": len(sweep.peaks), "tta": p.tta, "opening": p.opening, "closing": p.closing}
-    return replace(c, metrics={**about, **c.metrics})
+    held_out = cross_fitted(sweep, p.landslide_free_share, gates) if p.tune_threshold or p.tune_gate else None
+    return replace(c, metrics={**about, **c.metrics, "cross_fitted": held_out})
 
 
 def sweep_run(run: SegmentationRun, samples, source: str, *, progress: bool = False) -> PostSweep:
