@@ -153,6 +153,9 @@ def _summarise(run_dir: Path, folds: int, seconds: float, size: int) -> dict[str
         metrics = json.loads((run_dir / "metrics.json").read_text())
     row = {"parameters": int(info["parameters"]), **{k: float(metrics[k]) for k in METRICS}}
     row |= {k: float(v) for k, v in metrics.items() if k.endswith("_std")}
+    held_out = metrics.get("cross_fitted")
+    if held_out:  # the threshold and gate chosen on other folds of the validation images
+        row["cross_fitted_f1"] = float(held_out["f1"])
     return row | {"train_seconds": seconds, "infer_patches_per_s": _inference_rate(first, size)}
 
 
@@ -223,7 +226,9 @@ def _markdown(table: pd.DataFrame, folds: int) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
     note = (f"Validation metrics: mean over {folds} folds." if folds >= 2 else "Validation metrics of one run.")
-    return "\n".join(lines) + f"\n\n{note} F1, IoU, precision, recall: landslide class; mean_f1: mean over both classes.\n"
+    return "\n".join(lines) + (f"\n\n{note} F1, IoU, precision, recall: landslide class; mean_f1: mean over both "
+                               "classes; cross_fitted_f1: F1 with the threshold and gate chosen on other folds of "
+                               "the validation images.\n")
 
 
 def _plot(table: pd.DataFrame, path: Path) -> None:
