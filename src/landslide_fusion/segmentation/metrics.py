@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["ConfusionMatrix", "ThresholdSweep"]
+__all__ = ["ConfusionMatrix", "ThresholdSweep", "THRESHOLDS"]
+
+#: Candidate decision thresholds swept on validation: 0.05, 0.10, ..., 0.95.
+THRESHOLDS = np.round(np.linspace(0.05, 0.95, 19), 4)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -62,7 +65,7 @@ class ThresholdSweep:
     """Confusion counts at many thresholds at once, to tune the decision threshold on validation."""
 
     def __init__(self, thresholds: np.ndarray | None = None) -> None:
-        self.thresholds = np.round(np.linspace(0.05, 0.95, 19), 4) if thresholds is None else np.asarray(thresholds)
+        self.thresholds = THRESHOLDS if thresholds is None else np.asarray(thresholds)
         self.cms = [ConfusionMatrix() for _ in self.thresholds]
 
     def update(self, prob: torch.Tensor, target: torch.Tensor) -> None:

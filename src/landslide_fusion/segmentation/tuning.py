@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..config import save_config
 from ..io.atomic import output_dir, write_json
@@ -47,12 +48,11 @@ from ..regions import has_landslide, landslide_mask
 from .config import SegmentConfig
 from .evaluate import Scores
 from .infer import SegmentationRun
-from .metrics import ConfusionMatrix
+from .metrics import THRESHOLDS, ConfusionMatrix
 from .predict import predict_regions
 
-__all__ = ["PostChoice", "PostSweep", "THRESHOLDS", "GATES", "choose_post", "cross_fitted", "prior_weight", "tune_run"]
+__all__ = ["PostChoice", "PostSweep", "GATES", "choose_post", "cross_fitted", "prior_weight", "tune_run"]
 
-THRESHOLDS = np.round(np.linspace(0.05, 0.95, 19), 4)
 GATES = np.concatenate([[0.0], THRESHOLDS, [0.97, 0.99, 0.995, 0.999]])  # peaks crowd near 1
 
 
@@ -77,13 +77,12 @@ class PostSweep:
 
     def update(self, probability: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> None:
         """Add one image: probabilities (H, W), native 0/1 ground truth, valid pixels."""
-        t = np.asarray(truth)[valid] == 1
+        t = torch.from_numpy(np.asarray(truth)[valid] == 1)
         rows = []
         for th in self.thresholds:
             m = landslide_mask(probability, float(th), self.opening, self.closing, valid)[valid] == 1
-            tp, fp = int((m & t).sum()), int((m & ~t).sum())
-            fn = int(t.sum()) - tp
-            rows.append((tp, fp, fn, t.size - tp - fp - fn))
+            cm = ConfusionMatrix().update(torch.from_numpy(m), t)
+            rows.append((cm.tp, cm.fp, cm.fn, cm.tn))
         self.counts.append(np.array(rows, dtype=np.int64).reshape(len(self.thresholds), 4))
         self.peaks.append(float(probability[valid].max()) if valid.any() else 0.0)
         self.positive.append(has_landslide(truth))
