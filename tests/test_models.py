@@ -146,3 +146,55 @@ def test_swin_shift_mask_separates_rolled_regions():
     assert mask.shape == (4, 4, 4)
     assert (mask[0] == 0).all()  # the top-left window holds one region
     assert (mask[3] != 0).sum() == 12  # the bottom-right window mixes four regions, one token each
+
+
+CHANNELS_LAST_STEP = """
+import sys, torch
+from landslide_fusion.segmentation import create_model
+from tests.test_models import TINY
+torch.manual_seed(0)
+cl = torch.channels_last
+for name, opts in TINY.items():
+    for bands in (3, 9):
+        m = create_model(name, bands, **opts).to(memory_format=cl).train()
+        out = m(torch.randn(2, bands, 64, 64).contiguous(memory_format=cl))
+        sum(o.mean() for o in out.masks).backward()
+print("ok")
+"""
+
+
+def test_every_model_trains_in_channels_last():
+    """One training step of every model in the channels-last format training uses, in a child
+    process: oneDNN's 1x1 stride-2 weight gradient with fewer than 16 input channels in that
+    format corrupts the heap (oneDNN issue #6035), which would abort pytest itself."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.run([sys.executable, "-c", CHANNELS_LAST_STEP], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).parents[1])
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_no_plain_strided_pointwise_convolution():
+    """Every 1x1 convolution of stride > 1 is a :class:`StridedPointwiseConv2d` (subsample, then
+    1x1): the plain kernel in channels-last crashes oneDNN with fewer than 16 input channels."""
+    from landslide_fusion.segmentation.models.layers import StridedPointwiseConv2d
+
+    for name in ALL:
+        for opts in ({}, TINY[name]):
+            for mod in create_model(name, 9, **opts).modules():
+                if isinstance(mod, torch.nn.Conv2d) and mod.kernel_size == (1, 1) and max(mod.stride) > 1:
+                    assert isinstance(mod, StridedPointwiseConv2d), name
+
+
+def test_strided_pointwise_equals_the_plain_convolution():
+    from landslide_fusion.segmentation.models.layers import conv2d
+
+    torch.manual_seed(0)
+    plain = torch.nn.Conv2d(5, 7, 1, 2)
+    ours = conv2d(5, 7, 1, 2, bias=True)
+    ours.load_state_dict(plain.state_dict())
+    for shape in [(2, 5, 33, 47), (1, 5, 64, 64)]:
+        x = torch.randn(*shape)
+        torch.testing.assert_close(ours(x), plain(x))

@@ -24,7 +24,7 @@ from torch import nn
 
 from ...errors import ConfigError
 from .heads import SegmentationNet
-from .layers import conv_bn_act
+from .layers import conv2d, conv_bn_act
 from .registry import HeadOptions, register_model
 
 __all__ = ["Bottleneck", "ResNetBackbone", "ASPP", "DeepLabV3", "DeepLabOptions", "DeepLabSmallOptions"]
@@ -40,7 +40,7 @@ class Bottleneck(nn.Module):
         self.body = nn.Sequential(conv_bn_act(cin, width, 1), conv_bn_act(width, width, 3, stride, dilation=dilation),
                                   conv_bn_act(width, cout, 1, act="none"))
         self.skip = (nn.Identity() if stride == 1 and cin == cout
-                     else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+                     else nn.Sequential(conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout)))
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,14 +1,15 @@
-"""Layers shared by the mobile encoders: conv-BN-activation, squeeze-excitation, and the
-inverted residual block in its MBConv (Sandler et al., 2018; Howard et al., 2019) and
+"""Layers shared by the models: the convolution factory, conv-BN-activation, squeeze-excitation,
+and the inverted residual block in its MBConv (Sandler et al., 2018; Howard et al., 2019) and
 Fused-MBConv (Tan & Le, 2021) forms.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "conv_bn_act", "SqueezeExcite", "InvertedResidual", "make_divisible", "TappedEncoder"]
+__all__ = ["ACTIVATIONS", "StridedPointwiseConv2d", "conv2d", "conv_bn_act", "SqueezeExcite", "InvertedResidual", "make_divisible", "TappedEncoder"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "hswish": nn.Hardswish, "silu": nn.SiLU, "gelu": nn.GELU,
                                           "none": nn.Identity}
@@ -20,12 +21,37 @@ def make_divisible(v: float, divisor: int = 8) -> int:
     return new + divisor if new < 0.9 * v else new
 
 
+class StridedPointwiseConv2d(nn.Conv2d):
+    """A 1x1 convolution of stride ``s`` computed as ``conv1x1(x[..., ::s, ::s])``.
+
+    The output is the same as ``nn.Conv2d(cin, cout, 1, s)``'s, and so are the parameters and
+    their names: an unpadded 1x1 kernel at stride ``s`` reads exactly the pixels ``x[..., ::s, ::s]``.
+    Why: in PyTorch 2.13's CPU build (oneDNN 3.12), the weight gradient of a stride-2 1x1
+    convolution on channels-last input with fewer than 16 input channels (the AVX-512 channel
+    block) writes past its workspace and aborts the process ("double free or corruption"; oneDNN
+    issue #6035, `IC < ic_block` in the "reduce to unit stride" path). Training uses channels-last,
+    so such a layer would crash it; subsampling first never enters that path.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sh, sw = self.stride
+        return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias, 1, 0, 1, self.groups)
+
+
+def conv2d(cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1,
+           bias: bool = False) -> nn.Conv2d:
+    """``nn.Conv2d(cin, cout, k, stride, padding, dilation, groups, bias)``; an unpadded 1x1
+    kernel at stride > 1 is a :class:`StridedPointwiseConv2d`. Build strided convolutions with
+    this, never with ``nn.Conv2d`` directly."""
+    cls = StridedPointwiseConv2d if k == 1 and stride > 1 and padding == 0 else nn.Conv2d
+    return cls(cin, cout, k, stride, padding, dilation=dilation, groups=groups, bias=bias)
+
+
 def conv_bn_act(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: str = "relu",
                 dilation: int = 1) -> nn.Sequential:
     """Conv(k x k, 'same' padding) - BatchNorm - activation."""
     pad = dilation * (k - 1) // 2
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), ACTIVATIONS[act]())
+    return nn.Sequential(conv2d(cin, cout, k, stride, pad, dilation, groups), nn.BatchNorm2d(cout), ACTIVATIONS[act]())
 
 
 class SqueezeExcite(nn.Module):
