@@ -24,6 +24,7 @@ from landslide_fusion.segmentation.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
 from .conftest import assert_same_outputs, debris, invoke_ok, kill_9_while_writing, shared, tiny_fusion_pair
+from .test_models import TINY as MODEL_TINY
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
@@ -294,3 +295,22 @@ def test_png_scene(folder_root, tmp_path):
     r = predict_scene(tmp_path / "run", png, tmp_path / "out", window=32)
     with rasterio.open(tmp_path / "out" / "mask.tif") as m:
         assert m.crs is None and (m.width, m.height) == (32, 32) and r["valid_pixels"] == 32 * 32
+
+
+@pytest.mark.parametrize("name", [n for n in MODEL_TINY if n != "rau-net-small"])
+def test_every_model_trains_predicts_a_scene_and_exports(name, l4s_root, tmp_path):
+    """Each registered model is first-class: trained by the one loop, predicted over a GeoTIFF
+    scene whose size is no multiple of anything, and exported to ONNX within 1e-4 of torch.
+    (``rau-net-small`` is the ``run14`` fixture's model, tested above.)"""
+    opts = [f"model.options.{k}={json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in MODEL_TINY[name].items()]
+    cfg = load_config(SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY[1:], "train.epochs=1", f'model.name="{name}"',
+                                            *opts])
+    train_segmentation(cfg, tmp_path / "run", progress=False)
+    _scene(tmp_path / "s.tif", 70, 90, seed=3)
+    r = predict_scene(tmp_path / "run", tmp_path / "s.tif", tmp_path / "out", window=64, polygons=False)
+    assert r["valid_pixels"] == 70 * 90
+    with rasterio.open(tmp_path / "out" / "mask.tif") as m:
+        assert (m.width, m.height) == (90, 70)
+    res = runner.invoke(app, ["segment", "export", "--run", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["max_abs_logit_difference"] < 1e-4

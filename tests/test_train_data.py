@@ -219,3 +219,14 @@ def test_cli_second_train_to_one_output_fails_at_once(l4s_root, tmp_path):
         held.release(remove=True)
     assert r.exit_code == 1 and r.stderr.startswith("error:") and f"pid {os.getpid()}" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_training_loader_drops_only_a_trailing_batch_of_one():
+    data = torch.utils.data.TensorDataset(torch.arange(9.0))
+    sizes = lambda loader: [len(b[0]) for b in loader]  # noqa: E731
+    assert sizes(make_loader(data, 4, drop_single=True)) == [4, 4]
+    assert sizes(make_loader(data, 4)) == [4, 4, 1]
+    assert sizes(make_loader(data, 5, drop_single=True)) == [5, 4]
+    assert sizes(make_loader(data, 1, drop_single=True)) == [1] * 9
+    sampler = EpochSampler(np.zeros(9, dtype=int), rank=1, world=2)  # 5 items on this rank
+    assert sizes(make_loader(data, 2, sampler=sampler, drop_single=True)) == [2, 2]

@@ -135,10 +135,17 @@ class EpochSampler(Sampler[int]):
 
 
 def make_loader(dataset: Dataset, batch_size: int, *, workers: int = 0, sampler: Sampler[int] | None = None,
-                pin: bool = False) -> DataLoader:
-    """A DataLoader in ``sampler`` order (default: item order) with ``workers`` processes."""
+                pin: bool = False, drop_single: bool = False) -> DataLoader:
+    """A DataLoader in ``sampler`` order (default: item order) with ``workers`` processes.
+
+    ``drop_single`` (training): a trailing batch of one sample is left out. BatchNorm cannot
+    normalise one sample whose deepest map is 1x1 (a 32 px patch in a stride-32 encoder), and a
+    one-sample step is noise; the sampler reshuffles every epoch, so no patch is left out for good.
+    """
+    n = len(sampler if sampler is not None else dataset)
+    drop = drop_single and batch_size > 1 and n % batch_size == 1
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers,
-                      pin_memory=pin)
+                      pin_memory=pin, drop_last=drop)
 
 
 class _LazyImages:

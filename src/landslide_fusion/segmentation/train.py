@@ -384,7 +384,8 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         raise DataError(f"need at least one training and one validation patch (have {len(split.train)} and {len(split.val)})")
     stats = streamed_stats(cfg, split.train)
     sampler = EpochSampler(split.labels, rank=rank, world=world, seed=t.seed, negative_fraction=t.negative_fraction)
-    loader = make_loader(split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda")
+    loader = make_loader(split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda",
+                         drop_single=True)
     val_loader = _val_loader(cfg, split.val)
     p = _build(cfg, stats, device, rank, world, steps=len(loader))
     prog, fp, ckpt = _Progress(), fingerprint(cfg), workdir / "last.pt"
