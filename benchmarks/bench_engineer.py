@@ -90,5 +90,6 @@ def main() -> None:
     print(f"  per-image OpenCV (8-bit 11x11 median) : {t_cv:.3f} s  ({a.n / t_cv:.0f} patches/s)  ratio {t_cv / t_batch:.2f}x")
     print(f"  per-image SciPy (exact, same ops)     : {t_sp:.3f} s  ({a.n / t_sp:.0f} patches/s)  ratio {t_sp / t_batch:.2f}x")
 
+
 if __name__ == "__main__":
     main()

@@ -23,6 +23,21 @@ from landslide_fusion.synth import synth_fusion_regions, synth_region_table, wri
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+#: Tiny variants of every architecture (same code paths, a few thousand parameters) for fast tests
+TINY_MODELS: dict[str, dict] = {
+    "unet": {"widths": (4, 8, 8, 16, 16)},
+    "rau-net": {"widths": (4, 8, 8, 16, 16)},
+    "rau-net-small": {"widths": (4, 8, 8, 16, 16)},
+    "deeplabv3": {"base": 4, "layers": (1, 1, 1, 1), "aspp": 8},
+    "deeplabv3-small": {"base": 4, "layers": (1, 1, 1, 1), "aspp": 8, "output_stride": 8},
+    "mobilenetv3": {"width": 0.25, "decoder": (8, 8, 8, 8, 8)},
+    "efficientnetv2": {"width": 0.25, "depth": 0.2, "decoder": (8, 8, 8, 8, 8)},
+    "vnet": {"base": 2, "convs": (1, 2, 2, 2, 2)},
+    "squeeze-unet": {"widths": (8, 16, 16, 32, 32)},
+    "swin-unet": {"embed_dim": 8, "num_heads": (1, 2, 2, 4), "window": 2},
+    "segformer-b0": {"dims": (8, 16, 24, 32), "num_heads": (1, 1, 2, 2), "decoder": 16},
+}
+
 
 def shared(path: str) -> Path:
     """Path under ../shared/data, or skip the test when it is absent."""

@@ -5,23 +5,11 @@ from landslide_fusion.errors import ConfigError
 from landslide_fusion.segmentation import count_parameters, create_model, list_models
 from landslide_fusion.segmentation.models import HeadOutputs, options_class
 
+from .conftest import TINY_MODELS as TINY
+
 ALL = ["unet", "rau-net", "rau-net-small", "deeplabv3", "deeplabv3-small", "mobilenetv3", "efficientnetv2", "vnet",
        "squeeze-unet", "swin-unet", "segformer-b0"]
 
-# tiny variants of every architecture (same code paths, a few thousand parameters) for fast tests
-TINY: dict[str, dict] = {
-    "unet": {"widths": (4, 8, 8, 16, 16)},
-    "rau-net": {"widths": (4, 8, 8, 16, 16)},
-    "rau-net-small": {"widths": (4, 8, 8, 16, 16)},
-    "deeplabv3": {"base": 4, "layers": (1, 1, 1, 1), "aspp": 8},
-    "deeplabv3-small": {"base": 4, "layers": (1, 1, 1, 1), "aspp": 8, "output_stride": 8},
-    "mobilenetv3": {"width": 0.25, "decoder": (8, 8, 8, 8, 8)},
-    "efficientnetv2": {"width": 0.25, "depth": 0.2, "decoder": (8, 8, 8, 8, 8)},
-    "vnet": {"base": 2, "convs": (1, 2, 2, 2, 2)},
-    "squeeze-unet": {"widths": (8, 16, 16, 32, 32)},
-    "swin-unet": {"embed_dim": 8, "num_heads": (1, 2, 2, 4), "window": 2},
-    "segformer-b0": {"dims": (8, 16, 24, 32), "num_heads": (1, 1, 2, 2), "decoder": 16},
-}
 MULTI = {n for n in ALL if "multi" in options_class(n).supported_heads}
 
 

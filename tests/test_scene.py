@@ -23,8 +23,8 @@ from landslide_fusion.segmentation.scene import panels, predict_scene, resolve_b
 from landslide_fusion.segmentation.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
-from .conftest import assert_same_outputs, debris, invoke_ok, kill_9_while_writing, shared, tiny_fusion_pair
-from .test_models import TINY as MODEL_TINY
+from .conftest import (TINY_MODELS, assert_same_outputs, debris, invoke_ok, kill_9_while_writing, shared,
+                       tiny_fusion_pair)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
@@ -297,12 +297,12 @@ def test_png_scene(folder_root, tmp_path):
         assert m.crs is None and (m.width, m.height) == (32, 32) and r["valid_pixels"] == 32 * 32
 
 
-@pytest.mark.parametrize("name", [n for n in MODEL_TINY if n != "rau-net-small"])
+@pytest.mark.parametrize("name", [n for n in TINY_MODELS if n != "rau-net-small"])
 def test_every_model_trains_predicts_a_scene_and_exports(name, l4s_root, tmp_path):
     """Each registered model is first-class: trained by the one loop, predicted over a GeoTIFF
     scene whose size is no multiple of anything, and exported to ONNX within 1e-4 of torch.
     (``rau-net-small`` is the ``run14`` fixture's model, tested above.)"""
-    opts = [f"model.options.{k}={json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in MODEL_TINY[name].items()]
+    opts = [f"model.options.{k}={json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in TINY_MODELS[name].items()]
     cfg = load_config(SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY[1:], "train.epochs=1", f'model.name="{name}"',
                                             *opts])
     train_segmentation(cfg, tmp_path / "run", progress=False)

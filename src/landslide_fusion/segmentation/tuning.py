@@ -191,7 +191,7 @@ def tune_run(run: str | os.PathLike[str], data: str | os.PathLike[str], out: str
     post = replace(post, landslide_free_share=post.landslide_free_share if landslide_free_share is None
                    else landslide_free_share, tune_gate=post.tune_gate if tune_gate is None else tune_gate)
     cfg = replace(src.config, post=post)
-    src.config = cfg
+    src = replace(src, config=cfg)
     ds = open_dataset(data, split=split, band_set=cfg.features.source, require_masks=True,
                       nan_policy=cfg.data.nan_policy)
     choice = choose_post(sweep_run(src, ds, str(data), progress=progress), cfg)

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "StridedPointwiseConv2d", "conv2d", "conv_bn_act", "SqueezeExcite", "InvertedResidual", "make_divisible", "TappedEncoder"]
+__all__ = ["ACTIVATIONS", "StridedPointwiseConv2d", "conv2d", "conv_bn_act", "SqueezeExcite", "InvertedResidual",
+           "make_divisible", "TappedEncoder"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "hswish": nn.Hardswish, "silu": nn.SiLU, "gelu": nn.GELU,
                                           "none": nn.Identity}
@@ -41,8 +42,8 @@ class StridedPointwiseConv2d(nn.Conv2d):
 def conv2d(cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1,
            bias: bool = False) -> nn.Conv2d:
     """``nn.Conv2d(cin, cout, k, stride, padding, dilation, groups, bias)``; an unpadded 1x1
-    kernel at stride > 1 is a :class:`StridedPointwiseConv2d`. Build strided convolutions with
-    this, never with ``nn.Conv2d`` directly."""
+    kernel at stride > 1 is a :class:`StridedPointwiseConv2d`. Build any 1x1 convolution that may
+    be strided with this, never with ``nn.Conv2d`` directly (``tests/test_models.py`` checks)."""
     cls = StridedPointwiseConv2d if k == 1 and stride > 1 and padding == 0 else nn.Conv2d
     return cls(cin, cout, k, stride, padding, dilation=dilation, groups=groups, bias=bias)
 
