@@ -38,8 +38,18 @@ def test_fuse_train_predict_compare(sides, tmp_path):
     p = _json(runner.invoke(app, ["fuse", "predict", "--fusion", str(tmp_path / "f"), "--image", img, "--tabular", tab,
                                   "-o", str(tmp_path / "risk"), "--json"]))
     risk = pd.read_csv(tmp_path / "risk" / "risk.csv")
-    assert list(risk.columns[:4]) == ["id", "risk_score", "risk_class", "landslide"] and len(risk) == 200
+    assert list(risk.columns[:4]) == ["id", "risk_score", "risk_class", "decision"] and len(risk) == 200
     assert set(risk["risk_class"]) <= {"low", "moderate", "high", "very high"}
+    # one decision per region that agrees with its own risk
+    assert not ((risk["decision"] == 1) & (risk["risk_class"] == "low")).any()
+    assert not ((risk["decision"] == 0) & (risk["risk_class"] == "very high")).any()
+    # one prior for every decision: a sparser mix lowers every risk and never adds a landslide
+    sparse = _json(runner.invoke(app, ["fuse", "predict", "--fusion", str(tmp_path / "f"), "--image", img, "--tabular", tab,
+                                       "-o", str(tmp_path / "risk90"), "--landslide-free-share", "0.9", "--json"]))
+    r90 = pd.read_csv(tmp_path / "risk90" / "risk.csv")
+    assert (r90["risk_score"] <= risk["risk_score"] + 1e-12).all() and (r90["decision"] <= risk["decision"]).all()
+    assert sparse["decision"]["landslide_free_share"] == 0.9 and p["decision"]["landslide_free_share"] is None
+    assert sparse["landslide"] < p["landslide"]
     geo = json.loads((tmp_path / "risk" / "risk.geojson").read_text())
     assert len(geo["features"]) == 200 and geo["features"][0]["geometry"]["type"] == "Point"
     dis = pd.read_csv(tmp_path / "risk" / "disagreements.csv")

@@ -51,10 +51,9 @@ def chain(tmp_path_factory):
     plant_signal(d / "synth" / "regions.csv", 0)
     plant_signal(d / "new" / "regions.csv", 1)
     seg = ["-c", "configs/rau-net-small.toml", "--data", d / "synth", *SETS]
-    ok(["segment", "train", *seg, "--folds", "2", "-o", d / "segcv"])
-    ok(["segment", "train", *seg, "-o", d / "seg"])
+    ok(["segment", "train", *seg, "--folds", "2", "-o", d / "seg"])  # k-fold + the run used for prediction
     ok(["tabular", "train", "--data", d / "synth" / "regions.csv", *TAB, "-o", d / "tab"])
-    ok(["fuse", "train", "--image", d / "segcv" / "oof_stats.csv", "--tabular", d / "tab" / "oof.csv",
+    ok(["fuse", "train", "--image", d / "seg" / "oof_stats.csv", "--tabular", d / "tab" / "oof.csv",
         "--folds", "3", "--set", "stacking.folds=3", "-o", d / "fusion"])
     return d
 
@@ -62,7 +61,7 @@ def chain(tmp_path_factory):
 def test_fusion_records_its_sources(chain):
     prov = json.loads((chain / "fusion" / "provenance.json").read_text())
     assert prov["image"]["kind"] == "kfold" and len(prov["image"]["models"]) == 2
-    assert prov["image"]["path"] == str((chain / "segcv").resolve())
+    assert prov["image"]["path"] == str((chain / "seg").resolve())
     assert prov["tabular"]["kind"] == "tabular" and len(prov["tabular"]["model_sha256"]) == 64
 
 
@@ -82,8 +81,18 @@ def test_quickstart_predict_and_score_on_a_new_area(chain):
     assert np.isfinite(risk["risk_score"]).all() and risk["risk_score"].between(0, 1).all()
     assert risk["risk_score"].min() > 1e-6 and risk["risk_score"].max() < 1 - 1e-6  # no 1e-33 from extrapolation
     truth = pd.read_csv(d / "new" / "regions.csv").set_index("region_id")["landslide"].reindex(risk["id"]).to_numpy()
-    assert 0 < risk["landslide"].sum() < len(risk) and risk["risk_class"].nunique() > 1  # not degenerate
-    assert (risk["landslide"].to_numpy() == truth).mean() >= 0.7  # and sensible: the planted signal comes through
+    assert 0 < risk["decision"].sum() < len(risk) and risk["risk_class"].nunique() > 1  # not degenerate
+    assert (risk["decision"].to_numpy() == truth).mean() >= 0.7  # and sensible: the planted signal comes through
+    # one decision per region that agrees with its own risk, and one tabular threshold everywhere
+    assert not (risk["decision"].eq(0) & risk["risk_class"].isin(["high", "very high"])).any()
+    assert not (risk["decision"].eq(1) & risk["risk_class"].eq("low")).any()
+    scores = pd.read_csv(d / "scores.csv").set_index("id")["decision"]
+    assert (risk.set_index("id")["tabular_vote"] == scores.reindex(risk["id"]).to_numpy()).all()
+    # the fused masks: a region's mask is kept only where the fused decision confirms it
+    fused = pd.read_csv(d / "risk-score" / "risk.csv").set_index("id")
+    for rid, row in fused.iterrows():
+        mask = np.asarray(Image.open(d / "risk-score" / "masks" / f"{rid}.png"))
+        assert row["decision"] == 1 or not mask.any()
     both = risk.set_index("id")["risk_score"].sort_index()
     scored = pd.read_csv(d / "risk-score" / "risk.csv").set_index("id")["risk_score"].sort_index()
     assert np.allclose(both.to_numpy(), scored.to_numpy(), atol=1e-6)  # both routes give the same map
@@ -100,14 +109,14 @@ def test_inputs_from_another_run_are_refused_then_allowed(chain, tmp_path):
     args = ["fuse", "score", "--fusion", d / "fusion", "--run", other, "--tabular", d / "tab", "--data", d / "new",
             "--table", d / "new" / "regions.csv"]
     r = runner.invoke(app, [*map(str, args), "-o", str(tmp_path / "refused")])
-    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and str(other.resolve()) in r.stderr and str((d / "segcv").resolve()) in r.stderr
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and str(other.resolve()) in r.stderr and str((d / "seg").resolve()) in r.stderr
     assert not (tmp_path / "refused").exists()
     w = ok([*args, "-o", tmp_path / "allowed", "--allow-mismatch"])
     assert any(str(other.resolve()) in x for x in w["warnings"])
 
 
 def test_pictures_are_readable(chain):
-    for png in (chain / "seg" / "curves.png", chain / "fusion" / "compare.png"):
+    for png in (chain / "seg" / "fold_1" / "curves.png", chain / "fusion" / "compare.png"):
         with Image.open(png) as im:
             assert im.size[0] > 400 and im.size[1] > 200
             assert len(np.unique(np.asarray(im.convert("L")))) > 10  # not blank

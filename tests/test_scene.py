@@ -248,7 +248,23 @@ def test_fuse_score_over_a_map(run14, fusion_pair, tmp_path):
     assert geo["features"][0]["geometry"]["type"] == "Polygon" and "crs" not in geo  # reprojected to WGS 84
     lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
     assert (abs(lon - 15) < 3).all() and (abs(lat - 37) < 3).all()  # UTM zone 33N, northing 4.1e6 m
-    assert (tmp_path / "risk" / "scene" / "probability.tif").is_file()
+    # the double check: landslide pixels only in the regions the fused decision confirms, each polygon with its
+    # region's fused risk and both votes
+    risk = risk.set_index("id")
+    with rasterio.open(tmp_path / "risk" / "probability.tif") as p, rasterio.open(tmp_path / "risk" / "mask.tif") as m:
+        prob, mask = p.read(1), m.read(1)
+    t = json.loads(r.stdout)["decision"]["mask_threshold"]
+    fused = json.loads((tmp_path / "risk" / "landslides.geojson").read_text())["features"]
+    kept = set(risk.index[risk["status"] != "none"].astype(str))
+    assert {str(f["properties"]["region"]) for f in fused} <= kept
+    risk.index = risk.index.astype(str)
+    for f in fused:
+        row = risk.loc[str(f["properties"]["region"])]
+        assert f["properties"]["risk_score"] == pytest.approx(row["risk_score"]) and f["properties"]["decision"] == 1
+        assert {"tabular_vote", "image_vote", "agree", "area_m2"} <= set(f["properties"])
+    assert ((mask == 1) <= (prob >= t)).all() and (mask[np.isnan(prob)] == 255).all()
+    assert (mask == 1).sum() == sum(f["properties"]["pixels"] for f in fused)
+    assert (tmp_path / "risk" / "scene_mask.tif").is_file() and (tmp_path / "risk" / "provenance.json").is_file()
     r = runner.invoke(app, ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
                             "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])
     assert r.exit_code == 1 and "--scene with --regions" in r.stderr
@@ -284,6 +300,7 @@ def test_kill_9_while_scoring_a_map_then_rerun(run14, fusion_pair, tmp_path):
     _kill_9_then_rerun(lambda out: ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
                                     "--scene", str(tmp_path / "s.tif"), "--regions", str(tmp_path / "regions.geojson"),
                                     "-o", str(out)], tmp_path, ".scene.tmp-*/probability.tif", seed=2)
+    assert json.loads((tmp_path / "killed" / "out" / "landslides.geojson").read_text())["type"] == "FeatureCollection"
 
 
 def test_png_scene(folder_root, tmp_path):

@@ -1,4 +1,5 @@
 import json
+import subprocess
 
 import pandas as pd
 import pytest
@@ -9,6 +10,7 @@ from landslide_fusion.cli import app
 from landslide_fusion.config import load_config
 from landslide_fusion.errors import ConfigError, OutputExistsError
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
+from landslide_fusion.segmentation.tuning import PostSweep
 from landslide_fusion.synth import write_synth_l4s
 
 runner = CliRunner()
@@ -23,7 +25,7 @@ def test_train_writes_complete_run_and_reloads(l4s_root, tmp_path):
     out = tmp_path / "run"
     r = train_segmentation(_cfg(l4s_root, "train.epochs=2"), out, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["band_stats.json", "config.toml", "curves.png", "history.csv", "metrics.json",
-                                                    "model.pt", "run.json"]
+                                                    "model.pt", "run.json", "sweep.csv"]
     run = SegmentationRun.load(out)
     assert run.threshold == r.threshold and len(run.info["out_bands"]) == 23
     x = torch.rand(2, 14, 32, 32) + 0.5
@@ -58,13 +60,65 @@ def test_resume_continues_from_checkpoint(l4s_root, tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".run*"))
 
 
-def test_kfold_reports_mean_and_std(l4s_root, tmp_path):
-    train_segmentation(_cfg(l4s_root, "train.epochs=1"), tmp_path / "cv", folds=2, progress=False)
+def test_kfold_chooses_out_of_fold_and_refits_on_every_image(l4s_root, tmp_path):
+    r = train_segmentation(_cfg(l4s_root, "train.epochs=1", "post.tune_gate=true", "post.landslide_free_share=0.8"),
+                           tmp_path / "cv", folds=2, progress=False)
     cv = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert cv["folds"] == 2 and len(cv["per_fold"]) == 2 and "f1" in cv["std"]
     assert (tmp_path / "cv" / "fold_1" / "model.pt").exists()
-    oof = pd.read_csv(tmp_path / "cv" / "oof_stats.csv")
+    oof = pd.read_csv(tmp_path / "cv" / "oof_stats.csv", dtype={"id": str})
     assert len(oof) == 12 and set(oof["fold"]) == {1, 2} and {"id", "label", "max_probability"} <= set(oof.columns)
+    # the root is the run used for prediction: trained on every image, post chosen on the out-of-fold sweep
+    run = SegmentationRun.load(tmp_path / "cv")
+    sweep = PostSweep.load(tmp_path / "cv" / "sweep.csv")
+    assert sorted(sweep.ids) == sorted(oof["id"]) and run.info["refit"]["images"] == 12
+    assert (run.threshold, run.gate) == (cv["threshold"], cv["gate"]) == (r.threshold, cv["out_of_fold"]["gate"])
+    assert cv["out_of_fold"]["cross_fitted"]["landslide_free_share"] == 0.8
+    # the out-of-fold statistics are made with that threshold and gate: an image below the gate has none
+    below = oof["max_probability"] < run.gate
+    assert (oof.loc[below, "landslide_fraction"] == 0).all()
+
+
+def test_kfold_pools_the_training_and_validation_splits(tmp_path):
+    from landslide_fusion.synth import write_synth_folder
+
+    root = tmp_path / "d"
+    write_synth_folder(root, n=12, size=32, seed=1)  # splits/train.txt and splits/val.txt: 80/20
+    cfg = load_config(SegmentConfig, None, [f'data.root="{root}"', 'data.train_split="train"', 'data.val_split="val"',
+                                            'features.source="rgb"', 'features.preset="rgb9"', "data.size=32", *TINY,
+                                            "train.epochs=1"])
+    train_segmentation(cfg, tmp_path / "cv", folds=2, refit=False, progress=False)
+    oof = pd.read_csv(tmp_path / "cv" / "oof_stats.csv")
+    assert len(oof) == 12 and not (tmp_path / "cv" / "model.pt").exists()
+
+
+def test_kfold_killed_mid_fold_resumes_to_the_uninterrupted_result(l4s_root, tmp_path):
+    from tests.conftest import cli_command, cli_env, debris
+
+    args = ["segment", "train", "--data", str(l4s_root), *[a for t in TINY for a in ("--set", t)],
+            "--set", "train.epochs=3", "--folds", "2", "--set", "train.threads=1"]
+    whole = tmp_path / "whole"
+    subprocess.run(cli_command([*args, "-o", str(whole)]), env=cli_env(), check=True, capture_output=True)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(cli_command([*args, "-o", str(out)]), env=cli_env(), stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # fold 1 done, fold 2 one epoch in: kill
+        if "fold 2/2" in line:
+            break
+    for line in proc.stderr:
+        if "epoch   1/3" in line:
+            proc.kill()
+            break
+    proc.wait()
+    assert not out.exists() and any(tmp_path.glob(".killed.partial*/fold_1/model.pt"))
+    subprocess.run(cli_command([*args, "-o", str(out), "--resume"]), env=cli_env(), check=True, capture_output=True)
+    for name in ("oof_stats.csv", "sweep.csv", "history.csv", "fold_2/history.csv"):
+        a, b = pd.read_csv(whole / name), pd.read_csv(out / name)
+        pd.testing.assert_frame_equal(a.drop(columns=["seconds", "patches_per_s"], errors="ignore"),
+                                      b.drop(columns=["seconds", "patches_per_s"], errors="ignore"))
+    for name in ("model.pt", "fold_1/model.pt", "fold_2/model.pt"):
+        wa, wb = torch.load(whole / name, weights_only=True), torch.load(out / name, weights_only=True)
+        assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert debris(tmp_path) == []
 
 
 def test_learns_planted_signal(tmp_path):

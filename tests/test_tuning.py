@@ -11,7 +11,8 @@ from landslide_fusion.cli import app
 from landslide_fusion.regions import landslide_mask
 from landslide_fusion.segmentation.evaluate import Scores
 from landslide_fusion.segmentation.metrics import ConfusionMatrix
-from landslide_fusion.segmentation.tuning import PostSweep, prior_weight
+from landslide_fusion.prior import prior_weight
+from landslide_fusion.segmentation.tuning import PostSweep
 
 
 def _images(rng: np.random.Generator, n_landslide: int = 6, n_free: int = 6):

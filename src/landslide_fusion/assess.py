@@ -2,21 +2,25 @@
 
 fetch (:func:`~landslide_fusion.acquire.fetch_scene`, written on the run's input domain) ->
 scene prediction (:func:`~landslide_fusion.segmentation.scene.predict_scene`, the windowed
-path) -> zonal statistics per region (:func:`~landslide_fusion.regions.zonal_stats` over the written
-probability and mask; user polygons, reprojected to the scene's UTM grid, or a
-regular grid of ``grid_m`` cells) -> tabular score per region (the region file's columns, or a
-joined ``table``) -> fused risk (the fusion folder's estimator), or, without tabular model and
-fusion, an image-only risk (score = the region's 95th-percentile landslide probability,
-decision = any pixel in the run's mask).
+path) -> the one scoring path of ``fuse score`` (:func:`~landslide_fusion.fusion.run.score_map`:
+zonal statistics per region over the written probability and the run's mask, user polygons
+reprojected to the scene's UTM grid or a regular grid of ``grid_m`` cells; tabular score per
+region from the region file's properties or a joined ``table``; fused risk, decision and the
+fused masks), or, without tabular model and fusion, the image-only scorer of the same path
+(:func:`~landslide_fusion.fusion.score.image_only_scorer`). Decisions are made for the declared
+share of landslide-free regions.
 
 Everything is checked before the first byte is fetched (box, dates, output, run, domain, band
-availability); outputs are built in a temporary folder that replaces ``OUT`` only on success:
-``scene.tif``, ``probability.tif``, ``mask.tif``, ``landslides.geojson``, ``risk.csv``,
-``risk.geojson``, ``map.png``, ``assess.json``.
+availability, the fusion's sources, the regions and the table); outputs are built in a
+temporary folder that replaces ``OUT`` only on success: ``scene.tif``, ``probability.tif``,
+``scene_mask.tif`` (the run's own mask), ``mask.tif`` and ``landslides.geojson`` (the landslides
+the decision confirms), ``risk.csv``, ``risk.geojson``, ``disagreements.csv``,
+``provenance.json``, ``map.png``, ``assess.json``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +34,10 @@ from .domains import Domain, band_factors, run_domain
 from .errors import BandError, ConfigError, DataError
 from .io.atomic import check_can_write, output_dir, write_json
 from .io.geojson import read_geojson
+from .prior import check_share
 from .progress import stage
 
 __all__ = ["assess", "grid_regions", "scene_band_map", "AssessInputs"]
-
-_IMAGE_ONLY_SCORE = "p95_probability"
-
 
 def scene_band_map(model_bands: tuple[str, ...], band_set: str) -> dict[str, str]:
     """Model band -> fetched (``l4s14``) band, by name, else by spectral role; raises naming the
@@ -65,21 +67,32 @@ class AssessInputs:
     run: Any
     domain: Domain
     band_map: dict[str, str]
-    fusion: tuple | None
+    fusion: Any | None
     tabular: Path | None
+    regions: pd.DataFrame | None
+    regions_crs: str | None
+    id_column: str
+    provenance: dict
+    notes: list[str]
 
 
-def _check_inputs(run: str | os.PathLike[str], tabular, fusion, regions, grid_m: float | None) -> AssessInputs:
+def _check_inputs(run: str | os.PathLike[str], tabular, fusion, regions, grid_m: float | None, table,
+                  share: float | None, allow_mismatch: bool) -> AssessInputs:
+    """Everything that can be checked before the download: run, domain, bands, fusion and its
+    sources, the share, the regions (and their id property) and the tabular table's columns."""
+    from .fusion.join import check_region_files
+    from .fusion.provenance import check_sources, image_source, tabular_source
     from .segmentation.infer import SegmentationRun
 
+    check_share(share)
     if (tabular is None) != (fusion is None):
         raise ConfigError("pass both --tabular and --fusion for a fused risk, or neither for an image-only risk")
+    if table is not None and tabular is None:
+        raise ConfigError("--table feeds the tabular model; pass it with --tabular and --fusion")
     if regions is not None and grid_m is not None:
         raise ConfigError("pass either --regions or --grid, not both")
-    if grid_m is not None and not grid_m >= 20:
-        raise ConfigError(f"grid cell {grid_m} m must be at least 20 m (two 10 m pixels)")
-    if regions is not None and not Path(regions).is_file():
-        raise DataError(f"{regions}: file not found; pass a GeoJSON FeatureCollection of regions")
+    if grid_m is not None and not (math.isfinite(grid_m) and grid_m >= 20):
+        raise ConfigError(f"grid cell {grid_m} m must be a finite size of at least 20 m (two 10 m pixels)")
     seg = SegmentationRun.load(run)
     source = seg.config.features.source
     domain = run_domain(seg.info, source)
@@ -88,12 +101,20 @@ def _check_inputs(run: str | os.PathLike[str], tabular, fusion, regions, grid_m:
     if domain.scale not in ("reflectance", "s2-dn", "l4s"):
         raise BandError(f"run {run} was trained on {domain}, which a Sentinel-2 scene (l4s14/reflectance) cannot "
                         "be converted to; use a run trained on Sentinel-2 data")
-    fused = None
+    fused, notes, provenance = None, [], {"run": str(Path(run).resolve())}
     if fusion is not None:
         from .fusion.run import load_fusion
 
         fused = load_fusion(fusion)
-    return AssessInputs(seg, domain, band_map, fused, Path(tabular) if tabular is not None else None)
+        sources = {"image": image_source(run), "tabular": tabular_source(tabular)}
+        notes = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch,
+                              names=(f"statistics of {run}", f"scores of {tabular}"))
+        provenance = {"fusion": str(Path(fusion).resolve()), **sources}
+        check_region_files(tabular, table=table, regions=regions)
+    polys, crs = read_geojson(regions) if regions is not None else (None, None)
+    id_column = _id_column(polys, tabular, str(regions)) if polys is not None else "id"
+    return AssessInputs(seg, domain, band_map, fused, Path(tabular) if tabular is not None else None, polys, crs,
+                        id_column, provenance, notes)
 
 
 def grid_regions(scene: str | os.PathLike[str], cell_m: float) -> tuple[pd.DataFrame, str]:
@@ -120,36 +141,14 @@ def grid_regions(scene: str | os.PathLike[str], cell_m: float) -> tuple[pd.DataF
     return pd.DataFrame(rows), crs
 
 
-def _image_only(stats: pd.DataFrame) -> pd.DataFrame:
-    from .fusion.risk import risk_table
-
-    score = stats[_IMAGE_ONLY_SCORE].to_numpy(float)
-    decision = (stats["landslide_fraction"].to_numpy(float) > 0).astype(int)
-    return risk_table(stats, score, decision)
-
-
-def _fused(stats: pd.DataFrame, props: pd.DataFrame, inputs: AssessInputs, table, source: str) -> pd.DataFrame:
-    from .fusion.run import fuse_frame, read_regions
-    from .io.tables import read_table
-    from .tabular.train import score_table
-
-    estimator, cross, cfg = inputs.fusion
-    rows = read_table(table) if table is not None else props
-    tab = score_table(inputs.tabular, rows, str(table or source))
-    image = stats.reset_index().rename(columns={stats.index.name or "index": cfg.id})
-    tab = tab.drop(columns=["landslide"]).rename(columns={"id": cfg.id})
-    frame, _, _ = read_regions(image, tab, cfg)
-    return fuse_frame(frame, estimator, cross, cfg)[0]
-
-
-def _id_column(polys: pd.DataFrame, inputs: AssessInputs, source: str) -> str:
+def _id_column(polys: pd.DataFrame, tabular, source: str) -> str:
     """The tabular model's id column when the regions carry it, else ``id``."""
     names = ["id"]
-    if inputs.tabular is not None:
+    if tabular is not None:
         from .config import load_config
         from .tabular.config import TabularConfig
 
-        names.insert(0, load_config(TabularConfig, inputs.tabular / "config.toml").id or "id")
+        names.insert(0, load_config(TabularConfig, Path(tabular) / "config.toml").id or "id")
     for n in names:
         if n in polys.columns:
             return n
@@ -157,73 +156,68 @@ def _id_column(polys: pd.DataFrame, inputs: AssessInputs, source: str) -> str:
                     f"properties: {', '.join(c for c in polys.columns if c != 'geometry')}")
 
 
-def _risk(tmp: Path, inputs: AssessInputs, regions, grid_m, table) -> tuple[pd.DataFrame, str]:
+def _risk(tmp: Path, inputs: AssessInputs, grid_m, table, share: float | None):
+    """Risk per region through the one scoring path (:func:`~landslide_fusion.fusion.run.score_map`)."""
     import rasterio
 
-    from .regions import zonal_stats
+    from .fusion.config import RiskConfig
+    from .fusion.run import score_map
+    from .fusion.score import image_only_scorer
 
     with rasterio.open(tmp / "probability.tif") as src:
         crs = src.crs.to_string()
-    if regions is not None:
-        polys, source = read_geojson(regions, to_crs=crs)[0], str(regions)
+    if inputs.regions is not None:
+        from rasterio.warp import transform_geom
+
+        polys = inputs.regions.assign(geometry=[dict(transform_geom(inputs.regions_crs, crs, g))
+                                                for g in inputs.regions["geometry"]])
     else:
         polys, _ = grid_regions(tmp / "probability.tif", grid_m or 500.0)
-        source = f"{grid_m or 500:g} m grid"
-    id_col = _id_column(polys, inputs, source)
-    stats = zonal_stats(tmp / "probability.tif", tmp / "mask.tif", polys, id_col)
+    source = "regions" if inputs.regions is not None else f"{grid_m or 500:g} m grid"
     if inputs.fusion is None:
-        table = _image_only(stats)
+        edges = RiskConfig().edges
+        scorer, cfg = image_only_scorer(inputs.run, edges), None
     else:
-        table = _fused(stats, polys.drop(columns=["geometry"]), inputs, table, source)
-    geoms = polys.set_index(id_col)["geometry"]
-    table["geometry"] = geoms.reindex(table.index).to_numpy()
-    return table, crs
-
-
-def _predict(tmp: Path, inputs: AssessInputs, progress: bool) -> dict:
-    from .segmentation.scene import predict_scene
-
-    stage("predict the scene", progress)
-    r = predict_scene(inputs.run, tmp / "scene.tif", tmp / "prediction", band_map=inputs.band_map, progress=progress)
-    for name in ("probability.tif", "mask.tif", "landslides.geojson"):
-        if (tmp / "prediction" / name).exists():
-            os.replace(tmp / "prediction" / name, tmp / name)
-    import shutil
-
-    shutil.rmtree(tmp / "prediction", ignore_errors=True)
-    return r
+        scorer, cfg, edges = inputs.fusion.scorer, inputs.fusion.cfg, inputs.fusion.cfg.risk.edges
+    share = scorer.share(share)
+    risk, d, notes, counts = score_map(scorer, inputs.run, tmp, polys, inputs.id_column, share, edges,
+                                       tabular_model=inputs.tabular, table=table, source=source, cfg=cfg)
+    return risk, d, notes, counts, crs
 
 
 def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.PathLike[str], *,
            tabular: str | os.PathLike[str] | None = None, fusion: str | os.PathLike[str] | None = None,
            regions: str | os.PathLike[str] | None = None, grid_m: float | None = None,
-           table: str | os.PathLike[str] | None = None, place: str | None = None, overwrite: bool = False,
+           table: str | os.PathLike[str] | None = None, place: str | None = None,
+           landslide_free_share: float | None = None, allow_mismatch: bool = False, overwrite: bool = False,
            progress: bool = True, **fetch_options: Any) -> dict:
     """Run the whole assessment (see the module docstring); ``fetch_options`` go to
     :meth:`~landslide_fusion.acquire.FetchRequest.parse`. Returns a summary."""
     from .acquire.fetch import FetchRequest, fetch_scene
-    from .fusion.risk import write_risk
+    from .fusion.run import predict_scene_into
+    from .fusion.score import write_scores
     from .riskmap import draw_risk_map
 
     req = FetchRequest.parse(bbox, date, **fetch_options)
     check_can_write(out, overwrite)
-    inputs = _check_inputs(run, tabular, fusion, regions, grid_m)
+    inputs = _check_inputs(run, tabular, fusion, regions, grid_m, table, landslide_free_share, allow_mismatch)
     with output_dir(out, overwrite) as tmp:
         scene = fetch_scene(bbox, date, tmp / "scene.tif", scale=inputs.domain.scale, progress=progress,
                             **fetch_options)
-        pred = _predict(tmp, inputs, progress)
-        stage("zonal statistics and risk per region", progress)
-        risk, crs = _risk(tmp, inputs, regions, grid_m, table)
-        write_risk(risk, tmp, crs)
+        stage("predict the scene", progress)
+        predict_scene_into(inputs.run, tmp / "scene.tif", tmp, inputs.band_map, progress)
+        stage("zonal statistics, risk per region and fused masks", progress)
+        risk, d, notes, counts, crs = _risk(tmp, inputs, grid_m, table, landslide_free_share)
+        r = write_scores(tmp, risk, d, None, inputs.notes + notes, crs, inputs.provenance)
         title = f"Landslide risk: {place or req.box}, {', '.join(scene['dates'])}"
         draw_risk_map(tmp / "scene.tif", risk, tmp / "landslides.geojson", tmp / "map.png", title)
-        counts = risk["risk_class"].astype(str).value_counts().to_dict()
         summary = {"out": str(out), "bbox": str(req.box), "dates": scene["dates"], "crs": crs,
                    "width": scene["width"], "height": scene["height"], "run_domain": inputs.domain.to_dict(),
-                   "items": scene["items"], "regions": len(risk), "risk_classes": counts,
-                   "method": "fused" if inputs.fusion is not None else "image-only",
-                   "landslide_pixels": pred.get("landslide_pixels"),
-                   "files": ["scene.tif", "probability.tif", "mask.tif", "landslides.geojson", "risk.csv",
-                             "risk.geojson", "map.png", "assess.json"]}
+                   "items": scene["items"], "method": "fused" if inputs.fusion is not None else "image-only",
+                   **{k: r[k] for k in ("regions", "landslide", "review", "disagreements", "risk_classes", "decision",
+                                        "warnings")},
+                   "landslide_pixels": counts["pixels"], "landslide_polygons": counts["polygons"],
+                   "files": ["scene.tif", "probability.tif", "scene_mask.tif", "mask.tif", "landslides.geojson",
+                             *r["files"], "provenance.json", "map.png", "assess.json"]}
         write_json(tmp / "assess.json", summary)
     return summary

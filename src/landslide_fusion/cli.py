@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from .acquire.catalogs import CONVENTIONS
-from .clitools import JsonOption, OverwriteOption, emit, user_errors
+from .clitools import JsonOption, OverwriteOption, ShareOption, emit, user_errors
 from .domains import SCALES
 from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
@@ -109,6 +109,9 @@ def assess_cmd(
     grid: str = typer.Option(None, "--grid", help="Regular grid of cells instead of --regions, e.g. 500m (default)."),
     table: Path = typer.Option(None, "--table", help="Table of tabular features joined on the region id."),
     place: str = typer.Option(None, "--place", help="Place name for the map title."),
+    landslide_free_share: float = ShareOption,
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Warn instead of refusing when the run or "
+                                        "tabular model differs from those the fusion was trained on."),
     catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
     convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
     max_area: float = AreaOption, overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
@@ -117,10 +120,16 @@ def assess_cmd(
     from .assess import assess
 
     r = assess(bbox, date, run, out, tabular=tabular, fusion=fusion, regions=regions, grid_m=_grid(grid), table=table,
-               place=place, overwrite=overwrite, progress=not as_json,
+               place=place, landslide_free_share=landslide_free_share, allow_mismatch=allow_mismatch,
+               overwrite=overwrite, progress=not as_json,
                **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area))
+    d = r["decision"]
+    mix = "the training mix" if d["landslide_free_share"] is None else \
+        f"{100 * d['landslide_free_share']:.0f} % landslide-free regions"
     emit(r, as_json, f"wrote {r['out']}: {r['regions']} regions ({r['method']} risk: "
-                     f"{', '.join(f'{k} {v}' for k, v in r['risk_classes'].items())}), map.png")
+                     f"{', '.join(f'{k} {v}' for k, v in r['risk_classes'].items())}); {r['landslide']} decided "
+                     f"landslide for {mix} (risk >= {d['risk_threshold']:.3f}), {r['landslide_polygons']} confirmed "
+                     "landslide polygons; map.png" + "".join(f"\nwarning: {w}" for w in r["warnings"]))
 
 
 def main() -> None:

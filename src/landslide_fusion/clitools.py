@@ -15,7 +15,8 @@ import typer
 from .errors import LandslideError
 from .io.atomic import _jsonable
 
-__all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
+__all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption",
+           "ShareOption"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +44,12 @@ OverwriteOption = typer.Option(False, "--overwrite", help="Replace an existing o
 ConfigOption = typer.Option(None, "--config", "-c", help="TOML config file (see configs/).")
 SetOption = typer.Option(
     [], "--set", "-s", help="Override a config value, e.g. --set train.epochs=5 (repeatable)."
+)
+ShareOption = typer.Option(
+    None, "--landslide-free-share",
+    help="Expected share of landslide-free regions where the models are used, in [0, 1) (e.g. 0.9: 9 regions in "
+         "10 hold no landslide); every threshold and decision is made for it (default: the one the model or "
+         "fusion was tuned for)."
 )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, choices, comma_list, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, choices, comma_list, emit, user_errors
 from ..config import load_config
 from .join import ON_MISSING
 from .methods import list_methods
@@ -37,11 +37,12 @@ AllowMismatchOption = typer.Option(False, "--allow-mismatch",
 
 
 def _config(config: Path | None, set_: list[str], method: Method | None = None, folds: int | None = None,
-            on_missing: OnMissing | None = None):
+            on_missing: OnMissing | None = None, landslide_free_share: float | None = None):
     from .config import FusionConfig
 
     values = {k: v for k, v in (("method", method.value if method else None), ("folds", folds),
-                                ("on_missing", on_missing.value if on_missing else None)) if v is not None}
+                                ("on_missing", on_missing.value if on_missing else None),
+                                ("landslide_free_share", landslide_free_share)) if v is not None}
     return load_config(FusionConfig, config, set_, values)
 
 
@@ -66,6 +67,7 @@ def train(
     method: Method = typer.Option(None, help="Fusion method (default: the config's)."),
     folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
     on_missing: OnMissing = OnMissingOption,
+    landslide_free_share: float = ShareOption,
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
     overwrite: bool = OverwriteOption,
@@ -74,14 +76,33 @@ def train(
     """Fit the fusion on held-out base-model outputs and cross-validate it against both single models."""
     from .run import train_fusion
 
-    cfg = _config(config, set_, method, folds, on_missing)
+    cfg = _config(config, set_, method, folds, on_missing, landslide_free_share)
     r = train_fusion(image, tabular, cfg, out, overwrite=overwrite, progress=not as_json)
     c = r["compare"]
     emit(r, as_json, f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
          f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
          f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
          f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
+         + _decision_text(r["landslide_free_share"], r["decision"]) + "\n"
          f"inputs from: {_sources(r['sources'])} (provenance.json)" + _notes(r))
+
+
+def _mix(share: float | None) -> str:
+    return "the training regions' own mix" if share is None else f"{100 * share:.0f} % landslide-free regions"
+
+
+def _decision_text(share: float | None, d: dict) -> str:
+    """The decision made for the prior, and what it is expected to give on unseen regions."""
+    text = (f"decisions for {_mix(share)}: landslide where the risk reaches {d['risk_threshold']:.3f}; fused masks: "
+            f"pixels >= {d['mask_threshold']:.2f} in those regions")
+    reg, px = d["expected"].get("regions", {}), d["expected"].get("pixels") or {}
+    if reg:
+        text += (f"\n  expected on unseen regions at that mix: region precision {reg['precision']:.3f}  "
+                 f"recall {reg['recall']:.3f}  F1 {reg['f1']:.3f}  PR-AUC {reg['pr_auc']:.3f}")
+    if px:
+        text += (f"\n  fused masks (cross-fitted, {px['folds']} folds): pixel F1 {px['f1']:.3f}  "
+                 f"precision {px['precision']:.3f}  recall {px['recall']:.3f}")
+    return text
 
 
 def _sources(sources: dict) -> str:
@@ -99,6 +120,7 @@ def predict(
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (risk.csv, risk.geojson, disagreements.csv)."),
     on_missing: OnMissing = OnMissingOption,
+    landslide_free_share: float = ShareOption,
     allow_mismatch: bool = AllowMismatchOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
@@ -106,15 +128,28 @@ def predict(
     """Risk score, risk class and decision per region, and the regions where the models disagree."""
     from .run import predict_fusion
 
-    r = predict_fusion(fusion, image, tabular, out, overwrite=overwrite, on_missing=on_missing.value if on_missing else None,
-                       allow_mismatch=allow_mismatch)
+    r = predict_fusion(fusion, image, tabular, out, landslide_free_share=landslide_free_share, overwrite=overwrite,
+                       on_missing=on_missing.value if on_missing else None, allow_mismatch=allow_mismatch)
     emit(r, as_json, _risk_text(r))
 
 
 def _risk_text(r: dict) -> str:
     classes = ", ".join(f"{k} {v}" for k, v in r["risk_classes"].items())
-    return (f"{r['regions']} regions: {r['landslide']} landslide; risk classes: {classes}; "
-            f"{r['disagreements']} disagreements\nwritten: {', '.join(r['files'])}" + _notes(r))
+    review = f", {r['review']} kept for review" if r.get("review") else ""
+    return (f"{r['regions']} regions: {r['landslide']} landslide{review}; risk classes: {classes}; "
+            f"{r['disagreements']} disagreements\n{_decision_text(r['decision']['landslide_free_share'], r['decision'])}"
+            + _evaluation_text(r.get("evaluation")) + f"\nwritten: {', '.join(r['files'])}" + _notes(r))
+
+
+def _evaluation_text(e: dict | None) -> str:
+    if not e:
+        return ""
+    text = (f"\nfused masks of the {e['n_images']} labelled images, as written (native size): F1 {e['f1']:.4f}  "
+            f"precision {e['precision']:.4f}  recall {e['recall']:.4f}  IoU {e['iou']:.4f}")
+    if (at := e.get("at_prior")) is not None:
+        text += (f"\n  expected at {_mix(at['landslide_free_share'])}: F1 {at['f1']:.4f}  precision "
+                 f"{at['precision']:.4f}  recall {at['recall']:.4f}")
+    return text
 
 
 @app.command("compare")
@@ -152,17 +187,20 @@ def score(
     split: str = typer.Option(None, help="Split list of an image folder."),
     band_map: str = typer.Option(None, help="Map: model band <- scene band, e.g. RED=3,GREEN=2,BLUE=1."),
     on_missing: OnMissing = OnMissingOption,
+    landslide_free_share: float = ShareOption,
     allow_mismatch: bool = AllowMismatchOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Run both models on the regions (patches, or polygons over a scene) and fuse them into risk."""
+    """Run both models on the regions (patches, or polygons over a scene), fuse them into risk, and
+    write the landslide masks the fused decision confirms."""
     from .run import score_regions
 
     bm = comma_list(band_map)
     r = score_regions(fusion, run, tabular, out, data=data, table=table, split=split, scene=scene, regions=regions,
-                      band_map=bm, overwrite=overwrite, on_missing=on_missing.value if on_missing else None,
-                      allow_mismatch=allow_mismatch, progress=not as_json)
+                      band_map=bm, landslide_free_share=landslide_free_share, overwrite=overwrite,
+                      on_missing=on_missing.value if on_missing else None, allow_mismatch=allow_mismatch,
+                      progress=not as_json)
     emit(r, as_json, _risk_text(r))
 
 

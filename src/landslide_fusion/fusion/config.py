@@ -43,9 +43,13 @@ class FusionConfig:
     """``method``: a registered fusion method (:func:`~landslide_fusion.fusion.methods.list_methods`;
     each reads its own section, ``[stacking]`` or ``[crosscheck]``). Region files join on ``id``; labels come from
     a ``label`` column of either side. ``on_missing``: ``error`` or ``drop`` for ids present on
-    one side only. ``folds``: folds of ``fuse compare``."""
+    one side only. ``folds``: folds of ``fuse compare``. ``landslide_free_share``: the share of
+    landslide-free regions expected where the fusion is used; decisions, risk scores and fused
+    masks are made for it (:mod:`landslide_fusion.prior`; negative: the training regions' own mix),
+    and ``fuse predict``/``fuse score``/``assess`` may declare another."""
 
-    method: str = setting("stacking", choices=("stacking", "crosscheck"))
+    method: str = setting("stacking", choices=names_of("landslide_fusion.fusion.methods", "list_methods"))
+    landslide_free_share: float = setting(-1.0, lt=1)
     id: str = "id"
     label: str = "label"
     image_columns: tuple[str, ...] = IMAGE_FEATURES

@@ -1,8 +1,11 @@
 """Risk score and risk class per region, and the writers of the risk table.
 
-The risk score is the fused landslide probability. Classes cut it at ``edges`` (config
-``risk.edges``, default 0.25 / 0.5 / 0.75) into ``low``, ``moderate``, ``high`` and ``very high``:
-class ``k`` holds scores in ``[edges[k-1], edges[k])``.
+The risk score is the fused landslide probability at the declared share of landslide-free
+regions (:mod:`.decision`). Classes cut it at ``edges`` (config ``risk.edges``, default
+0.25 / 0.5 / 0.75) into ``low``, ``moderate``, ``high`` and ``very high``: class ``k`` holds
+scores in ``[edges[k-1], edges[k])``. The decision is made on the same score, at a threshold
+inside the moderate class ``[edges[0], edges[1]]``, so a decided region is never ``low`` and a
+``high`` or ``very high`` one is always decided.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ def risk_classes(score: np.ndarray, edges: tuple[float, ...] = (0.25, 0.5, 0.75)
 
 def risk_table(frame: pd.DataFrame, score: np.ndarray, decision: np.ndarray,
                edges: tuple[float, ...] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
-    """``frame`` (indexed by region id) with ``risk_score``, ``risk_class`` and ``landslide`` in front."""
-    head = pd.DataFrame({"risk_score": score, "risk_class": risk_classes(score, edges), "landslide": decision.astype(int)},
+    """``frame`` (indexed by region id) with ``risk_score``, ``risk_class`` and ``decision`` (1: the
+    region holds a landslide) in front."""
+    head = pd.DataFrame({"risk_score": score, "risk_class": risk_classes(score, edges), "decision": decision.astype(int)},
                         index=frame.index)
     return head.join(frame.drop(columns=[c for c in head.columns if c in frame.columns]))
 

@@ -8,11 +8,16 @@ Inputs are two region files joined on ``id``:
   ``tabular predict`` (on regions the model did not train on).
 
 Labels come from a ``label`` column of either file. A fusion folder holds ``fusion.json`` (the
-fitted estimator of the configured method, see :mod:`.methods`, plus the cross-check thresholds
-used for the disagreement report), ``config.toml``, ``provenance.json`` (fingerprints of the
-segmentation run(s) and tabular model behind the inputs, see :mod:`.provenance`),
-``compare.json``/``compare.png``/``compare_oof.csv`` (the cross-validated comparison on the
-training regions) and ``disagreements.csv``.
+fitted estimator of the configured method, see :mod:`.methods`), ``decision.json`` (the
+held-out evidence decisions are made with for any declared prior, see :mod:`.decision`, with
+``decision_sweep.csv``, the image side's out-of-fold mask counts, when the image side is a
+k-fold), ``config.toml``, ``provenance.json`` (fingerprints of the segmentation run(s) and
+tabular model behind the inputs, see :mod:`.provenance`), ``compare.json``/``compare.png``/
+``compare_oof.csv`` (the cross-validated comparison on the training regions) and
+``disagreements.csv`` (regions where the two models' own votes differ).
+
+Scoring new regions (``fuse predict``, ``fuse score``, and ``assess``) goes through one path,
+:mod:`.score`.
 """
 
 from __future__ import annotations
@@ -31,19 +36,30 @@ from ..errors import ConfigError, DataError
 from ..io.atomic import output_dir, output_file, write_json
 from ..io.geojson import GEOMETRY_COLUMNS
 from ..io.tables import read_table, require_columns, table_path, write_table
+from ..prior import check_share, declared_share
 from ..progress import stage
+from ..segmentation.tuning import PostSweep, post_for_share
+from ..tabular.model import LandslideGBM
 from ..tabular.schema import binary_labels
+from ..tabular.threshold import choose_threshold
 from .compare import CompareResult, compare_chart, compare_fusion
 from .config import FusionConfig
 from .crosscheck import CrossCheckFusion
+from .decision import Decision, DecisionRule
 from .join import UnmatchedRegionsWarning, check_region_files, join_regions
 from .methods import FusionMethod, create_method, method_from_dict
 from .provenance import PROVENANCE_FILE, check_sources, image_source, tabular_source
-from .risk import risk_table, write_risk
+from .score import Scorer, confirm_images, confirm_map, score_frame, write_scores
 from .stacking import TABULAR_COLUMN, StackingFusion
+from .votes import model_folders, region_votes
 
-__all__ = ["read_regions", "train_fusion", "predict_fusion", "compare_regions", "score_regions", "describe_dataset",
-           "load_fusion", "fuse_frame"]
+__all__ = ["read_regions", "train_fusion", "predict_fusion", "compare_regions", "score_regions", "score_map",
+           "describe_dataset", "load_fusion", "fuse_frame", "predict_scene_into", "FittedFusion", "DECISION_FILE",
+           "DECISION_SWEEP_FILE"]
+
+#: The decision rule of a fusion folder (:mod:`.decision`) and the image-side sweep it chooses on.
+DECISION_FILE = "decision.json"
+DECISION_SWEEP_FILE = "decision_sweep.csv"
 
 
 def _tabular_side(df: pd.DataFrame, source: str, cfg: FusionConfig) -> pd.DataFrame:
@@ -55,7 +71,7 @@ def _tabular_side(df: pd.DataFrame, source: str, cfg: FusionConfig) -> pd.DataFr
     if bad:
         raise DataError(f"{source}: {len(bad)} tabular probabilities are missing or outside [0, 1] "
                         f"(ids {', '.join(bad[:5])}); pass the 'probability' column of tabular train/predict output")
-    return df[[c for c in (cfg.id, TABULAR_COLUMN, cfg.label, *GEOMETRY_COLUMNS) if c in df.columns]]
+    return df[[c for c in (cfg.id, TABULAR_COLUMN, "decision", cfg.label, *GEOMETRY_COLUMNS) if c in df.columns]]
 
 
 def read_regions(image: str | os.PathLike[str] | pd.DataFrame, tabular: str | os.PathLike[str] | pd.DataFrame,
@@ -98,74 +114,124 @@ def _write_compare(result: CompareResult, folder: Path) -> None:
     compare_chart(result, folder / "compare.png")
 
 
+def _kfold_sweep(image) -> PostSweep | None:
+    """The out-of-fold sweep beside a k-fold's ``oof_stats.csv`` (``sweep.csv`` of its root run), or None."""
+    from ..segmentation.tuning import SWEEP_FILE, PostSweep
+
+    path = _path(image)
+    if path is None or Path(path).is_dir():
+        return None
+    folder = Path(path).parent
+    if not ((folder / "cv.json").is_file() and (folder / SWEEP_FILE).is_file()):
+        return None
+    return PostSweep.load(folder / SWEEP_FILE)
+
+
+@dataclasses.dataclass
+class FittedFusion:
+    """A fusion folder loaded: the fitted estimator, its config, the decision rule and the sources
+    it was trained on."""
+
+    path: Path
+    estimator: FusionMethod
+    cfg: FusionConfig
+    scorer: Scorer
+    sources: dict
+    tabular_threshold: float | None = None
+
+
+def _scorer(estimator, rule: DecisionRule, cfg: FusionConfig) -> Scorer:
+    return Scorer(rule, declared_share(cfg.landslide_free_share), estimator=estimator,
+                  review_disagreements=isinstance(estimator, CrossCheckFusion))
+
+
 def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False,
                  progress: bool = False) -> dict:
-    """Fit the fusion estimator on held-out base outputs, cross-validate the comparison, write ``out``."""
+    """Fit the fusion estimator on held-out base outputs, the decision rule on its held-out
+    probabilities (:mod:`.decision`), cross-validate the comparison, and write ``out``."""
     estimator = create_method(cfg)  # an unknown method fails here, before any reading
+    share = declared_share(cfg.landslide_free_share)
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; training needs labels")
     stage(f"fitting {cfg.method} fusion on {len(y)} regions", progress)
     estimator.fit(frame, y)
-    cross = estimator if isinstance(estimator, CrossCheckFusion) else CrossCheckFusion.from_config(cfg).fit(frame, y)
+    sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
+    run, model = model_folders(sources)
+    held_out = getattr(estimator, "oof_probability_", None)  # stacking: its own out-of-fold probabilities
+    if held_out is None:
+        held_out = estimator.predict_proba(frame)[:, 1]
+    stage("choosing the decision and the fused masks' threshold for the declared prior", progress)
+    mask_threshold = post_for_share(run, None)[0] if run is not None else 0.5
+    rule = DecisionRule.fit(y, held_out, list(frame.index), edges=cfg.risk.edges, mask_threshold=mask_threshold,
+                            calibrated=isinstance(estimator, StackingFusion), rule=cfg.stacking.threshold_rule,
+                            target_recall=cfg.stacking.target_recall, sweep=_kfold_sweep(image))
+    scorer = _scorer(estimator, rule, cfg)
+    tabular_threshold = (LandslideGBM.load(model).threshold_ if model is not None else
+                         choose_threshold(y, frame[TABULAR_COLUMN].to_numpy(float)))
+    votes, vote_notes = region_votes(frame, run, model, share, tabular_threshold)
+    table, d = score_frame(frame, scorer, votes, share, cfg.risk.edges)
     result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds,
                             stacker=StackingFusion.from_config(cfg), random_state=cfg.seed, progress=progress)
-    sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
     with output_dir(out, overwrite) as tmp:
-        write_json(tmp / "fusion.json", {"method": cfg.method, "estimator": estimator.to_dict(),
-                                         "crosscheck": cross.to_dict(), "regions": len(y), "positives": int(y.sum())})
+        write_json(tmp / "fusion.json", {"method": cfg.method, "estimator": estimator.to_dict(), "regions": len(y),
+                                         "positives": int(y.sum()), "tabular_threshold": tabular_threshold})
+        write_json(tmp / DECISION_FILE, rule.to_dict())
+        if (sweep := rule.sweep_frame()) is not None:
+            write_table(sweep, tmp / DECISION_SWEEP_FILE)
         write_json(tmp / PROVENANCE_FILE, sources)
         save_config(cfg, tmp / "config.toml")
         _write_compare(result, tmp)
-        write_table(cross.disagreements(frame).assign(label=pd.Series(y, index=frame.index)).reset_index(),
-                    tmp / "disagreements.csv")
+        disagree = table[table["agree"] == 0] if "agree" in table.columns else table.iloc[:0]
+        disagree = disagree.assign(label=pd.Series(y, index=frame.index).reindex(disagree.index))
+        write_table(disagree.reset_index().drop(columns=["geometry"], errors="ignore"), tmp / "disagreements.csv")
         if len(unmatched):
             write_table(unmatched, tmp / "unmatched.csv")
     summary = {"out": str(out), "method": cfg.method, "regions": len(y), "positives": int(y.sum()),
-               "unmatched": len(unmatched), "warnings": notes, "threshold": estimator.threshold_,
+               "unmatched": len(unmatched), "warnings": notes + vote_notes + ([d.note] if d.note else []),
+               "landslide_free_share": share, "decision": {"risk_threshold": d.threshold, "probability_cut": d.cut,
+                                                           "mask_threshold": d.mask_threshold, "expected": d.expected},
                "sources": sources, "compare": {"mean": result.mean, "std": result.std, "agreement": result.agreement}}
     if (coef := getattr(estimator, "coefficients", None)) is not None and (c := coef()) is not None:
         summary["coefficients"] = c.to_dict()
     return summary
 
 
-def load_fusion(path: str | os.PathLike[str]) -> tuple[FusionMethod, CrossCheckFusion, FusionConfig]:
-    """The fitted estimator, the cross-check used for disagreements, and the config of a fusion folder."""
+def load_fusion(path: str | os.PathLike[str]) -> FittedFusion:
+    """A fusion folder written by ``fuse train``."""
     path = Path(path)
-    for name in ("fusion.json", "config.toml"):
+    for name in ("fusion.json", "config.toml", DECISION_FILE):
         if not (path / name).is_file():
-            raise DataError(f"{path}: not a fusion folder (no {name}); pass a folder written by 'fuse train'")
+            raise DataError(f"{path}: not a fusion folder of this version (no {name}); pass a folder written by "
+                            "'fuse train' (run it again for folders written before decisions for a declared prior)")
     doc = json.loads((path / "fusion.json").read_text())
-    cross = CrossCheckFusion.from_dict(doc["crosscheck"])
-    return method_from_dict(doc["estimator"]), cross, load_config(FusionConfig, path / "config.toml")
+    cfg = load_config(FusionConfig, path / "config.toml")
+    sweep = pd.read_csv(path / DECISION_SWEEP_FILE, dtype={"id": str}) if (path / DECISION_SWEEP_FILE).is_file() else None
+    rule = DecisionRule.from_dict(json.loads((path / DECISION_FILE).read_text()), sweep)
+    estimator = method_from_dict(doc["estimator"])
+    record = path / PROVENANCE_FILE
+    sources = json.loads(record.read_text()) if record.is_file() else {}
+    return FittedFusion(path, estimator, cfg, _scorer(estimator, rule, cfg), sources, doc.get("tabular_threshold"))
 
 
-def fuse_frame(frame: pd.DataFrame, estimator, cross: CrossCheckFusion, cfg: FusionConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Risk table (score, class, decision, both votes, agreement, inputs) and the disagreements."""
-    report = cross.report(frame)
-    score = estimator.predict_proba(frame)[:, 1]
-    decision = estimator.predict(frame)
-    votes = report[["tabular_vote", "image_vote", "agree"]]
-    table = risk_table(votes.join(frame), score, decision, cfg.risk.edges)
-    return table, table[table["agree"] == 0]
-
-
-def _write_fused(folder: Path, frame: pd.DataFrame, unmatched: pd.DataFrame, estimator, cross: CrossCheckFusion,
-                 cfg: FusionConfig, notes: list[str], crs: str | None = None) -> dict:
-    table, disagree = fuse_frame(frame, estimator, cross, cfg)
-    paths, geo_notes = write_risk(table, folder, crs)
-    write_table(disagree.reset_index().drop(columns=["geometry"], errors="ignore"), folder / "disagreements.csv")
-    if len(unmatched):
-        write_table(unmatched, folder / "unmatched.csv")
-    counts = table["risk_class"].value_counts().reindex(table["risk_class"].cat.categories).astype(int).to_dict()
-    return {"regions": len(table), "landslide": int(table["landslide"].sum()), "disagreements": len(disagree),
-            "unmatched": len(unmatched), "risk_classes": counts,
-            "files": [p.name for p in paths] + ["disagreements.csv"], "warnings": notes + geo_notes}
+def fuse_frame(frame: pd.DataFrame, fusion: FittedFusion, share: float | None = None, *,
+               run: str | os.PathLike[str] | None = None,
+               tabular_model: str | os.PathLike[str] | None = None) -> tuple[pd.DataFrame, Decision, list[str]]:
+    """Risk table of a joined region frame (:func:`.score.score_frame`) at ``share`` (None: the
+    fusion's declared one), with both models' votes (``run`` and ``tabular_model`` default to
+    those the fusion was trained on); returns the table, the decision made and notes."""
+    share = fusion.scorer.share(share)
+    known_run, known_model = model_folders(fusion.sources)
+    votes, notes = region_votes(frame, run or known_run, tabular_model or known_model, share, fusion.tabular_threshold)
+    table, d = score_frame(frame, fusion.scorer, votes, share, fusion.cfg.risk.edges)
+    return table, d, notes
 
 
 def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os.PathLike[str], *,
-                   overwrite: bool = False, on_missing: str | None = None, allow_mismatch: bool = False) -> dict:
-    """Fuse new regions: ``risk.csv`` (+ ``risk.geojson`` with geometry) and ``disagreements.csv``.
+                   landslide_free_share: float | None = None, overwrite: bool = False, on_missing: str | None = None,
+                   allow_mismatch: bool = False) -> dict:
+    """Fuse new regions: ``risk.csv`` (+ ``risk.geojson`` with geometry), ``disagreements.csv``
+    and ``provenance.json``, decisions made for ``landslide_free_share``.
 
     The inputs' sources are checked against the fusion's (:func:`.provenance.check_sources`):
     inputs from other models are refused unless ``allow_mismatch``.
@@ -173,16 +239,18 @@ def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os
     from ..io.atomic import check_can_write
 
     check_can_write(out, overwrite)
-    estimator, cross, cfg = load_fusion(fusion)
-    if on_missing:
-        cfg = dataclasses.replace(cfg, on_missing=on_missing)
+    check_share(landslide_free_share)
+    fitted = load_fusion(fusion)
+    cfg = dataclasses.replace(fitted.cfg, on_missing=on_missing) if on_missing else fitted.cfg
     sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
     checked = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch,
                             names=(str(_path(image) or "image regions"), str(_path(tabular) or "tabular regions")))
     frame, _, unmatched, notes = _read_noting(image, tabular, cfg)
+    run, model = model_folders(sources)
+    table, d, vote_notes = fuse_frame(frame, fitted, landslide_free_share, run=run, tabular_model=model)
     with output_dir(out, overwrite) as tmp:
-        r = _write_fused(tmp, frame, unmatched, estimator, cross, cfg, checked + notes)
-        write_json(tmp / PROVENANCE_FILE, {"fusion": str(Path(fusion).resolve()), **sources})
+        r = write_scores(tmp, table, d, unmatched, checked + notes + vote_notes,
+                         provenance={"fusion": str(Path(fusion).resolve()), **sources})
     return {"out": str(out), **r, "files": [str(Path(out) / f) for f in r["files"]]}
 
 
@@ -199,75 +267,163 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
             **result.to_dict(), "text": result.text(), "chart": str(Path(out) / "compare.png")}
 
 
-def _score_images(seg, tabular_model, data, table, split, progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both sides for a folder of images, each image read once: the run's region statistics, and
-    the tabular model's scores of ``table`` or, without one, of the images' descriptors."""
+def _score_images(seg, tabular_model, data, table, split, share, folder: Path, truth: PostSweep,
+                  progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both sides for a folder of images, each image read once: the run's region statistics (the
+    probabilities written to ``folder/probabilities/ID.tif`` for the fused masks; labelled images
+    counted into ``truth`` at the fused masks' threshold), and the tabular model's scores of
+    ``table`` or, without one, of the images' descriptors."""
     from ..io.open import open_dataset
+    from ..io.raster import write_geotiff
     from ..segmentation.predict import predict_regions
     from ..tabular.train import score_table
     from .descriptors import describe_samples
 
     ds = open_dataset(data, split=split, band_set=seg.config.features.source)
     described: list[pd.DataFrame] = []
-    image = predict_regions(seg, ds, str(data), progress=progress,
-                            each=None if table is not None else lambda s, _: described.append(describe_samples([s])))
+    (folder / "probabilities").mkdir()
+
+    def each(sample, pred) -> None:
+        write_geotiff(folder / "probabilities" / f"{sample.id}.tif", pred.probability, sample.geo)
+        if sample.mask is not None:
+            truth.update(pred.probability, sample.mask, pred.valid, sample.id)
+        if table is None:
+            described.append(describe_samples([sample]))
+
+    image = predict_regions(seg, ds, str(data), progress=progress, each=each)
     rows = read_table(table) if table is not None else pd.concat(described, ignore_index=True)
-    return image, score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}")
+    return image, score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}", share)
+
+
+def score_map(scorer: Scorer, run, folder: Path, polys: pd.DataFrame, id_column: str, share: float | None,
+              edges: tuple[float, ...], *, tabular_model: str | os.PathLike[str] | None = None,
+              table: str | os.PathLike[str] | None = None, source: str = "regions",
+              cfg: FusionConfig | None = None) -> tuple[pd.DataFrame, Decision, list[str], dict]:
+    """Risk of region polygons over a predicted scene in ``folder`` (``probability.tif`` and the
+    run's ``scene_mask.tif``), and the fused ``mask.tif`` and ``landslides.geojson`` written there:
+    zonal statistics -> the tabular model's scores of the polygons' properties (or ``table``, joined
+    on the id) -> the scorer (a fusion, or the run alone without ``tabular_model``)."""
+    from ..regions import zonal_stats
+    from ..tabular.train import score_table
+
+    stats = zonal_stats(folder / "probability.tif", folder / "scene_mask.tif", polys, id_column)
+    notes: list[str] = []
+    if tabular_model is None:
+        frame = stats
+        votes, notes = region_votes(frame, run.path, None, share)
+    else:
+        props = read_table(table) if table is not None else polys.drop(columns=["geometry"])
+        tab = score_table(tabular_model, props, str(table or source), share)
+        cfg = cfg or FusionConfig()
+        image = stats.reset_index().rename(columns={stats.index.name or "index": cfg.id})
+        frame, _, _, notes = _read_noting(image, tab.rename(columns={"id": cfg.id}), cfg)
+        votes, vote_notes = region_votes(frame, run.path, tabular_model, share)
+        notes += vote_notes
+    risk, d = score_frame(frame, scorer, votes, share, edges)
+    geoms = polys.assign(_id=polys[id_column].astype(str)).set_index("_id")["geometry"]
+    risk["geometry"] = geoms.reindex(risk.index.astype(str)).to_numpy()
+    post = run.config.post
+    counts = confirm_map(folder, risk, d, post.opening, post.closing, folder / "probability.tif")
+    return risk, d, notes, counts
 
 
 def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], tabular_model: str | os.PathLike[str],
                   out: str | os.PathLike[str], *, data: str | os.PathLike[str] | None = None,
                   table: str | os.PathLike[str] | None = None, split: str | None = None,
                   scene: str | os.PathLike[str] | None = None, regions: str | os.PathLike[str] | None = None,
-                  band_map: tuple[str, ...] | None = None, overwrite: bool = False, on_missing: str | None = None,
-                  allow_mismatch: bool = False, progress: bool = False) -> dict:
-    """Score regions end to end with both trained models and the fusion folder.
+                  band_map: tuple[str, ...] | None = None, landslide_free_share: float | None = None,
+                  overwrite: bool = False, on_missing: str | None = None, allow_mismatch: bool = False,
+                  progress: bool = False) -> dict:
+    """Score regions end to end with both trained models and the fusion folder, and write the
+    masks the fused decision confirms.
 
-    Patches: the segmentation run predicts the images of ``data`` (one region per image) and the
-    tabular model scores ``table`` (or, without one, descriptors computed from the same images).
-    Map: the run predicts ``scene`` with a sliding window (outputs in ``OUT/scene/``), mask
-    statistics are computed per polygon of ``regions`` (GeoJSON), and the tabular model scores
-    the polygons' properties (or ``table``, joined on the id). ``risk.geojson`` then carries the
-    region polygons. ``run`` and ``tabular_model`` are checked against the fusion's sources
-    (:func:`.provenance.check_sources`; ``allow_mismatch`` turns a refusal into a warning).
+    Patches: the segmentation run predicts the images of ``data`` (one region per image; written
+    ``probabilities/ID.tif``, fused ``masks/ID.png``) and the tabular model scores ``table`` (or,
+    without one, descriptors computed from the same images). Map: the run predicts ``scene`` with a
+    sliding window (``probability.tif``; its own mask ``scene_mask.tif``), mask statistics are
+    computed per polygon of ``regions`` (GeoJSON), the tabular model scores the polygons'
+    properties (or ``table``, joined on the id), and the fused ``mask.tif`` and
+    ``landslides.geojson`` keep the landslides of the regions the fusion confirms. ``run`` and
+    ``tabular_model`` are checked against the fusion's sources (:func:`.provenance.check_sources`;
+    ``allow_mismatch`` turns a refusal into a warning). Decisions are made for
+    ``landslide_free_share`` (None: the fusion's declared share).
     """
     from ..config import load_config
     from ..io.atomic import check_can_write
     from ..io.geojson import read_geojson
-    from ..regions import zonal_stats
     from ..segmentation.infer import SegmentationRun
-    from ..segmentation.scene import predict_scene
     from ..tabular.config import TabularConfig
-    from ..tabular.train import score_table
 
     if (data is None) == (scene is None) or (scene is None) != (regions is None):
         raise ConfigError("score either patches (--data) or a map (--scene with --regions)")
     check_can_write(out, overwrite)
+    check_share(landslide_free_share)
     check_region_files(tabular_model, table=table, regions=regions)
-    estimator, cross, cfg = load_fusion(fusion)
-    if on_missing:
-        cfg = dataclasses.replace(cfg, on_missing=on_missing)
-    checked = check_sources(fusion, image_source(run), tabular_source(tabular_model), allow_mismatch=allow_mismatch,
+    fitted = load_fusion(fusion)
+    cfg = dataclasses.replace(fitted.cfg, on_missing=on_missing) if on_missing else fitted.cfg
+    sources = {"image": image_source(run), "tabular": tabular_source(tabular_model)}
+    checked = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch,
                             names=(f"statistics of {run}", f"scores of {tabular_model}"))
+    share = fitted.scorer.share(landslide_free_share)
     seg = SegmentationRun.load(run)
+    provenance = {"fusion": str(Path(fusion).resolve()), **sources}
     with output_dir(out, overwrite) as tmp:
-        crs = None
         if scene is not None:
-            summary = predict_scene(seg, scene, tmp / "scene", band_map=band_map, progress=progress)
-            polys, crs = read_geojson(regions, to_crs=summary["crs"])  # regions on the scene's grid
+            predict_scene_into(seg, scene, tmp, band_map, progress)
+            polys, crs = read_geojson(regions, to_crs=_raster_crs(tmp / "probability.tif"))
             rid = load_config(TabularConfig, Path(tabular_model) / "config.toml").id or cfg.id
-            image = zonal_stats(tmp / "scene" / "probability.tif", tmp / "scene" / "mask.tif", polys, rid)
-            image["geometry"] = polys.set_index(rid)["geometry"].reindex(image.index).to_numpy()
-            props = read_table(table) if table is not None else polys.drop(columns=["geometry"])
-            tab = score_table(tabular_model, props, str(table or regions))
+            stage("fusing both views into risk; fused masks", progress)
+            risk, d, notes, counts = score_map(fitted.scorer, seg, tmp, polys, rid, share, cfg.risk.edges,
+                                               tabular_model=tabular_model, table=table, source=str(regions), cfg=cfg)
+            r = write_scores(tmp, risk, d, None, checked + notes, crs, provenance)
+            r["files"] += ["mask.tif", "landslides.geojson", "probability.tif", "scene_mask.tif"]
         else:
-            image, tab = _score_images(seg, tabular_model, data, table, split, progress)
-        stage("fusing both views into risk", progress)
-        frame, _, unmatched, notes = _read_noting(image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
-                                                  tab.drop(columns=["landslide"]), cfg)
-        r = _write_fused(tmp, frame, unmatched, estimator, cross, cfg, checked + notes, crs)
-    files = [str(Path(out) / f) for f in r["files"]] + ([str(Path(out) / "scene")] if scene is not None else [])
-    return {"out": str(out), **r, "files": files}
+            post = seg.config.post
+            truth = PostSweep(np.array([fitted.scorer.decision(share).mask_threshold]), post.opening, post.closing)
+            image, tab = _score_images(seg, tabular_model, data, table, split, share, tmp, truth, progress)
+            stage("fusing both views into risk; fused masks", progress)
+            frame, _, unmatched, notes = _read_noting(image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
+                                                      tab.rename(columns={"id": cfg.id}), cfg)
+            risk, d, vote_notes = fuse_frame(frame, fitted, share, run=run, tabular_model=tabular_model)
+            r = write_scores(tmp, risk, d, unmatched, checked + notes + vote_notes, None, provenance)
+            counts = {"pixels": confirm_images(tmp, risk, d, post.opening, post.closing)}
+            r["files"] += ["masks/", "probabilities/"]
+            if truth.ids:  # labelled images: the fused masks as written, scored at native size
+                r["evaluation"] = _evaluate_fused(truth, risk, d, share)
+                write_json(tmp / "evaluation.json", r["evaluation"])
+                r["files"].append("evaluation.json")
+    return {"out": str(out), **r, "landslide_pixels": counts["pixels"], "files": [str(Path(out) / f) for f in r["files"]]}
+
+
+def _evaluate_fused(truth: PostSweep, risk: pd.DataFrame, d: Decision, share: float | None) -> dict:
+    """Scores of the fused masks of labelled images (as :func:`.score.confirm_images` writes
+    them), over the images as they are and expected at ``share`` (landslide-free images weighted)."""
+    kept = (risk["status"] != "none").astype(float).reindex(pd.Index(truth.ids, dtype=str)).fillna(0.0).to_numpy()
+    scores = truth.scores(d.mask_threshold, 0.5, image_scores=kept)
+    return {"n_images": len(truth.ids), "mask_threshold": d.mask_threshold,
+            "scored_at": "native size, the fused masks as written", **scores.as_dict(),
+            "at_prior": scores.as_dict(share) if share is not None else None}
+
+
+def _raster_crs(path: Path) -> str | None:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return src.crs.to_string() if src.crs else None
+
+
+def predict_scene_into(seg, scene, folder: Path, band_map, progress: bool) -> dict:
+    """The run's scene prediction with its outputs in ``folder``: ``probability.tif`` and the
+    run's own mask as ``scene_mask.tif`` (``mask.tif`` is then the fused mask)."""
+    import shutil
+
+    from ..segmentation.scene import predict_scene
+
+    summary = predict_scene(seg, scene, folder / "scene", band_map=band_map, polygons=False, progress=progress)
+    os.replace(folder / "scene" / "probability.tif", folder / "probability.tif")
+    os.replace(folder / "scene" / "mask.tif", folder / "scene_mask.tif")
+    shutil.rmtree(folder / "scene", ignore_errors=True)
+    return summary
 
 
 def describe_dataset(data: str | os.PathLike[str], out: str | os.PathLike[str], *, split: str | None = None,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..errors import ConfigError, DataError, NotFittedError, SchemaError
 from ..io.atomic import write_json
+from ..io.geojson import GEOMETRY_COLUMNS
 from ..tabular.calibration import Calibrator
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
@@ -42,7 +44,8 @@ from .methods import register_method
 if TYPE_CHECKING:
     from .config import FusionConfig
 
-__all__ = ["StackingFusion", "TABULAR_COLUMN", "IMAGE_FEATURES", "LOGIT_COLUMNS", "stacking_inputs", "META_LEARNERS"]
+__all__ = ["StackingFusion", "TABULAR_COLUMN", "IMAGE_FEATURES", "LOGIT_COLUMNS", "NOT_FEATURES", "stacking_inputs",
+           "META_LEARNERS"]
 
 #: The tabular model's (held-out) probability, as a column of the region frame.
 TABULAR_COLUMN = "tabular_probability"
@@ -51,6 +54,9 @@ IMAGE_FEATURES = ("max_probability", "p95_probability", "mean_probability", "lan
                   "mean_probability_in_mask", "n_components")
 LOGIT_COLUMNS = (*PROBABILITY_COLUMNS, TABULAR_COLUMN)
 _LOG_COLUMNS = ("n_components", "largest_component_px", "largest_component_area", "n_pixels")
+#: Columns never taken as inputs by default: labels, folds, decisions and votes, ids and geometry.
+NOT_FEATURES = ("label", "landslide", "decision", "fold", "target", "y", "id", "tabular_vote", "image_vote", "agree",
+                *GEOMETRY_COLUMNS)
 META_LEARNERS = ("logistic", "lightgbm")
 _EPS = 1e-4
 
@@ -70,6 +76,17 @@ def stacking_inputs(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
             v = np.log1p(np.maximum(v, 0))
         out[:, j] = v
     return out
+
+
+def _feature_columns(X: pd.DataFrame) -> list[str]:
+    """The default inputs: numeric columns that are not labels, folds, decisions or geometry;
+    an all-missing column is left out with a warning."""
+    cols = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and str(c).lower() not in NOT_FEATURES]
+    empty = [c for c in cols if X[c].isna().all()]
+    if empty:
+        warnings.warn(f"column(s) {', '.join(map(str, empty))} hold no value and are left out of the stacker",
+                      UserWarning, stacklevel=3)
+    return [c for c in cols if c not in empty]
 
 
 def _fit_meta(kind: str, Z: np.ndarray, y: np.ndarray, C: float, seed: int) -> dict:
@@ -106,7 +123,8 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
     """Stacked fusion of base-model outputs into one calibrated landslide probability.
 
     Parameters:
-        columns: input columns (default: every numeric column of X).
+        columns: input columns (default: every numeric column of X but labels, folds, decisions,
+            ids and geometry (:data:`NOT_FEATURES`); all-missing columns are left out with a warning).
         meta: ``"logistic"`` or ``"lightgbm"``.
         C: inverse L2 strength of the logistic meta-learner.
         calibration: ``"sigmoid"``, ``"isotonic"`` or ``"none"``.
@@ -153,7 +171,7 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
                                 "features as input")
             X = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
         if fitting:
-            cols = list(self.columns) if self.columns else [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
+            cols = list(self.columns) if self.columns else _feature_columns(X)
             if not cols:
                 raise SchemaError("no numeric input columns for the stacker; pass columns=...")
             self.columns_ = cols

@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import DataError
 from .stats import mask_statistics, stats_frame
 
-__all__ = ["zonal_stats"]
+__all__ = ["zonal_stats", "region_window"]
 
 
 def _bounds(geom: dict) -> tuple[float, float, float, float]:
@@ -32,14 +32,15 @@ def _bounds(geom: dict) -> tuple[float, float, float, float]:
     return xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()
 
 
-def _window(src, geom: dict):
-    """The raster window covering ``geom``'s bounds, clipped to the raster, or None outside it."""
+def region_window(src, geom: dict, halo: int = 0):
+    """The raster window covering ``geom``'s bounds and ``halo`` pixels around them, clipped to
+    the raster, or None outside it."""
     import rasterio
     from rasterio.windows import Window, from_bounds
 
     w = from_bounds(*_bounds(geom), transform=src.transform)
-    c0, r0 = math.floor(w.col_off), math.floor(w.row_off)
-    win = Window(c0, r0, math.ceil(w.col_off + w.width) - c0, math.ceil(w.row_off + w.height) - r0)
+    c0, r0 = math.floor(w.col_off) - halo, math.floor(w.row_off) - halo
+    win = Window(c0, r0, math.ceil(w.col_off + w.width) + halo - c0, math.ceil(w.row_off + w.height) + halo - r0)
     try:
         return win.intersection(Window(0, 0, src.width, src.height))
     except rasterio.errors.WindowError:
@@ -63,7 +64,7 @@ def zonal_stats(probability: str | os.PathLike[str], mask: str | os.PathLike[str
                             "pass the probability and mask rasters of one scene prediction")
         area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
         for rid, geom in zip(regions[id_column], regions["geometry"]):
-            win = _window(src, geom)
+            win = region_window(src, geom)
             p = src.read(1, window=win) if win is not None else np.zeros((0, 0), np.float32)
             inside = ~geometry_mask([geom], out_shape=p.shape, transform=src.window_transform(win)) if p.size else \
                 np.zeros(p.shape, bool)

@@ -31,7 +31,7 @@ from typing import Any
 from ..errors import DataError
 from .config import SegmentConfig
 
-__all__ = ["WorkDir", "open_workdir", "fingerprint", "differences", "check_fingerprint", "COSMETIC"]
+__all__ = ["WorkDir", "open_workdir", "has_work", "LOCK", "fingerprint", "differences", "check_fingerprint", "COSMETIC"]
 
 LOCK = "lock"
 COSMETIC = ("data.root", "data.cache", "train.threads", "train.workers", "post.", "scene.")
@@ -86,13 +86,18 @@ def _others(out: Path, mine: Path | None = None) -> list[tuple[Path, int]]:
     return stale
 
 
+def has_work(path: Path) -> bool:
+    """True when a partial folder holds anything besides its lock (a checkpoint, finished folds)."""
+    return any(e.name != LOCK for e in path.iterdir())
+
+
 def open_workdir(out: str | os.PathLike[str], resume: bool) -> WorkDir:
     """Claim a partial folder for a run to ``out``: with ``resume``, the newest interrupted one
-    holding a checkpoint (else a new one); stale ones left are deleted."""
+    holding work (:func:`has_work`; else a new one); stale ones left are deleted."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stale = _others(out)
-    with_ckpt = sorted((p for p, _ in stale if (p / "last.pt").is_file()), key=lambda p: (p / "last.pt").stat().st_mtime)
+    with_ckpt = sorted((p for p, _ in stale if has_work(p)), key=lambda p: p.stat().st_mtime)
     keep = with_ckpt[-1] if resume and with_ckpt else None
     for p, fd in stale:
         if p == keep:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, SetOption, choices, comma_list, emit, user_errors
+from ..clitools import (ConfigOption, JsonOption, OverwriteOption, SetOption, ShareOption, choices, comma_list, emit,
+                        user_errors)
 from ..config import load_config
 from .infer import ENGINES, TTA_MODES
 
@@ -59,8 +60,13 @@ def train(
     data: Path = typer.Option(None, help="Dataset folder (overrides data.root)."),
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
-    folds: int = typer.Option(0, help="k-fold cross-validation with k folds (0: one 80/20 or split-list run)."),
-    resume: bool = typer.Option(False, help="Continue an interrupted run from its last checkpoint."),
+    folds: int = typer.Option(0, help="k-fold over every labelled image (train and val splits) with k folds: "
+                                      "out-of-fold statistics and post-processing (0: one run on the splits)."),
+    refit: bool = typer.Option(True, help="With --folds: also train the run used for prediction on every image "
+                                          "(written at OUT's root, post-processing chosen out of fold)."),
+    landslide_free_share: float = ShareOption,
+    resume: bool = typer.Option(False, help="Continue an interrupted run (or k-fold: finished folds are kept) from "
+                                            "its last checkpoint."),
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -68,11 +74,16 @@ def train(
     from .config import SegmentConfig
     from .train import train_segmentation
 
-    cfg = load_config(SegmentConfig, config, set_, {"data.root": data} if data else {})
-    r = train_segmentation(cfg, out, overwrite=overwrite, resume=resume, folds=folds, progress=not as_json)
+    values = {"data.root": data} if data else {}
+    if landslide_free_share is not None:
+        values["post.landslide_free_share"] = landslide_free_share
+    cfg = load_config(SegmentConfig, config, set_, values)
+    r = train_segmentation(cfg, out, overwrite=overwrite, resume=resume, folds=folds, refit=refit,
+                           progress=not as_json)
     m = r.metrics
+    where = "out of fold, every labelled image" if folds >= 2 else "validation"
     emit({"run": str(r.path), "threshold": r.threshold, **m}, as_json,
-         f"run written to {r.path}\nvalidation: F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  "
+         f"run written to {r.path}\n{where}: F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  "
          f"recall {m['recall']:.4f}  (landslide class; mean-of-classes F1 {m['mean_f1']:.4f})"
          + _cross_fitted_text(m.get("cross_fitted")) + "\n"
          + (f"out-of-fold region statistics: {r.path / 'oof_stats.csv'}; training curves: {r.path}/fold_*/curves.png"
@@ -88,13 +99,14 @@ def evaluate(
     tta: TTA = typer.Option(None, help="Override the run's test-time augmentation."),
     overlays: Path = typer.Option(None, help="Folder (created) for PNG overlays of image, ground truth and prediction."),
     max_overlays: int = typer.Option(16, help="Number of patches drawn with --overlays."),
+    landslide_free_share: float = ShareOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Landslide-class precision, recall, F1, IoU of the masks as 'segment predict' writes them (native size)."""
     from .evaluate import evaluate_run
 
     m = evaluate_run(run, data, split, tta.value if tta else None, overlays=overlays, max_overlays=max_overlays,
-                     progress=not as_json)
+                     landslide_free_share=landslide_free_share, progress=not as_json)
     emit(m, as_json, _evaluation_text(m))
 
 
@@ -102,12 +114,11 @@ def evaluate(
 @user_errors
 def tune(
     run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
-    data: Path = typer.Option(..., help="Labelled dataset folder to choose on (e.g. the validation images)."),
+    data: Path = typer.Option(None, help="Labelled dataset folder to choose on (e.g. the validation images; "
+                                         "default: the sweep the run was tuned on, nothing predicted)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the retuned run (same weights; the source run is kept)."),
     split: str = typer.Option(None, help="Split list name (image folders)."),
-    landslide_free_share: float = typer.Option(
-        None, help="Share of landslide-free images or regions expected where the run will be used (default: the "
-                   "run's post.landslide_free_share; negative: the data's own mix)."),
+    landslide_free_share: float = ShareOption,
     gate: bool = typer.Option(None, help="Also choose the image gate (default: the run's post.tune_gate)."),
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
@@ -119,22 +130,34 @@ def tune(
                  overwrite=overwrite, progress=not as_json)
     m = c.metrics
     emit({"run": str(out), **m}, as_json,
-         f"retuned run written to {out}: threshold {c.threshold:.2f}, gate {c.gate:.2f}\n" + _evaluation_text(m)
+         f"retuned run written to {out}: threshold {c.threshold:.2f}, {_gate_text(c.gate)}\n" + _evaluation_text(m)
          + _cross_fitted_text(m.get("cross_fitted")))
+
+
+def _gate_text(gate: float) -> str:
+    return f"gate {gate:.3g}" if gate > 0 else "no gate"
+
+
+def _mix(h: dict) -> str:
+    share = h.get("landslide_free_share")
+    return "the data's own mix" if share is None else f"{100 * share:.0f} % landslide-free regions"
 
 
 def _cross_fitted_text(h: dict | None) -> str:
     if not h:
         return ""
     neg = h["landslide_free_images"]
-    return (f"\n  chosen on other folds ({h['folds']}-fold cross-fitting, the figure to expect on unseen images): "
+    return (f"\n  estimate for unseen images at {_mix(h)} (chosen on other folds, {h['folds']}-fold cross-fitting): "
             f"F1 {h['f1']:.4f}  precision {h['precision']:.4f}  recall {h['recall']:.4f}; landslide-free images "
             f"{100 * neg['false_positive_fraction']:.2f} % of pixels")
 
 
 def _evaluation_text(m: dict) -> str:
     pos, neg, det = m["landslide_images"], m["landslide_free_images"], m["image_detection"]
-    return (f"{m['n_images']} images scored at native size (threshold {m['threshold']:.2f}, gate {m['gate']:.2f}, tta {m['tta']}, "
+    at = m.get("at_prior")
+    prior = (f"\n  expected at {_mix(at)}: F1 {at['f1']:.4f}  precision {at['precision']:.4f}  recall {at['recall']:.4f}"
+             f"  (landslide-free images weighted x{at['prior_weight']:.2f})" if at else "")
+    return (f"{m['n_images']} images scored at native size (threshold {m['threshold']:.2f}, {_gate_text(m['gate'])}, tta {m['tta']}, "
             f"opening {m['opening']}, closing {m['closing']})\n"
             f"  landslide F1 {m['f1']:.4f}  IoU {m['iou']:.4f}  precision {m['precision']:.4f}  recall {m['recall']:.4f}\n"
             f"  mIoU {m['miou']:.4f}  mean-of-classes F1 {m['mean_f1']:.4f}\n"
@@ -143,7 +166,7 @@ def _evaluation_text(m: dict) -> str:
             f"  {neg['n']} landslide-free images: {100 * neg['false_positive_fraction']:.2f} % of their pixels "
             f"predicted landslide; {100 * neg['images_with_false_positives']:.0f} % of them with any\n"
             f"  image detection (any landslide pixel): precision {det['precision']:.4f}  recall {det['recall']:.4f}"
-            + (f"\noverlays (PNG) in {m['overlays']}/" if "overlays" in m else ""))
+            + prior + (f"\noverlays (PNG) in {m['overlays']}/" if "overlays" in m else ""))
 
 
 Engine = choices("Engine", ENGINES)
@@ -164,6 +187,7 @@ def predict(
     nodata: float = typer.Option(None, help="Scene: input nodata value (default: the file's)."),
     polygons: bool = typer.Option(True, help="Scene: write landslides.geojson."),
     engine: Engine = typer.Option(Engine.torch, help="torch, or onnx (needs 'segment export' first)."),
+    landslide_free_share: float = ShareOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -172,7 +196,7 @@ def predict(
 
     r = predict_input(run, input, out, split=split, tta=tta.value if tta else None, band_map=comma_list(band_map),
                       window=window, overlap=overlap, nodata=nodata, polygons=polygons, engine=engine.value,
-                      overwrite=overwrite, progress=not as_json)
+                      landslide_free_share=landslide_free_share, overwrite=overwrite, progress=not as_json)
     if r["kind"] == "scene":
         text = (f"scene {r['width']}x{r['height']} in {r['windows']} windows of {r['window']} px: "
                 f"{100 * r['landslide_fraction']:.2f} % landslide, {r['polygons']} polygons; outputs in {r['out']}/ "

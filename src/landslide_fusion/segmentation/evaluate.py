@@ -24,6 +24,7 @@ import torch
 from ..io.atomic import output_dir
 from ..io.open import open_dataset
 from ..io.sample import Sample
+from ..prior import prior_weight
 from ..regions import has_landslide
 from .infer import SegmentationRun
 from .metrics import ConfusionMatrix
@@ -34,15 +35,15 @@ __all__ = ["evaluate_run", "Scores"]
 
 @dataclass
 class Scores:
-    """Running counts of an evaluation (see the module docstring)."""
+    """Running counts of an evaluation (see the module docstring), kept apart for images with and
+    without landslides so that :meth:`as_dict` can report them at any mix of the two."""
 
-    pixels: ConfusionMatrix = field(default_factory=ConfusionMatrix)
     landslide_pixels: ConfusionMatrix = field(default_factory=ConfusionMatrix)
-    images: ConfusionMatrix = field(default_factory=ConfusionMatrix)
+    free_pixels: ConfusionMatrix = field(default_factory=ConfusionMatrix)
+    landslide_images: int = 0
+    landslide_images_detected: int = 0
     free_images: int = 0
-    free_pixels: int = 0
-    free_false_positives: int = 0
-    free_images_with_false_positives: int = 0
+    free_images_detected: int = 0
 
     def update(self, truth: np.ndarray, pred: RegionPrediction) -> None:
         """Add one image: native-size 0/1 ground truth and its prediction."""
@@ -51,43 +52,58 @@ class Scores:
 
     def add(self, counts: ConfusionMatrix, positive: bool) -> None:
         """Add one image by its pixel counts and its label (any landslide pixel in the truth)."""
-        self.pixels += counts
+        detected = int(counts.tp + counts.fp > 0)
         if positive:
             self.landslide_pixels += counts
-        detected = counts.tp + counts.fp > 0
-        self.images.update(torch.tensor([detected]), torch.tensor([positive]))
-        if not positive:
+            self.landslide_images += 1
+            self.landslide_images_detected += detected
+        else:
+            self.free_pixels += counts
             self.free_images += 1
-            self.free_pixels += counts.fp + counts.tn
-            self.free_false_positives += counts.fp
-            self.free_images_with_false_positives += int(counts.fp > 0)
+            self.free_images_detected += detected
 
-    def as_dict(self) -> dict:
+    def as_dict(self, landslide_free_share: float | None = None) -> dict:
+        """The figures over the images as they are, or, with ``landslide_free_share``, expected at
+        that mix: every landslide-free image counts ``w`` times (:func:`~landslide_fusion.prior.prior_weight`)."""
+        w = prior_weight(landslide_free_share, self.landslide_images, self.free_images)
         n = max(self.free_images, 1)
-        image = self.images.as_dict()
-        return {
-            **self.pixels.as_dict(),
-            "landslide_images": {"n": self.images.tp + self.images.fn, **self.landslide_pixels.as_dict()},
+        free = self.free_pixels
+        images = ConfusionMatrix(self.landslide_images_detected, w * self.free_images_detected,
+                                 self.landslide_images - self.landslide_images_detected,
+                                 w * (self.free_images - self.free_images_detected)).as_dict()
+        out = {
+            **(self.landslide_pixels + free.scaled(w)).as_dict(),
+            "landslide_images": {"n": self.landslide_images, **self.landslide_pixels.as_dict()},
             "landslide_free_images": {
                 "n": self.free_images,
-                "false_positive_fraction": self.free_false_positives / max(self.free_pixels, 1),
-                "images_with_false_positives": self.free_images_with_false_positives / n,
-                "mean_false_positive_pixels": self.free_false_positives / n,
+                "false_positive_fraction": free.fp / max(free.fp + free.tn, 1),
+                "images_with_false_positives": self.free_images_detected / n,
+                "mean_false_positive_pixels": free.fp / n,
             },
-            "image_detection": {k: image[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn")},
+            "image_detection": {k: images[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn")},
         }
+        if landslide_free_share is not None:
+            out.update(landslide_free_share=landslide_free_share, prior_weight=w)
+        return out
 
 
 def evaluate_run(
     run: str | os.PathLike[str] | SegmentationRun, data: str | os.PathLike[str], split: str | None = None,
     tta: str | None = None, nan_policy: str = "raise", overlays: str | os.PathLike[str] | None = None,
-    max_overlays: int = 16, progress: bool = False,
+    max_overlays: int = 16, landslide_free_share: float | None = None, progress: bool = False,
 ) -> dict:
     """Metrics of ``run`` on labelled ``data`` at native size (see the module docstring); with
-    ``overlays``, PNG overlays of the first ``max_overlays`` images go there."""
+    ``overlays``, PNG overlays of the first ``max_overlays`` images go there. With
+    ``landslide_free_share`` the run's threshold and gate are those for that share
+    (:func:`~.tuning.run_for_share`), and ``at_prior`` holds the figures expected where that share
+    of the regions hold no landslide: the data's landslide-free images weighted to it."""
+    from ..prior import check_share
     from .plots import write_overlays
+    from .tuning import run_for_share
 
+    share = check_share(landslide_free_share)
     run = run if isinstance(run, SegmentationRun) else SegmentationRun.load(run)
+    run = run_for_share(run, share)
     ds = open_dataset(data, split=split, band_set=run.config.features.source, require_masks=True, nan_policy=nan_policy)
     scores = Scores()
     drawn: list[tuple[Sample, RegionPrediction]] = []
@@ -101,7 +117,8 @@ def evaluate_run(
     post = run.config.post
     result = {"run": str(run.path), "data": str(data), "split": split, "n_images": len(frame),
               "threshold": run.threshold, "gate": run.gate, "tta": tta or post.tta, "opening": post.opening, "closing": post.closing,
-              "scored_at": "native size, masks as 'segment predict' writes them", **scores.as_dict()}
+              "scored_at": "native size, masks as 'segment predict' writes them", **scores.as_dict(),
+              "at_prior": scores.as_dict(share) if share is not None else None}
     if overlays is not None:
         with output_dir(overlays, overwrite=False) as tmp:
             for sample, pred in drawn:

@@ -42,6 +42,10 @@ class ConfusionMatrix:
     def __add__(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
         return ConfusionMatrix(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
 
+    def scaled(self, w: float) -> "ConfusionMatrix":
+        """Every count times ``w`` (a class of images weighted to another mix)."""
+        return self if w == 1 else ConfusionMatrix(self.tp * w, self.fp * w, self.fn * w, self.tn * w)
+
     def as_dict(self) -> dict[str, float]:
         tp, fp, fn, tn = self.tp, self.fp, self.fn, self.tn
         f1, iou = _ratio(2 * tp, 2 * tp + fp + fn), _ratio(tp, tp + fp + fn)

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..io.atomic import output_dir, write_json
+from ..prior import check_share, declared_share
 from ..io.open import open_dataset, refuse_table
 from ..io.raster import write_geotiff
 from ..io.sample import Sample
@@ -24,7 +25,7 @@ from ..io.tables import write_table
 from .infer import SegmentationRun
 from .predict import RegionPrediction, predict_regions
 
-__all__ = ["predict_dataset", "predict_input"]
+__all__ = ["predict_dataset", "predict_input", "prior_of"]
 
 
 def predict_dataset(
@@ -46,25 +47,38 @@ def predict_dataset(
         stats = predict_regions(run, ds, str(data), tta=tta, each=save, progress=progress)
         write_table(stats.reset_index(), tmp / "predictions.csv")
         write_json(tmp / "prediction.json", {"run": str(Path(run.path)), "data": str(data), "split": split,
-                                             "threshold": run.threshold, "n_patches": len(stats)})
-    return {"kind": "folder", "out": str(out), "n_patches": len(stats), "threshold": run.threshold,
-            "landslide_patches": int((stats["n_components"] > 0).sum())}
+                                             "threshold": run.threshold, "gate": run.gate,
+                                             "landslide_free_share": prior_of(run), "n_patches": len(stats)})
+    return {"kind": "folder", "out": str(out), "n_patches": len(stats), "threshold": run.threshold, "gate": run.gate,
+            "landslide_free_share": prior_of(run), "landslide_patches": int((stats["n_components"] > 0).sum())}
+
+
+def prior_of(run: SegmentationRun) -> float | None:
+    """The share of landslide-free regions the run's threshold and gate are chosen for (None: its
+    tuning data's own mix)."""
+    return declared_share(run.config.post.landslide_free_share)
 
 
 def predict_input(
     run: str | os.PathLike[str], source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     split: str | None = None, tta: str | None = None, band_map: tuple[str, ...] | None = None,
     window: int | None = None, overlap: float | None = None, nodata: float | None = None, polygons: bool = True,
-    engine: str = "torch", overwrite: bool = False, progress: bool = False,
+    engine: str = "torch", landslide_free_share: float | None = None, overwrite: bool = False,
+    progress: bool = False,
 ) -> dict:
     """``segment predict``: a dataset folder (:func:`predict_dataset`) or one scene file of any size
-    (:func:`~landslide_fusion.segmentation.scene.predict_scene`); the result's ``kind`` says which."""
+    (:func:`~landslide_fusion.segmentation.scene.predict_scene`); the result's ``kind`` says which.
+    With ``landslide_free_share`` the run's threshold and gate are chosen again for that share
+    (:func:`~.tuning.run_for_share`)."""
+    from .tuning import run_for_share
+
     refuse_table(source)
-    loaded = SegmentationRun.load(run, engine=engine)
+    check_share(landslide_free_share)
+    loaded = run_for_share(SegmentationRun.load(run, engine=engine), landslide_free_share)
     if Path(source).is_file():
         from .scene import predict_scene
 
         r = predict_scene(loaded, source, out, band_map=band_map, window=window, overlap=overlap, tta=tta,
                           nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite, progress=progress)
-        return {"kind": "scene", **r}
+        return {"kind": "scene", **r, "landslide_free_share": prior_of(loaded)}
     return predict_dataset(loaded, source, out, split=split, tta=tta, overwrite=overwrite, progress=progress)

@@ -54,7 +54,8 @@ from .infer import SegmentationRun
 from .predict import run_window
 from .tiling import Tiling, predict_windows, window_starts
 
-__all__ = ["predict_scene", "resolve_band_map", "panels", "SCENE_SUFFIXES", "polygonize", "PANEL_WIDTH", "MASK_BLOCK"]
+__all__ = ["predict_scene", "resolve_band_map", "panels", "SCENE_SUFFIXES", "polygonize", "equal_area", "PANEL_WIDTH",
+           "MASK_BLOCK"]
 
 SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
 #: GDAL's block cache while predicting a scene (MB). GDAL's default, 5 % of RAM, lets the cache,
@@ -338,7 +339,7 @@ def _ring_area(ring: list) -> float:
     return 0.5 * abs(float(np.dot(xy[:-1, 0], xy[1:, 1]) - np.dot(xy[1:, 0], xy[:-1, 1])))
 
 
-def _equal_area(src) -> Callable[[dict], float | None]:
+def equal_area(src) -> Callable[[dict], float | None]:
     """``geometry (in src's CRS) -> area in m^2``: the polygon is projected to a Lambert azimuthal
     equal-area projection on the WGS 84 ellipsoid centred on the raster (equal-area everywhere,
     so exact up to the ellipsoid model, whatever the raster's CRS: degrees, UTM metres, ...),
@@ -374,7 +375,7 @@ def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[s
     from scipy import ndimage
 
     with rasterio.open(mask_path) as m, rasterio.open(prob_path) as p:
-        area_m2 = _equal_area(m)
+        area_m2 = equal_area(m)
 
         def read(r0: int, r1: int) -> np.ndarray:
             return m.read(1, window=Window(0, r0, m.width, r1 - r0)) == 1

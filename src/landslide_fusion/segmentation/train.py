@@ -47,10 +47,11 @@ import io
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +64,12 @@ from ..config import save_config
 from ..errors import ConfigError, DataError
 from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
 from ..domains import Domain, run_domain
-from ..io.open import open_dataset
+from ..io.concat import ConcatDataset
+from ..io.open import Dataset, open_dataset
 from ..io.tables import write_table
 from ..progress import stage, track
 from .augment import augment_batch
-from .checkpoint import check_fingerprint, fingerprint, open_workdir
+from .checkpoint import LOCK, check_fingerprint, fingerprint, has_work, open_workdir
 from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
@@ -78,9 +80,9 @@ from .metrics import ThresholdSweep
 from .models import count_parameters
 from .pipeline import SegmentationPipeline, build_pipeline
 from .plots import plot_history
-from .tuning import PostChoice, choose_post, sweep_run
+from .tuning import SWEEP_FILE, PostChoice, PostSweep, choose_post, run_sweep, sweep_run
 
-__all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split"]
+__all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split", "labelled_images"]
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
 SCHEDULERS = ("cosine", "step", "warmup", "none")
@@ -101,7 +103,7 @@ class Split:
     """Training and validation sets, and the training set's landslide flags (for the sampler)."""
 
     train: PatchDataset
-    val: PatchDataset
+    val: PatchDataset | None
     labels: np.ndarray
 
 
@@ -297,14 +299,16 @@ def _validate(pipeline: nn.Module, loader) -> dict[str, float]:
     return {"val_f1": half["f1"], "val_iou": half["iou"], "val_best_f1": best["f1"], "val_threshold": threshold}
 
 
-def _tune_post(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig, domain: Domain) -> PostChoice:
+def _tune_post(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig,
+               domain: Domain) -> tuple[PostChoice, PostSweep]:
     """The decision threshold and image gate (tuned, or ``post.threshold``/``post.gate``) and the
     validation metrics there (:mod:`.tuning`), scored at native size against the native masks:
     each validation image is predicted exactly as ``segment predict`` will
     (:func:`~.predict.predict_regions`: sliding windows of the crop size, or resized to
     ``data.size`` and back), with the configured TTA and morphology."""
     run = SegmentationRun(Path(), cfg, pipeline, cfg.post.threshold, {"domain": domain.to_dict()})
-    return choose_post(sweep_run(run, (val.sample(i) for i in range(len(val))), "the validation set"), cfg)
+    sweep = sweep_run(run, (val.sample(i) for i in range(len(val))), "the validation set")
+    return choose_post(sweep, cfg), sweep
 
 
 def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
@@ -339,6 +343,9 @@ def _restore(path: Path, p: _Parts, fp: dict, device: str) -> _Progress:
 def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> None:
     prog.history.append(row)
     prog.epoch = row["epoch"]
+    if "val_f1" not in row:  # no validation set: the last epoch is the run
+        prog.best_epoch = row["epoch"]
+        return
     score = row["val_best_f1" if monitor == "best_f1" else "val_f1"]
     if score > prog.best_score:
         prog.best_score, prog.best_epoch = score, row["epoch"]
@@ -371,8 +378,12 @@ def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: P
 
 
 def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False, progress: bool = True,
-        device: str | None = None) -> tuple[SegmentationPipeline, dict, list[dict]]:
-    """Train on ``split``; returns the best pipeline, its run info and the history."""
+        device: str | None = None, post: PostChoice | None = None,
+        ) -> tuple[SegmentationPipeline, dict, list[dict], PostSweep | None]:
+    """Train on ``split``; returns the best pipeline, its run info, the history and the sweep its
+    threshold and gate were chosen on. A split without validation set (``split.val`` None: the
+    refit of a k-fold on every image) trains for ``train.epochs`` (or the time budget) and keeps
+    the last weights, with the post-processing ``post`` chosen elsewhere."""
     t = cfg.train
     rank, world = _dist()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -380,13 +391,16 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         torch.set_num_threads(t.threads)
     torch.manual_seed(t.seed)
     np.random.seed(t.seed)
-    if len(split.train) < 1 or len(split.val) < 1:
-        raise DataError(f"need at least one training and one validation patch (have {len(split.train)} and {len(split.val)})")
+    n_val = len(split.val) if split.val is not None else None
+    if len(split.train) < 1 or n_val == 0:
+        raise DataError(f"need at least one training and one validation patch (have {len(split.train)} and {n_val})")
+    if split.val is None and post is None:
+        raise ConfigError("training without a validation set needs the post-processing chosen elsewhere")
     stats = streamed_stats(cfg, split.train)
     sampler = EpochSampler(split.labels, rank=rank, world=world, seed=t.seed, negative_fraction=t.negative_fraction)
     loader = make_loader(split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda",
                          drop_single=True)
-    val_loader = _val_loader(cfg, split.val)
+    val_loader = _val_loader(cfg, split.val) if split.val is not None else None
     p = _build(cfg, stats, device, rank, world, steps=len(loader))
     prog, fp, ckpt = _Progress(), fingerprint(cfg), workdir / "last.pt"
     if resume and ckpt.is_file():
@@ -399,24 +413,29 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         t0 = time.time()
         p.clock.start_epoch(sum(r["seconds"] for r in prog.history))
         loss, seen, secs = _train_epoch(p, loader, cfg, device, f"epoch {epoch + 1}/{t.epochs}", say and sys.stderr.isatty())
-        row = {"epoch": epoch + 1, "loss": loss, **_validate(p.scored, val_loader), "lr": p.sched.get_last_lr()[0],
+        scores = _validate(p.scored, val_loader) if val_loader is not None else {}
+        row = {"epoch": epoch + 1, "loss": loss, **scores, "lr": p.sched.get_last_lr()[0],
                "seconds": time.time() - t0, "patches_per_s": seen * world / max(secs, 1e-9)}
         _keep_best(prog, row, p.scored, t.monitor)
-        stage(f"epoch {epoch + 1:>3}/{t.epochs}  loss {loss:.4f}  val F1 {row['val_f1']:.4f} (best {row['val_best_f1']:.4f} "
-              f"at {row['val_threshold']:.2f})  IoU {row['val_iou']:.4f}  ({row['patches_per_s']:.1f} patches/s)", say)
+        val = (f"  val F1 {row['val_f1']:.4f} (best {row['val_best_f1']:.4f} at {row['val_threshold']:.2f})  "
+               f"IoU {row['val_iou']:.4f}" if scores else "")
+        stage(f"epoch {epoch + 1:>3}/{t.epochs}  loss {loss:.4f}{val}  ({row['patches_per_s']:.1f} patches/s)", say)
         if rank == 0:
             _save_checkpoint(ckpt, p, prog, fp)
         if p.clock.fraction() >= 1:  # time budget (ablations)
             stage(f"time budget: stopping after {t.max_seconds:g} s of training", say)
             break
-        if epoch + 1 - prog.best_epoch >= t.patience:
+        if scores and epoch + 1 - prog.best_epoch >= t.patience:
             stage(f"early stop: no validation {t.monitor} gain for {t.patience} epochs", say)
             break
     if prog.best_state is not None:
         p.pipeline.load_state_dict(prog.best_state)
     domain = _training_domain(cfg, split.train)
-    info = _run_info(cfg, p.pipeline, stats, _tune_post(p.pipeline, split.val, cfg, domain), prog, world, domain)
-    return p.pipeline.to(memory_format=torch.contiguous_format), info, prog.history
+    sweep = None
+    if post is None:
+        post, sweep = _tune_post(p.pipeline, split.val, cfg, domain)
+    info = _run_info(cfg, p.pipeline, stats, post, prog, world, domain)
+    return p.pipeline.to(memory_format=torch.contiguous_format), info, prog.history, sweep
 
 
 def _history_csv(history: list[dict]) -> str:
@@ -429,20 +448,27 @@ def _history_csv(history: list[dict]) -> str:
 
 
 def write_run(out: Path, cfg: SegmentConfig, pipeline: SegmentationPipeline, info: dict, history: list[dict],
-              overwrite: bool) -> None:
+              overwrite: bool, sweep: PostSweep | None = None) -> None:
     """Write a complete run folder atomically."""
+    with output_dir(out, overwrite) as tmp:
+        write_run_files(tmp, cfg, pipeline, info, history, sweep)
+
+
+def write_run_files(folder: Path, cfg: SegmentConfig, pipeline: SegmentationPipeline, info: dict,
+                    history: list[dict], sweep: PostSweep | None) -> None:
+    """The files of a run (module docstring) into ``folder``."""
     from ..stats import BandStats
 
-    with output_dir(out, overwrite) as tmp:
-        save_config(cfg, tmp / "config.toml")
-        BandStats(**info["stats"]).save(tmp / "band_stats.json")
-        torch.save(pipeline.state_dict(), tmp / "model.pt")
-        run = {k: v for k, v in info.items() if k != "stats"}
-        write_json(tmp / "run.json", run)
-        write_json(tmp / "metrics.json", info["metrics"])
-        write_text(tmp / "history.csv", _history_csv(history))
-        if history:
-            plot_history(history, tmp / "curves.png")
+    save_config(cfg, folder / "config.toml")
+    BandStats(**info["stats"]).save(folder / "band_stats.json")
+    torch.save(pipeline.state_dict(), folder / "model.pt")
+    write_json(folder / "run.json", {k: v for k, v in info.items() if k != "stats"})
+    write_json(folder / "metrics.json", info["metrics"])
+    write_text(folder / "history.csv", _history_csv(history))
+    if sweep is not None:
+        sweep.save(folder / SWEEP_FILE)
+    if any("val_f1" in row for row in history):
+        plot_history(history, folder / "curves.png")
 
 
 def train_segmentation(
@@ -453,15 +479,17 @@ def train_segmentation(
     resume: bool = False,
     progress: bool = True,
     folds: int = 0,
+    refit: bool = True,
     device: str | None = None,
 ) -> TrainResult:
-    """Train a run into ``out`` (or, with ``folds >= 2``, one run per fold plus ``cv.json`` and
-    ``oof_stats.csv``: the region statistics of every patch predicted at its own size by the fold
-    that held it out, exactly as ``segment predict`` computes them: the image side of stacking)."""
+    """Train a run into ``out``, or with ``folds >= 2`` a k-fold over every labelled image
+    (:func:`_cross_validate`: fold runs, out-of-fold statistics, and with ``refit`` the run used
+    for prediction at the folder's root)."""
     out = Path(out)
     check_can_write(out, overwrite)
     if folds >= 2:
-        return _cross_validate(cfg, out, folds, overwrite=overwrite, progress=progress, device=device)
+        return _cross_validate(cfg, out, folds, overwrite=overwrite, resume=resume, refit=refit, progress=progress,
+                               device=device)
     return _train_one(cfg, lambda: load_split(cfg), out, overwrite=overwrite, resume=resume, progress=progress,
                       device=device)
 
@@ -483,9 +511,9 @@ def _train_one(cfg: SegmentConfig, load: Callable[[], Split], out: Path, *, over
     work = open_workdir(out, resume) if rank == 0 else None
     workdir = _shared(work.path if work else None, world)
     try:
-        pipeline, info, history = fit(cfg, load(), workdir, resume=resume, progress=progress, device=device)
+        pipeline, info, history, sweep = fit(cfg, load(), workdir, resume=resume, progress=progress, device=device)
         if rank == 0:
-            write_run(out, cfg, pipeline.cpu(), info, history, overwrite)
+            write_run(out, cfg, pipeline.cpu(), info, history, overwrite, sweep)
     except BaseException:
         if work is not None:
             work.release(remove=not (work.path / "last.pt").is_file())
@@ -497,34 +525,96 @@ def _train_one(cfg: SegmentConfig, load: Callable[[], Split], out: Path, *, over
     return TrainResult(out, info["metrics"], info["threshold"], info["epochs_run"], info["best_epoch"])
 
 
-def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, progress, device) -> TrainResult:
+def labelled_images(cfg: SegmentConfig) -> Dataset:
+    """Every labelled image the config names: ``data.train_split`` and ``data.val_split`` pooled
+    (or the whole folder without a training split)."""
+    d = cfg.data
+    ds = _open(cfg, d.train_split)
+    if not d.val_split:
+        return ds
+    return ConcatDataset([ds, _open(cfg, d.val_split)], [f"split {d.train_split!r}", f"split {d.val_split!r}"])
+
+
+def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, resume, refit, progress,
+                    device) -> TrainResult:
+    """k-fold over every labelled image (:func:`labelled_images`), stratified by "holds a landslide".
+
+    1. Each fold trains on the other folds and chooses its epoch on its own (``fold_i/``).
+    2. The out-of-fold sweep (every image's mask counts, from the fold that held it out: the fold
+       runs' own ``sweep.csv``) chooses the threshold and gate for ``post.landslide_free_share``;
+       the cross-fitted figures of that choice, at that share, are the estimate for unseen images.
+    3. ``oof_stats.csv``: every image's region statistics from the fold that held it out, with that
+       threshold and gate (the image side of stacking, at the post-processing used in prediction).
+    4. With ``refit``, the run used for prediction is trained on every image for ``train.epochs``
+       (no validation set: the last weights), with that threshold and gate, and written at the
+       folder's root (``model.pt``, ``run.json``, ``sweep.csv`` = the out-of-fold sweep).
+
+    Work happens in a partial folder kept when interrupted: ``resume`` keeps the finished folds
+    and resumes the interrupted fold (or the refit) from its checkpoint.
+    """
     from sklearn.model_selection import StratifiedKFold
 
     from ..config import check_folds
 
     d = cfg.data
-    ds = _open(cfg, d.train_split)
+    ds = labelled_images(cfg)
     labels = patch_labels(ds, same_shape=not (d.size or d.crop))
     check_folds(folds, labels, "--folds", "patches")
-    skf = StratifiedKFold(folds, shuffle=True, random_state=cfg.train.seed)
-    results, oof = [], []
-    with output_dir(out, overwrite) as tmp:
-        for k, (tr, va) in enumerate(skf.split(np.zeros(len(labels)), labels), start=1):
-            stage(f"fold {k}/{folds}: {len(tr)} train, {len(va)} validation patches", progress)
-            split = _sets(cfg, ds, tr, ds, va, labels[tr])
-            r = _train_one(cfg, lambda: split, tmp / f"fold_{k}", overwrite=False, resume=False, progress=progress,
-                           device=device)
-            results.append(r.metrics)
-            run = SegmentationRun.load(tmp / f"fold_{k}")
-            oof.append(predict_regions(run, (ds[int(i)] for i in va), str(d.root)).assign(fold=k))
-        write_table(pd.concat(oof).reset_index(), tmp / "oof_stats.csv")
-        keys = ("precision", "recall", "f1", "iou", "miou", "mean_f1")
-        summary = {
-            "folds": folds,
-            "per_fold": [{k2: m[k2] for k2 in keys} for m in results],
-            "mean": {k2: float(np.mean([m[k2] for m in results])) for k2 in keys},
-            "std": {k2: float(np.std([m[k2] for m in results])) for k2 in keys},
-        }
-        write_json(tmp / "cv.json", summary)
-        save_config(cfg, tmp / "config.toml")
-    return TrainResult(out, summary["mean"], float("nan"), 0, 0)
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=cfg.train.seed).split(np.zeros(len(labels)), labels))
+    work = open_workdir(out, resume)
+    try:
+        runs = []
+        for k, (tr, va) in enumerate(splits, start=1):
+            fold = work.path / f"fold_{k}"
+            if (fold / "run.json").is_file():
+                stage(f"fold {k}/{folds}: finished earlier, kept", progress)
+            else:
+                stage(f"fold {k}/{folds}: {len(tr)} train, {len(va)} validation patches", progress)
+                split = _sets(cfg, ds, tr, ds, va, labels[tr])
+                _train_one(cfg, lambda: split, fold, overwrite=False, resume=resume, progress=progress, device=device)
+            runs.append(SegmentationRun.load(fold))
+        sweep = PostSweep.concat([run_sweep(r) for r in runs])
+        choice = choose_post(sweep, cfg)
+        stage(f"out-of-fold choice over {len(sweep.ids)} images: threshold {choice.threshold:.2f}, "
+              f"gate {choice.gate:.3g}", progress)
+        oof = [predict_regions(replace(r, threshold=choice.threshold, info={**r.info, "gate": choice.gate}),
+                               (ds[int(i)] for i in va), str(d.root)).assign(fold=k)
+               for k, (r, (_, va)) in enumerate(zip(runs, splits), start=1)]
+        write_table(pd.concat(oof).reset_index(), work.path / "oof_stats.csv")
+        summary = _cv_summary([r.info["metrics"] for r in runs], runs, choice)
+        if refit:
+            _refit(cfg, ds, labels, choice, sweep, work.path, resume=resume, progress=progress, device=device)
+        write_json(work.path / "cv.json", summary)
+        save_config(cfg, work.path / "config.toml")
+        with output_dir(out, overwrite) as tmp:
+            for entry in work.path.iterdir():
+                if entry.name != LOCK and not entry.name.startswith("."):
+                    entry.rename(tmp / entry.name)
+    except BaseException:
+        work.release(remove=not has_work(work.path))  # finished folds and checkpoints stay for --resume
+        raise
+    work.release(remove=True)
+    return TrainResult(out, summary["mean"], choice.threshold, 0, 0)
+
+
+def _cv_summary(metrics: list[dict], runs: list[SegmentationRun], choice: PostChoice) -> dict:
+    keys = ("precision", "recall", "f1", "iou", "miou", "mean_f1")
+    return {"folds": len(metrics), "per_fold": [{k: m[k] for k in keys} for m in metrics],
+            "mean": {k: float(np.mean([m[k] for m in metrics])) for k in keys},
+            "std": {k: float(np.std([m[k] for m in metrics])) for k in keys},
+            "best_epochs": [r.info.get("best_epoch") for r in runs],
+            "out_of_fold": choice.metrics, "threshold": choice.threshold, "gate": choice.gate}
+
+
+def _refit(cfg: SegmentConfig, ds: Dataset, labels: np.ndarray, choice: PostChoice, sweep: PostSweep, folder: Path,
+           *, resume: bool, progress: bool, device: str | None) -> None:
+    """Train on every image and write the run's files into ``folder`` (checkpoints in ``.refit/``)."""
+    d = cfg.data
+    stage(f"refit on all {len(labels)} images for {cfg.train.epochs} epochs", progress)
+    ckpt = folder / ".refit"
+    ckpt.mkdir(exist_ok=True)
+    split = Split(PatchDataset(ds, None, size=d.size, crop=d.crop, seed=cfg.train.seed, cache=d.cache), None, labels)
+    pipeline, info, history, _ = fit(cfg, split, ckpt, resume=resume, progress=progress, device=device, post=choice)
+    info["refit"] = {"images": len(labels), "threshold_from": "out-of-fold sweep (sweep.csv)"}
+    write_run_files(folder, cfg, pipeline.cpu(), info, history, sweep)
+    shutil.rmtree(ckpt, ignore_errors=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, choices, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, choices, emit, user_errors
 from ..config import load_config
 from .splits import SPLITTERS
 
@@ -70,16 +70,19 @@ def train(
 def predict(
     model: Path = ModelOption,
     data: Path = typer.Option(..., help="Table to score."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output CSV/Parquet: id, probability, landslide."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output CSV/Parquet: id, probability, decision."),
+    landslide_free_share: float = ShareOption,
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Calibrated landslide probability and decision per row."""
     from .train import predict_tabular
 
-    res = predict_tabular(model, data, out, overwrite=overwrite)
-    emit({"out": str(out), "rows": len(res), "positives": int(res["landslide"].sum())}, as_json,
-         f"scored {len(res)} rows ({int(res['landslide'].sum())} predicted landslides) -> {out}")
+    res = predict_tabular(model, data, out, landslide_free_share=landslide_free_share, overwrite=overwrite)
+    mix = "as trained" if landslide_free_share is None else f"for {100 * landslide_free_share:.0f} % landslide-free"
+    emit({"out": str(out), "rows": len(res), "positives": int(res["decision"].sum()),
+          "landslide_free_share": landslide_free_share}, as_json,
+         f"scored {len(res)} rows ({int(res['decision'].sum())} predicted landslides, decisions {mix}) -> {out}")
 
 
 @app.command("evaluate")

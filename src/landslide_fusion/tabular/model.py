@@ -34,9 +34,9 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from ..errors import DataError, NotFittedError
 from ..io.atomic import output_dir, write_json, write_text
+from ..prior import OperatingCurve, check_share
 from .calibration import Calibrator
 from .schema import FeatureSchema, binary_labels
-from .threshold import choose_threshold
 
 __all__ = ["LandslideGBM", "tree_params", "data_sha256"]
 
@@ -170,7 +170,8 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
             oof[va] = self._train_booster(Xt.iloc[tr], y[tr]).predict(Xt.iloc[va], raw_score=True)
         self.calibrator_ = Calibrator(self.calibration).fit(oof, y)
         self.oof_probability_ = self.calibrator_(oof)
-        self.threshold_ = choose_threshold(y, self.oof_probability_, self.threshold_rule, self.target_recall)
+        self.curve_ = OperatingCurve.from_scores(y, self.oof_probability_)
+        self.threshold_ = self.curve_.threshold(None, self.threshold_rule, self.target_recall)
         self.booster_ = self._train_booster(Xt, y)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         self.data_hash_ = data_sha256(X, y)
@@ -194,6 +195,18 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)
 
+    def threshold_at(self, landslide_free_share: float | None) -> float:
+        """The decision threshold for a share of landslide-free regions (None: as trained), chosen
+        on the model's held-out probabilities (:class:`~landslide_fusion.prior.OperatingCurve`)."""
+        self._check()
+        share = check_share(landslide_free_share)
+        if share is None:
+            return self.threshold_
+        if getattr(self, "curve_", None) is None:
+            raise DataError("this tabular model was saved before decisions for a declared prior; train it again to "
+                            "use --landslide-free-share")
+        return self.curve_.threshold(share, self.threshold_rule, self.target_recall)
+
     def transform_features(self, X, source: str = "input") -> pd.DataFrame:
         """The frame LightGBM sees (ordered features, encoded categoricals)."""
         self._check()
@@ -209,6 +222,7 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
                 "schema": self.schema_.to_dict(),
                 "calibration": {"method": self.calibrator_.method, "params": self.calibrator_.params},
                 "threshold": self.threshold_,
+                "operating_curve": self.curve_.to_dict() if getattr(self, "curve_", None) is not None else None,
                 "best_iteration": self.best_iteration_,
                 "data_sha256": self.data_hash_,
                 "tree_params": getattr(self, "tree_params_", None),
@@ -231,6 +245,8 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.calibrator_ = Calibrator(meta["calibration"]["method"], meta["calibration"]["params"])
         self.threshold_ = float(meta["threshold"])
+        curve = meta.get("operating_curve")  # absent in models saved before declared priors
+        self.curve_ = OperatingCurve.from_dict(curve) if curve else None
         self.best_iteration_ = int(meta["best_iteration"])
         self.data_hash_ = meta["data_sha256"]
         return self

@@ -1,23 +1,16 @@
-"""Decision thresholds chosen on validation scores."""
+"""Decision thresholds chosen on validation scores (see :class:`~landslide_fusion.prior.OperatingCurve`)."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
-from ..errors import ConfigError
+from ..prior import OperatingCurve
 
 __all__ = ["choose_threshold"]
 
 
-def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "f1", target_recall: float = 0.9) -> float:
-    """``f1``: the threshold of maximum F1; ``recall``: the highest threshold reaching ``target_recall``."""
-    prec, rec, thr = precision_recall_curve(y, p)
-    prec, rec = prec[:-1], rec[:-1]
-    if rule == "f1":
-        f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0)
-        return float(thr[int(np.argmax(f1))])
-    if rule == "recall":
-        ok = np.flatnonzero(rec >= target_recall)
-        return float(thr[ok[-1]]) if len(ok) else float(thr[0])
-    raise ConfigError(f"unknown threshold rule {rule!r}; valid: f1, recall")
+def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "f1", target_recall: float = 0.9,
+                     landslide_free_share: float | None = None) -> float:
+    """``f1``: the threshold of maximum F1 (expected at ``landslide_free_share``, None: the data's
+    own mix); ``recall``: the highest threshold reaching ``target_recall``."""
+    return OperatingCurve.from_scores(y, p).threshold(landslide_free_share, rule, target_recall)

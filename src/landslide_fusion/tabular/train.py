@@ -23,6 +23,7 @@ from ..errors import ConfigError, DataError
 from ..io.atomic import check_can_write, output_dir, output_file, write_json
 from ..io.fingerprint import file_sha256, write_sidecar
 from ..io.tables import read_table, require_columns, table_path, write_table
+from ..prior import check_share
 from ..progress import stage
 from .config import TabularConfig
 from .cv import cross_validate_model, leakage_report
@@ -156,13 +157,16 @@ def load_tabular(model_dir: str | os.PathLike[str]) -> tuple[LandslideGBM, Tabul
     return LandslideGBM.load(model_dir), load_config(TabularConfig, Path(model_dir) / "config.toml")
 
 
-def score_table(model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str) -> pd.DataFrame:
-    """``id, probability, landslide`` (and the coordinate columns, when configured) for every
-    row of ``df`` with a saved model."""
+def score_table(model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str,
+                landslide_free_share: float | None = None) -> pd.DataFrame:
+    """``id, probability, decision`` (and the coordinate columns, when configured) for every
+    row of ``df`` with a saved model: the probability as calibrated on the training rows (what
+    fusion takes), the decision at the model's threshold for ``landslide_free_share`` (None: as trained)."""
     model, cfg = load_tabular(model_dir)
     X, _, ids, coords, _ = prepare(df, cfg, source, with_label=False)
     p = model.predict_proba(X, source=source)[:, 1]
-    res = pd.DataFrame({"id": ids, "probability": p, "landslide": (p >= model.threshold_).astype(int)})
+    threshold = model.threshold_at(landslide_free_share)
+    res = pd.DataFrame({"id": ids, "probability": p, "decision": (p >= threshold).astype(int)})
     return res if coords is None else res.join(coords.reset_index(drop=True))
 
 
@@ -177,14 +181,18 @@ def model_fingerprint(model_dir: str | os.PathLike[str]) -> dict:
 
 
 def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
-                    *, overwrite: bool = False) -> pd.DataFrame:
-    """Score every row of ``table``: ``id, probability, landslide`` written to ``out`` (CSV/Parquet),
-    and the model's fingerprint beside it (``STEM.provenance.json``, read by ``fuse predict``);
-    both appear together, as :func:`~landslide_fusion.io.atomic.output_file` writes them."""
+                    *, landslide_free_share: float | None = None, overwrite: bool = False) -> pd.DataFrame:
+    """Score every row of ``table``: ``id, probability, decision`` (:func:`score_table`) written to
+    ``out`` (CSV/Parquet), and the model's fingerprint with the share and threshold used beside
+    it (``STEM.provenance.json``, read by ``fuse predict``); both appear together, as
+    :func:`~landslide_fusion.io.atomic.output_file` writes them."""
+    check_share(landslide_free_share)
     with output_file(table_path(out), overwrite) as tmp:
-        res = score_table(model_dir, read_table(table), str(table))
+        res = score_table(model_dir, read_table(table), str(table), landslide_free_share)
         write_table(res, tmp)
-        write_sidecar(tmp, {**model_fingerprint(model_dir), "table": str(table)})
+        threshold = LandslideGBM.load(model_dir).threshold_at(landslide_free_share)
+        write_sidecar(tmp, {**model_fingerprint(model_dir), "table": str(table),
+                            "landslide_free_share": landslide_free_share, "decision_threshold": threshold})
     return res
 
 
