@@ -89,12 +89,12 @@ def test_quickstart_predict_and_score_on_a_new_area(chain):
     scores = pd.read_csv(d / "scores.csv").set_index("id")["decision"]
     assert (risk.set_index("id")["tabular_vote"] == scores.reindex(risk["id"]).to_numpy()).all()
     # the fused masks: a region's mask is kept only where the fused decision confirms it
-    fused = pd.read_csv(d / "risk-score" / "risk.csv").set_index("id")
+    fused = pd.read_csv(d / "risk-score" / "risk.csv").set_index("region_id")
     for rid, row in fused.iterrows():
         mask = np.asarray(Image.open(d / "risk-score" / "masks" / f"{rid}.png"))
         assert row["decision"] == 1 or not mask.any()
     both = risk.set_index("id")["risk_score"].sort_index()
-    scored = pd.read_csv(d / "risk-score" / "risk.csv").set_index("id")["risk_score"].sort_index()
+    scored = pd.read_csv(d / "risk-score" / "risk.csv").set_index("region_id")["risk_score"].sort_index()  # its own id
     assert np.allclose(both.to_numpy(), scored.to_numpy(), atol=1e-6)  # both routes give the same map
     geo = json.loads((d / "risk" / "risk.geojson").read_text())
     # the synthetic regions' x/y are map units of no known CRS: the file says so instead of posing as lon/lat

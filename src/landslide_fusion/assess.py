@@ -208,7 +208,7 @@ def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.Path
         predict_scene_into(inputs.run, tmp / "scene.tif", tmp, inputs.band_map, progress)
         stage("zonal statistics, risk per region and fused masks", progress)
         risk, d, notes, counts, crs = _risk(tmp, inputs, grid_m, table, landslide_free_share)
-        r = write_scores(tmp, risk, d, None, inputs.notes + notes, crs, inputs.provenance)
+        r = write_scores(tmp, risk, d, None, inputs.notes + notes, crs, inputs.provenance, inputs.id_column)
         title = f"Landslide risk: {place or req.box}, {', '.join(scene['dates'])}"
         draw_risk_map(tmp / "scene.tif", risk, tmp / "landslides.geojson", tmp / "map.png", title)
         summary = {"out": str(out), "bbox": str(req.box), "dates": scene["dates"], "crs": crs,

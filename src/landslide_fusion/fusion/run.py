@@ -366,16 +366,16 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
                             names=(f"statistics of {run}", f"scores of {tabular_model}"))
     share = fitted.scorer.share(landslide_free_share)
     seg = SegmentationRun.load(run)
+    rid = load_config(TabularConfig, Path(tabular_model) / "config.toml").id or cfg.id  # the user's id column
     provenance = {"fusion": str(Path(fusion).resolve()), **sources}
     with output_dir(out, overwrite) as tmp:
         if scene is not None:
             predict_scene_into(seg, scene, tmp, band_map, progress)
             polys, crs = read_geojson(regions, to_crs=_raster_crs(tmp / "probability.tif"))
-            rid = load_config(TabularConfig, Path(tabular_model) / "config.toml").id or cfg.id
             stage("fusing both views into risk; fused masks", progress)
             risk, d, notes, counts = score_map(fitted.scorer, seg, tmp, polys, rid, share, cfg.risk.edges,
                                                tabular_model=tabular_model, table=table, source=str(regions), cfg=cfg)
-            r = write_scores(tmp, risk, d, None, checked + notes, crs, provenance)
+            r = write_scores(tmp, risk, d, None, checked + notes, crs, provenance, rid)
             r["files"] += ["mask.tif", "landslides.geojson", "probability.tif", "scene_mask.tif"]
         else:
             post = seg.config.post
@@ -385,7 +385,7 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
             frame, _, unmatched, notes = _read_noting(image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
                                                       tab.rename(columns={"id": cfg.id}), cfg)
             risk, d, vote_notes = fuse_frame(frame, fitted, share, run=run, tabular_model=tabular_model)
-            r = write_scores(tmp, risk, d, unmatched, checked + notes + vote_notes, None, provenance)
+            r = write_scores(tmp, risk, d, unmatched, checked + notes + vote_notes, None, provenance, rid)
             counts = {"pixels": confirm_images(tmp, risk, d, post.opening, post.closing)}
             r["files"] += ["masks/", "probabilities/"]
             if truth.ids:  # labelled images: the fused masks as written, scored at native size

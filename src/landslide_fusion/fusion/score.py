@@ -102,9 +102,12 @@ def score_frame(frame: pd.DataFrame, scorer: Scorer, votes: pd.DataFrame, share:
 
 
 def write_scores(folder: Path, table: pd.DataFrame, d: Decision, unmatched: pd.DataFrame | None, notes: list[str],
-                 crs: str | None = None, provenance: dict | None = None) -> dict:
+                 crs: str | None = None, provenance: dict | None = None, id_name: str | None = None) -> dict:
     """``risk.csv`` (+ ``risk.geojson`` with geometry), ``disagreements.csv``, ``unmatched.csv``,
-    ``provenance.json``; returns the summary every scoring command prints."""
+    ``provenance.json``, the region id column named ``id_name`` (the user's id column);
+    returns the summary every scoring command prints."""
+    if id_name:
+        table = table.rename_axis(id_name)
     paths, geo_notes = write_risk(table, folder, crs)
     disagree = table[table["agree"] == 0] if "agree" in table.columns else table.iloc[:0]
     write_table(disagree.reset_index().drop(columns=["geometry"], errors="ignore"), folder / "disagreements.csv")

@@ -175,7 +175,7 @@ def _train_cell(name: str, cfg: SegmentConfig, cells_dir: Path, folds: int, prog
         seconds = _history_seconds(run_dir)
     else:
         start = time.perf_counter()
-        train_segmentation(cfg, run_dir, folds=folds, resume=folds < 2, progress=progress)
+        train_segmentation(cfg, run_dir, folds=folds, resume=True, refit=False, progress=progress)
         seconds = time.perf_counter() - start
     return _summarise(run_dir, folds, seconds, size)
 

@@ -594,7 +594,7 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, res
         work.release(remove=not has_work(work.path))  # finished folds and checkpoints stay for --resume
         raise
     work.release(remove=True)
-    return TrainResult(out, summary["mean"], choice.threshold, 0, 0)
+    return TrainResult(out, choice.metrics, choice.threshold, 0, 0)
 
 
 def _cv_summary(metrics: list[dict], runs: list[SegmentationRun], choice: PostChoice) -> dict:
