@@ -166,7 +166,8 @@ def median_blur_uint8(x: torch.Tensor, size: int = 10) -> torch.Tensor:
     in every filter here. Kernels: on the CPU, odd sizes run ``cv2.medianBlur`` on each image in
     a thread pool (:func:`.opencv.median_blur_u8`); on other devices, for even sizes, and while
     tracing (ONNX export), the comparator network of :func:`median_blur_levels`. Both give the
-    same numbers (``tests/test_filters.py``).
+    same numbers (``tests/test_filters.py``). Inputs must be free of NaN (``BandEngineer``
+    replaces it before filtering).
     """
     b, c, h, w = x.shape
     levels, lo, step = quantize_uint8(x)
