@@ -6,7 +6,7 @@ from landslide_fusion.bands import L4S14
 from landslide_fusion.errors import BandError
 from landslide_fusion.segmentation import PRESETS, BandEngineer
 from landslide_fusion.segmentation.engineer import minmax_scale, normalized_difference
-from landslide_fusion.segmentation.filters import gaussian_blur, median_blur, sobel
+from landslide_fusion.segmentation.filters import gaussian_blur, median_blur, median_blur_uint8, sobel
 
 
 @pytest.mark.parametrize("preset,k", [("l4s14", 14), ("l4s17", 17), ("l4s21", 21), ("l4s23", 23), ("l4s25", 25), ("l4s26", 26)])
@@ -44,6 +44,18 @@ def test_safe_on_degenerate_inputs():
     assert torch.isfinite(y).all()
     assert normalized_difference(torch.zeros(3), torch.zeros(3)).abs().max() == 0
     assert minmax_scale(torch.ones(1, 1, 4, 4)).abs().max() == 0
+
+
+@pytest.mark.parametrize("median", ["exact", "uint8"])
+def test_output_written_in_place_equals_the_concatenation_autograd_uses(median):
+    x = torch.rand(3, 14, 20, 20) + 0.5
+    x[0, 3, 1, 1] = float("nan")
+    e = BandEngineer("l4s14", "l4s26", median=median, median_kernel=5)
+    with torch.no_grad():
+        written = e(x)
+    concatenated = e(x.clone().requires_grad_())
+    assert concatenated.requires_grad and torch.isfinite(written).all()
+    torch.testing.assert_close(written, concatenated.detach(), rtol=0, atol=0)
 
 
 def test_batched_equals_per_image():
@@ -101,21 +113,58 @@ def test_gaussian_even_kernel_and_sobel():
     assert torch.allclose(gx[..., 2:-2, 2:-2], torch.full_like(gx[..., 2:-2, 2:-2], 8.0)) and gy.abs()[..., 2:-2, 2:-2].max() == 0
 
 
-def test_l4s23_exports_to_onnx_for_any_batch_and_size(tmp_path):
+@pytest.mark.parametrize("median,k", [("exact", 10), ("uint8", 11)])
+def test_l4s23_exports_to_onnx_for_any_batch_and_size(tmp_path, median, k):
+    """uint8, k=11: the eager module runs cv2.medianBlur, the exported graph the comparator network."""
     ort = pytest.importorskip("onnxruntime")
     import warnings
 
-    eng = BandEngineer("l4s14", "l4s23").eval()
+    eng = BandEngineer("l4s14", "l4s23", median=median, median_kernel=k).eval()
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic
         torch.onnx.export(eng, (torch.rand(2, 14, 32, 32) + 0.5,), str(tmp_path / "e.onnx"), input_names=["bands"],
                           output_names=["out"], dynamic_axes={"bands": axes, "out": axes}, opset_version=18, dynamo=False)
     session = ort.InferenceSession(str(tmp_path / "e.onnx"), providers=["CPUExecutionProvider"])
+    gen = torch.Generator().manual_seed(k)
     for shape in [(3, 14, 40, 56), (1, 14, 21, 17)]:  # median and blurs as Min/Max and shifted sums
-        x = torch.rand(*shape) + 0.5
+        x = torch.rand(*shape, generator=gen) + 0.5
         got = session.run(None, {"bands": x.numpy()})[0]
         np.testing.assert_allclose(got, eng(x).numpy(), atol=1e-5)
+
+
+def test_uint8_median_is_the_8bit_median_of_gray_and_close_to_the_exact_one():
+    x = torch.rand(3, 14, 24, 24, generator=torch.Generator().manual_seed(0)) + 0.5
+    exact, u8 = (BandEngineer("l4s14", "l4s23", median=m, median_kernel=11)(x) for m in ("exact", "uint8"))
+    i = BandEngineer("l4s14", "l4s23").out_bands.index("MEDIAN")
+    gray = exact[:, i - 2 : i - 1]
+    torch.testing.assert_close(u8[:, i : i + 1], median_blur_uint8(gray, 11), rtol=0, atol=0)
+    others = [j for j in range(23) if j != i]
+    torch.testing.assert_close(u8[:, others], exact[:, others])
+    half_step = (gray.amax((2, 3)) - gray.amin((2, 3))) / 510
+    inner = (u8[:, i] - exact[:, i])[:, 5:-5, 5:-5].abs().amax((1, 2))  # the borders differ: replicate vs mirror
+    assert (inner <= half_step[:, 0] + 1e-6).all() and (u8[:, i] != exact[:, i]).any()
+
+
+def test_feature_config_median_defaults_to_exact_for_runs_that_predate_it(tmp_path):
+    from landslide_fusion.config import load_config
+    from landslide_fusion.errors import ConfigError
+    from landslide_fusion.segmentation import SegmentConfig
+    from landslide_fusion.segmentation.pipeline import build_pipeline
+    from landslide_fusion.stats import BandStats
+
+    old = tmp_path / "config.toml"  # a run's config written before features.median existed
+    old.write_text('[features]\nsource = "l4s14"\npreset = "l4s23"\nmedian_kernel = 11\n')
+    cfg = load_config(SegmentConfig, old, ['model.name="unet"', "model.options.widths=[4, 4, 4, 4, 4]"])
+    zeros, ones = (0.0,) * 23, (1.0,) * 23
+    stats = BandStats(BandEngineer("l4s14", "l4s23").out_bands, mean=zeros, std=ones, min=zeros, max=ones)
+    x = torch.rand(2, 14, 16, 16) + 0.5
+    got = build_pipeline(cfg, stats).engineer(x)
+    torch.testing.assert_close(got, BandEngineer("l4s14", "l4s23", median="exact", median_kernel=11)(x), rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="features.median = 'float' is not one of exact, uint8"):
+        load_config(SegmentConfig, old, ['features.median="float"'])
+    with pytest.raises(BandError, match="median must be one of 'exact', 'uint8', not 'float'"):
+        BandEngineer("l4s14", "l4s23", median="float")
 
 
 def test_normalized_difference_keeps_the_sign_of_a_tiny_denominator():

@@ -1,4 +1,4 @@
-"""Open registries: a new band set and a new reader are pure additions that open_dataset finds."""
+"""Open registries: a new band set, reader or derived band is a pure addition that the library finds."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from landslide_fusion.bands import BAND_SETS, BandSet, Role, get_band_set, regis
 from landslide_fusion.errors import BandError, DataError
 from landslide_fusion.io import READERS, ImageFolderDataset, Sample, get_reader, open_dataset, register_reader
 from landslide_fusion.io import readers as readers_mod
+from landslide_fusion.segmentation import derived as derived_mod
 from landslide_fusion.segmentation import engineer as engineer_mod
+from landslide_fusion.segmentation.derived import DERIVED_BANDS, Bands, derived_band
 from landslide_fusion.segmentation.engineer import BandEngineer, Preset, register_preset
 
 TOY = BandSet("toy2", ("VV", "VH"), {Role.NIR: "VV"})
@@ -21,7 +23,7 @@ TOY = BandSet("toy2", ("VV", "VH"), {Role.NIR: "VV"})
 @pytest.fixture
 def clean_registries():
     """Unregister what a test registered, and restore what it replaced."""
-    registries = (bands_mod._REGISTRY, readers_mod._REGISTRY, engineer_mod._REGISTRY)
+    registries = (bands_mod._REGISTRY, readers_mod._REGISTRY, engineer_mod._REGISTRY, derived_mod._REGISTRY)
     saved = [dict(r.view) for r in registries]
     yield
     for registry, before in zip(registries, saved):
@@ -118,3 +120,33 @@ def test_toy_band_set_with_a_preset_feeds_the_band_engineer(clean_registries):
         Preset("ps4-evi", "ps4", ("EVI",))
     with pytest.raises(BandError, match="unknown band set 'ps5'; valid: l4s14, rgb, rgbn, ps4"):
         register_preset(Preset("ps5-raw", "ps5", ()))
+
+
+def test_a_derived_band_registered_outside_the_package_feeds_a_preset(clean_registries):
+    import torch
+
+    @derived_band("SAVI", Role.NIR, Role.RED)
+    def savi(bands: Bands) -> torch.Tensor:
+        """SAVI = 1.5 (NIR - RED) / (NIR + RED + 0.5) (Huete, 1988)."""
+        nir, red = bands[Role.NIR], bands[Role.RED]
+        return 1.5 * (nir - red) / (nir + red + 0.5)
+
+    @derived_band("GRAY_SQ", "GRAY")  # built on a built-in derived band: needs its roles too
+    def gray_sq(bands: Bands) -> torch.Tensor:
+        return bands["GRAY"] ** 2
+
+    assert list(DERIVED_BANDS)[-2:] == ["SAVI", "GRAY_SQ"]
+    register_preset(Preset("l4s16-savi", "l4s14", ("SAVI", "GRAY_SQ")))
+    x = torch.rand(2, 14, 8, 8) + 0.1
+    y = BandEngineer("l4s14", "l4s16-savi")(x)
+    nir, red = x[:, 7], x[:, 3]
+    torch.testing.assert_close(y[:, 14], 1.5 * (nir - red) / (nir + red + 0.5))
+    torch.testing.assert_close(y[:, 15], ((x[:, 1] + x[:, 2] + x[:, 3]) / 3) ** 2)
+    register_band_set(BandSet("gb2", ("G", "B"), {Role.GREEN: "G", Role.BLUE: "B"}))
+    register_preset(Preset("gb2-sq", "gb2", ("GRAY_SQ",)))
+    with pytest.raises(BandError, match="'gb2' has no red band"):
+        BandEngineer("gb2", "gb2-sq")
+    with pytest.raises(BandError, match="reads 'NOPE', which is neither a Role nor a registered derived band; valid"):
+        derived_band("BAD", "NOPE")(savi)
+    with pytest.raises(BandError, match="derived band 'NDVI' is already registered"):
+        derived_band("NDVI", Role.NIR)(savi)

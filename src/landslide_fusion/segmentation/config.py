@@ -43,11 +43,20 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class FeatureConfig:
+    """Band engineering (:class:`~.engineer.BandEngineer`): ``source`` bands to a ``preset``.
+
+    ``median``: ``"exact"`` (the float median, the paper; the default, which also keeps runs made
+    before the setting existed predicting as they did) or ``"uint8"`` (the authors' 8-bit median,
+    computed by OpenCV on a CPU; with ``median_kernel = 15`` and ``blur = "box"`` it follows
+    their code). ``docs/design.md`` gives the reasons for the default.
+    """
+
     source: str = setting("l4s14", choices=names_of("landslide_fusion.bands", "BAND_SETS"))
     preset: str = setting("l4s23", choices=names_of("landslide_fusion.segmentation.engineer", "PRESETS"))
     gaussian_kernel: int = setting(10, ge=1)
     median_kernel: int = setting(10, ge=1)
-    blur: str = setting("gaussian", choices=("gaussian", "box"))
+    blur: str = setting("gaussian", choices=names_of("landslide_fusion.segmentation.derived", "BLURS"))
+    median: str = setting("exact", choices=names_of("landslide_fusion.segmentation.derived", "MEDIANS"))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Band engineering: raw bands to the RAU-Net paper's derived band sets, batched on any device.
 
-Each derived band is one small function below with its formula and source. ``BandEngineer``
-maps a (B, C, H, W) batch of a source band set to a preset's output bands with no per-image
+Each derived band is one small registered function in :mod:`.derived` with its formula and
+source. ``BandEngineer`` maps a (B, C, H, W) batch of a source band set to a preset's output bands with no per-image
 Python loop, so it runs on the GPU inside the training step.
 
 Presets (Dang et al., RAU-Net, band tables; Ghorbanzadeh et al., 2022 for the 14 raw bands):
@@ -18,20 +18,21 @@ rgb3 ...  the same steps for RGB sources (rgb3, rgb7, rgb9, rgb12) and RGB+NIR
 ========  =================================================================================
 
 Presets are a registry (:mod:`landslide_fusion.registry`): ``register_preset(Preset(name,
-source, derived))`` adds one for any registered band set whose roles the derived bands need
-(``DERIVED_BANDS`` lists them), so a new sensor needs no edit here.
+source, derived))`` adds one for any registered band set whose roles the derived bands need,
+so a new sensor needs no edit here. Each derived band is a small registered function in
+:mod:`.derived` (:data:`DERIVED_BANDS` lists them), so a new index needs no edit here either.
 
 Kernel sizes: the paper states 10x10 Gaussian and median filters (the defaults here); the
-authors' released code used ``cv2.blur`` 10x10 (a *box* blur) and ``cv2.medianBlur`` 15x15. Set
-``blur="box"`` and ``median_kernel=15`` to follow the code rather than the paper: GAUSS then
-equals ``cv2.blur(GRAY, (10, 10))`` everywhere, and MEDIAN equals ``cv2.medianBlur`` except
-within 7 pixels of the border, where OpenCV's median replicates the edge pixel and this one
-mirrors like every other filter here (:mod:`.filters` gives each filter's exact reference).
+authors' released code used ``cv2.blur`` 10x10 (a *box* blur) and ``cv2.medianBlur`` 15x15 on an
+8-bit image. Set ``blur="box"``, ``median="uint8"`` and ``median_kernel=15`` to follow the code
+rather than the paper: GAUSS then equals ``cv2.blur(GRAY, (10, 10))`` and MEDIAN equals
+``cv2.medianBlur`` of GRAY quantised to 8 bits from each patch's range, mapped back to GRAY's
+units (:func:`.filters.median_blur_uint8` defines it, even sizes included). The default
+``median="exact"`` is the exact float median, which agrees with ``cv2.medianBlur`` only away from
+the border (:mod:`.filters` gives each filter's exact reference).
 
-Safety: a normalised difference is ``(a - b) / (a + b)`` with a denominator smaller than 1e-6
-in magnitude moved to ±1e-6 (sign kept) and the result clipped to [-1, 1], min-max scaling of a
-constant band gives 0, and NaN/inf inputs are replaced by 0 before any derived band is computed,
-so outputs are always finite.
+NaN/inf inputs are replaced by 0 before any derived band is computed, so outputs are always
+finite (see :mod:`.derived` for the safe index formulas).
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from ..bands import BandSet, Role, get_band_set
+from ..bands import BandSet, get_band_set
 from ..errors import BandError
 from ..registry import Registry
-from .filters import box_blur, canny_edges, gaussian_blur, median_blur, sobel
+from .derived import DERIVED_BANDS, Bands, FilterOptions, get_derived_band, gray, minmax_scale, normalized_difference
 
 __all__ = [
     "BandEngineer",
@@ -57,52 +58,7 @@ __all__ = [
     "normalized_difference",
     "minmax_scale",
     "gray",
-]
-
-EPS = 1e-6
-
-
-def normalized_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``clip((a - b) / d, -1, 1)`` where ``d = a + b`` moved to ``±1e-6`` when ``|a + b| < 1e-6``.
-
-    The sign of ``a + b`` is kept (``+1e-6`` when ``a + b`` is exactly 0), so a tiny negative
-    denominator stays negative. The clip only acts where the denominator was moved or the inputs
-    have mixed signs (for reflectances ``a, b >= 0`` the ratio is already in [-1, 1]).
-
-    NDVI = ND(NIR, RED) (Rouse et al., 1974); NDMI = ND(NIR, SWIR1) (Gao, 1996, as NDWI);
-    NBR = ND(NIR, SWIR2) (Key & Benson, 2006).
-    """
-    den = a + b
-    eps = torch.full_like(den, EPS)
-    den = torch.where(den.abs() < EPS, torch.where(den < 0, -eps, eps), den)
-    return ((a - b) / den).clamp(-1.0, 1.0)
-
-
-def minmax_scale(x: torch.Tensor) -> torch.Tensor:
-    """Per image and channel ``(x - min) / (max - min)``; a constant channel maps to 0."""
-    lo = x.amin(dim=(-2, -1), keepdim=True)
-    hi = x.amax(dim=(-2, -1), keepdim=True)
-    return (x - lo) / (hi - lo).clamp_min(EPS)
-
-
-def gray(red: torch.Tensor, green: torch.Tensor, blue: torch.Tensor) -> torch.Tensor:
-    """Unweighted brightness ``(R + G + B) / 3`` as in the RAU-Net paper."""
-    return (red + green + blue) / 3.0
-
-
-_MM = ("RED_MM", "GREEN_MM", "BLUE_MM")
-_L4S_INDICES = ("NDVI", "NDMI", "NBR", "GRAY")
-_BLUR = ("GAUSS", "MEDIAN")
-_SOBEL = ("SOBEL_X", "SOBEL_Y")
-_RGB = (Role.RED, Role.GREEN, Role.BLUE)
-_NEEDS: Mapping[str, tuple[Role, ...]] = {
-    **{d: _RGB for d in _MM + ("GRAY",) + _BLUR + _SOBEL + ("CANNY",)},
-    "NDVI": (Role.NIR, Role.RED),
-    "NDMI": (Role.NIR, Role.SWIR1),
-    "NBR": (Role.NIR, Role.SWIR2),
-}
-DERIVED_BANDS: tuple[str, ...] = tuple(_NEEDS)
-"""Every derived band a preset may append (see the module docs)."""
+]  # the index formulas live in .derived; their names stay importable from here
 
 
 @dataclass(frozen=True)
@@ -121,7 +77,9 @@ class Preset:
         unknown = [d for d in self.derived if d not in DERIVED_BANDS]
         if unknown:
             raise BandError(
-                f"preset {self.name!r}: unknown derived band(s) {', '.join(unknown)}; valid: {', '.join(DERIVED_BANDS)}"
+                f"preset {self.name!r}: unknown derived band(s) {', '.join(unknown)}; "
+                f"valid: {', '.join(DERIVED_BANDS)} "
+                "(add one with landslide_fusion.segmentation.derived.derived_band)"
             )
 
 
@@ -133,12 +91,18 @@ PRESETS: Mapping[str, Preset] = _REGISTRY.view
 def register_preset(preset: Preset, *, replace: bool = False) -> Preset:
     """Add ``preset`` under ``preset.name``; its source must be a registered band set.
 
-    The source must also have the roles its derived bands read (RED, GREEN and BLUE for the
-    min-max, gray and filter bands, NIR with RED / SWIR1 / SWIR2 for NDVI / NDMI / NBR);
-    :class:`BandEngineer` checks them when it is built.
+    The source must also have the roles its derived bands read (:meth:`.DerivedBand.roles`: RED,
+    GREEN and BLUE for the min-max, gray and filter bands, NIR with RED / SWIR1 / SWIR2 for NDVI /
+    NDMI / NBR); :class:`BandEngineer` checks them when it is built.
     """
     get_band_set(preset.source)
     return _REGISTRY.register(preset.name, preset, replace=replace)
+
+
+_MM = ("RED_MM", "GREEN_MM", "BLUE_MM")
+_L4S_INDICES = ("NDVI", "NDMI", "NBR", "GRAY")
+_BLUR = ("GAUSS", "MEDIAN")
+_SOBEL = ("SOBEL_X", "SOBEL_Y")
 
 
 def _chain(source: str, names: tuple[str, ...], steps: tuple[tuple[str, ...], ...]) -> None:
@@ -148,7 +112,8 @@ def _chain(source: str, names: tuple[str, ...], steps: tuple[tuple[str, ...], ..
         register_preset(Preset(name, source, derived))
 
 
-_chain("l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"), ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",)))
+_chain("l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"),
+       ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",)))
 _chain("rgb", ("rgb3", "rgb7", "rgb9", "rgb12"), ((), _MM + ("GRAY",), _BLUR, _SOBEL + ("CANNY",)))
 _chain("rgbn", ("rgbn4", "rgbn9", "rgbn11", "rgbn14"), ((), _MM + ("NDVI", "GRAY"), _BLUR, _SOBEL + ("CANNY",)))
 
@@ -166,6 +131,8 @@ class BandEngineer(nn.Module):
         preset: output preset (see module docs); must read ``source``.
         gaussian_kernel, median_kernel: filter sizes in pixels (paper: 10 and 10).
         blur: ``"gaussian"`` (paper) or ``"box"`` (authors' code).
+        median: ``"exact"`` (float median, the paper) or ``"uint8"`` (8-bit median, the authors'
+            code; on CPU computed by OpenCV, see :func:`.filters.median_blur_uint8`).
         canny_low, canny_high: Canny thresholds on the per-image min-max scaled gray image.
     """
 
@@ -177,6 +144,7 @@ class BandEngineer(nn.Module):
         gaussian_kernel: int = 10,
         median_kernel: int = 10,
         blur: str = "gaussian",
+        median: str = "exact",
         canny_low: float = 0.1,
         canny_high: float = 0.2,
     ) -> None:
@@ -187,16 +155,10 @@ class BandEngineer(nn.Module):
                 f"preset {preset!r} reads band set {self.preset.source!r}, not {source!r}; "
                 f"presets for {source!r}: {', '.join(list_presets(source)) or 'none'}"
             )
-        if blur not in ("gaussian", "box"):
-            raise BandError(f"blur must be 'gaussian' or 'box', not {blur!r}")
+        self.options = FilterOptions(gaussian_kernel, median_kernel, blur, median, canny_low, canny_high)
         self.source: BandSet = get_band_set(source)
-        for role in dict.fromkeys(r for d in self.preset.derived for r in _NEEDS[d]):
+        for role in dict.fromkeys(r for d in self.preset.derived for r in get_derived_band(d).roles()):
             self.source.band_for(role)  # a missing role fails here, naming the roles the set has
-        self.gaussian_kernel = gaussian_kernel
-        self.median_kernel = median_kernel
-        self.blur = blur
-        self.canny_low = canny_low
-        self.canny_high = canny_high
 
     @property
     def out_bands(self) -> tuple[str, ...]:
@@ -210,44 +172,27 @@ class BandEngineer(nn.Module):
     def out_channels(self) -> int:
         return len(self.out_bands)
 
-    def _band(self, x: torch.Tensor, role: Role) -> torch.Tensor:
-        return x[:, self.source.index(self.source.band_for(role))]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise BandError(
                 f"BandEngineer({self.source.name!r}) expects (B, {self.in_channels}, H, W) with bands "
                 f"{', '.join(self.source.bands)}; got shape {tuple(x.shape)}"
             )
-        x = torch.nan_to_num(x.float(), nan=0.0, posinf=0.0, neginf=0.0)
-        want = set(self.preset.derived)
-        if not want:
-            return x
-        band = self._band
-        d: dict[str, torch.Tensor] = {}
-        if want & set(_MM):
-            rgb = torch.stack([band(x, Role.RED), band(x, Role.GREEN), band(x, Role.BLUE)], 1)
-            d.update(zip(_MM, minmax_scale(rgb).unbind(1)))
-        if "NDVI" in want:
-            d["NDVI"] = normalized_difference(band(x, Role.NIR), band(x, Role.RED))
-        if "NDMI" in want:
-            d["NDMI"] = normalized_difference(band(x, Role.NIR), band(x, Role.SWIR1))
-        if "NBR" in want:
-            d["NBR"] = normalized_difference(band(x, Role.NIR), band(x, Role.SWIR2))
-        if want & {"GRAY", *_BLUR, *_SOBEL, "CANNY"}:
-            g = gray(band(x, Role.RED), band(x, Role.GREEN), band(x, Role.BLUE))[:, None]
-            d["GRAY"] = g[:, 0]
-            if "GAUSS" in want:
-                blur = gaussian_blur if self.blur == "gaussian" else box_blur
-                d["GAUSS"] = blur(g, self.gaussian_kernel)[:, 0]
-            if "MEDIAN" in want:
-                d["MEDIAN"] = median_blur(g, self.median_kernel)[:, 0]
-            if want & set(_SOBEL):
-                gx, gy = sobel(g)
-                d["SOBEL_X"], d["SOBEL_Y"] = gx[:, 0], gy[:, 0]
-            if "CANNY" in want:
-                d["CANNY"] = canny_edges(minmax_scale(g), self.canny_low, self.canny_high)[:, 0]
-        return torch.cat([x] + [d[name][:, None] for name in self.preset.derived], dim=1)
+        x = x.float()
+        clean = {"nan": 0.0, "posinf": 0.0, "neginf": 0.0}
+        if torch.jit.is_tracing() or (torch.is_grad_enabled() and x.requires_grad):
+            x = torch.nan_to_num(x, **clean)  # one concatenation: a plain graph for ONNX and autograd
+            bands = Bands(x, self.source, self.options)
+            return torch.cat([x] + [bands[name][:, None] for name in self.preset.derived], dim=1)
+        # otherwise each band is written once, into its place in the output: on a CPU the copies of
+        # a concatenation cost about as much as all the derived bands together
+        b, c, h, w = x.shape
+        out = x.new_empty(b, self.out_channels, h, w)
+        torch.nan_to_num(x, **clean, out=out[:, :c])
+        bands = Bands(out[:, :c], self.source, self.options)
+        for i, name in enumerate(self.preset.derived, c):
+            out[:, i] = bands[name]
+        return out
 
     def extra_repr(self) -> str:
         return f"{self.source.name} -> {self.preset.name} ({self.out_channels} bands)"

@@ -15,6 +15,9 @@ size), :func:`median_blur` equals ``scipy.ndimage.rank_filter`` at the lower-med
 size), and :func:`sobel` equals ``cv2.Sobel`` (``tests/test_filters.py`` checks each).
 OpenCV and kornia accept only odd Gaussian and median kernels, while the RAU-Net paper uses
 10x10 kernels, hence these implementations.
+
+The one exception is :func:`median_blur_uint8`, the authors' 8-bit median: it repeats the edge
+pixel as ``cv2.medianBlur`` does, and equals it exactly for odd sizes, on the CPU by calling it.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .opencv import median_blur_u8
 from .sortnet import window_median
 
-__all__ = ["gaussian_kernel1d", "gaussian_blur", "box_blur", "median_blur", "sobel", "canny_edges"]
+__all__ = ["gaussian_kernel1d", "gaussian_blur", "box_blur", "median_blur", "quantize_uint8", "median_blur_levels",
+           "median_blur_uint8", "sobel", "canny_edges"]
 
 
 def _reflect101_index(n: int, before: int, after: int, device: torch.device) -> torch.Tensor:
@@ -115,6 +120,63 @@ def median_blur(x: torch.Tensor, size: int = 10) -> torch.Tensor:
     """
     b, c, h, w = x.shape
     return window_median(_pad(x, size).flatten(0, 1), size).reshape(b, c, h, w)
+
+
+def quantize_uint8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """8-bit levels of each image and channel from its own range, as the authors' OpenCV recipe.
+
+    ``levels = round((x - lo) / (hi - lo) * 255)`` with ``lo``, ``hi`` the channel's minimum and
+    maximum (rounded half to even, as ``np.round``; ``hi - lo`` below 1e-6 counts as 1e-6, so a
+    constant channel is all 0). Returns ``(levels, lo, step)``: ``levels`` integers 0..255 in
+    ``x``'s dtype, and ``lo + levels * step`` with ``step = (hi - lo) / 255`` is ``x`` to half a step.
+    """
+    lo = x.amin(dim=(-2, -1), keepdim=True)
+    span = x.amax(dim=(-2, -1), keepdim=True) - lo
+    levels = torch.round((x - lo) / span.clamp_min(1e-6) * 255)
+    return levels, lo, span / 255
+
+
+def median_blur_levels(levels: torch.Tensor, size: int) -> torch.Tensor:
+    """Lower median of every ``size`` x ``size`` window of (N, H, W) integer levels 0..255, the edge
+    pixel repeated outside the image (``cv2.medianBlur``'s border); same dtype out.
+
+    Windows sit as in every filter here (``size // 2`` pixels up and left of the output pixel,
+    ``(size - 1) // 2`` down and right), so an odd window is centred and this is
+    ``cv2.medianBlur(levels, size)`` exactly. The comparator network of :func:`median_blur`
+    computes it on any device, on uint8 tensors (4 values per float's memory; float Min/Max
+    when exported to ONNX, for runtimes without 8-bit Min/Max).
+    """
+    before, after = size // 2, (size - 1) // 2
+    padded = F.pad(levels[:, None], (before, after, before, after), mode="replicate")[:, 0]
+    if not torch.onnx.is_in_onnx_export():
+        padded = padded.to(torch.uint8)
+    return window_median(padded, size).to(levels.dtype)
+
+
+def median_blur_uint8(x: torch.Tensor, size: int = 10) -> torch.Tensor:
+    """The authors' 8-bit median of each image and channel, mapped back to ``x``'s units.
+
+    1. ``levels, lo, step = quantize_uint8(x)`` (8 bits from the channel's own range);
+    2. ``m`` = :func:`median_blur_levels` ``(levels, size)``: the lower median of each window (the
+       ``ceil(size²/2)``-th smallest level), the edge pixel repeated outside the image; for odd
+       sizes, ``cv2.medianBlur(levels, size)``;
+    3. ``lo + m * step``, within half a step (``(hi - lo) / 510``) of the same median of ``x``.
+
+    Even sizes, which ``cv2.medianBlur`` refuses, follow the same rule with the window placed as
+    in every filter here. Kernels: on the CPU, odd sizes run ``cv2.medianBlur`` on each image in
+    a thread pool (:func:`.opencv.median_blur_u8`); on other devices, for even sizes, and while
+    tracing (ONNX export), the comparator network of :func:`median_blur_levels`. Both give the
+    same numbers (``tests/test_filters.py``). Inputs must be free of NaN (``BandEngineer``
+    replaces it before filtering).
+    """
+    b, c, h, w = x.shape
+    levels, lo, step = quantize_uint8(x)
+    flat = levels.flatten(0, 1)
+    if size % 2 and x.device.type == "cpu" and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
+        m = median_blur_u8(flat.detach().to(torch.uint8), size).to(x.dtype)
+    else:
+        m = median_blur_levels(flat, size)
+    return lo + m.reshape(b, c, h, w) * step
 
 
 def sobel(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

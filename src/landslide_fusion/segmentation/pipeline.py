@@ -51,7 +51,8 @@ class SegmentationPipeline(nn.Module):
 
 def _engineer(cfg: SegmentConfig) -> BandEngineer:
     f = cfg.features
-    return BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel, blur=f.blur)
+    return BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel,
+                        blur=f.blur, median=f.median)
 
 
 @torch.no_grad()
