@@ -10,9 +10,9 @@ import typer
 from . import __version__
 from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, OverwriteOption, emit, user_errors
-from .domains import SCALES
 from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
+from .names import SCALES
 from .segmentation.cli import app as segment_app
 from .tabular.cli import app as tabular_app
 from .usage import example
@@ -62,7 +62,7 @@ def demo(
 
 #: Asset-key conventions of public STAC catalogs (the registry in landslide_fusion.acquire.catalogs).
 Convention = Enum("Convention", {name: name for name in CONVENTIONS}, type=str)  # type: ignore[misc]
-#: Value scales a fetched scene can be written on (landslide_fusion.domains.SCALES; uint8 has no conversion).
+#: Value scales a fetched scene can be written on (landslide_fusion.names.SCALES; uint8 has no conversion).
 Scale = Enum("Scale", {s: s for s in SCALES if s != "uint8"}, type=str)  # type: ignore[misc]
 
 
