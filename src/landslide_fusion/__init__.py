@@ -5,28 +5,13 @@ Subpackages: :mod:`landslide_fusion.segmentation` (RAU-Net family, band engineer
 :mod:`landslide_fusion.fusion` (region statistics, stacking, cross-check, risk).
 """
 
-from .bands import BAND_SETS, BandSet, Role, get_band_set, register_band_set
-from .errors import BandError, ConfigError, DataError, LandslideError, NotFittedError, SchemaError
-from .io import ImageFolderDataset, L4SDataset, Sample, open_dataset, register_reader
+from .lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BAND_SETS",
-    "BandSet",
-    "Role",
-    "get_band_set",
-    "register_band_set",
-    "BandError",
-    "ConfigError",
-    "DataError",
-    "LandslideError",
-    "NotFittedError",
-    "SchemaError",
-    "ImageFolderDataset",
-    "L4SDataset",
-    "Sample",
-    "open_dataset",
-    "register_reader",
-    "__version__",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    ".bands": ["BAND_SETS", "BandSet", "Role", "get_band_set", "register_band_set"],
+    ".errors": ["BandError", "ConfigError", "DataError", "LandslideError", "NotFittedError", "SchemaError"],
+    ".io": ["ImageFolderDataset", "L4SDataset", "Sample", "open_dataset", "register_reader"],
+})
+__all__ += ["__version__"]

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import typer
 
+from . import __version__
 from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, OverwriteOption, ShareOption, emit, user_errors
-from .domains import SCALES
 from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
+from .names import SCALES
 from .segmentation.cli import app as segment_app
 from .tabular.cli import app as tabular_app
+from .usage import example
 
 __all__ = ["app", "main"]
 
@@ -29,7 +31,21 @@ app.add_typer(tabular_app, name="tabular")
 app.add_typer(fuse_app, name="fuse")
 
 
-@app.command("demo")
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"landslide-fusion {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Options of ``landslide`` itself (the help text is the app's)."""
+
+
+@app.command("demo", epilog=example("landslide demo --out demo-output"))
 @user_errors
 def demo(
     out: Path = typer.Option(Path("demo-output"), help="Folder for every output of the demo."),
@@ -46,12 +62,14 @@ def demo(
 
 #: Asset-key conventions of public STAC catalogs (the registry in landslide_fusion.acquire.catalogs).
 Convention = Enum("Convention", {name: name for name in CONVENTIONS}, type=str)  # type: ignore[misc]
-#: Value scales a fetched scene can be written on (landslide_fusion.domains.SCALES; uint8 has no conversion).
+#: Value scales a fetched scene can be written on (landslide_fusion.names.SCALES; uint8 has no conversion).
 Scale = Enum("Scale", {s: s for s in SCALES if s != "uint8"}, type=str)  # type: ignore[misc]
 
 
-BBoxOption = typer.Option(..., "--bbox", help="W,S,E,N in degrees (EPSG:4326), e.g. 91.75,22.40,91.80,22.45.")
-DateOption = typer.Option(..., "--date", help="Day or range: 2024-08-01 or 2024-08-01/2024-08-31.")
+BBoxOption = typer.Option(..., "--bbox", metavar="W,S,E,N",
+                          help="W,S,E,N in degrees (EPSG:4326), e.g. 91.75,22.40,91.80,22.45.")
+DateOption = typer.Option(..., "--date", metavar="DATE[/DATE]",
+                          help="Day or range: 2024-08-01 or 2024-08-01/2024-08-31.")
 CatalogOption = typer.Option("https://earth-search.aws.element84.com/v1", "--catalog", help="STAC API root URL.")
 CollectionOption = typer.Option(None, "--collection", help="Sentinel-2 L2A collection (default: the catalog's).")
 DemOption = typer.Option(None, "--dem-collection", help="DEM collection (default: cop-dem-glo-30).")
@@ -68,7 +86,8 @@ def _fetch_options(catalog: str, collection: str | None, dem_collection: str | N
             "max_area_km2": max_area}
 
 
-@app.command("fetch")
+@app.command("fetch", epilog=example(
+    "landslide fetch --bbox 91.75,22.40,91.80,22.45 --date 2024-08-01/2024-08-31 -o scene.tif"))
 @user_errors
 def fetch(
     bbox: str = BBoxOption, date: str = DateOption,
@@ -97,7 +116,9 @@ def _grid(value: str | None) -> float | None:
         raise typer.BadParameter(f"grid {value!r} must be a cell size such as 500m or 1km") from None
 
 
-@app.command("assess")
+@app.command("assess", epilog=example(
+    "landslide assess --bbox 91.75,22.40,91.80,22.45 --date 2024-08-01/2024-08-31 --run runs/seg --grid 500m "
+    "-o runs/assess"))
 @user_errors
 def assess_cmd(
     bbox: str = BBoxOption, date: str = DateOption,
@@ -106,7 +127,8 @@ def assess_cmd(
     tabular: Path = typer.Option(None, "--tabular", help="Tabular model folder (with --fusion)."),
     fusion: Path = typer.Option(None, "--fusion", help="Fusion folder (with --tabular)."),
     regions: Path = typer.Option(None, "--regions", help="GeoJSON of regions (e.g. slope units)."),
-    grid: str = typer.Option(None, "--grid", help="Regular grid of cells instead of --regions, e.g. 500m (default)."),
+    grid: str = typer.Option(None, "--grid", metavar="SIZE",
+                             help="Regular grid of cells instead of --regions, e.g. 500m (default)."),
     table: Path = typer.Option(None, "--table", help="Table of tabular features joined on the region id."),
     place: str = typer.Option(None, "--place", help="Place name for the map title."),
     landslide_free_share: float = ShareOption,

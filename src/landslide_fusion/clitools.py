@@ -12,6 +12,7 @@ from typing import Any, Callable, TypeVar
 
 import typer
 
+from . import usage  # noqa: F401  (help pages show types as words)
 from .errors import LandslideError
 from .io.atomic import _jsonable
 
@@ -21,29 +22,12 @@ __all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "Overwr
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _flags_without_type() -> None:
-    """typer 0.29 prints ``<bool>`` after every on/off flag (``--json``, ``--overwrite``, even
-    ``--help``), which reads as if the flag took a value. A flag takes none, so show no type."""
-    from typer.core import TyperOption
-
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "_flags_without_type", False):
-        return
-
-    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
-        return None if self.is_flag and not self.count else shown(self, ctx)
-
-    display_type_rich._flags_without_type = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
-
-
-_flags_without_type()
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of text.")
 OverwriteOption = typer.Option(False, "--overwrite", help="Replace an existing output.")
 ConfigOption = typer.Option(None, "--config", "-c", help="TOML config file (see configs/).")
 SetOption = typer.Option(
-    [], "--set", "-s", help="Override a config value, e.g. --set train.epochs=5 (repeatable)."
+    [], "--set", "-s", metavar="KEY=VALUE", help="Override a config value, e.g. --set train.epochs=5 (repeatable)."
 )
 ShareOption = typer.Option(
     None, "--landslide-free-share",

@@ -46,6 +46,7 @@ import numpy as np
 
 from .bands import DEM, L4S14, SENTINEL2_BANDS, SLOPE, get_band_set
 from .errors import BandError
+from .names import SCALES
 
 if TYPE_CHECKING:
     from .stats import BandStats
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["Domain", "SCALES", "SCALE_NAMES", "L4S_MEANS", "DomainError", "band_factors", "can_convert", "convert",
            "run_domain", "DEFAULT_SCALE", "SCALE_TAG", "BAND_SET_TAG", "declared_scale", "input_factors", "check_values",
            "VALUE_FACTOR"]
-
-SCALES = ("reflectance", "s2-dn", "l4s", "uint8")
 
 #: What each scale holds, for messages.
 SCALE_NAMES: Mapping[str, str] = {"reflectance": "Sentinel-2 reflectance 0-1",

@@ -7,8 +7,6 @@ exit; library users can catch the specific classes.
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
 __all__ = [
     "LandslideError",
     "DataError",
@@ -44,8 +42,24 @@ class OutputExistsError(LandslideError, FileExistsError):
     """An output would overwrite existing results."""
 
 
-class NotFittedError(LandslideError, _SklearnNotFittedError):
-    """An estimator or run was used before ``fit`` / training.
+def _not_fitted_error() -> type[LandslideError]:
+    """Build :class:`NotFittedError` (see :func:`__getattr__`)."""
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-    Subclasses scikit-learn's ``NotFittedError`` so ``check_is_fitted`` idioms keep working.
-    """
+    class NotFittedError(LandslideError, SklearnNotFittedError):
+        """An estimator or run was used before ``fit`` / training.
+
+        Subclasses scikit-learn's ``NotFittedError`` so ``check_is_fitted`` idioms keep working.
+        """
+
+    NotFittedError.__qualname__ = "NotFittedError"  # pickles and prints as landslide_fusion.errors.NotFittedError
+    return NotFittedError
+
+
+def __getattr__(name: str) -> type[LandslideError]:
+    """``NotFittedError`` is built on first use (PEP 562): it subclasses scikit-learn's, whose import
+    (with SciPy) takes seconds that ``landslide --help`` and every other error class must not pay."""
+    if name != "NotFittedError":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    cls = globals()[name] = _not_fitted_error()
+    return cls

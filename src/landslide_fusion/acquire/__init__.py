@@ -6,6 +6,6 @@ odc-stac). Modules: :mod:`.request` (box, dates, UTM zone, size limit), :mod:`.c
 B10), :mod:`.terrain` (slope), :mod:`.load` (windowed Dask reads, composite), :mod:`.fetch`.
 """
 
-from .fetch import FetchRequest, fetch_scene
+from ..lazy import lazy_exports
 
-__all__ = ["fetch_scene", "FetchRequest"]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {".fetch": ["fetch_scene", "FetchRequest"]})

@@ -8,8 +8,9 @@ import typer
 
 from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, choices, comma_list, emit, user_errors
 from ..config import load_config
-from .join import ON_MISSING
+from ..usage import example, registered
 from .methods import list_methods
+from .names import ON_MISSING
 
 __all__ = ["app"]
 
@@ -22,25 +23,23 @@ TabularOption = typer.Option(..., "--tabular", help="Tabular scores (id, probabi
                                                     "or the output of 'tabular predict'.")
 
 
-Method = choices("Method", list_methods())  # every registered fusion method (see .methods)
-
-
 OnMissing = choices("OnMissing", ON_MISSING)
 
 
-SetOption = typer.Option([], "--set", "-s", help="Override a config value, e.g. --set stacking.C=0.5 or "
-                                                 "--set 'crosscheck.policy=\"both\"' (repeatable; see configs/fusion.toml).")
+SetOption = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                         help="Override a config value, e.g. --set stacking.C=0.5 or "
+                              "--set 'crosscheck.policy=\"both\"' (repeatable; see configs/fusion.toml).")
 OnMissingOption = typer.Option(None, help="Ids on one side only: error, or drop them (listed).")
 AllowMismatchOption = typer.Option(False, "--allow-mismatch",
                                    help="Warn instead of refusing when the inputs come from other models than the "
                                         "fusion was trained on (see provenance.json).")
 
 
-def _config(config: Path | None, set_: list[str], method: Method | None = None, folds: int | None = None,
+def _config(config: Path | None, set_: list[str], method: str | None = None, folds: int | None = None,
             on_missing: OnMissing | None = None, landslide_free_share: float | None = None):
     from .config import FusionConfig
 
-    values = {k: v for k, v in (("method", method.value if method else None), ("folds", folds),
+    values = {k: v for k, v in (("method", method), ("folds", folds),
                                 ("on_missing", on_missing.value if on_missing else None),
                                 ("landslide_free_share", landslide_free_share)) if v is not None}
     return load_config(FusionConfig, config, set_, values)
@@ -58,13 +57,15 @@ def _fmt(mean: dict, std: dict) -> str:
                      for m in METHODS)
 
 
-@app.command("train")
+@app.command("train", epilog=example(
+    "landslide fuse train --image runs/segcv/oof_stats.csv --tabular runs/tab/oof.csv -o runs/fusion"))
 @user_errors
 def train(
     image: Path = ImageOption,
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Fusion folder to create."),
-    method: Method = typer.Option(None, help="Fusion method (default: the config's)."),
+    method: str = typer.Option(None, parser=registered("fusion method", list_methods), metavar="METHOD",
+                               help="A registered fusion method, e.g. stacking (default: the config's)."),
     folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
     on_missing: OnMissing = OnMissingOption,
     landslide_free_share: float = ShareOption,
@@ -112,7 +113,9 @@ def _sources(sources: dict) -> str:
                      for side, rec in sources.items())
 
 
-@app.command("predict")
+@app.command("predict", epilog=example(
+    "landslide fuse predict --fusion runs/fusion --image runs/pred/predictions.csv --tabular runs/scores.csv "
+    "-o runs/risk"))
 @user_errors
 def predict(
     fusion: Path = typer.Option(..., help="Fusion folder from 'fuse train'."),
@@ -152,7 +155,8 @@ def _evaluation_text(e: dict | None) -> str:
     return text
 
 
-@app.command("compare")
+@app.command("compare", epilog=example(
+    "landslide fuse compare --image runs/segcv/oof_stats.csv --tabular runs/tab/oof.csv -o runs/compare"))
 @user_errors
 def compare(
     image: Path = ImageOption,
@@ -172,7 +176,9 @@ def compare(
     emit(r, as_json, f"{r['regions']} regions ({r['positives']} landslide)\n{r['text']}\nchart: {r['chart']}" + _notes(r))
 
 
-@app.command("score")
+@app.command("score", epilog=example(
+    "landslide fuse score --fusion runs/fusion --run runs/seg --tabular runs/tab --data runs/new "
+    "--table runs/new/regions.csv -o runs/risk-new"))
 @user_errors
 def score(
     fusion: Path = typer.Option(..., help="Fusion folder from 'fuse train'."),
@@ -204,7 +210,8 @@ def score(
     emit(r, as_json, _risk_text(r))
 
 
-@app.command("describe")
+@app.command("describe", epilog=example(
+    "landslide fuse describe runs/new -o runs/desc.csv"))
 @user_errors
 def describe(
     data: Path = typer.Argument(..., help="Images (Landslide4Sense or image folder)."),

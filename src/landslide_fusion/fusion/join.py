@@ -14,10 +14,9 @@ import pandas as pd
 
 from ..errors import DataError, SchemaError
 from ..tabular.schema import finite_problem
+from .names import ON_MISSING
 
 __all__ = ["join_regions", "UnmatchedRegionsWarning", "ON_MISSING", "check_region_files"]
-
-ON_MISSING = ("error", "drop")
 
 
 class UnmatchedRegionsWarning(UserWarning):

@@ -1,40 +1,15 @@
 """Readers (a registry of dataset layouts) and writers: Landslide4Sense HDF5, image folders, rasters, tables; atomic writes."""
 
-from .atomic import atomic_path, output_dir, output_file, write_json, write_text
-from .folder import ImageFolderDataset, is_image_folder, write_image_folder_sample
-from .l4s import L4SDataset, is_l4s_folder, write_l4s_patch
-from .open import open_dataset
-from .raster import read_raster, write_geotiff
-from .readers import READERS, Dataset, Reader, detect_reader, get_reader, register_reader
-from .sample import GeoInfo, Sample
-from .tables import read_table, require_columns, write_table
-from .validate import NanPolicy
+from ..lazy import lazy_exports
 
-__all__ = [
-    "atomic_path",
-    "output_dir",
-    "output_file",
-    "write_json",
-    "write_text",
-    "ImageFolderDataset",
-    "is_image_folder",
-    "write_image_folder_sample",
-    "L4SDataset",
-    "is_l4s_folder",
-    "write_l4s_patch",
-    "open_dataset",
-    "READERS",
-    "Dataset",
-    "Reader",
-    "detect_reader",
-    "get_reader",
-    "register_reader",
-    "read_raster",
-    "write_geotiff",
-    "GeoInfo",
-    "Sample",
-    "read_table",
-    "require_columns",
-    "write_table",
-    "NanPolicy",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    ".atomic": ["atomic_path", "output_dir", "output_file", "write_json", "write_text"],
+    ".folder": ["ImageFolderDataset", "is_image_folder", "write_image_folder_sample"],
+    ".l4s": ["L4SDataset", "is_l4s_folder", "write_l4s_patch"],
+    ".open": ["open_dataset"],
+    ".raster": ["read_raster", "write_geotiff"],
+    ".readers": ["READERS", "Dataset", "Reader", "detect_reader", "get_reader", "register_reader"],
+    ".sample": ["GeoInfo", "Sample"],
+    ".tables": ["read_table", "require_columns", "write_table"],
+    ".validate": ["NanPolicy"],
+})

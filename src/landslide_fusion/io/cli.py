@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ..check import check_dataset
 from ..clitools import JsonOption, OverwriteOption, emit, user_errors
-from ..synth import write_synth_folder, write_synth_l4s
-from .validate import NanPolicy
+from ..usage import example
 
 __all__ = ["app"]
 
@@ -22,7 +20,9 @@ class Layout(str, Enum):
     folder = "folder"
 
 
-@app.command("check")
+@app.command("check", epilog=example(
+    "landslide data check runs/synth",
+    "landslide data check data/bijie --split val --json"))
 @user_errors
 def check(
     root: Path = typer.Argument(..., help="Dataset folder: img/+mask/ (Landslide4Sense) or images/+masks/."),
@@ -31,11 +31,14 @@ def check(
     as_json: bool = JsonOption,
 ) -> None:
     """Validate every file in ROOT and print counts, shapes, band ranges and label balance."""
+    from ..check import check_dataset
+    from .validate import NanPolicy
+
     report = check_dataset(root, split=split, nan_policy=NanPolicy.ZERO if fix_nan else NanPolicy.RAISE)
     emit(report.to_dict(), as_json, report.to_text())
 
 
-@app.command("synth")
+@app.command("synth", epilog=example("landslide data synth runs/synth --n 200 --size 128"))
 @user_errors
 def synth(
     root: Path = typer.Argument(..., help="Output folder (created)."),
@@ -47,6 +50,8 @@ def synth(
     as_json: bool = JsonOption,
 ) -> None:
     """Write generated Landslide4Sense-like patches and a matching region table."""
+    from ..synth import write_synth_folder, write_synth_l4s
+
     write = write_synth_l4s if layout is Layout.l4s else write_synth_folder
     s = write(root, n=n, size=size, seed=seed, overwrite=overwrite)
     emit(

@@ -31,9 +31,8 @@ def open_dataset(
     """Open ``root`` with the first registered reader that recognises it.
 
     Built in: ``l4s`` (``img/`` + ``mask/``, Landslide4Sense HDF5) and ``image-folder``
-    (``images/`` + ``masks/``), registered when :mod:`landslide_fusion.io` is imported (its
-    ``__init__`` imports ``l4s`` and ``folder``, and runs before any of its modules); add
-    layouts with :func:`~.readers.register_reader`.
+    (``images/`` + ``masks/``), registered as soon as :mod:`.readers` is imported (it imports
+    ``l4s`` and ``folder``, which register themselves); add layouts with :func:`~.readers.register_reader`.
 
     Raises:
         DataError: ``root`` is not a folder, no reader recognises it (the message lists the

@@ -125,3 +125,9 @@ def detect_reader(root: str | os.PathLike[str]) -> Reader:
             return reader
     layouts = ", ".join(r.describe() for r in readers) or "none registered"
     raise DataError(f"{root}: not a dataset folder; expected one of the registered layouts: {layouts}")
+
+
+# The built-in readers register themselves where they are defined; importing them here (after
+# register_reader exists) makes the registry complete whichever io module is imported first, now
+# that the package's __init__ imports nothing eagerly (see landslide_fusion.lazy).
+from . import folder, l4s  # noqa: E402,F401

@@ -1,25 +1,13 @@
 """Segmentation: band engineering, the RAU-Net family, losses, training and prediction."""
 
-from .config import SegmentConfig
-from .engineer import PRESETS, BandEngineer, list_presets
-from .infer import SegmentationRun, predict_proba
-from .losses import create_loss, list_losses
-from .metrics import ConfusionMatrix
-from .models import count_parameters, create_model, list_models
-from .train import train_segmentation
+from ..lazy import lazy_exports
 
-__all__ = [
-    "SegmentConfig",
-    "PRESETS",
-    "BandEngineer",
-    "list_presets",
-    "SegmentationRun",
-    "predict_proba",
-    "create_loss",
-    "list_losses",
-    "ConfusionMatrix",
-    "count_parameters",
-    "create_model",
-    "list_models",
-    "train_segmentation",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    ".config": ["SegmentConfig"],
+    ".engineer": ["PRESETS", "BandEngineer", "list_presets"],
+    ".infer": ["SegmentationRun", "predict_proba"],
+    ".losses": ["create_loss", "list_losses"],
+    ".metrics": ["ConfusionMatrix"],
+    ".models": ["count_parameters", "create_model", "list_models"],
+    ".train": ["train_segmentation"],
+})

@@ -9,7 +9,8 @@ import typer
 from ..clitools import (ConfigOption, JsonOption, OverwriteOption, SetOption, ShareOption, choices, comma_list, emit,
                         user_errors)
 from ..config import load_config
-from .infer import ENGINES, TTA_MODES
+from ..usage import example
+from .names import ENGINES, TTA_MODES
 
 __all__ = ["app"]
 
@@ -19,7 +20,7 @@ app = typer.Typer(help="Segment landslides in image patches (RAU-Net family).", 
 TTA = choices("TTA", TTA_MODES)
 
 
-@app.command("models")
+@app.command("models", epilog=example("landslide segment models --bands 14"))
 @user_errors
 def models(
     bands: int = typer.Option(23, help="Input band count used for the parameter counts."),
@@ -33,11 +34,14 @@ def models(
     emit(rows, as_json, f"models ({bands} input bands; options: configs/<name>.toml, [model.options]):\n{text}")
 
 
-@app.command("ablate")
+@app.command("ablate", epilog=example(
+    "landslide segment ablate -c configs/rau-net-small.toml --data runs/synth --vary model.options.attention=se,cbam "
+    "--set train.epochs=5 -o runs/ablate"))
 @user_errors
 def ablate(
     out: Path = typer.Option(..., "--out", "-o", help="Ablation folder (created, or resumed: finished cells are kept)."),
-    vary: list[str] = typer.Option(..., help="section.key=value1,value2,... (repeatable; every combination is trained)."),
+    vary: list[str] = typer.Option(..., metavar="KEY=V1,V2",
+                                   help="section.key=value1,value2,... (repeatable; every combination is trained)."),
     data: Path = typer.Option(None, help="Dataset folder (overrides data.root)."),
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
@@ -53,7 +57,9 @@ def ablate(
          + (r.out / "ablation.md").read_text(encoding="utf-8"))
 
 
-@app.command("train")
+@app.command("train", epilog=example(
+    "landslide segment train -c configs/rau-net-small.toml --data runs/synth --set train.epochs=20 -o runs/seg",
+    "landslide segment train -c configs/rau-net-small.toml --data runs/synth --folds 5 -o runs/segcv"))
 @user_errors
 def train(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create."),
@@ -90,7 +96,8 @@ def train(
             if folds >= 2 else f"training curves: {r.path / 'curves.png'}"))
 
 
-@app.command("evaluate")
+@app.command("evaluate", epilog=example(
+    "landslide segment evaluate --run runs/seg --data runs/new --overlays runs/overlays"))
 @user_errors
 def evaluate(
     run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
@@ -110,7 +117,8 @@ def evaluate(
     emit(m, as_json, _evaluation_text(m))
 
 
-@app.command("tune")
+@app.command("tune", epilog=example(
+    "landslide segment tune --run runs/seg --data runs/new --gate --landslide-free-share 0.9 -o runs/seg-sparse"))
 @user_errors
 def tune(
     run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
@@ -172,7 +180,9 @@ def _evaluation_text(m: dict) -> str:
 Engine = choices("Engine", ENGINES)
 
 
-@app.command("predict")
+@app.command("predict", epilog=example(
+    "landslide segment predict --run runs/seg -i runs/new -o runs/pred",
+    "landslide segment predict --run runs/seg -i scene.tif -o runs/scene"))
 @user_errors
 def predict(
     run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
@@ -181,7 +191,8 @@ def predict(
                                                       "scene: probability.tif, mask.tif, landslides.geojson)."),
     split: str = typer.Option(None, help="Split list name (image folders)."),
     tta: TTA = typer.Option(None, help="Override the run's test-time augmentation."),
-    band_map: str = typer.Option(None, help="Scene: model band <- input band, e.g. RED=3,GREEN=2,BLUE=1 (numbers are 1-based)."),
+    band_map: str = typer.Option(None, metavar="BAND=N,...",
+                                 help="Scene: model band <- input band, e.g. RED=3,GREEN=2,BLUE=1 (numbers are 1-based)."),
     window: int = typer.Option(None, help="Scene: sliding-window size in pixels (default: the training patch size)."),
     overlap: float = typer.Option(None, help="Scene: fraction of a window shared with its neighbours (default 0.25)."),
     nodata: float = typer.Option(None, help="Scene: input nodata value (default: the file's)."),
@@ -206,7 +217,7 @@ def predict(
     emit(r, as_json, text)
 
 
-@app.command("export")
+@app.command("export", epilog=example("landslide segment export --run runs/seg"))
 @user_errors
 def export(
     run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
@@ -222,15 +233,18 @@ def export(
          f"{r['max_abs_logit_difference']:.2e}")
 
 
-@app.command("scenes")
+@app.command("scenes", epilog=example(
+    "landslide segment scenes a.tif b.tif --run runs/seg -o runs/scenes --workers 2"))
 @user_errors
 def scenes(
     scene_files: list[Path] = typer.Argument(..., help="Scenes (GeoTIFF/PNG) to predict."),
     run: Path = typer.Option(..., help="Run folder written by 'segment train'."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder; each scene writes OUT/<name>/."),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="Output folder; each scene writes OUT/NAME/ (NAME: the file name without suffix)."),
     scheduler: str = typer.Option(None, help="Address of a Dask scheduler (default: a local cluster)."),
     workers: int = typer.Option(2, help="Workers of the local cluster."),
-    band_map: str = typer.Option(None, help="Model band <- input band, e.g. RED=3,GREEN=2,BLUE=1."),
+    band_map: str = typer.Option(None, metavar="BAND=N,...",
+                                 help="Model band <- input band, e.g. RED=3,GREEN=2,BLUE=1."),
     engine: Engine = typer.Option(Engine.torch, help="torch, or onnx (needs 'segment export' first)."),
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,

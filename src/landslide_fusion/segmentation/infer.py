@@ -25,12 +25,10 @@ from ..domains import Domain, input_factors, run_domain
 from ..errors import BandError, ConfigError, DataError
 from ..stats import BandStats
 from .config import SegmentConfig
+from .names import ENGINES, TTA_MODES
 from .pipeline import SegmentationPipeline, build_pipeline
 
 __all__ = ["SegmentationRun", "predict_proba", "TTA_MODES", "ENGINES"]
-
-TTA_MODES = ("none", "rot90", "d4")
-ENGINES = ("torch", "onnx")
 
 
 def _views(tta: str) -> list[tuple[int, bool]]:

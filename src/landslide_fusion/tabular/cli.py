@@ -9,13 +9,14 @@ import typer
 
 from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, choices, emit, user_errors
 from ..config import load_config
-from .splits import SPLITTERS
+from ..usage import example
+from .names import SPLITTERS
 
 __all__ = ["app"]
 
 app = typer.Typer(help="LightGBM landslide classifier over per-region features.", no_args_is_help=True)
 ModelOption = typer.Option(..., help="Model folder from 'tabular train'.")
-SetOption = typer.Option([], "--set", "-s",
+SetOption = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                          help="Override a config value, e.g. --set gbm.num_leaves=15 or --set cv.folds=10 (repeatable).")
 
 
@@ -31,14 +32,16 @@ def _fmt(m: dict, s: dict | None = None) -> str:
     return "  ".join(f"{k} {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s else "") for k in keys)
 
 
-@app.command("train")
+@app.command("train", epilog=example(
+    "landslide tabular train --data runs/synth/regions.csv --label landslide --id region_id --coords x,y "
+    "--cv spatial --block-size 2560 -o runs/tab"))
 @user_errors
 def train(
     data: Path = typer.Option(..., help="CSV or Parquet table, one row per region."),
     out: Path = typer.Option(..., "--out", "-o", help="Model folder to create."),
     label: str = typer.Option(None, help="Label column (0/1 or true/false)."),
     id: str = typer.Option(None, "--id", help="Region id column (not a feature)."),
-    coords: str = typer.Option(None, help="Coordinate columns 'x,y' for spatial CV."),
+    coords: str = typer.Option(None, metavar="X,Y", help="Coordinate columns 'x,y' for spatial CV."),
     cv: Splitter = typer.Option(None, help="Cross-validation splitter."),
     group: str = typer.Option(None, help="Group column for --cv group."),
     block_size: float = typer.Option(None, help="Spatial block size in map units."),
@@ -65,7 +68,8 @@ def train(
          f"  logistic: {_fmt(b['mean'], b['std'])}" + _notes(r))
 
 
-@app.command("predict")
+@app.command("predict", epilog=example(
+    "landslide tabular predict --model runs/tab --data runs/new/regions.csv -o runs/scores.csv"))
 @user_errors
 def predict(
     model: Path = ModelOption,
@@ -85,7 +89,8 @@ def predict(
          f"scored {len(res)} rows ({int(res['decision'].sum())} predicted landslides, decisions {mix}) -> {out}")
 
 
-@app.command("evaluate")
+@app.command("evaluate", epilog=example(
+    "landslide tabular evaluate --model runs/tab --data runs/new/regions.csv"))
 @user_errors
 def evaluate(
     model: Path = ModelOption,
@@ -99,7 +104,8 @@ def evaluate(
     emit(m, as_json, f"{m['rows']} rows{' (in-sample)' if m['in_sample'] else ''}: {_fmt(m)}" + _notes(m))
 
 
-@app.command("explain")
+@app.command("explain", epilog=example(
+    "landslide tabular explain --model runs/tab --data runs/new/regions.csv -o runs/tab-explain"))
 @user_errors
 def explain(
     model: Path = ModelOption,

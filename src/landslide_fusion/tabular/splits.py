@@ -15,10 +15,9 @@ import pandas as pd
 from sklearn.model_selection import BaseCrossValidator, StratifiedGroupKFold, StratifiedKFold
 
 from ..errors import ConfigError, SchemaError
+from .names import SPLITTERS
 
 __all__ = ["SpatialBlockKFold", "make_splitter", "SPLITTERS"]
-
-SPLITTERS = ("stratified", "group", "spatial")
 
 
 class SpatialBlockKFold(BaseCrossValidator):
