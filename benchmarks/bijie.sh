@@ -20,6 +20,7 @@ DATA=${DATA:-../shared/data/bijie}
 OUT=${OUT:-runs/bijie-bench}
 SHARE=${SHARE:-0.7}
 CONFIG=${CONFIG:-configs/bijie-mobilenetv3.toml}
+EPOCHS=${EPOCHS:-}
 FOLDS=${FOLDS:-5}
 SEED=${SEED:-0}
 HOLDOUT=${HOLDOUT:-}
@@ -27,6 +28,7 @@ HOLDOUT=${HOLDOUT:-}
 mkdir -p "$OUT"
 
 seg=(--set "train.seed=$SEED")
+[ -z "$EPOCHS" ] || seg+=(--set "train.epochs=$EPOCHS")
 describe=()
 if [ -n "$HOLDOUT" ]; then           # the val split stays unseen: fit on the train split alone
   seg+=(--set 'data.val_split=""')
