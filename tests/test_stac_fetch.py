@@ -83,7 +83,7 @@ def test_fetch_l4s_scale(stac_generated, tmp_path):
     (dict(bbox="92.1,22.4,92.0,22.5"), "must be less than east"),
     (dict(bbox="190,22,191,23"), "outside [-180, 180]"),
     (dict(max_area_km2=0.01), "more than the limit"),
-    (dict(convention="planetary-computer"), "has no asset(s) B01"),
+    (dict(convention="planetary-computer"), "no item has the assets of convention 'planetary-computer'"),
     (dict(catalog="unreachable"), "cannot be reached"),
 ])
 def test_fetch_bad_input_writes_nothing(stac_generated, tmp_path, kwargs, words):

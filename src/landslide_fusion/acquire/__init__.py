@@ -1,11 +1,14 @@
 """Acquisition: Sentinel-2 and terrain over STAC, from a box and a date to an analysis-ready GeoTIFF.
 
 Needs the optional ``stac`` extra (``pip install landslide-fusion[stac]``: pystac-client,
-odc-stac). Modules: :mod:`.request` (box, dates, UTM zone, size limit), :mod:`.catalogs`
-(asset-key conventions, signing), :mod:`.search`, :mod:`.sentinel2` (offsets, scaling, SCL,
-B10), :mod:`.terrain` (slope), :mod:`.load` (windowed Dask reads, composite), :mod:`.fetch`.
+odc-stac). One pipeline (:mod:`.fetch`), a module per stage: :mod:`.request` (box, dates, UTM
+zone, options) -> :mod:`.search` (items found, retried) -> :mod:`.plan` (convention, days,
+scaling and masks per item) -> :mod:`.load` (windowed Dask reads, composite, DEM mosaic) ->
+write. Facts: :mod:`.catalogs` (asset-key conventions, signing), :mod:`.sentinel2` (scaling,
+SCL, B10), :mod:`.terrain` (slope).
 """
 
-from .fetch import FetchRequest, fetch_scene
+from .fetch import fetch, fetch_scene
+from .request import FetchRequest
 
-__all__ = ["fetch_scene", "FetchRequest"]
+__all__ = ["fetch_scene", "fetch", "FetchRequest"]
