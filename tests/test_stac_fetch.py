@@ -85,6 +85,8 @@ def test_fetch_l4s_scale(stac_generated, tmp_path):
     (dict(max_area_km2=0.01), "more than the limit"),
     (dict(convention="planetary-computer"), "no item has the assets of convention 'planetary-computer'"),
     (dict(catalog="unreachable"), "cannot be reached"),
+    (dict(retries=-1), "retries -1 must be between 0 and 20"),
+    (dict(boa_offset=-5), "BOA offset -5 must be a DN"),
 ])
 def test_fetch_bad_input_writes_nothing(stac_generated, tmp_path, kwargs, words):
     from landslide_fusion.acquire import fetch_scene

@@ -38,7 +38,7 @@ from ..bands import DEM, L4S14, SLOPE
 from ..domains import BAND_SET_TAG, SCALE_TAG, Domain, band_factors
 from ..io.atomic import check_can_write, output_file
 from ..progress import stage, track
-from .catalogs import EARTH_SEARCH, get_convention
+from .catalogs import CONVENTIONS, EARTH_SEARCH, get_convention
 from .load import CHUNK, load_composite, load_terrain, offset_statistics, output_geobox, reading
 from .plan import ScenePlan, check_scaling, plan_scene
 from .request import MAX_AREA_KM2, FetchRequest, utm_epsg
@@ -62,8 +62,6 @@ MEASURED = tuple(catalog_band(b) for b in L4S14.bands[:12] if b not in _MISSING_
 def _collections(req: FetchRequest) -> tuple[str, str]:
     """(Sentinel-2 collection, DEM collection): the request's, else its convention's, else the
     convention of the catalog at that URL, else Earth Search's."""
-    from .catalogs import CONVENTIONS
-
     conv = get_convention(req.convention) if req.convention else \
         next((c for c in CONVENTIONS.values() if c.url == req.catalog), EARTH_SEARCH)
     return req.collection or conv.collection, req.dem_collection or conv.dem_collection

@@ -98,9 +98,11 @@ def reading(plan: ScenePlan, retries: int) -> Iterator[None]:
             yield
     except (rasterio.errors.RasterioError, OSError) as e:
         where = plan.asset_in(_failed_url(e))
-        what = f"STAC item {where[0]}: asset {where[1]!r} ({where[2]})" if where else "a COG of the scene"
-        raise DataError(f"{what} cannot be read ({_status(str(e), retries)}); choose other dates, try again "
-                        "later or raise --retries") from None
+        if where is None:  # not a read of the plan's assets (e.g. writing the output): as it is
+            raise
+        item, key, url = where
+        raise DataError(f"STAC item {item}: asset {key!r} ({url}) cannot be read ({_status(str(e), retries)}); "
+                        "choose other dates, try again later or raise --retries") from None
 
 
 def _one_slice(*_: Any) -> int:
@@ -157,15 +159,18 @@ def offset_statistics(plan: ScenePlan, geobox: Any, band: str = "B02") -> dict[s
 def _native_geobox(items: list, key: str, geobox: Any, margin: int = 3) -> Any:
     """The first item's pixel lattice, extended to cover ``geobox`` plus ``margin`` pixels."""
     import odc.stac
+    from affine import Affine
     from odc.geo.geobox import GeoBox
 
-    tile = odc.stac.parse_item(items[0]).geoboxes([key])[0]
+    grids = odc.stac.parse_item(items[0]).geoboxes([key])
+    if not grids:
+        raise DataError(f"DEM item {items[0].id} declares no grid for asset {key!r} (proj:shape and "
+                        "proj:transform, or proj:bbox); choose a DEM collection that does (--dem-collection)")
+    tile = grids[0]
     inv = ~tile.affine
     cols, rows = zip(*(inv @ pt for pt in geobox.footprint(tile.crs, buffer=0).exterior.points))
     c0, r0 = math.floor(min(cols)) - margin, math.floor(min(rows)) - margin
     c1, r1 = math.ceil(max(cols)) + margin, math.ceil(max(rows)) + margin
-    from affine import Affine
-
     return GeoBox((r1 - r0, c1 - c0), tile.affine @ Affine.translation(c0, r0), tile.crs)
 
 

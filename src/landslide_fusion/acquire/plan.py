@@ -125,6 +125,6 @@ def check_scaling(plan: ScenePlan, below: Mapping[str, tuple[float, int]], min_c
     if bad:
         parts = "; ".join(f"{p.item.id} ({share:.0%} of clear blue DNs below {p.scaling.dn_offset:g}, "
                           f"offset from {p.scaling.source})" for p, share in bad)
-        raise DataError(f"the metadata of {len(bad)} item(s) say their DNs carry the +1000 BOA offset but their "
-                        f"pixels do not: {parts}; the catalog's flag is likely wrong (Element84/earth-search#66, "
+        raise DataError(f"the metadata of {len(bad)} item(s) say their DNs carry the BOA offset but their pixels "
+                        f"do not: {parts}; the catalog's metadata are likely wrong (as in Element84/earth-search#66, "
                         "#71): pass --boa-offset 0 to read them as harmonised, or choose other dates")
