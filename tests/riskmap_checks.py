@@ -24,7 +24,7 @@ def rgb(png) -> np.ndarray:
 
 def pixel_of(png, x: float, y: float) -> tuple[int, int]:
     """(row, column) of the PNG pixel showing scene point (x, y)."""
-    col, row = map_georeference(png)[1] * (x, y)
+    col, row = map_georeference(png)[1] @ (x, y)
     return int(row), int(col)
 
 

@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,9 @@ def missing_postgres() -> str | None:
     bindir = postgres_bindir()
     if bindir is None:
         return "PostgreSQL is not installed (make postgres, or apt-get install postgresql postgis)"
-    share = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True).stdout.strip()
+    pg_config = bindir / "pg_config"
+    share = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True).stdout.strip() \
+        if pg_config.is_file() else ""
     if share and not Path(share, "extension", "postgis.control").is_file():
         version = bindir.parts[-2]
         return f"PostGIS is not installed for PostgreSQL {version} (apt-get install postgresql-{version}-postgis-3)"
@@ -96,8 +99,11 @@ class PgStacServer:
         return rules
 
     def stop(self) -> None:
-        for p in reversed(self.processes):
-            p.terminate()
+        """Stop the API and the database together (SIGINT: uvicorn's and PostgreSQL's fast
+        shutdown), and remove the folder."""
+        for p in self.processes:
+            p.send_signal(signal.SIGINT)
+        for p in self.processes:
             try:
                 p.wait(20)
             except subprocess.TimeoutExpired:

@@ -73,11 +73,10 @@ def _stack(plan: ScenePlan, geobox: Any) -> list:
 
     comp = load_composite(plan, geobox)
     dem, slope = load_terrain(list(plan.dem), plan.convention.dem, geobox)
-    shape, chunks = (geobox.shape.y, geobox.shape.x), comp[MEASURED[0]].data.chunks
-    by_name = {SLOPE: slope, DEM: dem}
-    return [by_name[b] if b in by_name else
-            da.full(shape, B10_FILL, dtype=np.float32, chunks=chunks) if b in _MISSING_IN_L2A else
-            comp[catalog_band(b)].data for b in L4S14.bands]
+    filled = da.full((geobox.shape.y, geobox.shape.x), B10_FILL, dtype=np.float32,
+                     chunks=comp[MEASURED[0]].data.chunks)
+    by_name = {SLOPE: slope, DEM: dem, **{b: filled for b in _MISSING_IN_L2A}}
+    return [by_name[b] if b in by_name else comp[catalog_band(b)].data for b in L4S14.bands]
 
 
 @contextmanager
