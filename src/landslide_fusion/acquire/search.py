@@ -2,10 +2,10 @@
 :mod:`.fetch`).
 
 **Transient faults.** Every request to the API is retried up to ``retries`` times when it fails
-with HTTP 429, 500, 502, 503 or 504 or a dropped connection, waiting ``0.5 x 2^(n-1)`` s before
-the n-th retry (urllib3's ``Retry``, mounted in ``pystac-client``'s session; searches are POSTs,
-which urllib3 does not retry unless told to). A request that still fails ends in one line
-naming the URL and the last status.
+with HTTP 429, 500, 502, 503 or 504 or a dropped connection: the first retry at once, the n-th
+after ``BACKOFF_S x 2^(n-1)`` s (1, 2, 4 s ...; urllib3's ``Retry``, mounted in
+``pystac-client``'s session; searches are POSTs, which urllib3 does not retry unless told to). A
+request that still fails ends in one line naming the URL and the last error.
 
 Cloud cover is filtered here rather than with the API's ``query`` extension, which not every
 server implements. When nothing matches, a second search over ``+-widen_days`` finds the closest
@@ -27,7 +27,8 @@ __all__ = ["RETRY_STATUS", "BACKOFF_S", "Found", "retry_policy", "open_catalog",
 
 #: HTTP statuses retried (rate limit, server error, bad gateway, unavailable, gateway timeout).
 RETRY_STATUS = (429, 500, 502, 503, 504)
-#: First backoff (s); it doubles with every retry.
+#: Backoff factor (s): urllib3 waits ``BACKOFF_S x 2^(n-1)`` before the n-th retry (n >= 2), GDAL
+#: ``BACKOFF_S`` before its first retry, doubling after.
 BACKOFF_S = 0.5
 
 
