@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEMO_OUT ?= demo-output
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup postgres demo test test-slow bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,26 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 setup: $(VENV)/.installed
 
+# PostgreSQL + PostGIS from Debian's packages, for the tests on a STAC API backed by a database
+# (tests/stac_api.py starts its own server in a temporary folder). Idempotent: nothing happens when
+# PostGIS is installed; without root or apt-get it says so and those tests skip, naming the reason.
+postgres:
+	@if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "note: PostgreSQL/PostGIS are not installed and this is not root with apt-get:" \
+		     "the database-backed STAC API tests will skip"; exit 0; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null && \
+	v=$$(ls /usr/lib/postgresql | sort -V | tail -n 1) && \
+	apt-get install -y -qq --no-install-recommends postgresql-$$v-postgis-3 >/dev/null
+
 demo: setup
 	$(VENV)/bin/landslide demo --out $(DEMO_OUT) --overwrite
 
-test: setup
+test: setup postgres
 	$(PY) -m pytest -q
 
-test-slow: setup
+test-slow: setup postgres
 	$(PY) -m pytest -q -m slow
 
 clean:

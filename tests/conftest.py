@@ -174,3 +174,4 @@ def assert_same_outputs(a: Path, b: Path) -> None:
 
 
 from tests.stac_catalog import stac_generated, stac_real  # noqa: E402,F401  (real STAC API fixtures)
+from tests.stac_api import pgstac_api  # noqa: E402,F401  (the database-backed STAC API)

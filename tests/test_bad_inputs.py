@@ -311,6 +311,8 @@ CASES: dict[str, Case] = {
                                               "-o", str(d / "s.tif")],
     "fetch date in the future": lambda g, d: ["fetch", "--bbox", BOX, "--date", "2099-01-01", "--catalog", NO_CATALOG,
                                               "-o", str(d / "s.tif")],
+    "fetch negative retries": lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG,
+                                            "--retries", "-1", "-o", str(d / "s.tif")],
     "assess bbox west > east": lambda g, d: ["assess", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--run", str(g.run),
                                              "--catalog", NO_CATALOG, "-o", str(d / "o")],
     "assess bbox off the globe": lambda g, d: ["assess", "--bbox", "10,-95,11,-80", "--date", DAY, "--run", str(g.run),

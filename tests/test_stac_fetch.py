@@ -83,8 +83,10 @@ def test_fetch_l4s_scale(stac_generated, tmp_path):
     (dict(bbox="92.1,22.4,92.0,22.5"), "must be less than east"),
     (dict(bbox="190,22,191,23"), "outside [-180, 180]"),
     (dict(max_area_km2=0.01), "more than the limit"),
-    (dict(convention="planetary-computer"), "has no asset(s) B01"),
+    (dict(convention="planetary-computer"), "no item has the assets of convention 'planetary-computer'"),
     (dict(catalog="unreachable"), "cannot be reached"),
+    (dict(retries=-1), "retries -1 must be between 0 and 20"),
+    (dict(boa_offset=-5), "BOA offset -5 must be a DN"),
 ])
 def test_fetch_bad_input_writes_nothing(stac_generated, tmp_path, kwargs, words):
     from landslide_fusion.acquire import fetch_scene

@@ -193,7 +193,8 @@ def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.Path
            progress: bool = True, **fetch_options: Any) -> dict:
     """Run the whole assessment (see the module docstring); ``fetch_options`` go to
     :meth:`~landslide_fusion.acquire.FetchRequest.parse`. Returns a summary."""
-    from .acquire.fetch import FetchRequest, fetch_scene
+    from .acquire.fetch import fetch
+    from .acquire.request import FetchRequest
     from .fusion.run import predict_scene_into
     from .fusion.score import write_scores
     from .riskmap import draw_risk_map
@@ -202,8 +203,7 @@ def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.Path
     check_can_write(out, overwrite)
     inputs = _check_inputs(run, tabular, fusion, regions, grid_m, table, landslide_free_share, allow_mismatch)
     with output_dir(out, overwrite) as tmp:
-        scene = fetch_scene(bbox, date, tmp / "scene.tif", scale=inputs.domain.scale, progress=progress,
-                            **fetch_options)
+        scene = fetch(req, tmp / "scene.tif", scale=inputs.domain.scale, progress=progress)
         stage("predict the scene", progress)
         predict_scene_into(inputs.run, tmp / "scene.tif", tmp, inputs.band_map, progress)
         stage("zonal statistics, risk per region and fused masks", progress)

@@ -77,13 +77,16 @@ ConventionOption = typer.Option(None, "--convention", help="Asset keys (default:
 CloudOption = typer.Option(None, "--max-cloud", help="Keep items with eo:cloud_cover <= this (%).")
 ScenesOption = typer.Option(3, "--max-scenes", help="Composite the N least cloudy days.")
 AreaOption = typer.Option(2500.0, "--max-area", help="Refuse boxes larger than this (km^2).")
+RetriesOption = typer.Option(3, "--retries", help="Retry failed searches and reads (HTTP 429/5xx) up to N times.")
+OffsetOption = typer.Option(None, "--boa-offset", help="DN offset to subtract, overriding the items' metadata.")
 
 
 def _fetch_options(catalog: str, collection: str | None, dem_collection: str | None, convention: Convention | None,
-                   max_cloud: float | None, max_scenes: int, max_area: float) -> dict:
+                   max_cloud: float | None, max_scenes: int, max_area: float, retries: int,
+                   boa_offset: int | None) -> dict:
     return {"catalog": catalog, "collection": collection, "dem_collection": dem_collection,
             "convention": convention.value if convention else None, "max_cloud": max_cloud, "max_scenes": max_scenes,
-            "max_area_km2": max_area}
+            "max_area_km2": max_area, "retries": retries, "boa_offset": boa_offset}
 
 
 @app.command("fetch", epilog=example(
@@ -95,13 +98,15 @@ def fetch(
     scale: Scale = typer.Option("reflectance", "--scale", help="Value scale of the output (input domain)."),
     catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
     convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
-    max_area: float = AreaOption, overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
+    max_area: float = AreaOption, retries: int = RetriesOption, boa_offset: int = OffsetOption,
+    overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
 ) -> None:
     """Fetch a cloud-free Sentinel-2 composite with slope and DEM for a box and dates over STAC."""
     from .acquire import fetch_scene
 
     r = fetch_scene(bbox, date, out, scale=scale.value, overwrite=overwrite, progress=not as_json,
-                    **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area))
+                    **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area,
+                                     retries, boa_offset))
     emit(r, as_json, f"wrote {r['out']}: {r['width']} x {r['height']} px at {r['resolution_m']:g} m, {r['crs']}, "
                      f"dates {', '.join(r['dates'])}, {len(r['items'])} item(s)")
 
@@ -136,7 +141,8 @@ def assess_cmd(
                                         "tabular model differs from those the fusion was trained on."),
     catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
     convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
-    max_area: float = AreaOption, overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
+    max_area: float = AreaOption, retries: int = RetriesOption, boa_offset: int = OffsetOption,
+    overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
 ) -> None:
     """From a box and dates to a risk map: fetch, predict, zonal statistics, fused risk, map.png."""
     from .assess import assess
@@ -144,7 +150,8 @@ def assess_cmd(
     r = assess(bbox, date, run, out, tabular=tabular, fusion=fusion, regions=regions, grid_m=_grid(grid), table=table,
                place=place, landslide_free_share=landslide_free_share, allow_mismatch=allow_mismatch,
                overwrite=overwrite, progress=not as_json,
-               **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area))
+               **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area,
+                                retries, boa_offset))
     d = r["decision"]
     mix = "the training mix" if d["landslide_free_share"] is None else \
         f"{100 * d['landslide_free_share']:.0f} % landslide-free regions"

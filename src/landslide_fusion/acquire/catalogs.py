@@ -8,20 +8,22 @@ by band (``B01 ... B12, B8A, SCL``) and serves signed URLs only (the optional
 :mod:`.sentinel2`). DEM collections (Copernicus DEM GLO-30, ``cop-dem-glo-30``) hold one asset,
 ``data``, in metres.
 
-A convention is registered by name; :func:`get_convention` lists the valid names in its error,
-and :func:`detect_convention` picks the one whose keys an item carries.
+A convention is registered by name; :func:`get_convention` lists the valid names in its error.
+:func:`choose_convention` looks at every item found: the convention whose keys most items carry
+in full wins; items that lack some of its keys are skipped (the caller warns, naming them), and
+the request is refused only when no item is usable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from ..errors import ConfigError, DataError
 
-__all__ = ["Convention", "EARTH_SEARCH", "PLANETARY_COMPUTER", "CONVENTIONS", "get_convention", "detect_convention",
-           "sign_items"]
+__all__ = ["Convention", "EARTH_SEARCH", "PLANETARY_COMPUTER", "CONVENTIONS", "get_convention", "choose_convention",
+           "missing_assets", "sign_items"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class Convention:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bands", MappingProxyType(dict(self.bands)))
+
+    def keys(self, bands: Sequence[str]) -> list[str]:
+        """Asset keys of ``bands`` and of the SCL layer: what an item needs for the composite."""
+        return [self.asset(b) for b in bands] + [self.scl]
 
     def asset(self, band: str) -> str:
         """Asset key of ``band``; raises naming the bands this catalog has."""
@@ -89,14 +95,33 @@ def get_convention(name: str) -> Convention:
         raise ConfigError(f"unknown catalog convention {name!r}; valid: {', '.join(CONVENTIONS)}") from None
 
 
-def detect_convention(assets: Mapping[str, Any], source: str) -> Convention:
-    """The convention whose band and SCL keys ``assets`` (an item's asset keys) hold."""
-    keys = set(assets)
-    for conv in CONVENTIONS.values():
-        if conv.scl in keys and set(conv.bands.values()) & keys:
-            return conv
-    raise DataError(f"{source}: asset keys {', '.join(sorted(keys))} match no known catalog convention "
-                    f"({', '.join(CONVENTIONS)}); pass --convention")
+def missing_assets(item: object, keys: Sequence[str]) -> list[str]:
+    """The ``keys`` that ``item`` (a ``pystac.Item``) has no asset for."""
+    return [k for k in keys if k not in item.assets]  # type: ignore[attr-defined]
+
+
+def choose_convention(items: Sequence, bands: Sequence[str], requested: str | None,
+                      source: str) -> tuple[Convention, list, dict[str, list[str]]]:
+    """(convention, usable items, skipped item id -> missing keys) over all ``items``.
+
+    The ``requested`` convention, else the one whose keys for ``bands`` + SCL most items carry
+    in full (registry order breaks ties). Raises when no item is usable, naming what they lack.
+    """
+    candidates = [get_convention(requested)] if requested else list(CONVENTIONS.values())
+    scored = []
+    for conv in candidates:
+        keys = conv.keys(bands)
+        missing = {it.id: missing_assets(it, keys) for it in items}
+        scored.append((sum(not m for m in missing.values()), conv, missing))
+    n_usable, conv, missing = max(scored, key=lambda t: t[0])  # max keeps the first of equals
+    if n_usable == 0:
+        lacks = "; ".join(f"{i} lacks {', '.join(m[:4])}{' ...' if len(m) > 4 else ''}"
+                          for i, m in list(missing.items())[:3])
+        hint = "pass another --convention" if requested else \
+            f"their asset keys match no known catalog convention ({', '.join(CONVENTIONS)}); pass --convention"
+        raise DataError(f"{source}: no item has the assets of convention {conv.name!r} ({lacks}); {hint}")
+    usable = [it for it in items if not missing[it.id]]
+    return conv, usable, {i: m for i, m in missing.items() if m}
 
 
 def sign_items(items: list, convention: Convention) -> list:

@@ -1,4 +1,5 @@
-"""What a user asks for: a box in longitude/latitude, a date or date range, and its UTM grid.
+"""What a user asks for: a box in longitude/latitude, a date or date range, a catalog, and the
+output grid, checked once into a :class:`FetchRequest` (the first stage of :mod:`.fetch`).
 
 Every check here runs before anything is searched, read or written, so a bad request fails with
 one line and leaves nothing behind.
@@ -16,10 +17,15 @@ from dataclasses import dataclass
 
 from ..errors import DataError
 
-__all__ = ["BBox", "DateRange", "parse_bbox", "parse_dates", "utm_epsg", "box_size_km", "check_box_size"]
+__all__ = ["BBox", "DateRange", "FetchRequest", "parse_bbox", "parse_dates", "utm_epsg", "box_size_km",
+           "check_box_size", "MAX_AREA_KM2", "EARTH_SEARCH_URL"]
 
 #: Mean Earth radius (m), for the box-size estimate only.
 _EARTH_RADIUS_M = 6_371_008.8
+#: Default limit on the box area (km^2): 50 x 50 km, about 25 Mpx per band at 10 m.
+MAX_AREA_KM2 = 2500.0
+#: The default catalog (Element 84's Earth Search).
+EARTH_SEARCH_URL = "https://earth-search.aws.element84.com/v1"
 
 
 @dataclass(frozen=True)
@@ -123,3 +129,47 @@ def check_box_size(box: BBox, max_km2: float) -> float:
         raise DataError(f"bbox {box} covers {area:,.0f} km^2, more than the limit of {max_km2:,.0f} km^2; "
                         "choose a smaller box or raise the limit (--max-area)")
     return area
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """A checked request; build it with :meth:`parse` (all validation, no network).
+
+    ``retries`` bounds the retries of every search and read that fails transiently (HTTP 429,
+    500, 502, 503, 504 or a dropped connection), with exponential backoff; ``boa_offset`` (DN)
+    overrides the offset the items' metadata decide (:mod:`.sentinel2`).
+    """
+
+    box: BBox
+    dates: DateRange
+    catalog: str
+    collection: str | None
+    dem_collection: str | None
+    convention: str | None
+    max_cloud: float | None
+    max_scenes: int
+    resolution: float
+    retries: int
+    boa_offset: int | None
+
+    @classmethod
+    def parse(cls, bbox: str | tuple, date: str, *, catalog: str = EARTH_SEARCH_URL, collection: str | None = None,
+              dem_collection: str | None = None, convention: str | None = None, max_cloud: float | None = None,
+              max_scenes: int = 3, resolution: float = 10.0, max_area_km2: float = MAX_AREA_KM2, retries: int = 3,
+              boa_offset: int | None = None) -> "FetchRequest":
+        from .catalogs import get_convention
+
+        box, dates = parse_bbox(bbox), parse_dates(date)
+        check_box_size(box, max_area_km2)
+        if convention is not None:
+            get_convention(convention)
+        if max_cloud is not None and not 0 <= max_cloud <= 100:
+            raise DataError(f"max cloud cover {max_cloud} must be a percentage in [0, 100]")
+        if max_scenes < 1 or not resolution > 0:
+            raise DataError(f"max scenes {max_scenes} must be >= 1 and resolution {resolution} m positive")
+        if not 0 <= retries <= 20:
+            raise DataError(f"retries {retries} must be between 0 and 20")
+        if boa_offset is not None and not 0 <= boa_offset <= 10000:
+            raise DataError(f"BOA offset {boa_offset} must be a DN between 0 and 10000 (0 or 1000 for Sentinel-2)")
+        return cls(box, dates, catalog.rstrip("/"), collection, dem_collection, convention, max_cloud, max_scenes,
+                   resolution, retries, boa_offset)
