@@ -11,7 +11,7 @@
 #                                                                # the val split: measures the estimate
 #
 # SHARE is the share of landslide-free regions where the maps are used (0.7: 7 regions in 10 hold
-# no landslide). Every threshold of the chain (the run's pixel threshold and gate, the tabular
+# no landslide); CONFIG, FOLDS, EPOCHS and SEED choose the segmentation recipe, the k-fold and the seed. Every threshold of the chain (the run's pixel threshold and gate, the tabular
 # decision, the fused decision and the fused masks' threshold) is chosen for it on out-of-fold
 # predictions. Steps whose output exists are kept (rerun after an interruption: the k-fold resumes
 # fold by fold). Skips cleanly when the data are absent.
