@@ -13,6 +13,7 @@ from .domains import SCALES
 from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
 from .segmentation.cli import app as segment_app
+from .serve.cli import app as serve_app
 from .tabular.cli import app as tabular_app
 
 __all__ = ["app", "main"]
@@ -27,6 +28,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(segment_app, name="segment")
 app.add_typer(tabular_app, name="tabular")
 app.add_typer(fuse_app, name="fuse")
+app.add_typer(serve_app, name="serve")
 
 
 @app.command("demo")
