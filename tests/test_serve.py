@@ -7,6 +7,8 @@ import glob
 import io
 import json
 import os
+import signal
+import socket
 import time
 
 import numpy as np
@@ -28,14 +30,19 @@ DATE = "2024-08-01/2024-08-31"
 @pytest.fixture(scope="module")
 def service(stac_generated, tiny_run, tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve")
+    silent = socket.socket()  # accepts connections, never answers: a job searching it hangs
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
     cfg = write_serve_config(folder, {"tiny": {"run": str(tiny_run), "description": "1-epoch test run"}},
-                             {"local": stac_generated.url, "down": "http://127.0.0.1:9"}, queue=4)
+                             {"local": stac_generated.url, "down": "http://127.0.0.1:9",
+                              "silent": f"http://127.0.0.1:{silent.getsockname()[1]}"}, queue=4)
     server = start_serve(cfg, free_port())
     server.run = tiny_run  # type: ignore[attr-defined]
     server.alice = Client(server.url, make_key(cfg, "alice"))  # type: ignore[attr-defined]
     server.bob = Client(server.url, make_key(cfg, "bob"))  # type: ignore[attr-defined]
     yield server
     server.stop()
+    silent.close()
 
 
 def box() -> list[float]:
@@ -117,13 +124,29 @@ def test_failures_are_reported_and_the_server_stays_up(service):
     assert down.json()["jobID"] in {j["jobID"] for j in alice.http.get("/jobs").json()["jobs"]}
 
 
+def test_a_job_whose_process_dies_fails_with_the_reason(service):
+    """A job hanging on a silent catalog; its worker process is killed (as the OOM killer would):
+    the job fails saying so, and the server goes on."""
+    alice = service.alice
+    job = alice.submit(bbox=box(), date=DATE, bundle="tiny", catalog="silent").json()["jobID"]
+    alice.wait(job, until=("running",))
+    deadline = time.time() + 120
+    while not (procs := [p for p, d in _descendants(service.process.pid).items() if d == 2]):
+        assert time.time() < deadline, "no job process"
+        time.sleep(0.05)
+    os.kill(procs[0], signal.SIGKILL)
+    s = alice.wait(job)
+    assert s["status"] == "failed" and "killed (SIGKILL)" in s["message"], s
+    assert httpx.get(service.url + "/health").json() == {"status": "ok", "accepted": 0, "running": 0}
+
+
 @pytest.mark.parametrize("change, status, words", [
     ({"bbox": [92.1, 22.4, 92.0, 22.5]}, 400, "must be less than east"),
     ({"date": "2099-01-01"}, 400, "in the future"),
     ({"date": "2024-01-01/2024-08-31"}, 403, "more than this key's limit of 62"),
     ({"bbox": [91.0, 22.0, 91.5, 22.5]}, 403, "more than this key's limit of 5 km^2"),
     ({"bundle": "nope"}, 400, "bundle 'nope' is not registered; valid: tiny"),
-    ({"catalog": "elsewhere"}, 400, "catalog 'elsewhere' is not configured; valid: local, down"),
+    ({"catalog": "elsewhere"}, 400, "catalog 'elsewhere' is not configured; valid: local, down, silent"),
     ({"grid_m": 5}, 400, "must be at least 20"),
     ({"bbox": [1, 2, 3]}, 400, "must be four finite numbers"),
     ({"path": "/etc/passwd"}, 400, "inputs.path"),
@@ -158,7 +181,8 @@ def test_keys_ids_bodies_and_routes_are_checked(service):
                              headers={"Content-Type": "application/json"}), 413, "larger than this server's limit")
     _problem(alice.http.post("/processes/assess/execution", content=b"{not json",
                              headers={"Content-Type": "application/json"}), 400, "")
-    assert "access-control-allow-origin" not in alice.http.get("/processes", headers={"Origin": "http://evil.test"}).headers
+    cross = alice.http.get("/processes", headers={"Origin": "http://elsewhere.test"})
+    assert "access-control-allow-origin" not in cross.headers  # CORS closed unless configured
     assert alice.http.get("/openapi.json").json()["paths"]["/processes/{process_id}/execution"]["post"]
     d = alice.http.get("/processes/assess").json()
     assert d["inputs"]["bundle"]["schema"]["enum"] == ["tiny"] and str(service.run) not in json.dumps(d)
@@ -226,10 +250,13 @@ def test_kill_9_during_a_job_then_restart(stac_generated, tiny_run, tmp_path):
     try:
         job = client.submit(bbox=box(), date=DATE, bundle="tiny", grid_m=150).json()["jobID"]
         client.wait(job, until=("running",))
-        time.sleep(np.random.default_rng(25).uniform(0.2, 1.5))  # a seeded moment of the run
+        deadline = time.time() + 120  # claimed; its process starts once the fork server has imported
+        while not [p for p, depth in _descendants(server.process.pid).items() if depth == 2]:
+            assert time.time() < deadline, "no job process below the server's fork server"
+            time.sleep(0.05)
+        time.sleep(np.random.default_rng(25).uniform(0.1, 1.0))  # a seeded moment of the run
         below = _descendants(server.process.pid)
         jobs = [p for p, depth in below.items() if depth == 2]  # server -> fork server -> job process
-        assert jobs, "the job runs in a process below the server's fork server"
         server.kill9()
     finally:
         server.stop()

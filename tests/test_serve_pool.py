@@ -40,6 +40,7 @@ def _wait(pool, timeout: float = 120.0) -> list[Outcome]:
     raise TimeoutError("no outcome")
 
 
+@pytest.mark.slow  # a fork server of its own (seconds of imports); a killed job is tested over HTTP too
 def test_a_killed_job_process_fails_its_job_and_a_slow_one_is_stopped(tiny_run, silent_catalog, tmp_path):
     pool = LocalPool(workers=2, timeout_s=3.0)
     try:
@@ -61,7 +62,7 @@ def test_a_killed_job_process_fails_its_job_and_a_slow_one_is_stopped(tiny_run, 
 
 def test_dask_cluster_runs_the_job_function(tiny_run, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1",
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         pool = DaskPool(cluster.scheduler_address, workers=1, timeout_s=120)
         try:

@@ -150,9 +150,9 @@ def create_app(cfg: ServeConfig) -> Any:
     @api.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         slugs = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+        detail = f"no resource at {request.url.path}" if exc.status_code == 404 else str(exc.detail)
         return problem_response(Problem(exc.status_code, slugs.get(exc.status_code, "http-error"),
-                                        str(exc.detail) if exc.status_code != 404 else "Not found",
-                                        str(exc.detail) if exc.status_code != 404 else f"no resource at {request.url.path}",
+                                        "Not found" if exc.status_code == 404 else detail, detail,
                                         headers=dict(exc.headers or {})), request)
 
     @api.exception_handler(Exception)

@@ -4,8 +4,9 @@ One thread per server process. Every ``tick``: collect finished jobs from the po
 them (``successful`` with the results folder, or ``failed`` with the reason); stop jobs that
 their clients dismissed; claim accepted jobs while the pool has room; copy each running job's
 last progress line into its status (progress: 5 when it starts, then 10 more per new line of
-assess's progress, at most 90 until the results are in place); every ``heartbeat_s``, write the heartbeat of the jobs this
-server runs and recover those of servers that are gone (:meth:`JobStore.recover`). The loop never
+assess's progress, at most 90 until the results are in place); every ``heartbeat_s``, write the
+heartbeat of the jobs this server runs and recover those of servers that are gone
+(:meth:`JobStore.recover`). The loop never
 dies of one job's error: a failure to start or record a job fails that job with the reason.
 """
 

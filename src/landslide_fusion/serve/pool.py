@@ -1,12 +1,12 @@
 """Where jobs run: a bounded pool of local worker processes, or a Dask distributed cluster.
 
 :class:`LocalPool` (the default) runs each job in a process of its own, at most ``workers`` at a
-time, started from a fork server that has imported the assess path once (:data:`PRELOAD`,
-at the server's start: a job starts in milliseconds, not the seconds of importing PyTorch). A process per job isolates jobs: one that
-crashes (a segfault, the kernel's OOM killer) fails with that reason and nothing else; cancelling
-kills it. Each job process watches its server: when the server dies (even by ``kill -9``) the
-pipe from it closes and the job process exits at once, so no orphan keeps computing, or writing,
-a job that the next server will run again.
+time, started from a fork server that has imported the assess path once (:data:`PRELOAD`, at the
+server's start: a job starts in milliseconds, not the seconds of importing PyTorch). A process
+per job isolates jobs: one that crashes (a segfault, the kernel's OOM killer) fails with that
+reason and nothing else; cancelling kills it. Each job process watches its server: when the
+server dies (even by ``kill -9``) the pipe from it closes and the job process exits at once, so
+no orphan keeps computing, or writing, a job that the next server will run again.
 
 :class:`DaskPool` submits the same function to a Dask distributed scheduler
 (``[server] dask_scheduler``), at most ``workers`` jobs at a time; the cluster's workers need the
@@ -30,8 +30,9 @@ __all__ = ["Outcome", "Pool", "LocalPool", "DaskPool", "make_pool", "PRELOAD"]
 
 #: Imported once by the fork server, started with the pool (a name that no longer exists is skipped).
 PRELOAD = ("landslide_fusion.serve.worker", "landslide_fusion.serve.cogs", "landslide_fusion.assess",
-           "landslide_fusion.acquire.fetch", "landslide_fusion.segmentation.infer", "landslide_fusion.segmentation.scene",
-           "landslide_fusion.regions", "landslide_fusion.fusion.run", "landslide_fusion.riskmap", "rio_tiler.io")
+           "landslide_fusion.acquire.fetch", "landslide_fusion.segmentation.infer",
+           "landslide_fusion.segmentation.scene", "landslide_fusion.regions", "landslide_fusion.fusion.run",
+           "landslide_fusion.riskmap", "rio_tiler.io")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,12 @@ def _child(spec: dict[str, Any], conn: Any) -> None:
     _exit_with_server()
     conn.send(run_job_safely(spec))
     conn.close()
+
+
+def _outcome(job_id: str, result: tuple[str, Any]) -> Outcome:
+    """The :class:`Outcome` of :func:`run_job_safely`'s ``(status, payload)``."""
+    status, payload = result
+    return Outcome(job_id, True, "", payload) if status == "ok" else Outcome(job_id, False, payload)
 
 
 def _ended(code: int | None) -> str:
@@ -130,9 +137,7 @@ class LocalPool:
                 except (EOFError, OSError):
                     result = None
             if result is not None:
-                status, payload = result
-                done.append(Outcome(job_id, status == "ok", "" if status == "ok" else payload,
-                                    payload if status == "ok" else None))
+                done.append(_outcome(job_id, result))
             elif not proc.is_alive():
                 proc.join()
                 done.append(Outcome(job_id, False, _ended(proc.exitcode)))
@@ -177,8 +182,7 @@ class DaskPool:
         done = []
         for job_id, (fut, t0) in list(self._jobs.items()):
             if fut.status == "finished":
-                status, payload = fut.result()
-                out = Outcome(job_id, status == "ok", "" if status == "ok" else payload, payload if status == "ok" else None)
+                out = _outcome(job_id, fut.result())
             elif fut.status in ("error", "cancelled", "lost"):
                 out = Outcome(job_id, False, f"the Dask cluster lost the job ({fut.status}: {fut.exception()!r})"
                               if fut.status == "error" else f"the Dask cluster lost the job ({fut.status})")

@@ -233,7 +233,8 @@ class JobStore:
                 row.update(state="successful", progress=100, started=now, finished=now, result_dir=done[-1].result_dir,
                            reused=True, message="an identical request was computed before; its results are returned")
             else:
-                active = conn.execute(select(func.count()).where(and_(j.key_id == key_id, j.state.in_(ACTIVE)))).scalar()
+                mine_active = and_(j.key_id == key_id, j.state.in_(ACTIVE))
+                active = conn.execute(select(func.count()).where(mine_active)).scalar()
                 check_concurrent(quota, int(active), retry_after_s)
                 waiting = conn.execute(select(func.count()).where(j.state == "accepted")).scalar()
                 if waiting >= queue:
