@@ -37,6 +37,7 @@ from tests.stac_catalog import EARTH_SEARCH_KEYS, build_catalog, free_port, gene
 from tests.test_stac_fetch import generated_box  # noqa: E402
 
 DATE = "2024-08-01/2024-08-31"
+BOX = [float(v) for v in generated_box().split(",")]
 MAX_CALLS = 20_000
 
 
@@ -76,7 +77,7 @@ def _poll(client: Client, ids: list[str], stop: threading.Event, out: list[float
 def load(url: str, config: Path, clients: int, seconds: float, jobs: int) -> dict:
     token = make_key(config, "load", max_concurrent=100)
     submitter = Client(url, token)
-    first = submitter.submit(bbox=generated_box(), date=DATE, bundle="tiny", grid_m=100).json()["jobID"]
+    first = submitter.submit(bbox=BOX, date=DATE, bundle="tiny", grid_m=100).json()["jobID"]
     submitter.wait(first)
     idle: list[float] = []
     _poll_n(Client(url, token), first, 300, idle)
@@ -90,7 +91,7 @@ def load(url: str, config: Path, clients: int, seconds: float, jobs: int) -> dic
         t.start()
     answers: dict[str, int] = {}
     for i in range(jobs):
-        r = submitter.submit(bbox=generated_box(), date=DATE, bundle="tiny", grid_m=110 + 10 * i)
+        r = submitter.submit(bbox=BOX, date=DATE, bundle="tiny", grid_m=110 + 10 * i)
         answers[str(r.status_code)] = answers.get(str(r.status_code), 0) + 1
         if r.status_code == 201:
             ids.append(r.json()["jobID"])
@@ -123,7 +124,7 @@ def kill(work: Path, stac_url: str, run: Path, jobs: int) -> dict:
     server = start_serve(cfg, free_port())
     token = make_key(cfg, "kill", max_concurrent=jobs)
     c = Client(server.url, token)
-    ids = [c.submit(bbox=generated_box(), date=DATE, bundle="tiny", grid_m=110 + 10 * i).json()["jobID"]
+    ids = [c.submit(bbox=BOX, date=DATE, bundle="tiny", grid_m=110 + 10 * i).json()["jobID"]
            for i in range(jobs)]
     while sum(c.status(j)["status"] == "running" for j in ids) < 2:
         time.sleep(0.05)
