@@ -38,7 +38,7 @@ from .config import ServeConfig
 from .dispatcher import Dispatcher, job_folder
 from .guard import Guard
 from .keys import ApiKey, authenticate
-from .pool import make_pool
+from .pool import Pool, make_pool
 from .problems import Problem, problem_response
 from .process import OUTPUTS, PROCESS_ID, ExecuteRequest, check_request, process_description
 from .store import Job, JobStore, new_owner
@@ -80,23 +80,23 @@ def _web_modules(cfg: ServeConfig) -> Path:
     return Path(cfg.server.web_modules) if cfg.server.web_modules else WEB_DIR
 
 
-def create_app(cfg: ServeConfig) -> Any:
+def create_app(cfg: ServeConfig, pool: Pool | None = None) -> Any:
     """The service for ``cfg``: a FastAPI app wrapped in :class:`~.guard.Guard`. Its lifespan opens
-    the database, starts the worker pool and the dispatcher, and stops them."""
+    the database, starts the dispatcher over ``pool`` (made from ``cfg`` when None), and stops them."""
     state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         store = JobStore(cfg.database)
-        pool = make_pool(cfg.server.workers, cfg.server.job_timeout_s, cfg.server.dask_scheduler)
-        dispatcher = Dispatcher(store, cfg, pool, new_owner())
+        pool_ = pool or make_pool(cfg.server.workers, cfg.server.job_timeout_s, cfg.server.dask_scheduler)
+        dispatcher = Dispatcher(store, cfg, pool_, new_owner())
         state.update(store=store, dispatcher=dispatcher)
         dispatcher.start()
         try:
             yield
         finally:
             dispatcher.stop()
-            pool.close()
+            pool_.close()
             store.release(dispatcher.owner)
             store.close()
 

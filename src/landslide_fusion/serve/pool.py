@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import ConfigError
 from .worker import run_job_safely
 
 __all__ = ["Outcome", "Pool", "LocalPool", "DaskPool", "make_pool", "PRELOAD"]
@@ -160,7 +161,11 @@ class DaskPool:
         from distributed import Client
 
         self.workers, self.timeout_s = workers, timeout_s
-        self.client = Client(address, timeout="10s", set_as_default=False)
+        try:
+            self.client = Client(address, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise ConfigError(f"dask_scheduler {address!r} cannot be reached ({e}); start the scheduler or remove "
+                              "dask_scheduler to use the local worker pool") from None
         self._jobs: dict[str, tuple[Any, float]] = {}
 
     def free(self) -> int:
