@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 
 import numpy as np
@@ -207,6 +208,22 @@ def test_full_queue_and_busy_key_are_refused(service):
             assert int(r.headers["retry-after"]) > 0
         assert httpx.get(service.url + "/health").json()["accepted"] <= 4
     assert 503 in codes and codes == sorted(codes), codes  # accepted until full, then refused
+    # a bounded load while the queue is full: 4 clients x 25 status calls, all answered
+    latencies: list[float] = []
+
+    def poll(client: Client) -> None:
+        for i in range(25):
+            t0 = time.perf_counter()
+            client.status(ids[i % len(ids)])  # raises unless 200
+            latencies.append(time.perf_counter() - t0)
+
+    pollers = [threading.Thread(target=poll, args=(Client(service.url, carol.http.headers["authorization"][7:]),))
+               for _ in range(4)]
+    for t in pollers:
+        t.start()
+    for t in pollers:
+        t.join()
+    assert len(latencies) == 100 and np.percentile(latencies, 95) < 5.0  # all answered; seconds, on a busy machine
     for jid in ids:
         assert carol.http.delete(f"/jobs/{jid}").json()["status"] == "dismissed"
     assert dave.http.delete(f"/jobs/{first.json()['jobID']}").json()["status"] == "dismissed"
