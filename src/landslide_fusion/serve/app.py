@@ -41,7 +41,7 @@ from .keys import ApiKey, authenticate
 from .pool import Pool, make_pool
 from .problems import Problem, problem_response
 from .process import OUTPUTS, PROCESS_ID, ExecuteRequest, check_request, process_description
-from .store import Job, JobStore, new_owner
+from .store import Job, JobStore, is_job_id, new_owner
 from .tiles import LAYERS, render_tile
 
 __all__ = ["create_app", "WEB_DIR"]
@@ -117,7 +117,7 @@ def create_app(cfg: ServeConfig, pool: Pool | None = None) -> Any:
         return authenticate(state["store"], authorization)
 
     def own_job(job_id: str, k: ApiKey = Depends(key)) -> Job:
-        if len(job_id) != 32 or any(c not in "0123456789abcdef" for c in job_id):
+        if not is_job_id(job_id):
             raise _no_job(job_id)
         job = store().get(job_id)
         if job is None or job.key_id != k.id:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .config import ServeConfig
 from .pool import Outcome, Pool
-from .store import Job, JobStore
+from .store import Job, JobStore, is_job_id
 
 __all__ = ["Dispatcher", "job_folder"]
 
@@ -30,7 +30,7 @@ log = logging.getLogger("landslide.serve")
 
 def job_folder(data_dir: Path, job_id: str) -> Path:
     """``DATA/jobs/<id>``: ids are the server's own hex UUIDs, never a client's text."""
-    if not (len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id)):
+    if not is_job_id(job_id):
         raise ValueError(f"not a job id: {job_id!r}")
     return data_dir / "jobs" / job_id
 

@@ -37,7 +37,7 @@ from ..errors import ConfigError
 from .problems import Problem
 from .quotas import Quota, check_concurrent
 
-__all__ = ["JobStore", "Job", "STATES", "ACTIVE", "FINISHED", "new_owner", "owner_alive"]
+__all__ = ["JobStore", "Job", "STATES", "ACTIVE", "FINISHED", "new_owner", "owner_alive", "is_job_id"]
 
 STATES = ("accepted", "running", "successful", "failed", "dismissed")
 ACTIVE = ("accepted", "running")
@@ -100,6 +100,11 @@ class Job:
         d = dict(row._mapping)
         d["inputs"] = json.loads(d["inputs"])
         return cls(**d)
+
+
+def is_job_id(text: str) -> bool:
+    """Whether ``text`` has the form of this store's job ids (32 lowercase hex digits: a UUID4)."""
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
 def new_owner() -> str:
