@@ -5,8 +5,10 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEMO_OUT ?= demo-output
+# the web map's library (npm, locked by package-lock.json), installed beside the page
+WEB := src/landslide_fusion/serve/web
 
-.PHONY: setup postgres demo test test-slow bench clean
+.PHONY: setup system web demo test test-slow bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,29 +16,40 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev,onnx,dask]"
 	touch $@
 
-setup: $(VENV)/.installed
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the web map's library is not installed (landslide serve's page says so; its browser test skips)"; fi
 
-# PostgreSQL + PostGIS from Debian's packages, for the tests on a STAC API backed by a database
-# (tests/stac_api.py starts its own server in a temporary folder). Idempotent: nothing happens when
-# PostGIS is installed; without root or apt-get it says so and those tests skip, naming the reason.
-postgres:
-	@if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then exit 0; fi; \
+web: $(WEB)/node_modules/.package-lock.json
+
+setup: $(VENV)/.installed web
+
+# Debian's packages some tests use, installed when missing (idempotent; each such test skips naming
+# what it lacks where they cannot be installed): PostgreSQL + PostGIS for the STAC API backed by a
+# database (tests/stac_api.py) and the jobs database of `landslide serve`, chromium for the web map's
+# browser test, npm for the map library (`web` runs npm ci). Without root or apt-get it says so.
+system:
+	@need=""; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need="$$need postgresql"; \
+	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
+	command -v npm >/dev/null 2>&1 || need="$$need npm"; \
+	[ -n "$$need" ] || exit 0; \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
-		echo "note: PostgreSQL/PostGIS are not installed and this is not root with apt-get:" \
-		     "the database-backed STAC API tests will skip"; exit 0; fi; \
+		echo "note: not root with apt-get, so$$need stay missing: the tests that need them skip"; exit 0; fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null && \
-	v=$$(ls /usr/lib/postgresql | sort -V | tail -n 1) && \
-	apt-get install -y -qq --no-install-recommends postgresql-$$v-postgis-3 >/dev/null
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$need >/dev/null && \
+	if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
+		v=$$(ls /usr/lib/postgresql | sort -V | tail -n 1) && \
+		apt-get install -y -qq --no-install-recommends postgresql-$$v-postgis-3 >/dev/null; fi
 
 demo: setup
 	$(VENV)/bin/landslide demo --out $(DEMO_OUT) --overwrite
 
-test: setup postgres
+test: system setup
 	$(PY) -m pytest -q
 
-test-slow: setup postgres
+test-slow: system setup
 	$(PY) -m pytest -q -m slow
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info src/*.egg-info $(WEB)/node_modules

@@ -67,6 +67,23 @@ def l4s_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+#: A 1-epoch rau-net-small on 32 px l4s14 patches: the fastest run that assess (and the service) can use
+TINY = ["model.widths=[4, 8, 8, 16, 16]", 'model.attention="se"', 'model.heads="mono"', "data.size=32",
+        "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0", "train.epochs=1", "train.threads=1",
+        'features.preset="l4s14"']
+
+
+@pytest.fixture(scope="session")
+def tiny_run(l4s_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """rau-net-small, 1 epoch on 12 generated 32x32 l4s14 patches (Landslide4Sense scale)."""
+    from landslide_fusion.config import load_config
+    from landslide_fusion.segmentation import SegmentConfig, train_segmentation
+
+    out = tmp_path_factory.mktemp("assess") / "run"
+    train_segmentation(load_config(SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY]), out, progress=False)
+    return out
+
+
 @pytest.fixture(scope="session")
 def folder_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """10 generated 32x32 RGB PNG patches with masks and train/val splits."""

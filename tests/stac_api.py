@@ -6,7 +6,7 @@ injects faults).
 The database lives in a temporary folder, is started once per test session by whoever runs the
 tests (as the ``postgres`` user when that is root: PostgreSQL refuses to run as root), listens on
 127.0.0.1 only with ``trust`` authentication, runs without fsync, and is removed at the end.
-``make test`` installs the packages (``make postgres``); where they are absent the tests that
+``make test`` installs the packages (``make system``); where they are absent the tests that
 need them skip, saying what to install.
 """
 
@@ -45,7 +45,7 @@ def missing_postgres() -> str | None:
     """Why the database-backed STAC API cannot run here, or None when it can."""
     bindir = postgres_bindir()
     if bindir is None:
-        return "PostgreSQL is not installed (make postgres, or apt-get install postgresql postgis)"
+        return "PostgreSQL is not installed (make system, or apt-get install postgresql postgis)"
     pg_config = bindir / "pg_config"
     share = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True).stdout.strip() \
         if pg_config.is_file() else ""

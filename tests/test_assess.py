@@ -16,23 +16,12 @@ from landslide_fusion.cli import app
 from landslide_fusion.config import load_config
 from landslide_fusion.errors import LandslideError
 from landslide_fusion.segmentation import SegmentConfig, train_segmentation
-from tests.conftest import tiny_fusion_pair
+from tests.conftest import TINY, tiny_fusion_pair
 from tests.riskmap_checks import assert_map_shows_risk
 from tests.test_stac_fetch import X0, Y0, generated_box
 
 runner = CliRunner()
-TINY = ["model.widths=[4, 8, 8, 16, 16]", 'model.attention="se"', 'model.heads="mono"', "data.size=32",
-        "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0", "train.epochs=1", "train.threads=1",
-        'features.preset="l4s14"']
 DATE = "2024-08-01/2024-08-31"
-
-
-@pytest.fixture(scope="module")
-def tiny_run(l4s_root, tmp_path_factory):
-    """rau-net-small, 1 epoch on 12 generated 32x32 l4s14 patches (Landslide4Sense scale)."""
-    out = tmp_path_factory.mktemp("assess") / "run"
-    train_segmentation(load_config(SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY]), out, progress=False)
-    return out
 
 
 def test_assess_grid_image_only(stac_generated, tiny_run, tmp_path):

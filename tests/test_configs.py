@@ -13,6 +13,8 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_config_loads(path):
-    cls = FusionConfig if path.stem == "fusion" else SegmentConfig
+    from landslide_fusion.serve.config import ServeSettings
+
+    cls = {"fusion": FusionConfig, "serve": ServeSettings}.get(path.stem, SegmentConfig)
     cfg = load_config(cls, path)
     assert cfg == load_config(cls, path)

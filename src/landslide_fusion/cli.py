@@ -14,6 +14,7 @@ from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
 from .names import SCALES
 from .segmentation.cli import app as segment_app
+from .serve.cli import app as serve_app
 from .tabular.cli import app as tabular_app
 from .usage import example
 
@@ -29,6 +30,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(segment_app, name="segment")
 app.add_typer(tabular_app, name="tabular")
 app.add_typer(fuse_app, name="fuse")
+app.add_typer(serve_app, name="serve")
 
 
 def _print_version(value: bool) -> None:
