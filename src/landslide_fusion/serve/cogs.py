@@ -22,12 +22,12 @@ def _composite(scene: Path, out: Path) -> None:
     import rasterio
     from rasterio.io import MemoryFile
 
-    from ..riskmap import _backdrop  # the one true-colour stretch (map.png's)
+    from ..riskmap import true_colour  # the one true-colour stretch (map.png's)
 
     with rasterio.open(scene) as src:
         profile = {"crs": src.crs, "transform": src.transform, "width": src.width, "height": src.height}
         valid = np.isfinite(src.read(src.descriptions.index("B4") + 1))
-    rgb, _ = _backdrop(scene)
+    rgb = true_colour(scene)[0]
     bands = np.concatenate([np.moveaxis(np.round(rgb * 255), -1, 0), 255 * valid[None]]).astype(np.uint8)
     with MemoryFile() as mem:
         with mem.open(driver="GTiff", count=4, dtype="uint8", photometric="RGB", **profile) as tmp:
