@@ -46,7 +46,7 @@ def predict_dataset(
         stats = predict_regions(run, ds, str(data), tta=tta, each=save, progress=progress)
         write_table(stats.reset_index(), tmp / "predictions.csv")
         write_json(tmp / "prediction.json", {"run": str(Path(run.path)), "data": str(data), "split": split,
-                                             "threshold": run.threshold, "n_patches": len(stats)})
+                                             "threshold": run.threshold, "gate": run.gate, "n_patches": len(stats)})
     return {"kind": "folder", "out": str(out), "n_patches": len(stats), "threshold": run.threshold,
             "landslide_patches": int((stats["n_components"] > 0).sum())}
 
