@@ -480,6 +480,43 @@ def test_concurrent_single_file_writers_never_both_succeed(good, tmp_path):
     assert debris(tmp_path) == []
 
 
+def test_the_lock_covers_the_whole_write_even_with_overwrite(tmp_path):
+    """A command claims its output when it checks it, before its work (check_can_write), and holds
+    it until the commit: a second writer with --overwrite fails at once instead of both working
+    and replacing each other's result (issue #24, item 7)."""
+    import subprocess
+
+    from landslide_fusion.io.atomic import check_can_write, output_dir, write_json
+
+    out = tmp_path / "gen"
+    check_can_write(out, overwrite=True)  # this process is now a writer between its check and its commit
+    r = subprocess.run(cli_command([*_synth(out, 1, n=2), "--overwrite"]), env=cli_env(), capture_output=True, text=True)
+    assert r.returncode == 1 and f"another process (pid {os.getpid()}) is writing this output" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and not out.exists()
+    with output_dir(out, overwrite=True) as tmp:  # the claim's own commit, which releases it
+        write_json(tmp / "mine.json", {})
+    assert [p.name for p in out.iterdir()] == ["mine.json"] and debris(tmp_path) == []
+    r = subprocess.run(cli_command([*_synth(out, 1, n=2), "--overwrite"]), env=cli_env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_full_disk_names_the_output_and_keeps_the_previous_result(tmp_path):
+    """torch.save to a path turned a full disk into its zip writer's RuntimeError (a traceback);
+    through a file object it is ENOSPC, reported naming the output (here /dev/full plays the disk)."""
+    from landslide_fusion.errors import OutputError
+    from landslide_fusion.io import output_dir
+    from landslide_fusion.segmentation.weights import save_weights
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.pt").write_text("previous")
+    with pytest.raises(OutputError, match=rf"^{out}: could not be written \(No space left on device\); free space"):
+        with output_dir(out, overwrite=True) as tmp:
+            (tmp / "model.pt").symlink_to("/dev/full")
+            save_weights({"w": torch.zeros(100_000)}, tmp / "model.pt")
+    assert (out / "model.pt").read_text() == "previous" and debris(tmp_path) == []
+
+
 def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):
     import glob
 

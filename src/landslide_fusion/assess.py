@@ -76,8 +76,8 @@ def _check_inputs(run: str | os.PathLike[str], tabular, fusion, regions, grid_m:
         raise ConfigError("pass both --tabular and --fusion for a fused risk, or neither for an image-only risk")
     if regions is not None and grid_m is not None:
         raise ConfigError("pass either --regions or --grid, not both")
-    if grid_m is not None and not grid_m >= 20:
-        raise ConfigError(f"grid cell {grid_m} m must be at least 20 m (two 10 m pixels)")
+    if grid_m is not None and not 20 <= grid_m < np.inf:
+        raise ConfigError(f"grid cell {grid_m} m must be a finite size of at least 20 m (two 10 m pixels), e.g. 500m")
     if regions is not None and not Path(regions).is_file():
         raise DataError(f"{regions}: file not found; pass a GeoJSON FeatureCollection of regions")
     seg = SegmentationRun.load(run)

@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 import typer
 
 from .errors import LandslideError
-from .io.atomic import _jsonable
+from .io.atomic import NO_SPACE, _jsonable, release_outputs
 
 __all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
 
@@ -48,13 +48,13 @@ SetOption = typer.Option(
 
 #: File-system refusals that are the user's to fix (permissions, a full or read-only disk, a
 #: file where a folder is needed), reported like :class:`LandslideError`.
-_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT,
-                   errno.ENOTDIR, errno.EISDIR}
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, *NO_SPACE}
 
 
 def user_errors(func: F) -> F:
     """Turn :class:`LandslideError` (and the file system's refusals: no permission, disk full, a
-    file where a folder is needed) into ``error: <message>`` on stderr and exit code 1."""
+    file where a folder is needed) into ``error: <message>`` on stderr and exit code 1. Outputs the
+    command claimed and did not commit are released (:func:`~.io.atomic.release_outputs`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,8 +67,11 @@ def user_errors(func: F) -> F:
             if e.errno not in _USER_OS_ERRORS:
                 raise
             where = f"{e.filename}: " if e.filename else ""
-            typer.echo(f"error: {where}{e.strerror or e}; check the path and its permissions or free space", err=True)
+            fix = "free space on its disk" if e.errno in NO_SPACE else "check the path and its permissions"
+            typer.echo(f"error: {where}{e.strerror or e}; {fix}", err=True)
             raise typer.Exit(1) from None
+        finally:
+            release_outputs()
 
     return wrapper  # type: ignore[return-value]
 

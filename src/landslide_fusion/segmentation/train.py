@@ -62,12 +62,13 @@ from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
 from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
-from ..domains import Domain, run_domain
+from ..io.fingerprint import folder_sha256
+from ..domains import Domain, training_domain
 from ..io.open import open_dataset
 from ..io.tables import write_table
 from ..progress import stage, track
 from .augment import augment_batch
-from .checkpoint import check_fingerprint, fingerprint, open_workdir
+from .checkpoint import check_fingerprint, fingerprint, load_checkpoint, open_workdir
 from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
@@ -79,6 +80,7 @@ from .models import count_parameters
 from .pipeline import SegmentationPipeline, build_pipeline
 from .plots import plot_history
 from .tuning import PostChoice, choose_post, sweep_run
+from .weights import save_weights
 
 __all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split"]
 
@@ -314,12 +316,12 @@ def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
              "epoch": prog.epoch, "best_f1": prog.best_score, "best_epoch": prog.best_epoch,
              "best_model": prog.best_state, "fingerprint": json.dumps(fp)}
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        save_weights(state, tmp)
 
 
 def _restore(path: Path, p: _Parts, fp: dict, device: str) -> _Progress:
     """Load a checkpoint into ``p`` after checking it was trained on ``fp``."""
-    state = torch.load(path, map_location=device, weights_only=True)
+    state = load_checkpoint(path, device)
     check_fingerprint(state.get("fingerprint"), fp, path)
     try:
         p.pipeline.load_state_dict(state["model"])
@@ -348,8 +350,8 @@ def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> N
 def _training_domain(cfg: SegmentConfig, train: PatchDataset) -> Domain:
     """The domain of the run's inputs: the value scale the training files declare (that of the
     first; :attr:`~landslide_fusion.io.sample.Sample.scale`), else the band set's documented default."""
-    scale = train.sample(0).scale
-    return Domain(cfg.features.source, scale) if scale else run_domain({}, cfg.features.source)
+    first = train.sample(0)
+    return training_domain(cfg.features.source, first.scale, first.image, f"{cfg.data.root}: image {first.id}")
 
 
 def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: PostChoice, prog: _Progress,
@@ -362,6 +364,7 @@ def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: P
         "out_bands": list(pipeline.engineer.out_bands),
         "threshold": post.threshold,
         "gate": post.gate,
+        "data_sha256": folder_sha256(cfg.data.root),  # what it learned from, compared by fusion provenance
         "best_epoch": prog.best_epoch,
         "epochs_run": len(prog.history),
         "world_size": world,
@@ -382,6 +385,7 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
     np.random.seed(t.seed)
     if len(split.train) < 1 or len(split.val) < 1:
         raise DataError(f"need at least one training and one validation patch (have {len(split.train)} and {len(split.val)})")
+    domain = _training_domain(cfg, split.train)  # refused before any work when the files' scale is impossible
     stats = streamed_stats(cfg, split.train)
     sampler = EpochSampler(split.labels, rank=rank, world=world, seed=t.seed, negative_fraction=t.negative_fraction)
     loader = make_loader(split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda",
@@ -414,7 +418,6 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
             break
     if prog.best_state is not None:
         p.pipeline.load_state_dict(prog.best_state)
-    domain = _training_domain(cfg, split.train)
     info = _run_info(cfg, p.pipeline, stats, _tune_post(p.pipeline, split.val, cfg, domain), prog, world, domain)
     return p.pipeline.to(memory_format=torch.contiguous_format), info, prog.history
 
@@ -436,7 +439,7 @@ def write_run(out: Path, cfg: SegmentConfig, pipeline: SegmentationPipeline, inf
     with output_dir(out, overwrite) as tmp:
         save_config(cfg, tmp / "config.toml")
         BandStats(**info["stats"]).save(tmp / "band_stats.json")
-        torch.save(pipeline.state_dict(), tmp / "model.pt")
+        save_weights(pipeline.state_dict(), tmp / "model.pt")
         run = {k: v for k, v in info.items() if k != "stats"}
         write_json(tmp / "run.json", run)
         write_json(tmp / "metrics.json", info["metrics"])
