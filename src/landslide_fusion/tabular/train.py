@@ -77,7 +77,8 @@ def _favoured(gbm: dict, base: dict | None) -> list[str]:
 def make_gbm(cfg: TabularConfig) -> LandslideGBM:
     params = dataclasses.asdict(cfg.gbm)
     params["class_weight"] = params["class_weight"] if params["class_weight"] != "none" else None
-    return LandslideGBM(categorical=tuple(cfg.categorical), **params)
+    threads = params.pop("threads")
+    return LandslideGBM(categorical=tuple(cfg.categorical), n_jobs=threads or None, **params)
 
 
 def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool = True):
@@ -94,7 +95,7 @@ def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool 
     X = df.drop(columns=list(dict.fromkeys(drop)))
     if X.shape[1] == 0:
         raise ConfigError(f"{source}: no feature columns left after removing label, id, coords and exclude")
-    y = binary_labels(df[cfg.label], f"{source} column {cfg.label!r}") if with_label else None
+    y = binary_labels(df[cfg.label], f"{source} column {cfg.label!r}", cfg.positive or None) if with_label else None
     ids = df[cfg.id].to_numpy() if cfg.id else np.arange(len(df))
     check_table(X, source, ids, cfg.id, tuple(cfg.categorical))
     coords = df[list(cfg.coords)] if cfg.coords else None
