@@ -12,7 +12,7 @@ naming what is missing or the file.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import warnings
 from pathlib import Path
@@ -30,7 +30,12 @@ _INSTALL = "pip install 'landslide-fusion[onnx]'"
 
 def require_onnx(purpose: str, packages: tuple[str, ...] = ("onnx", "onnxruntime")) -> None:
     """Refuse in one line when an optional package ``purpose`` needs is not installed."""
-    missing = [p for p in packages if importlib.util.find_spec(p) is None]
+    missing = []
+    for package in packages:
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            missing.append(package)
     if missing:
         raise DataError(f"{purpose} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
                         f"not installed; {_INSTALL}")
