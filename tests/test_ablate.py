@@ -57,8 +57,8 @@ def test_ablation_trains_tabulates_and_resumes(l4s_root, tmp_path):
     assert res.exit_code == 1 and "trained with a different config" in res.output
     # another fold count is refused before any training, not mixed into the table as "mean over 2 folds"
     before = sorted(p.name for p in (out / "cells").iterdir())
-    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out), "--folds", "2",
-                              *sum((["--set", s] for s in sets), [])])
+    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out),
+                              "--folds", "2", *sum((["--set", s] for s in sets), [])])
     assert res.exit_code == 1 and "trained with one run each (no --folds), not --folds 2" in res.stderr, res.output
     assert sorted(p.name for p in (out / "cells").iterdir()) == before
 
@@ -101,8 +101,10 @@ def test_paths_are_values_not_toml(tmp_path):
         odd = tmp_path / name
         cells = ablation_cells(None, ["train.loss=ce"], [], {"data.root": odd})
         assert cells[0][2].data.root == str(odd)
-        res = runner.invoke(app, ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(odd), "-o", str(tmp_path / "o")])
-        assert res.exit_code == 1 and f"{odd}: folder not found" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+        res = runner.invoke(app, ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(odd),
+                                  "-o", str(tmp_path / "o")])
+        assert res.exit_code == 1 and f"{odd}: folder not found" in res.stderr, res.stderr
+        assert res.stderr.count("\n") == 1
         assert not (tmp_path / "o").exists()
 
 

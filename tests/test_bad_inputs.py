@@ -577,7 +577,8 @@ def test_export_without_onnx_installed_is_one_line(good, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the [onnx] extra were not installed
     r = runner.invoke(app, ["segment", "export", "--run", str(good.run), "-o", str(tmp_path / "m.onnx")])
     assert r.exit_code == 1, (r.output, repr(r.exception))
-    assert r.stderr == "error: segment export needs onnx, which is not installed; pip install 'landslide-fusion[onnx]'\n"
+    assert r.stderr == ("error: segment export needs onnx, which is not installed; "
+                        "pip install 'landslide-fusion[onnx]'\n")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -53,8 +53,8 @@ def test_string_classes_with_the_landslide_class_named(tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["positives"] == int((train["class"] == "wet").sum())
     test.to_csv(tmp_path / "test.csv", index=False)
-    r = runner.invoke(app, ["tabular", "evaluate", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "test.csv"),
-                            "--json"])
+    r = runner.invoke(app, ["tabular", "evaluate", "--model", str(tmp_path / "model"),
+                            "--data", str(tmp_path / "test.csv"), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["roc_auc"] > 0.8  # the learnable terrain signal comes through, wet as the landslide
 

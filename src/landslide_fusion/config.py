@@ -360,7 +360,8 @@ def override_origins(cls: type, overrides: Iterable[str], label: str = "--set") 
     return origins
 
 
-def build_config(cls: type[T], data: dict[str, Any], where: str = "config", origins: Mapping[str, str] | None = None) -> T:
+def build_config(cls: type[T], data: dict[str, Any], where: str = "config",
+                 origins: Mapping[str, str] | None = None) -> T:
     """``cls`` from the nested dict ``data`` (types, then every declared range), with errors blamed
     on ``origins`` (dotted key -> where its value came from) or else on ``where``."""
     token = _BUILDING.set((where, dict(origins or {})))

@@ -257,9 +257,9 @@ def check_bounds(x: np.ndarray, run: Domain, source: str) -> None:
     if value is not None:
         lo, hi = SCALE_BOUNDS[run.scale]
         raise DomainError(f"{source}: input values reach {value:g}, beyond the {lo:g}-{hi:g} of the run's scale {run} "
-                          f"({SCALE_NAMES[run.scale]}), which an input declaring no scale is taken to be on (a 16-bit "
-                          f"image given to a run trained on 8-bit images?); convert it to the run's scale, or use a run "
-                          "trained on such images")
+                          f"({SCALE_NAMES[run.scale]}), which an input declaring no scale is taken to be on (a "
+                          "16-bit image given to a run trained on 8-bit images?); convert it to the run's scale, or "
+                          "use a run trained on such images")
 
 
 def training_domain(band_set: str, declared: str | None, x: np.ndarray, source: str) -> Domain:

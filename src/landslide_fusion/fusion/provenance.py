@@ -115,7 +115,8 @@ def kfold_fingerprint(folder: str | os.PathLike[str]) -> dict:
     root, first = _run_json(folder), (_run_json(folds[0]) if folds else {})
     refit = _weights(folder)
     return {"kind": "kfold", "path": str(folder.resolve()),
-            "models": [file_sha256(_weights(f)) for f in folds], "thresholds": [_run_json(f).get("threshold") for f in folds],
+            "models": [file_sha256(_weights(f)) for f in folds],
+            "thresholds": [_run_json(f).get("threshold") for f in folds],
             "model_sha256": file_sha256(refit) if refit is not None else None, **_post(root),
             "data_sha256": root.get("data_sha256") or first.get("data_sha256"),
             "recipe_sha256": _recipe_sha256(folder / "config.toml")}
@@ -224,8 +225,8 @@ def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: d
             continue
         why = problem(t, used)
         if why is not None:
-            msg = (f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on {describe_source(t)}: "
-                   f"{why}, retrain the fusion, or pass --allow-mismatch")
+            msg = (f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on "
+                   f"{describe_source(t)}: {why}, retrain the fusion, or pass --allow-mismatch")
             if not allow_mismatch:
                 raise ProvenanceError(msg)
             notes.append(msg)

@@ -159,7 +159,8 @@ def _preflight(cells: list[tuple[str, dict[str, str], SegmentConfig]]) -> None:
     for _, _, cfg in cells:
         create_loss(cfg.train.loss)
         f = cfg.features
-        eng = BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel, blur=f.blur)
+        eng = BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel,
+                           blur=f.blur)
         with torch.device("meta"):
             create_model(cfg.model.name, eng.out_channels, **cfg.model.options)
         if not cfg.data.root:
@@ -237,7 +238,8 @@ def _recorded_folds(out: Path) -> int | None:
     return int(json.loads(cv.read_text())["folds"]) if cv is not None else 0
 
 
-def _check_output(out: Path, folds: int, cells: list[tuple[str, dict[str, str], SegmentConfig]], overwrite: bool) -> None:
+def _check_output(out: Path, folds: int, cells: list[tuple[str, dict[str, str], SegmentConfig]],
+                  overwrite: bool) -> None:
     """Refuse ``out`` unless it is absent, empty or this ablation's own folder (see the module docstring)."""
     if not out.exists() or (out.is_dir() and not any(out.iterdir())) or overwrite:
         return

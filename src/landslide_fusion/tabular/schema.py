@@ -111,7 +111,8 @@ def binary_labels(y: pd.Series | np.ndarray, source: str = "label", positive: st
         s = text.str.lower()
         bad = sorted(set(s.unique()) - _TRUE - _FALSE)
         if bad:
-            kind = "continuous" if arr.dtype.kind == "f" else ("multiclass" if s.nunique() > 2 else "binary with other names")
+            kind = ("continuous" if arr.dtype.kind == "f" else
+                    "multiclass" if s.nunique() > 2 else "binary with other names")
             name = (f"; name the landslide class of the two with --positive (e.g. --positive {classes[-1]})"
                     if len(classes) == 2 else "")
             raise DataError(f"{source}: labels must be binary (0/1, true/false, yes/no); found {', '.join(bad[:5])} "

@@ -69,7 +69,8 @@ class HeadOptions:
 
     def __post_init__(self) -> None:
         if self.heads not in self.supported_heads:
-            raise option_error("heads", self.heads, f"is not supported by this model; valid: {', '.join(self.supported_heads)}")
+            raise option_error("heads", self.heads,
+                               f"is not supported by this model; valid: {', '.join(self.supported_heads)}")
 
     def check(self) -> None:
         """Rules between options, checked after each option's declared range (none here);

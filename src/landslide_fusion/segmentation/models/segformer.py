@@ -144,8 +144,8 @@ class SegFormerOptions(HeadOptions):
         for i, (d, h) in enumerate(zip(self.dims, self.num_heads)):
             if d % h:
                 fit = [max(1, round(d / h)) * h for d, h in zip(self.dims, self.num_heads)]
-                raise option_error("dims", self.dims, f"stage {i + 1}'s {d} channels are not divisible by its {h} heads "
-                                   f"(num_heads {list(self.num_heads)}); e.g. {fit}")
+                raise option_error("dims", self.dims, f"stage {i + 1}'s {d} channels are not divisible by its {h} "
+                                   f"heads (num_heads {list(self.num_heads)}); e.g. {fit}")
 
 
 @register_model("segformer-b0", options=SegFormerOptions,

@@ -187,7 +187,8 @@ class SwinUNetOptions(HeadOptions):
         """``num_heads`` has one entry per stage, and stage ``i`` (``embed_dim * 2**i`` channels)
         divides evenly among its heads."""
         if len(self.num_heads) != len(self.depths):
-            raise option_error("num_heads", self.num_heads, f"must have one entry per stage of depths {list(self.depths)}")
+            raise option_error("num_heads", self.num_heads,
+                               f"must have one entry per stage of depths {list(self.depths)}")
         for i, h in enumerate(self.num_heads):
             if (self.embed_dim * 2**i) % h:
                 need = math.lcm(*(h // math.gcd(h, 2**j) for j, h in enumerate(self.num_heads)))
