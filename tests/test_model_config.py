@@ -100,8 +100,8 @@ def test_model_options_outside_their_range_are_one_line(model, option, problem):
     key, value = option.split("=", 1)
     with pytest.raises(ConfigError) as e:
         load_config(SegmentConfig, None, [f'model.name="{model}"', f"model.options.{option}"])
-    number = float(value) if "." in value or key in ("width", "depth") else int(value)
-    shown = value if value.startswith("[") else repr(number)
+    parsed = json.loads(value)
+    shown = value if isinstance(parsed, list) else repr(float(parsed) if key in ("width", "depth") else parsed)
     assert str(e.value) == f"model.options.{key} = {shown} {problem} (from --set model.options.{option})"
     with pytest.raises(ConfigError, match=f"^model.options.{key} = "):  # the library's door checks the same
         create_model(model, 3, **{key: json.loads(value)})

@@ -142,8 +142,9 @@ def _beside_image_table(folder: Path) -> dict | None:
     if run is None or _weights(run) is None:
         return None
     rec = run_fingerprint(run)
-    if made.get("threshold") is not None:  # what the table was predicted with (the run may be retuned since)
-        rec |= {"threshold": float(made["threshold"]), "gate": float(made.get("gate") or 0.0)}
+    for key in ("threshold", "gate"):  # what the table was predicted with (the run may be retuned since)
+        if made.get(key) is not None:
+            rec[key] = float(made[key])
     return rec
 
 
@@ -177,7 +178,8 @@ def _differs(a: object, b: object) -> bool:
 
 
 def _post_text(rec: dict) -> str:
-    return f"threshold {rec['threshold']:.4g} and gate {rec['gate']:.4g}"
+    gate = rec.get("gate")  # records written before gates were compared have none
+    return f"threshold {rec['threshold']:.4g}" + (f" and gate {gate:.4g}" if gate is not None else "")
 
 
 def _image_problem(trained: dict, used: dict) -> str | None:

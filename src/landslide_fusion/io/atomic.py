@@ -35,7 +35,7 @@ import json
 import os
 import shutil
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -227,7 +227,7 @@ def _naming_space(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        if e.errno not in NO_SPACE:
+        if isinstance(e, OutputError) or e.errno not in NO_SPACE:
             raise
         raise OutputError(f"{path}: could not be written ({e.strerror or e}); free space on its disk or choose "
                           "another output (nothing was replaced)") from None
@@ -247,11 +247,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     path = _not_a_folder(resolve_output(path))
     _make_parent(path)
-    if not any(".tmp-" in part for part in path.parent.parts):  # a run's own new folder has nothing stale
+    inside = any(".tmp-" in part for part in path.parent.parts)  # a run's own new folder (output_dir's)
+    if not inside:  # which has nothing stale, and whose output_dir names the output on a full disk
         clean_stale(path)
     tmp = _sibling(path, "tmp")
     try:
-        with _naming_space(path):
+        with nullcontext() if inside else _naming_space(path):
             yield tmp
         os.replace(tmp, path)
     finally:
