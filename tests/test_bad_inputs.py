@@ -696,24 +696,48 @@ def test_concurrent_single_file_writers_never_both_succeed(good, tmp_path):
 
 
 def test_the_lock_covers_the_whole_write_even_with_overwrite(tmp_path):
-    """A command claims its output when it checks it, before its work (check_can_write), and holds
-    it until the commit: a second writer with --overwrite fails at once instead of both working
-    and replacing each other's result (issue #24, item 7)."""
+    """A command that works before it writes (training, cross-validation, scoring) holds its output
+    from the check to the commit (io.atomic.writing, @writes_output): a second writer with
+    --overwrite fails at once instead of both working and replacing each other's result (issue #24,
+    item 7). Here this process is the first writer, between its check and its commit."""
     import subprocess
 
-    from landslide_fusion.io.atomic import check_can_write, output_dir, write_json
+    from landslide_fusion.io.atomic import output_dir, write_json, writing
 
     out = tmp_path / "gen"
     again = [*_synth(out, 1, n=2), "--overwrite"]
-    check_can_write(out, overwrite=True)  # this process is now a writer between its check and its commit
-    r = subprocess.run(cli_command(again), env=cli_env(), capture_output=True, text=True)
-    assert r.returncode == 1 and f"another process (pid {os.getpid()}) is writing this output" in r.stderr, r.stderr
-    assert r.stderr.count("\n") == 1 and not out.exists()
-    with output_dir(out, overwrite=True) as tmp:  # the claim's own commit, which releases it
-        write_json(tmp / "mine.json", {})
+    with writing(out, overwrite=True):
+        r = subprocess.run(cli_command(again), env=cli_env(), capture_output=True, text=True)
+        assert r.returncode == 1 and f"another process (pid {os.getpid()}) is writing this output" in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1 and not out.exists()
+        with output_dir(out, overwrite=True) as tmp:  # the commit, under the same lock
+            write_json(tmp / "mine.json", {})
     assert [p.name for p in out.iterdir()] == ["mine.json"] and debris(tmp_path) == []
     r = subprocess.run(cli_command(again), env=cli_env(), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_command_holds_its_output_while_it_works(good, tmp_path, monkeypatch):
+    """tabular train's output is held during its cross-validation (not only at the rename), and
+    released when the command fails."""
+    import subprocess
+
+    import landslide_fusion.tabular.train as T
+    from landslide_fusion.config import load_config
+    from landslide_fusion.tabular.config import TabularConfig
+
+    out, seen = tmp_path / "model", []
+
+    def second_writer_meanwhile(*args, **kwargs):
+        seen.append(subprocess.run(cli_command([*_synth(out, 1, n=2), "--overwrite"]), env=cli_env(),
+                                   capture_output=True, text=True))
+        raise RuntimeError("stop after the cross-validation's start")
+
+    monkeypatch.setattr(T, "_cv", second_writer_meanwhile)
+    with pytest.raises(RuntimeError, match="stop after"):
+        T.train_tabular(good.table, load_config(TabularConfig, None, [], {"id": "region_id", "coords": ["x", "y"]}), out, overwrite=True)
+    assert seen[0].returncode == 1 and f"(pid {os.getpid()}) is writing this output" in seen[0].stderr, seen[0].stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, the lock released with the failure
 
 
 def test_a_full_disk_names_the_output_and_keeps_the_previous_result(tmp_path):

@@ -28,7 +28,7 @@ import pandas as pd
 from .bands import L4S14, get_band_set
 from .domains import Domain, band_factors, run_domain
 from .errors import BandError, ConfigError, DataError
-from .io.atomic import check_can_write, output_dir, write_json
+from .io.atomic import check_can_write, output_dir, write_json, writes_output
 from .io.geojson import read_geojson
 from .progress import stage
 
@@ -194,6 +194,7 @@ def _predict(tmp: Path, inputs: AssessInputs, progress: bool) -> dict:
     return r
 
 
+@writes_output("out")
 def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.PathLike[str], *,
            tabular: str | os.PathLike[str] | None = None, fusion: str | os.PathLike[str] | None = None,
            regions: str | os.PathLike[str] | None = None, grid_m: float | None = None,

@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 import typer
 
 from .errors import LandslideError
-from .io.atomic import NO_SPACE, _jsonable, release_outputs
+from .io.atomic import NO_SPACE, _jsonable
 
 __all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption"]
 
@@ -53,8 +53,7 @@ _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG, e
 
 def user_errors(func: F) -> F:
     """Turn :class:`LandslideError` (and the file system's refusals: no permission, disk full, a
-    file where a folder is needed) into ``error: <message>`` on stderr and exit code 1. Outputs the
-    command claimed and did not commit are released (:func:`~.io.atomic.release_outputs`)."""
+    file where a folder is needed) into ``error: <message>`` on stderr and exit code 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -70,8 +69,6 @@ def user_errors(func: F) -> F:
             fix = "free space on its disk" if e.errno in NO_SPACE else "check the path and its permissions"
             typer.echo(f"error: {where}{e.strerror or e}; {fix}", err=True)
             raise typer.Exit(1) from None
-        finally:
-            release_outputs()
 
     return wrapper  # type: ignore[return-value]
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..config import load_config, save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import output_dir, output_file, write_json
+from ..io.atomic import output_dir, output_file, write_json, writes_output
 from ..io.geojson import GEOMETRY_COLUMNS
 from ..io.tables import read_table, require_columns, table_path, write_table
 from ..progress import stage
@@ -163,6 +163,7 @@ def _write_fused(folder: Path, frame: pd.DataFrame, unmatched: pd.DataFrame, est
             "files": [p.name for p in paths] + ["disagreements.csv"], "warnings": notes + geo_notes}
 
 
+@writes_output("out")
 def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os.PathLike[str], *,
                    overwrite: bool = False, on_missing: str | None = None, allow_mismatch: bool = False) -> dict:
     """Fuse new regions: ``risk.csv`` (+ ``risk.geojson`` with geometry) and ``disagreements.csv``.
@@ -215,6 +216,7 @@ def _score_images(seg, tabular_model, data, table, split, progress: bool) -> tup
     return image, score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}")
 
 
+@writes_output("out")
 def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], tabular_model: str | os.PathLike[str],
                   out: str | os.PathLike[str], *, data: str | os.PathLike[str] | None = None,
                   table: str | os.PathLike[str] | None = None, split: str | None = None,

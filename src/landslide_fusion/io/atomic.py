@@ -13,10 +13,9 @@ on the command line, with the files that go beside it, e.g. a provenance sidecar
   counts as absent.
 * **One writer per output**: a lock (``.NAME.lock``, :func:`fcntl.flock`, released by the kernel
   when the process dies) makes a second concurrent writer fail at once, naming the first one's pid.
-  The lock covers the whole write: :func:`check_can_write`, which a command calls before its work,
-  takes it and holds it for this process until :func:`output_dir`/:func:`output_file` commits
-  that output (or :func:`release_outputs`, or the process ends), so two writers with
-  ``overwrite`` cannot both work and both replace the output.
+  A command that works before it writes holds the lock for the whole write, work included
+  (:func:`writing`, or the decorator :func:`writes_output`), so two writers with ``overwrite``
+  cannot both work and both replace the output.
 * **Full disks**: a write that fails for lack of space (``ENOSPC``, ``EDQUOT``, ``EFBIG``) inside
   these helpers is reported as :class:`~landslide_fusion.errors.OutputError` naming the output,
   and the previous result is kept.
@@ -28,27 +27,29 @@ on the command line, with the files that go beside it, e.g. a provenance sidecar
 
 from __future__ import annotations
 
-import atexit
 import errno
+import functools
 import glob
+import inspect
 import json
 import os
 import shutil
 import uuid
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from ..errors import OutputError, OutputExistsError
 
 __all__ = ["atomic_path", "output_dir", "output_file", "write_json", "write_text", "check_can_write", "resolve_output",
-           "output_lock", "clean_stale", "claim_output", "release_output", "release_outputs", "NO_SPACE"]
+           "output_lock", "clean_stale", "writing", "writes_output", "NO_SPACE"]
 
 _TAGS = ("tmp", "old")
 #: errno values of a write refused for lack of space: disk full, quota exceeded, file-size limit.
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-#: Outputs whose lock this process holds since :func:`check_can_write`: absolute path -> lock fd.
+#: Outputs whose lock this process holds for a :func:`writing` block: absolute path -> lock fd.
 _CLAIMS: dict[str, int] = {}
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -127,43 +128,57 @@ def _refuse_existing(path: Path, overwrite: bool) -> Path:
 
 
 def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Refuse ``path`` when it holds results and ``overwrite`` is off, then claim it for this process.
+    """Raise :class:`OutputExistsError` when ``path`` holds results and ``overwrite`` is off.
 
-    Raises :class:`OutputExistsError` for an existing output (an empty folder counts as absent;
-    a dangling symbolic link is refused) and when another process is writing ``path``. The claim
-    (the output's lock) lasts until :func:`output_dir`/:func:`output_file` commits ``path``, or
-    :func:`release_outputs`, or the end of the process: called before a command's work, it makes
-    a second writer fail at once instead of both replacing the output.
+    An empty folder counts as absent; a dangling symbolic link is refused.
     """
-    return claim_output(_refuse_existing(path, overwrite))
+    return _refuse_existing(path, overwrite)
 
 
-def claim_output(path: str | os.PathLike[str]) -> Path:
-    """Hold ``path``'s lock for this process (see :func:`check_can_write`) without checking what
-    is there: for a command that resumes its own output (``segment ablate``)."""
-    path = resolve_output(path)
+def _torchrun_worker() -> bool:
+    """True in a process started by ``torchrun`` with a rank other than 0: rank 0 writes the output."""
+    return os.environ.get("RANK", "0") != "0"
+
+
+@contextmanager
+def writing(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+    """Check ``path`` (:func:`check_can_write`) and hold its lock for the whole block: the work
+    and the commit. :func:`output_dir`/:func:`output_file` inside the block commit under this
+    lock (and release it); a second writer, ``overwrite`` or not, fails at once naming this pid.
+    Yields the path to write (a link's target). Nested blocks for one path share the lock."""
+    path = check_can_write(path, overwrite)
     key = os.path.abspath(path)
-    if key not in _CLAIMS:
-        _make_parent(path)
-        _CLAIMS[key] = _lock(path)
-    return path
+    if key in _CLAIMS or _torchrun_worker():
+        yield path
+        return
+    _make_parent(path)
+    _CLAIMS[key] = _lock(path)
+    try:
+        yield path
+    finally:
+        fd = _CLAIMS.pop(key, None)
+        if fd is not None:
+            _unlock(path, fd)
 
 
-def release_output(path: str | os.PathLike[str]) -> None:
-    """Drop this process's claim on ``path``, if it holds one."""
-    path = resolve_output(path)
-    fd = _CLAIMS.pop(os.path.abspath(path), None)
-    if fd is not None:
-        _unlock(path, fd)
+def writes_output(param: str = "out") -> Callable[[F], F]:
+    """Decorate a function that writes the output named by its argument ``param`` (and takes
+    ``overwrite``): the output is checked before the function's work and held for the whole call
+    (:func:`writing`)."""
 
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func)
 
-def release_outputs() -> None:
-    """Drop the claims of :func:`check_can_write` not yet committed (a command that failed)."""
-    for key in list(_CLAIMS):
-        _unlock(Path(key), _CLAIMS.pop(key))
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            with writing(bound.arguments[param], bool(bound.arguments.get("overwrite", False))):
+                return func(*args, **kwargs)
 
+        return wrapper  # type: ignore[return-value]
 
-atexit.register(release_outputs)
+    return decorate
 
 
 def _lock_file(path: Path) -> Path:
@@ -297,8 +312,8 @@ def _commit_file(tmp: Path, path: Path, overwrite: bool) -> None:
 
 @contextmanager
 def _claim(path: Path, overwrite: bool) -> Iterator[Path]:
-    """As the only writer of ``path`` (its lock: this process's claim from :func:`check_can_write`,
-    else taken now; existing results checked again under it, stale temporaries removed), yield a
+    """As the only writer of ``path`` (its lock: the one this process holds for a :func:`writing`
+    block, else taken now; existing results checked again under it, stale temporaries removed), yield a
     new empty temporary folder beside it; the folder is removed and the lock released on exit."""
     _make_parent(path)
     fd = _CLAIMS.pop(os.path.abspath(path), None)

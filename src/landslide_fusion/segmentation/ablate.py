@@ -18,7 +18,7 @@ value blamed on the ``--set`` or ``--vary`` that gave it), its loss, band engine
 (built on the ``meta`` device), its data (opened: folders, splits, band set), and the output:
 ``OUT`` must be absent, empty or an ablation folder of the same ``--folds`` whose finished cells
 were trained with the same configs (anything else is refused; ``overwrite`` replaces it). The
-output is held (its lock, :func:`~landslide_fusion.io.atomic.claim_output`) for the whole run,
+output is held (its lock, :func:`~landslide_fusion.io.atomic.writing`) for the whole run,
 so two ablations into one folder never run together. Paths given as options (``--data``) enter
 the configs as values, never as TOML text.
 
@@ -48,7 +48,7 @@ import torch
 
 from ..config import apply_overrides, apply_values, build_config, load_config, override_origins
 from ..errors import ConfigError, DataError, OutputExistsError
-from ..io.atomic import atomic_path, claim_output, release_output, resolve_output, write_json, write_text
+from ..io.atomic import atomic_path, write_json, write_text, writing
 from ..io.tables import write_table
 from ..progress import stage
 from .config import SegmentConfig
@@ -136,11 +136,11 @@ def ablation_cells(base: str | os.PathLike[str] | None, vary: list[str], overrid
     if not axes:
         raise ConfigError("nothing to vary: give at least one --vary section.key=value1,value2")
     keys = [k for k, _ in axes]
-    origins |= override_origins(SegmentConfig, [f"{k}={','.join(v)}" for k, v in axes], "--vary")
+    origins |= override_origins(SegmentConfig, vary, "--vary")  # as typed
     cells = []
-    for values_ in itertools.product(*(v for _, v in axes)):
-        cfg = build_config(SegmentConfig, _cell_data(data, keys, values_), where, origins)
-        cells.append((_slug(values_), dict(zip(keys, values_)), cfg))
+    for combo in itertools.product(*(v for _, v in axes)):
+        cfg = build_config(SegmentConfig, _cell_data(data, keys, combo), where, origins)
+        cells.append((_slug(combo), dict(zip(keys, combo)), cfg))
     names = [c[0] for c in cells]
     if len(set(names)) != len(names):
         raise ConfigError(f"--vary values give duplicate cell names ({', '.join(names)}); make the values distinct")
@@ -267,9 +267,7 @@ def run_ablation(base: str | os.PathLike[str] | None, vary: list[str], out: str 
         raise ConfigError(f"--folds {folds}: use 0 (one run per cell) or at least 2 (k-fold cross-validation)")
     cells = ablation_cells(base, vary, overrides, {"data.root": data} if data else None)
     _preflight(cells)
-    out = resolve_output(out)
-    claim_output(out)  # one ablation per folder, for the whole run
-    try:
+    with writing(out, overwrite=True) as out:  # held for the whole run: one ablation per folder
         _check_output(out, folds, cells, overwrite)
         if overwrite and out.exists():
             shutil.rmtree(out) if out.is_dir() else out.unlink()
@@ -293,8 +291,6 @@ def run_ablation(base: str | os.PathLike[str] | None, vary: list[str], out: str 
         write_table(table, out / "ablation.csv")
         write_text(out / "ablation.md", _markdown(table, folds))
         _plot(table, out / "ablation.png")
-    finally:
-        release_output(out)
     return AblationResult(table, out, trained, len(cells) - trained)
 
 

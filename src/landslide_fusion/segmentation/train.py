@@ -61,7 +61,7 @@ from torch import nn
 from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
+from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text, writes_output
 from ..io.fingerprint import folder_sha256
 from ..domains import Domain, training_domain
 from ..io.open import open_dataset
@@ -448,6 +448,7 @@ def write_run(out: Path, cfg: SegmentConfig, pipeline: SegmentationPipeline, inf
             plot_history(history, tmp / "curves.png")
 
 
+@writes_output("out")  # checked, and held from here to the commit: one writer for the whole training
 def train_segmentation(
     cfg: SegmentConfig,
     out: str | os.PathLike[str],

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..config import check_folds, load_config, save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import check_can_write, output_dir, output_file, write_json
+from ..io.atomic import output_dir, output_file, write_json, writes_output
 from ..io.fingerprint import file_sha256, write_sidecar
 from ..io.tables import read_table, require_columns, table_path, write_table
 from ..progress import stage
@@ -115,6 +115,7 @@ def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False, p
                                 ids=ids, baseline=baseline, random_state=cfg.gbm.random_state, progress=progress)
 
 
+@writes_output("out")
 def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | os.PathLike[str], *,
                   overwrite: bool = False, baseline: bool = True, progress: bool = False) -> dict:
     """Cross-validate, fit on all rows, and write the model folder.
@@ -123,7 +124,6 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
     and mean +- std metrics, logistic baseline alongside), ``oof.csv`` (out-of-fold
     probabilities for fusion), ``importance.csv`` (SHAP ranking on the data).
     """
-    check_can_write(out, overwrite)
     df = read_table(table)
     X, y, ids, coords, groups = prepare(df, cfg, str(table))
     notes = _column_warnings(X, str(table))
