@@ -29,6 +29,7 @@ mkdir -p "$OUT"
 
 seg=(--set "train.seed=$SEED")
 [ -z "$EPOCHS" ] || seg+=(--set "train.epochs=$EPOCHS")
+[ -z "${THREADS:-}" ] || seg+=(--set "train.threads=$THREADS")  # 1 on a machine shared with other work
 describe=()
 if [ -n "$HOLDOUT" ]; then           # the val split stays unseen: fit on the train split alone
   seg+=(--set 'data.val_split=""')

@@ -41,6 +41,8 @@ def test_ablation_trains_tabulates_and_resumes(l4s_root, tmp_path):
     for col in ("parameters", "f1", "iou", "precision", "recall", "mean_f1", "train_seconds", "infer_patches_per_s"):
         assert col in table and table[col].notna().all(), col
     assert (table["parameters"] > 1000).all() and (table["train_seconds"] > 0).all()
+    for cell, seconds in zip(table["cell"], table["train_seconds"]):  # the epochs' seconds, carried over by a resume
+        assert seconds == pytest.approx(pd.read_csv(out / "cells" / cell / "history.csv")["seconds"].sum())
     assert (out / "ablation.png").stat().st_size > 1000
     assert "| cell | train.loss | parameters |" in (out / "ablation.md").read_text()
     # resumed: finished cells are kept, through the CLI
@@ -53,6 +55,12 @@ def test_ablation_trains_tabulates_and_resumes(l4s_root, tmp_path):
     res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out),
                               *sum((["--set", s] for s in sets), []), "--set", "train.lr=0.1"])
     assert res.exit_code == 1 and "trained with a different config" in res.output
+    # another fold count is refused before any training, not mixed into the table as "mean over 2 folds"
+    before = sorted(p.name for p in (out / "cells").iterdir())
+    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out),
+                              "--folds", "2", *sum((["--set", s] for s in sets), [])])
+    assert res.exit_code == 1 and "trained with one run each (no --folds), not --folds 2" in res.stderr, res.output
+    assert sorted(p.name for p in (out / "cells").iterdir()) == before
 
 
 def test_models_command_lists_every_model():
@@ -85,3 +93,40 @@ def test_budgeted_schedule_follows_the_budget_not_the_epochs(monkeypatch):
         clock.start_epoch(spent)
         monkeypatch.setattr(train_module.time, "time", lambda: clock.started)
         assert f(3) == pytest.approx(factor, abs=1e-9)
+
+
+def test_paths_are_values_not_toml(tmp_path):
+    """--data entered the cells' configs pasted into TOML text: 'x\\u0073' became 'xs' and a quote broke it."""
+    for name in ("x\\u0073", 'a"b'):
+        odd = tmp_path / name
+        cells = ablation_cells(None, ["train.loss=ce"], [], {"data.root": odd})
+        assert cells[0][2].data.root == str(odd)
+        res = runner.invoke(app, ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(odd),
+                                  "-o", str(tmp_path / "o")])
+        assert res.exit_code == 1 and f"{odd}: folder not found" in res.stderr, res.stderr
+        assert res.stderr.count("\n") == 1
+        assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("vary,cause", [
+    ("train.lr=0.001,-1", "train.lr = -1.0 must be > 0, e.g. 0.001 (from --vary train.lr=0.001,-1)"),
+    ("train.loss=ce,nope", "nope"),
+    ("model.options.base=2,0", "model.options.base = 0 must be >= 1, e.g. 7 (from --vary model.options.base=2,0)"),
+    ("train.epochs=1,many", "train.epochs: expected an integer, got 'many' (from --vary train.epochs=1,many)"),
+])
+def test_every_cell_is_checked_before_the_first_trains(l4s_root, tmp_path, vary, cause):
+    sets = FAST + ['model.name="vnet"']
+    res = runner.invoke(app, ["segment", "ablate", "--vary", vary, "--data", str(l4s_root), "-o", str(tmp_path / "o"),
+                              *sum((["--set", s] for s in sets), [])])
+    assert res.exit_code == 1 and cause in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert list(tmp_path.iterdir()) == []  # no cell trained, no empty cells/ left
+
+
+def test_an_existing_folder_that_is_not_an_ablation_is_refused(l4s_root, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.pt").write_text("someone's run")
+    args = ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(l4s_root), "-o", str(out)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1 and "is not an ablation folder" in res.stderr and "--overwrite" in res.stderr, res.stderr
+    assert [p.name for p in out.iterdir()] == ["model.pt"] and [p.name for p in tmp_path.iterdir()] == ["run"]

@@ -191,14 +191,14 @@ def _few_regions(good: Inputs, d: Path) -> str:
     return str(d / "image.csv")
 
 
-def _dangling(d: Path) -> str:
-    (d / "out").symlink_to(d / "nowhere")
-    return str(d / "out")
+def _dangling(d: Path, name: str = "out") -> str:
+    (d / name).symlink_to(d / "nowhere")
+    return str(d / name)
 
 
-def _empty_dir(d: Path) -> str:
-    (d / "out").mkdir()
-    return str(d / "out")
+def _empty_dir(d: Path, name: str = "out") -> str:
+    (d / name).mkdir()
+    return str(d / name)
 
 
 def _bad_toml(d: Path, text: str) -> str:
@@ -211,129 +211,331 @@ def _existing(d: Path, name: str) -> str:
     return str(d / name)
 
 
+def _damaged_checkpoint(good: Inputs, d: Path) -> str:
+    """The partial folder of a run to ``d/o`` killed while saving its checkpoint: half of last.pt."""
+    part = d / f".o.partial-{2**22 + 12345}-abcdef12"  # a pid above pid_max's default: no such process
+    part.mkdir()
+    (part / "lock").write_text("")
+    data = (good.run / "model.pt").read_bytes()
+    (part / "last.pt").write_bytes(data[: len(data) // 2])
+    return str(d / "o")
+
+
+def _empty_onnx(good: Inputs, d: Path) -> str:
+    return _run_with(good, d, lambda run: (run / "model.onnx").write_bytes(b""))
+
+
+def _sixteen_bit_folder(good: Inputs, d: Path) -> str:
+    """16-bit RGB PNGs of 12-bit values (1968-3584), declaring no scale, for a run trained on 8-bit PNGs."""
+    import warnings
+
+    import rasterio
+
+    rng = np.random.default_rng(0)
+    (d / "u16" / "images").mkdir(parents=True)
+    for i in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # not georeferenced
+            with rasterio.open(d / "u16" / "images" / f"p{i}.png", "w", driver="PNG", width=32, height=32, count=3,
+                               dtype="uint16") as dst:
+                dst.write(rng.integers(1968, 3585, (3, 32, 32)).astype(np.uint16))
+    return str(d / "u16")
+
+
 def _few_rows(good: Inputs, d: Path) -> str:
     return _table_with(good, d, lambda t: t.iloc[[0, 1, 2, 3]])
 
 
 Case = Callable[[Inputs, Path], list[str]]
-CASES: dict[str, Case] = {
+CASES: dict[str, tuple[Case, str]] = {
     # configuration
-    "segment train lr<0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY, "--set", "train.lr=-0.1"],
-    "segment train data.size<0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "data.size=-32"],
-    "segment train epochs=0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epochs=0"],
-    "segment train batch_size=0": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.batch_size=0"],
-    "segment train unknown nan_policy": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
-                                                      "--set", 'data.nan_policy="ignore"'],
-    "segment train unknown optimizer": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
-                                                     "--set", 'train.optimizer="adamx"'],
-    "segment train --set typo": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epoch=3"],
-    "segment train --folds 50 of 10 patches": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY,
-                                                            "--folds", "50"],
-    "segment train config file out of range": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "-c",
-                                                           _bad_toml(d, "[train]\nlr = -1.0\n")],
-    "segment train missing data": lambda g, d: ["segment", "train", "--data", str(d / "none"), "-o", str(d / "o"), *TINY],
-    "segment train dangling-link output": lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", _dangling(d), *TINY],
-    "tabular train n_estimators=0": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
-                                                  "--set", "gbm.n_estimators=0"],
-    "tabular train cv.folds=1": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
-                                              "--set", "cv.folds=1"],
-    "tabular train 4-row table": lambda g, d: ["tabular", "train", "--data", _few_rows(g, d), "--id", "region_id", "-o", str(d / "o"), *GBM],
-    "tabular train inf": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _inf), "--id", "region_id", "-o", str(d / "o"), *GBM],
-    "tabular train duplicate ids": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _dup), "--id", "region_id",
-                                                 "-o", str(d / "o"), *GBM],
-    "tabular train text in numbers": lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _text), "--id", "region_id",
-                                                   "-o", str(d / "o"), *GBM],
-    "tabular train existing output": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM],
-    "tabular train negative block size": lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
-                                                       "--cv", "spatial", "--coords", "x,y", "--block-size", "-5"],
-    "tabular predict inf": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _inf), "-o", str(d / "p.csv")],
-    "tabular predict duplicate ids": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _dup),
-                                                   "-o", str(d / "p.csv")],
-    "tabular predict xlsx": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table), "-o", str(d / "p.xlsx")],
-    "tabular predict output is a folder": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
-                                                        "-o", _empty_dir(d)],
-    "tabular predict dangling-link output": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
-                                                          "-o", _dangling(d)],
-    "tabular evaluate inf": lambda g, d: ["tabular", "evaluate", "--model", str(g.tab), "--data", _table_with(g, d, _inf)],
-    "tabular explain text in numbers": lambda g, d: ["tabular", "explain", "--model", str(g.tab), "--data", _table_with(g, d, _text),
-                                                     "-o", str(d / "o")],
-    "tabular predict not a model": lambda g, d: ["tabular", "predict", "--model", str(d), "--data", str(g.table), "-o", str(d / "p.csv")],
+    "segment train lr<0": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY, "--set", "train.lr=-0.1"],
+        "train.lr = -0.1 must be > 0"),
+    "segment train data.size<0": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "data.size=-32"],
+        "data.size = -32 must be >= 0"),
+    "segment train epochs=0": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epochs=0"],
+        "train.epochs = 0 must be >= 1"),
+    "segment train batch_size=0": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.batch_size=0"],
+        "train.batch_size = 0 must be >= 1"),
+    "segment train unknown nan_policy": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
+                "--set", 'data.nan_policy="ignore"'],
+        "data.nan_policy = 'ignore' is not one of raise, zero"),
+    "segment train unknown optimizer": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
+                "--set", 'train.optimizer="adamx"'],
+        "train.optimizer = 'adamx' is not one of adam, adamw"),
+    "segment train --set typo": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epoch=3"],
+        "--set train.epoch=3: unknown key 'epoch'"),
+    "segment train --folds 50 of 10 patches": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY,
+                "--folds", "50"],
+        "--folds = 50 is more folds than the data allows"),
+    "segment train config file out of range": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "-c",
+                _bad_toml(d, "[train]\nlr = -1.0\n")],
+        "train.lr = -1.0 must be > 0, e.g. 0.001 (in "),
+    "segment train missing data": (
+        lambda g, d: ["segment", "train", "--data", str(d / "none"), "-o", str(d / "o"), *TINY],
+        "none: folder not found"),
+    "segment train dangling-link output": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", _dangling(d), *TINY],
+        "out: is a link to"),
+    "tabular train n_estimators=0": (
+        lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                "--set", "gbm.n_estimators=0"],
+        "gbm.n_estimators = 0 must be >= 1"),
+    "tabular train cv.folds=1": (
+        lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                "--set", "cv.folds=1"],
+        "cv.folds = 1 must be >= 2"),
+    "tabular train 4-row table": (
+        lambda g, d: ["tabular", "train", "--data", _few_rows(g, d), "--id", "region_id", "-o", str(d / "o"), *GBM],
+        "cv.folds = 5 is more folds than the data allows: 4 rows"),
+    "tabular train inf": (
+        lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _inf), "--id", "region_id", "-o", str(d / "o"),
+                *GBM],
+        "bad.csv: column 'rainfall_mm' has inf in rows 4, 18 (ids r3, r17)"),
+    "tabular train duplicate ids": (
+        lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _dup), "--id", "region_id",
+                "-o", str(d / "o"), *GBM],
+        "bad.csv: column 'region_id' repeats ids (r4)"),
+    "tabular train text in numbers": (
+        lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _text), "--id", "region_id",
+                "-o", str(d / "o"), *GBM],
+        "bad.csv: column 'rainfall_mm' holds numbers and text (n.a.)"),
+    "tabular train existing output": (
+        lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM],
+        "tab: already exists"),
+    "tabular train negative block size": (
+        lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
+                "--cv", "spatial", "--coords", "x,y", "--block-size", "-5"],
+        "cv.block_size = -5.0 must be > 0"),
+    "tabular predict inf": (
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _inf),
+                "-o", str(d / "p.csv")],
+        "bad.csv: column 'rainfall_mm' has inf"),
+    "tabular predict duplicate ids": (
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _dup),
+                "-o", str(d / "p.csv")],
+        "bad.csv: column 'region_id' repeats ids"),
+    "tabular predict xlsx": (
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table), "-o", str(d / "p.xlsx")],
+        "p.xlsx: cannot write a .xlsx table"),
+    "tabular predict output is a folder": (
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                "-o", _empty_dir(d, "p.csv")],
+        "p.csv: is a folder"),
+    "tabular predict dangling-link output": (
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                "-o", _dangling(d, "p.csv")],
+        "p.csv: is a link to"),
+    "tabular evaluate inf": (
+        lambda g, d: ["tabular", "evaluate", "--model", str(g.tab), "--data", _table_with(g, d, _inf)],
+        "bad.csv: column 'rainfall_mm' has inf"),
+    "tabular explain text in numbers": (
+        lambda g, d: ["tabular", "explain", "--model", str(g.tab), "--data", _table_with(g, d, _text),
+                "-o", str(d / "o")],
+        "bad.csv: column 'rainfall_mm' holds numbers and text"),
+    "tabular predict not a model": (
+        lambda g, d: ["tabular", "predict", "--model", str(d), "--data", str(g.table), "-o", str(d / "p.csv")],
+        "not a tabular model (needs model.txt and meta.json)"),
     # fusion
-    "fuse train inf": lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.inf), "--tabular", str(g.tabular), "-o", str(d / "o")],
-    "fuse train NaN": lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.nan), "--tabular", str(g.tabular), "-o", str(d / "o")],
-    "fuse train --folds 1": lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
-                                          "--folds", "1"],
-    "fuse train risk edges not increasing": lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular),
-                                                          "-o", str(d / "o"), "--set", "risk.edges=[0.5, 0.2]"],
-    "fuse predict inf": lambda g, d: ["fuse", "predict", "--fusion", str(g.fusion), "--image", _image_with(g, d, np.inf),
-                                      "--tabular", str(g.tabular), "-o", str(d / "o")],
-    "fuse compare --folds 0": lambda g, d: ["fuse", "compare", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
-                                            "--folds", "0"],
-    "fuse score inf table": lambda g, d: ["fuse", "score", "--fusion", str(g.fusion), "--run", str(g.run), "--tabular", str(g.tab),
-                                          "--data", str(g.l4s), "--table", _table_with(g, d, _inf), "-o", str(d / "o")],
-    "fuse describe xlsx": lambda g, d: ["fuse", "describe", str(g.l4s), "-o", str(d / "t.xlsx")],
+    "fuse train inf": (
+        lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.inf), "--tabular", str(g.tabular),
+                "-o", str(d / "o")],
+        "image.csv: column 'n_components' has inf in rows 2, 8"),
+    "fuse train NaN": (
+        lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.nan), "--tabular", str(g.tabular),
+                "-o", str(d / "o")],
+        "image.csv: column 'n_components' has NaN in rows 2, 8"),
+    "fuse train --folds 1": (
+        lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                "--folds", "1"],
+        "folds = 1 must be >= 2"),
+    "fuse train risk edges not increasing": (
+        lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular),
+                "-o", str(d / "o"), "--set", "risk.edges=[0.5, 0.2]"],
+        "risk.edges = [0.5, 0.2] must be strictly increasing"),
+    "fuse predict inf": (
+        lambda g, d: ["fuse", "predict", "--fusion", str(g.fusion), "--image", _image_with(g, d, np.inf),
+                "--tabular", str(g.tabular), "-o", str(d / "o")],
+        "image.csv: column 'n_components' has inf"),
+    "fuse compare --folds 0": (
+        lambda g, d: ["fuse", "compare", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                "--folds", "0"],
+        "folds = 0 must be >= 2"),
+    "fuse score inf table": (
+        lambda g, d: ["fuse", "score", "--fusion", str(g.fusion), "--run", str(g.run), "--tabular", str(g.tab),
+                "--data", str(g.l4s), "--table", _table_with(g, d, _inf), "-o", str(d / "o")],
+        "bad.csv: column 'rainfall_mm' has inf"),
+    "fuse describe xlsx": (
+        lambda g, d: ["fuse", "describe", str(g.l4s), "-o", str(d / "t.xlsx")],
+        "t.xlsx: cannot write a .xlsx table"),
     # images and runs
-    "data check 2-channel PNG": lambda g, d: ["data", "check", _two_channel_folder(g, d)],
-    "data check image over the pixel limit": lambda g, d: ["data", "check", _big_folder(g, d)],
-    "data synth dangling-link output": lambda g, d: ["data", "synth", _dangling(d), "--n", "2", "--size", "32"],
-    "data synth existing output": lambda g, d: ["data", "synth", str(g.l4s), "--n", "2", "--size", "32"],
-    "segment predict --window -16": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", str(g.scene), "-o", str(d / "o"),
-                                                  "--window", "-16"],
-    "segment predict truncated scene": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _truncated_scene(g, d),
-                                                     "-o", str(d / "o")],
-    "segment predict malicious model.pt": lambda g, d: ["segment", "predict", "--run", _run_with(g, d, _malicious), "--input", str(g.l4s),
-                                                        "-o", str(d / "o")],
-    "segment evaluate list as model.pt": lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _not_a_state_dict),
-                                                       "--data", str(g.l4s)],
-    "segment evaluate huge model.widths": lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _huge_widths), "--data", str(g.l4s)],
-    "segment export malicious model.pt": lambda g, d: ["segment", "export", "--run", _run_with(g, d, _malicious), "-o", str(d / "m.onnx")],
-    "segment predict DN scene declaring no scale": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _dn_scene(g, d),
-                                                                "-o", str(d / "o")],
-    "segment predict 8-bit folder": lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _eight_bit_folder(g, d),
-                                                  "-o", str(d / "o")],
-    "segment evaluate 8-bit folder": lambda g, d: ["segment", "evaluate", "--run", str(g.run), "--data", _eight_bit_folder(g, d)],
-    "segment predict not a run": lambda g, d: ["segment", "predict", "--run", str(d), "--input", str(g.l4s), "-o", str(d / "o")],
-    "demo dangling-link output": lambda g, d: ["demo", "--out", _dangling(d)],
-    "data synth output under a file": lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],
-    "fuse train 4 regions": lambda g, d: ["fuse", "train", "--image", _few_regions(g, d), "--tabular", str(g.tabular), "-o", str(d / "o"),
-                                          "--on-missing", "drop"],
+    "data check 2-channel PNG": (
+        lambda g, d: ["data", "check", _two_channel_folder(g, d)],
+        "ls_0000.png: no band set has 2 bands"),
+    "data check image over the pixel limit": (
+        lambda g, d: ["data", "check", _big_folder(g, d)],
+        "ls_0000.png: 9000 x 8000 pixels is more than the 64 Mpx"),
+    "data synth dangling-link output": (
+        lambda g, d: ["data", "synth", _dangling(d), "--n", "2", "--size", "32"],
+        "out: is a link to"),
+    "data synth existing output": (
+        lambda g, d: ["data", "synth", str(g.l4s), "--n", "2", "--size", "32"],
+        "l4s: already exists"),
+    "segment predict --window -16": (
+        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", str(g.scene), "-o", str(d / "o"),
+                "--window", "-16"],
+        "window -16 must be a positive multiple of 16"),
+    "segment predict truncated scene": (
+        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _truncated_scene(g, d),
+                "-o", str(d / "o")],
+        "cut.tif: cannot read rows"),
+    "segment predict malicious model.pt": (
+        lambda g, d: ["segment", "predict", "--run", _run_with(g, d, _malicious), "--input", str(g.l4s),
+                "-o", str(d / "o")],
+        "model.pt: not a state dict written by this project (holds objects other than tensors)"),
+    "segment evaluate list as model.pt": (
+        lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _not_a_state_dict),
+                "--data", str(g.l4s)],
+        "model.pt: not a state dict written by this project (a list"),
+    "segment evaluate huge model.widths": (
+        lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _huge_widths), "--data", str(g.l4s)],
+        "model.pt: the weights do not fit the model of the run's config.toml"),
+    "segment export malicious model.pt": (
+        lambda g, d: ["segment", "export", "--run", _run_with(g, d, _malicious), "-o", str(d / "m.onnx")],
+        "model.pt: not a state dict written by this project"),
+    "segment predict DN scene declaring no scale": (
+        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _dn_scene(g, d),
+                "-o", str(d / "o")],
+        "dn.tif: input values are far above the run's training values"),
+    "segment predict 8-bit folder": (
+        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _eight_bit_folder(g, d),
+                "-o", str(d / "o")],
+        "image p0: input is l4s14/uint8"),
+    "segment evaluate 8-bit folder": (
+        lambda g, d: ["segment", "evaluate", "--run", str(g.run), "--data", _eight_bit_folder(g, d)],
+        "image p0: input is l4s14/uint8"),
+    "segment predict not a run": (
+        lambda g, d: ["segment", "predict", "--run", str(d), "--input", str(g.l4s), "-o", str(d / "o")],
+        "not a segmentation run (no config.toml)"),
+    "demo dangling-link output": (
+        lambda g, d: ["demo", "--out", _dangling(d)],
+        "out: is a link to"),
+    "data synth output under a file": (
+        lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],
+        "regions.csv is a file, not a folder"),
+    "fuse train 4 regions": (
+        lambda g, d: ["fuse", "train", "--image", _few_regions(g, d), "--tabular", str(g.tabular), "-o", str(d / "o"),
+                "--on-missing", "drop"],
+        "the stacker needs at least 2 regions of each class"),
     # single-file outputs: an existing file is refused before the work
-    "tabular predict existing output": lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
-                                                     "-o", _existing(d, "p.csv")],
-    "fuse describe existing output": lambda g, d: ["fuse", "describe", str(g.l4s), "-o", _existing(d, "t.csv")],
-    "segment export existing output": lambda g, d: ["segment", "export", "--run", str(g.run), "-o", _existing(d, "m.onnx")],
-    "fetch existing output": lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG,
-                                           "-o", _existing(d, "s.tif")],
+    "tabular predict existing output": (
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
+                "-o", _existing(d, "p.csv")],
+        "p.csv: already exists"),
+    "fuse describe existing output": (
+        lambda g, d: ["fuse", "describe", str(g.l4s), "-o", _existing(d, "t.csv")],
+        "t.csv: already exists"),
+    "segment export existing output": (
+        lambda g, d: ["segment", "export", "--run", str(g.run), "-o", _existing(d, "m.onnx")],
+        "m.onnx: already exists"),
+    "fetch existing output": (
+        lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG,
+                "-o", _existing(d, "s.tif")],
+        "s.tif: already exists"),
     # requests, refused before the network (no catalog answers)
-    "fetch bbox west > east": lambda g, d: ["fetch", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--catalog", NO_CATALOG,
-                                            "-o", str(d / "s.tif")],
-    "fetch bbox off the globe": lambda g, d: ["fetch", "--bbox", "190,22,191,23", "--date", DAY, "--catalog", NO_CATALOG,
-                                              "-o", str(d / "s.tif")],
-    "fetch date in the future": lambda g, d: ["fetch", "--bbox", BOX, "--date", "2099-01-01", "--catalog", NO_CATALOG,
-                                              "-o", str(d / "s.tif")],
-    "fetch negative retries": lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG,
-                                            "--retries", "-1", "-o", str(d / "s.tif")],
-    "assess bbox west > east": lambda g, d: ["assess", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--run", str(g.run),
-                                             "--catalog", NO_CATALOG, "-o", str(d / "o")],
-    "assess bbox off the globe": lambda g, d: ["assess", "--bbox", "10,-95,11,-80", "--date", DAY, "--run", str(g.run),
-                                               "--catalog", NO_CATALOG, "-o", str(d / "o")],
-    "assess date in the future": lambda g, d: ["assess", "--bbox", BOX, "--date", "2099-01-01", "--run", str(g.run),
-                                               "--catalog", NO_CATALOG, "-o", str(d / "o")],
-    "assess run on 8-bit RGB (a fetched scene cannot feed it)": lambda g, d: ["assess", "--bbox", BOX, "--date", DAY, "--run",
-                                                                              str(g.rgb_run), "--catalog", NO_CATALOG,
-                                                                              "-o", str(d / "o")],
+    "fetch bbox west > east": (
+        lambda g, d: ["fetch", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--catalog", NO_CATALOG,
+                "-o", str(d / "s.tif")],
+        "west 92.1 must be less than east 92"),
+    "fetch bbox off the globe": (
+        lambda g, d: ["fetch", "--bbox", "190,22,191,23", "--date", DAY, "--catalog", NO_CATALOG,
+                "-o", str(d / "s.tif")],
+        "bbox '190,22,191,23' lies outside"),
+    "fetch date in the future": (
+        lambda g, d: ["fetch", "--bbox", BOX, "--date", "2099-01-01", "--catalog", NO_CATALOG,
+                "-o", str(d / "s.tif")],
+        "date '2099-01-01' is in the future"),
+    "fetch negative retries": (
+        lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG, "--retries", "-1",
+                "-o", str(d / "s.tif")],
+        "retries -1 must be between 0 and 20"),
+    "assess bbox west > east": (
+        lambda g, d: ["assess", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--run", str(g.run),
+                "--catalog", NO_CATALOG, "-o", str(d / "o")],
+        "west 92.1 must be less than east 92"),
+    "assess bbox off the globe": (
+        lambda g, d: ["assess", "--bbox", "10,-95,11,-80", "--date", DAY, "--run", str(g.run),
+                "--catalog", NO_CATALOG, "-o", str(d / "o")],
+        "bbox '10,-95,11,-80' lies outside"),
+    "assess date in the future": (
+        lambda g, d: ["assess", "--bbox", BOX, "--date", "2099-01-01", "--run", str(g.run),
+                "--catalog", NO_CATALOG, "-o", str(d / "o")],
+        "date '2099-01-01' is in the future"),
+    "assess run on 8-bit RGB (a fetched scene cannot feed it)": (
+        lambda g, d: ["assess", "--bbox", BOX, "--date", DAY, "--run",
+                str(g.rgb_run), "--catalog", NO_CATALOG,
+                "-o", str(d / "o")],
+        "(8-bit values 0-255), and no documented conversion exists"),
+    # causes of issue #24
+    "segment train --resume damaged last.pt": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", _damaged_checkpoint(g, d), *TINY, "--resume"],
+        "last.pt: checkpoint is damaged and cannot be resumed"),
+    "segment predict --engine onnx empty model.onnx": (
+        lambda g, d: ["segment", "predict", "--run", _empty_onnx(g, d), "--input", str(g.l4s), "-o", str(d / "o"),
+                "--engine", "onnx"],
+        "model.onnx: not a readable ONNX model"),
+    "segment predict 16-bit PNGs with an 8-bit run": (
+        lambda g, d: ["segment", "predict", "--run", str(g.rgb_run), "--input", _sixteen_bit_folder(g, d),
+                "-o", str(d / "o")],
+        "input values reach"),
+    "segment train model option width=0": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", 'model.name="mobilenetv3"',
+                "--set", "model.options.width=0"],
+        "model.options.width = 0.0 must be > 0, e.g. 0.9 (from --set model.options.width=0)"),
+    "segment train --set of the wrong type over a config file": (
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "-c",
+                _bad_toml(d, "[train]\nepochs = 3\n"), "--set", "train.epochs=many"],
+        "train.epochs: expected an integer, got 'many' (from --set train.epochs=many)"),
+    "segment ablate into a run folder": (
+        lambda g, d: ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(g.l4s), "-o", str(g.run), *TINY],
+        "run: already exists and is not an ablation folder"),
+    "segment ablate --vary out of range": (
+        lambda g, d: ["segment", "ablate", "--vary", "train.lr=0.001,-1", "--data", str(g.l4s), "-o", str(d / "o"),
+                *TINY],
+        "train.lr = -1.0 must be > 0, e.g. 0.001 (from --vary train.lr=0.001,-1)"),
+    "assess --grid infkm": (
+        lambda g, d: ["assess", "--bbox", BOX, "--date", DAY, "--run", str(g.run), "--grid", "infkm",
+                "--catalog", NO_CATALOG, "-o", str(d / "o")],
+        "--grid 'infkm' must be a finite cell size"),
 }
 
 #: Rows that need a catalog: ``(good inputs, case folder, catalog URL) -> argv``.
-STAC_CASES: dict[str, Callable[[Inputs, Path, str], list[str]]] = {
-    "fetch empty search": lambda g, d, url: ["fetch", "--bbox", NOWHERE, "--date", DAY, "--catalog", url, "-o", str(d / "s.tif")],
-    "assess empty search": lambda g, d, url: ["assess", "--bbox", NOWHERE, "--date", DAY, "--run", str(g.run), "--catalog", url,
-                                              "-o", str(d / "o")],
-    "fetch items without the convention's bands": lambda g, d, url: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", url,
-                                                                     "--convention", "planetary-computer", "-o", str(d / "s.tif")],
-    "assess items without the run's bands": lambda g, d, url: ["assess", "--bbox", BOX, "--date", DAY, "--run", str(g.run),
-                                                                      "--catalog", url, "--convention", "planetary-computer",
-                                                                      "-o", str(d / "o")],
+STAC_CASES: dict[str, tuple[Callable[[Inputs, Path, str], list[str]], str]] = {
+    "fetch empty search": (
+        lambda g, d, url: ["fetch", "--bbox", NOWHERE, "--date", DAY, "--catalog", url, "-o", str(d / "s.tif")],
+        "no sentinel-2-l2a item over bbox 10,10,10.01,10.01"),
+    "assess empty search": (
+        lambda g, d, url: ["assess", "--bbox", NOWHERE, "--date", DAY, "--run", str(g.run), "--catalog", url,
+                "-o", str(d / "o")],
+        "no sentinel-2-l2a item over bbox 10,10,10.01,10.01"),
+    "fetch items without the convention's bands": (
+        lambda g, d, url: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", url,
+                "--convention", "planetary-computer", "-o", str(d / "s.tif")],
+        "has no asset(s) B01"),
+    "assess items without the run's bands": (
+        lambda g, d, url: ["assess", "--bbox", BOX, "--date", DAY, "--run", str(g.run),
+                "--catalog", url, "--convention", "planetary-computer",
+                "-o", str(d / "o")],
+        "has no asset(s) B01"),
 }
 
 
@@ -343,17 +545,20 @@ def _listing(root: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_fails_cleanly(name, good, tmp_path):
-    _fails_cleanly(name, CASES[name](good, tmp_path), good, tmp_path)
+    case, cause = CASES[name]
+    _fails_cleanly(name, case(good, tmp_path), cause, good, tmp_path)
 
 
 @pytest.mark.parametrize("name", list(STAC_CASES))
 def test_bad_request_to_a_catalog_fails_cleanly(name, good, stac_generated, tmp_path):
-    _fails_cleanly(name, STAC_CASES[name](good, tmp_path, stac_generated.url), good, tmp_path)
+    case, cause = STAC_CASES[name]
+    _fails_cleanly(name, case(good, tmp_path, stac_generated.url), cause, good, tmp_path)
 
 
-def _fails_cleanly(name: str, args: list[str], good: Inputs, tmp_path: Path) -> None:
-    """The table's contract: a non-zero exit, one ``error:`` line last on stderr, no traceback,
-    nothing written into the case's folder or the good inputs."""
+def _fails_cleanly(name: str, args: list[str], cause: str, good: Inputs, tmp_path: Path) -> None:
+    """The table's contract: a non-zero exit, one ``error:`` line last on stderr naming the row's
+    ``cause`` (the setting, file or value at fault), no traceback, nothing written into the case's
+    folder or the good inputs."""
     before, inputs = _listing(tmp_path), _listing(good.root)
     r = runner.invoke(app, args)
     print(f"{name}: {r.stderr.strip()}")
@@ -362,11 +567,23 @@ def _fails_cleanly(name: str, args: list[str], good: Inputs, tmp_path: Path) -> 
     lines = r.stderr.splitlines()  # progress lines (stages) may come before the error
     assert [line for line in lines if line.startswith("error")] == lines[-1:], (name, r.stderr)
     assert lines[-1].startswith("error: "), (name, r.stderr)
+    assert cause in lines[-1], (name, cause, lines[-1])  # the message names what is wrong, not just anything
     assert "Traceback" not in r.output and "weights_only" not in r.stderr, name
     if name.endswith("existing output"):  # refused up front: the work would have failed otherwise, or replaced it
         assert "already exists" in lines[-1] and "--overwrite" in lines[-1], lines[-1]
     assert _listing(tmp_path) == before, (name, _listing(tmp_path) - before)
     assert _listing(good.root) == inputs, (name, _listing(good.root) ^ inputs)
+
+
+def test_export_without_onnx_installed_is_one_line(good, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the [onnx] extra were not installed
+    r = runner.invoke(app, ["segment", "export", "--run", str(good.run), "-o", str(tmp_path / "m.onnx")])
+    assert r.exit_code == 1, (r.output, repr(r.exception))
+    assert r.stderr == ("error: segment export needs onnx, which is not installed; "
+                        "pip install 'landslide-fusion[onnx]'\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- outputs: locks, commits, links, kill -9 ------------------------------------------------------------------------
@@ -480,6 +697,68 @@ def test_concurrent_single_file_writers_never_both_succeed(good, tmp_path):
     invoke_ok(["fuse", "describe", str(good.l4s), "-o", str(tmp_path / "ref.csv")])
     assert out.read_bytes() == (tmp_path / "ref.csv").read_bytes()  # one complete result
     assert debris(tmp_path) == []
+
+
+def test_the_lock_covers_the_whole_write_even_with_overwrite(tmp_path):
+    """A command that works before it writes (training, cross-validation, scoring) holds its output
+    from the check to the commit (io.atomic.writing, @writes_output): a second writer with
+    --overwrite fails at once instead of both working and replacing each other's result (issue #24,
+    item 7). Here this process is the first writer, between its check and its commit."""
+    import subprocess
+
+    from landslide_fusion.io.atomic import output_dir, write_json, writing
+
+    out = tmp_path / "gen"
+    again = [*_synth(out, 1, n=2), "--overwrite"]
+    with writing(out, overwrite=True):
+        r = subprocess.run(cli_command(again), env=cli_env(), capture_output=True, text=True)
+        assert r.returncode == 1 and f"another process (pid {os.getpid()}) is writing this output" in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1 and not out.exists()
+        with output_dir(out, overwrite=True) as tmp:  # the commit, under the same lock
+            write_json(tmp / "mine.json", {})
+    assert [p.name for p in out.iterdir()] == ["mine.json"] and debris(tmp_path) == []
+    r = subprocess.run(cli_command(again), env=cli_env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_command_holds_its_output_while_it_works(good, tmp_path, monkeypatch):
+    """tabular train's output is held during its cross-validation (not only at the rename), and
+    released when the command fails."""
+    import subprocess
+
+    import landslide_fusion.tabular.train as T
+    from landslide_fusion.config import load_config
+    from landslide_fusion.tabular.config import TabularConfig
+
+    out, seen = tmp_path / "model", []
+
+    def second_writer_meanwhile(*args, **kwargs):
+        seen.append(subprocess.run(cli_command([*_synth(out, 1, n=2), "--overwrite"]), env=cli_env(),
+                                   capture_output=True, text=True))
+        raise RuntimeError("stop after the cross-validation's start")
+
+    monkeypatch.setattr(T, "_cv", second_writer_meanwhile)
+    with pytest.raises(RuntimeError, match="stop after"):
+        T.train_tabular(good.table, load_config(TabularConfig, None, [], {"id": "region_id", "coords": ["x", "y"]}), out, overwrite=True)
+    assert seen[0].returncode == 1 and f"(pid {os.getpid()}) is writing this output" in seen[0].stderr, seen[0].stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, the lock released with the failure
+
+
+def test_a_full_disk_names_the_output_and_keeps_the_previous_result(tmp_path):
+    """torch.save to a path turned a full disk into its zip writer's RuntimeError (a traceback);
+    through a file object it is ENOSPC, reported naming the output (here /dev/full plays the disk)."""
+    from landslide_fusion.errors import OutputError
+    from landslide_fusion.io import output_dir
+    from landslide_fusion.segmentation.weights import save_weights
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.pt").write_text("previous")
+    with pytest.raises(OutputError, match=rf"^{out}: could not be written \(No space left on device\); free space"):
+        with output_dir(out, overwrite=True) as tmp:
+            (tmp / "model.pt").symlink_to("/dev/full")
+            save_weights({"w": torch.zeros(100_000)}, tmp / "model.pt")
+    assert (out / "model.pt").read_text() == "previous" and debris(tmp_path) == []
 
 
 def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):

@@ -41,8 +41,15 @@ def test_config_errors_name_key_and_valid_keys(tmp_path):
     (tmp_path / "typo.toml").write_text("[train]\nepoch = 3\n")
     with pytest.raises(ConfigError, match=r"typo.toml.train: unknown key\(s\) epoch; valid keys: epochs, flag"):
         load_config(Outer, tmp_path / "typo.toml")
-    with pytest.raises(ConfigError, match="config.train.epochs: expected an integer"):
+    # a wrong type is blamed on the --set as typed, not on the config file
+    with pytest.raises(ConfigError, match=r"^train.epochs: expected an integer, got 2.5 \(from --set train\.epochs"):
         load_config(Outer, None, ["train.epochs=2.5"])
+    (tmp_path / "ok.toml").write_text("[train]\nepochs = 3\n")
+    with pytest.raises(ConfigError, match=r"^train.epochs: expected an integer, got 'many' \(from --set train\.epochs"):
+        load_config(Outer, tmp_path / "ok.toml", ["train.epochs=many"])
+    (tmp_path / "bad_type.toml").write_text('[train]\nepochs = "many"\n')
+    with pytest.raises(ConfigError, match=r"bad_type.toml.train.epochs: expected an integer, got 'many'$"):
+        load_config(Outer, tmp_path / "bad_type.toml")
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(Outer, tmp_path / "none.toml")
     (tmp_path / "bad.toml").write_text("[train\n")
@@ -102,10 +109,10 @@ def test_declared_ranges_are_checked_at_load(tmp_path):
         load_config(Ranged, None, ["crop=120"])
     with pytest.raises(ConfigError, match="^crop = -16 must be >= 0"):
         load_config(Ranged, None, ["crop=-16"])
-    with pytest.raises(ConfigError, match=r"^lr = -1.0 must be > 0 \(from --set lr=-1\)$"):
+    with pytest.raises(ConfigError, match=r"^lr = -1.0 must be > 0, e.g. 0.1 \(from --set lr=-1\)$"):
         load_config(Ranged, None, ["lr=-1"])
     (tmp_path / "r.toml").write_text("fraction = 1.0\n")
-    with pytest.raises(ConfigError, match=r"^fraction = 1.0 must be > 0 and < 1 \(in .*r.toml\)$"):
+    with pytest.raises(ConfigError, match=r"^fraction = 1.0 must be > 0 and < 1, e.g. 0.5 \(in .*r.toml\)$"):
         load_config(Ranged, tmp_path / "r.toml")
     with pytest.raises(ConfigError, match="mode = 'c' is not one of a, b"):
         load_config(Ranged, None, [], {"mode": "c"})

@@ -107,3 +107,45 @@ def test_declared_scale_from_tags_and_pixels():
     assert declared_scale({}, "uint8", "a.png") == "uint8" and declared_scale({}, "float32", "a.tif") is None
     with pytest.raises(DomainError, match=r"a.tif: tag DOMAIN_SCALE='dB' is not a value scale; valid: reflectance"):
         declared_scale({"DOMAIN_SCALE": "dB"}, "float32", "a.tif")
+
+
+def _png16(path, x: np.ndarray) -> None:
+    """``x`` (C, H, W) uint16 written as a 16-bit PNG (GDAL's PNG driver)."""
+    import warnings
+
+    import rasterio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not georeferenced
+        with rasterio.open(path, "w", driver="PNG", width=x.shape[2], height=x.shape[1], count=len(x),
+                           dtype="uint16") as d:
+            d.write(x)
+
+
+def test_16_bit_pngs_are_read_as_16_bit_and_checked_like_undeclared_inputs(tmp_path):
+    """12-bit values in a 16-bit RGB PNG (1968-3584) were read by Pillow as their high byte (7-14)
+    and declared uint8; they are read as they are and refused by a run trained on 8-bit images."""
+    from landslide_fusion.domains import training_domain
+    from landslide_fusion.io.raster import read_raster
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(1968, 3585, (3, 16, 16)).astype(np.uint16)
+    _png16(tmp_path / "rgb.png", x)
+    arr, geo, scale = read_raster(tmp_path / "rgb.png")
+    assert arr.dtype == np.uint16 and scale is None and geo is None
+    np.testing.assert_array_equal(arr, x)
+    _png16(tmp_path / "grey.png", x[:1])
+    np.testing.assert_array_equal(read_raster(tmp_path / "grey.png")[0], x[:1])
+    _png16(tmp_path / "rgba.png", np.concatenate([x, np.full_like(x[:1], 65535)]))  # alpha dropped, as for 8 bits
+    np.testing.assert_array_equal(read_raster(tmp_path / "rgba.png")[0], x)
+    # an 8-bit run (its training values: 0-255 images) against the undeclared 16-bit image
+    rgb = ("RED", "GREEN", "BLUE")
+    eight = [Sample(str(i), rng.integers(0, 256, (3, 16, 16)).astype(np.float32), rgb) for i in range(3)]
+    stats = compute_band_stats(eight)
+    with pytest.raises(DomainError, match=r"^b.png: input values reach 35\d\d, beyond the 0-255 of the run's scale"):
+        input_factors(arr.astype(np.float32), rgb, scale, Domain("rgb", "uint8"), stats, "b.png")
+    assert (input_factors(eight[0].image, rgb, "uint8", Domain("rgb", "uint8"), stats, "a.png") == 1).all()
+    # training on them without a declared scale is refused up front instead of recording uint8
+    with pytest.raises(DomainError, match=r"beyond the 0-255 of uint8 .*band set rgb .*DOMAIN_SCALE"):
+        training_domain("rgb", scale, arr.astype(np.float32), "data: image rgb")
+    assert training_domain("rgb", "s2-dn", arr, "x") == Domain("rgb", "s2-dn")

@@ -1,5 +1,7 @@
 """``[model]`` config: options checked against the model's dataclass, legacy keys, init_from."""
 
+import json
+
 import pytest
 import torch
 
@@ -45,7 +47,7 @@ def test_init_from_checks_keys_and_shapes(tmp_path):
     with pytest.raises(DataError, match=r"'left.0.body.0.0.weight' has shape \(2, 3, 5, 5\) in the file and \(2, 4, 5, 5\)"):
         load_initial_weights(create_model("vnet", 4, base=2), tmp_path / "w.pt")
     with pytest.raises(DataError, match="lacks"):
-        load_initial_weights(create_model("unet", 3, widths=(4, 8)), tmp_path / "w.pt")
+        load_initial_weights(create_model("unet", 3, widths=(4, 8, 8)), tmp_path / "w.pt")
     torch.save({"note": "hello"}, tmp_path / "bad.pt")
     (tmp_path / "junk.pt").write_text("not a checkpoint")
     for bad in ("bad.pt", "junk.pt"):
@@ -69,3 +71,44 @@ def test_init_from_is_used_by_build_pipeline(tmp_path):
     second = build_pipeline(cfg2, stats, initialize=True)
     for k, v in first.model.state_dict().items():
         torch.testing.assert_close(second.model.state_dict()[k], v)
+
+
+#: Model option values that built the same model as another value, trained a model without layers,
+#: or ended in a traceback (issue #24): each is now one line naming the option, the value and a valid value.
+BAD_OPTIONS = [
+    ("mobilenetv3", "width=0", "must be > 0, e.g. 0.9"),
+    ("mobilenetv3", "width=-1", "must be > 0, e.g. 0.9"),
+    ("efficientnetv2", "depth=0", "must be > 0, e.g. 0.5"),
+    ("deeplabv3", "layers=[]", "must have 4 entries, not 0, e.g. [3, 4, 6, 3]"),
+    ("deeplabv3-small", "base=0", "must be >= 1, e.g. 16"),
+    ("unet", "dropout=2.0", "must be >= 0 and < 1, e.g. 0.2"),
+    ("unet", "widths=[4, 8]", "must have at least 3 entries, not 2, e.g. [64, 128, 256, 512, 1024]"),
+    ("rau-net-small", "widths=[4, 0, 8, 16, 16]", "must be >= 1, e.g. [8, 24, 48, 112, 336]"),
+    ("squeeze-unet", "widths=[8, -16, 16]", "must be >= 2, e.g. [60, 120, 240, 480, 960]"),
+    ("vnet", "base=0", "must be >= 1, e.g. 7"),
+    ("vnet", "convs=[]", "must have at least 3 entries, not 0, e.g. [1, 2, 3, 3, 3]"),
+    ("mobilenetv3", "decoder=[]", "must have 5 entries, not 0, e.g. [64, 48, 32, 24, 16]"),
+    ("swin-unet", "window=0", "must be >= 1, e.g. 4"),
+    ("swin-unet", "embed_dim=7", "gives stage 1 7 channels, not divisible by its 3 heads (num_heads [3, 6, 12, 24]); "
+                                 "use a multiple of 3, e.g. 6"),
+    ("segformer-b0", "num_heads=[0, 2, 5, 8]", "must be >= 1, e.g. [1, 2, 5, 8]"),
+]
+
+
+@pytest.mark.parametrize("model,option,problem", BAD_OPTIONS, ids=[f"{m} {o}" for m, o, _ in BAD_OPTIONS])
+def test_model_options_outside_their_range_are_one_line(model, option, problem):
+    key, value = option.split("=", 1)
+    with pytest.raises(ConfigError) as e:
+        load_config(SegmentConfig, None, [f'model.name="{model}"', f"model.options.{option}"])
+    parsed = json.loads(value)
+    shown = value if isinstance(parsed, list) else repr(float(parsed) if key in ("width", "depth") else parsed)
+    assert str(e.value) == f"model.options.{key} = {shown} {problem} (from --set model.options.{option})"
+    with pytest.raises(ConfigError, match=f"^model.options.{key} = "):  # the library's door checks the same
+        create_model(model, 3, **{key: json.loads(value)})
+
+
+def test_model_options_from_a_file_are_blamed_on_the_file(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[model]\nname = "vnet"\n[model.options]\nbase = 0\n')
+    with pytest.raises(ConfigError, match=rf"^model.options.base = 0 must be >= 1, e.g. 7 \(in {p}\)$"):
+        load_config(SegmentConfig, p)

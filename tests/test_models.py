@@ -20,13 +20,13 @@ def test_registry_lists_and_errors():
     assert list_models() == ALL
     with pytest.raises(ConfigError, match="valid: unet, rau-net, rau-net-small, deeplabv3"):
         create_model("resnet", 3)
-    with pytest.raises(ConfigError, match="valid: none, se, cbam, mha"):
+    with pytest.raises(ConfigError, match="^model.options.attention = 'xyz' is not one of none, se, cbam, mha"):
         create_model("rau-net-small", 3, attention="xyz")
     with pytest.raises(ConfigError, match=r"unknown key\(s\) attention; valid keys: aspp, base, heads, layers, output_stride"):
         create_model("deeplabv3", 3, attention="mha")
     with pytest.raises(ConfigError, match=r"window: expected an integer"):
         create_model("swin-unet", 3, window="big")
-    with pytest.raises(ConfigError, match="heads 'multi' is not supported by this model; valid: mono, dual"):
+    with pytest.raises(ConfigError, match="heads = 'multi' is not supported by this model; valid: mono, dual"):
         create_model("segformer-b0", 3, heads="multi")
 
 

@@ -20,7 +20,6 @@ the decision confirms), ``risk.csv``, ``risk.geojson``, ``disagreements.csv``,
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import pandas as pd
 from .bands import L4S14, get_band_set
 from .domains import Domain, band_factors, run_domain
 from .errors import BandError, ConfigError, DataError
-from .io.atomic import check_can_write, output_dir, write_json
+from .io.atomic import check_can_write, output_dir, write_json, writes_output
 from .io.geojson import read_geojson
 from .prior import check_share
 from .progress import stage
@@ -91,8 +90,10 @@ def _check_inputs(run: str | os.PathLike[str], tabular, fusion, regions, grid_m:
         raise ConfigError("--table feeds the tabular model; pass it with --tabular and --fusion")
     if regions is not None and grid_m is not None:
         raise ConfigError("pass either --regions or --grid, not both")
-    if grid_m is not None and not (math.isfinite(grid_m) and grid_m >= 20):
-        raise ConfigError(f"grid cell {grid_m} m must be a finite size of at least 20 m (two 10 m pixels)")
+    if grid_m is not None and not 20 <= grid_m < np.inf:
+        raise ConfigError(f"grid cell {grid_m} m must be a finite size of at least 20 m (two 10 m pixels), e.g. 500m")
+    if regions is not None and not Path(regions).is_file():
+        raise DataError(f"{regions}: file not found; pass a GeoJSON FeatureCollection of regions")
     seg = SegmentationRun.load(run)
     source = seg.config.features.source
     domain = run_domain(seg.info, source)
@@ -185,6 +186,7 @@ def _risk(tmp: Path, inputs: AssessInputs, grid_m, table, share: float | None):
     return risk, d, notes, counts, crs
 
 
+@writes_output("out")
 def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.PathLike[str], *,
            tabular: str | os.PathLike[str] | None = None, fusion: str | os.PathLike[str] | None = None,
            regions: str | os.PathLike[str] | None = None, grid_m: float | None = None,

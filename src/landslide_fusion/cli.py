@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import typer
 from . import __version__
 from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, OverwriteOption, ShareOption, emit, user_errors
+from .errors import ConfigError
 from .fusion.cli import app as fuse_app
 from .io.cli import app as data_app
 from .names import SCALES
@@ -118,9 +120,12 @@ def _grid(value: str | None) -> float | None:
         return None
     v = value.strip().lower().removesuffix("m")
     try:
-        return float(v[:-1]) * 1000 if v.endswith("k") else float(v)
+        size = float(v[:-1]) * 1000 if v.endswith("k") else float(v)
     except ValueError:
-        raise typer.BadParameter(f"grid {value!r} must be a cell size such as 500m or 1km") from None
+        size = float("nan")
+    if not math.isfinite(size):
+        raise ConfigError(f"--grid {value!r} must be a finite cell size such as 500m or 1km")
+    return size
 
 
 @app.command("assess", epilog=example(

@@ -14,7 +14,7 @@ import typer
 
 from . import usage  # noqa: F401  (help pages show types as words)
 from .errors import LandslideError
-from .io.atomic import _jsonable
+from .io.atomic import NO_SPACE, _jsonable
 
 __all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption",
            "ShareOption"]
@@ -39,8 +39,7 @@ ShareOption = typer.Option(
 
 #: File-system refusals that are the user's to fix (permissions, a full or read-only disk, a
 #: file where a folder is needed), reported like :class:`LandslideError`.
-_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT,
-                   errno.ENOTDIR, errno.EISDIR}
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, *NO_SPACE}
 
 
 def user_errors(func: F) -> F:
@@ -58,7 +57,8 @@ def user_errors(func: F) -> F:
             if e.errno not in _USER_OS_ERRORS:
                 raise
             where = f"{e.filename}: " if e.filename else ""
-            typer.echo(f"error: {where}{e.strerror or e}; check the path and its permissions or free space", err=True)
+            fix = "free space on its disk" if e.errno in NO_SPACE else "check the path and its permissions"
+            typer.echo(f"error: {where}{e.strerror or e}; {fix}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -16,15 +16,23 @@ Every numeric or named setting declares its valid values where it is defined, wi
     crop: int = setting(0, ge=0, multiple_of=16)
 
 and :func:`check_ranges` checks them all when a config is loaded, naming the key, the value,
-the range and where the value came from (the file, or the ``--set`` the user typed). Values
-given by the command line's own options (paths, ids) are passed as ``(key, value)`` pairs, never
-pasted into TOML text, so a backslash or a tab in a path stays what it is.
+the range, a valid value (the default) and where the value came from (the file, or the ``--set``
+the user typed). A value of the wrong type is blamed the same way: on the ``--set`` as typed when
+it came from one, else on the file. Values given by the command line's own options (paths, ids)
+are passed as ``(key, value)`` pairs, never pasted into TOML text, so a backslash or a tab in a
+path stays what it is.
+
+Where values came from is known while :func:`build_config` builds a config (a context variable,
+so a table checked by its owner while it is built, e.g. ``[model.options]`` by the model
+registry, blames the same ``--set`` or file: :func:`origin_of`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import importlib
+import json
 import math
 import os
 import tomllib
@@ -40,9 +48,33 @@ from .errors import ConfigError
 from .io.atomic import write_text
 
 __all__ = ["load_config", "from_dict", "to_dict", "save_config", "apply_overrides", "apply_values", "setting", "names_of",
-           "Range", "check_ranges", "check_setting", "check_folds"]
+           "Range", "check_ranges", "check_setting", "check_folds", "build_config", "origin_of", "config_source",
+           "override_origins"]
 
 T = TypeVar("T")
+
+#: The config being built: its file (or "config") and where values came from (dotted key -> e.g.
+#: ``from --set train.lr=-1``); set by :func:`build_config`.
+_BUILDING: contextvars.ContextVar[tuple[str, Mapping[str, str]]] = contextvars.ContextVar("config_building",
+                                                                                         default=("", {}))
+
+
+def config_source() -> str | None:
+    """The file (or ``config``) of the config being built; None outside :func:`build_config`."""
+    return _BUILDING.get()[0] or None
+
+
+def origin_of(key: str) -> str | None:
+    """Where the value of dotted ``key`` of the config being built came from: ``from --set ...``,
+    else ``in FILE``; None outside :func:`build_config`."""
+    where, origins = _BUILDING.get()
+    return origins.get(key) or (f"in {where}" if where else None)
+
+
+def _blamed(where: str, key: str, message: str) -> str:
+    """``message`` about ``key``, blamed on the ``--set`` that gave the value, else on ``where``."""
+    origin = _BUILDING.get()[1].get(key)
+    return f"{key}: {message} ({origin})" if origin else f"{where}: {message}"
 
 
 def _strip_optional(tp: Any) -> tuple[Any, bool]:
@@ -54,44 +86,49 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _coerce(value: Any, tp: Any, where: str) -> Any:
+def _coerce(value: Any, tp: Any, where: str, key: str = "") -> Any:
     tp, _ = _strip_optional(tp)
     origin = typing.get_origin(tp)
+
+    def wrong(what: str) -> ConfigError:
+        return ConfigError(_blamed(where, key, f"expected {what}, got {value!r}"))
+
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table, got {value!r}")
-        return from_dict(tp, value, where)
+            raise wrong("a table")
+        return from_dict(tp, value, where, f"{key}.")
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise wrong("a list")
         args = typing.get_args(tp)
         inner = args[0] if args else Any
-        return tuple(_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(_coerce(v, inner, f"{where}[{i}]", key) for i, v in enumerate(value))
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table, got {value!r}")
+            raise wrong("a table")
         return dict(value)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise wrong("a number")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+            raise wrong("an integer")
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            raise wrong("true or false")
         return value
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
+            raise wrong("a string")
         return value
     return value
 
 
-def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
-    """Build dataclass ``cls`` from a (nested) dict, checking keys and types."""
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "config", prefix: str = "") -> T:
+    """Build dataclass ``cls`` from a (nested) dict, checking keys and types; ``prefix`` is the
+    dotted key of ``cls``'s table (``train.``), by which a value's origin is found."""
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
@@ -99,7 +136,7 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}"
         )
-    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}", f"{prefix}{k}") for k, v in data.items()}
     return cls(**kwargs)
 
 
@@ -180,7 +217,8 @@ class Range:
     """Valid values of one setting: bounds (``gt``, ``ge``, ``lt``, ``le``), ``choices`` (names, or
     a callable returning them, resolved when checked), ``multiple_of`` (a number's step, e.g. a
     window the network divides: 0 passes, so 0 can still mean "off" where ``ge=0``) and, for
-    lists, ``increasing``."""
+    lists (bounds apply to each entry), ``increasing``, ``length`` (exactly that many entries) and
+    ``min_length``."""
 
     gt: float | None = None
     ge: float | None = None
@@ -189,6 +227,8 @@ class Range:
     choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None
     increasing: bool = False
     multiple_of: int | None = None
+    length: int | None = None
+    min_length: int | None = None
 
     def describe(self) -> str:
         parts = [f"{op} {v}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None]
@@ -207,6 +247,11 @@ class Range:
             names = self.names()
             return None if names is None or value in names else f"is not one of {', '.join(map(str, names))}"
         values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if isinstance(value, (list, tuple)):
+            if self.length is not None and len(values) != self.length:
+                return f"must have {self.length} entries, not {len(values)}"
+            if self.min_length is not None and len(values) < self.min_length:
+                return f"must have at least {self.min_length} entries, not {len(values)}"
         for v in values:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 if not math.isfinite(v):
@@ -225,10 +270,11 @@ class Range:
 
 def setting(default: Any, *, gt: float | None = None, ge: float | None = None, lt: float | None = None,
             le: float | None = None, choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None,
-            increasing: bool = False, multiple_of: int | None = None) -> Any:
+            increasing: bool = False, multiple_of: int | None = None, length: int | None = None,
+            min_length: int | None = None) -> Any:
     """A dataclass field with ``default`` and its declared valid values (see :class:`Range`)."""
-    return dataclasses.field(default=default,
-                             metadata={"range": Range(gt, ge, lt, le, choices, increasing, multiple_of)})
+    rng = Range(gt, ge, lt, le, choices, increasing, multiple_of, length, min_length)
+    return dataclasses.field(default=default, metadata={"range": rng})
 
 
 def names_of(module: str, attribute: str) -> Callable[[], tuple[str, ...]]:
@@ -245,12 +291,25 @@ def names_of(module: str, attribute: str) -> Callable[[], tuple[str, ...]]:
     return names
 
 
+def _example(f: dataclasses.Field, rng: Range, problem: str) -> str:
+    """``, e.g. DEFAULT`` (as TOML text) when the field's default is a valid value the message
+    does not already offer (a choice list or a ``try``)."""
+    if f.default is dataclasses.MISSING or f.default is None or rng.choices is not None or "try" in problem:
+        return ""
+    if rng.problem(f.default) is not None:
+        return ""
+    default = list(f.default) if isinstance(f.default, tuple) else f.default
+    return f", e.g. {json.dumps(default)}"
+
+
 def check_ranges(cfg: Any, where: str = "config", origins: Mapping[str, str] | None = None, prefix: str = "") -> None:
     """Raise :class:`ConfigError` for the first setting of ``cfg`` outside its declared range.
 
-    ``origins`` maps dotted keys to where their value came from (e.g. ``--set train.lr=-1``);
-    other keys are reported against ``where`` (the file).
+    ``origins`` maps dotted keys to where their value came from (e.g. ``from --set train.lr=-1``;
+    default: those of the config being built, :func:`origin_of`); other keys are reported against
+    ``where`` (the file). The message names the key, the value, the range and a valid value.
     """
+    origins = _BUILDING.get()[1] if origins is None else origins
     for f in dataclasses.fields(cfg):
         key = f"{prefix}{f.name}"
         value = getattr(cfg, f.name)
@@ -260,8 +319,9 @@ def check_ranges(cfg: Any, where: str = "config", origins: Mapping[str, str] | N
         rng = f.metadata.get("range")
         problem = rng.problem(value) if rng is not None else None
         if problem:
-            source = (origins or {}).get(key, f"in {where}")
-            raise ConfigError(f"{key} = {value!r} {problem} ({source})")
+            source = origins.get(key, f"in {where}")
+            shown = list(value) if isinstance(value, tuple) else value
+            raise ConfigError(f"{key} = {shown!r} {problem}{_example(f, rng, problem)} ({source})")
 
 
 def check_setting(cls: type, key: str, value: Any, label: str | None = None) -> None:
@@ -289,6 +349,30 @@ def check_folds(folds: int, labels: Any, key: str, what: str = "samples") -> Non
                           f"use at most {max(most, 1)} folds (and at least 2), or more data")
 
 
+def override_origins(cls: type, overrides: Iterable[str], label: str = "--set") -> dict[str, str]:
+    """``{dotted key: "from --set KEY=VALUE"}`` of ``--set`` items, each key checked against ``cls``."""
+    origins: dict[str, str] = {}
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if "=" in item:
+            _check_keys(cls, key, f"{label} {item}")
+        origins[key] = f"from {label} {item}"
+    return origins
+
+
+def build_config(cls: type[T], data: dict[str, Any], where: str = "config",
+                 origins: Mapping[str, str] | None = None) -> T:
+    """``cls`` from the nested dict ``data`` (types, then every declared range), with errors blamed
+    on ``origins`` (dotted key -> where its value came from) or else on ``where``."""
+    token = _BUILDING.set((where, dict(origins or {})))
+    try:
+        cfg = from_dict(cls, data, where)
+        check_ranges(cfg, where)
+    finally:
+        _BUILDING.reset(token)
+    return cfg
+
+
 def load_config(
     cls: type[T], path: str | os.PathLike[str] | None = None, overrides: typing.Iterable[str] = (),
     values: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
@@ -298,12 +382,7 @@ def load_config(
     options, set as they are), then check every declared range."""
     overrides = list(overrides)
     values = list(values.items() if isinstance(values, Mapping) else values)
-    origins: dict[str, str] = {}
-    for item in overrides:
-        key = item.split("=", 1)[0].strip()
-        if "=" in item:
-            _check_keys(cls, key, f"--set {item}")
-        origins[key] = f"from --set {item}"
+    origins = override_origins(cls, overrides)
     for key, _ in values:
         _check_keys(cls, key, key)
         origins[key] = "from the command line"
@@ -319,9 +398,7 @@ def load_config(
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: invalid TOML ({e})") from None
     data = apply_values(apply_overrides(data, overrides), values)
-    cfg = from_dict(cls, data, where)
-    check_ranges(cfg, where, origins)
-    return cfg
+    return build_config(cls, data, where, origins)
 
 
 def save_config(cfg: Any, path: str | os.PathLike[str]) -> Path:

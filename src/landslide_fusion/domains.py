@@ -34,7 +34,14 @@ scale, and its values are compared with the run's training statistics (:func:`ch
 values :data:`VALUE_FACTOR` times above anything seen in training, or far below its means, in
 most bands, are refused. That catches scale mix-ups of a factor of 20 or more (8-bit or DN values
 given to a reflectance or Landslide4Sense run, reflectance given to a DN run), not the closer
-pairs (Landslide4Sense values and reflectance differ by 5-20x per band).
+pairs (Landslide4Sense values and reflectance differ by 5-20x per band). A scale with hard
+bounds (:data:`SCALE_BOUNDS`: ``uint8`` is 0-255) also refuses an undeclared input with values
+beyond them, whatever the training values (:func:`check_bounds`): 12-bit values in a 16-bit PNG
+given to a run trained on 8-bit images sit only 10-14x above its training values.
+
+**A run's domain.** Training takes the scale its first training file declares, else the band
+set's default (:data:`DEFAULT_SCALE`), checked against the bounds (:func:`training_domain`):
+16-bit RGB images declaring no scale are refused rather than recorded as ``uint8``.
 """
 
 from __future__ import annotations
@@ -53,13 +60,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Domain", "SCALES", "SCALE_NAMES", "L4S_MEANS", "DomainError", "band_factors", "can_convert", "convert",
            "run_domain", "DEFAULT_SCALE", "SCALE_TAG", "BAND_SET_TAG", "declared_scale", "input_factors", "check_values",
-           "VALUE_FACTOR"]
+           "VALUE_FACTOR", "SCALE_BOUNDS", "check_bounds", "training_domain"]
 
 #: What each scale holds, for messages.
 SCALE_NAMES: Mapping[str, str] = {"reflectance": "Sentinel-2 reflectance 0-1",
                                   "s2-dn": "Sentinel-2 digital numbers, reflectance x 10000",
                                   "l4s": "Landslide4Sense values, each band / its mean",
                                   "uint8": "8-bit values 0-255"}
+
+#: Scales whose values cannot leave these bounds (8-bit display values).
+SCALE_BOUNDS: Mapping[str, tuple[float, float]] = {"uint8": (0.0, 255.0)}
 
 #: GeoTIFF tags (dataset level) that declare a file's domain; ``landslide fetch`` writes both.
 SCALE_TAG, BAND_SET_TAG = "DOMAIN_SCALE", "DOMAIN_BAND_SET"
@@ -228,6 +238,46 @@ def check_values(x: np.ndarray, bands: tuple[str, ...], stats: BandStats, run: D
                               f"({SCALE_NAMES[run.scale]}); {why}")
 
 
+def _beyond(x: np.ndarray, scale: str) -> float | None:
+    """The most extreme finite value of ``x`` outside the bounds of ``scale``, or None."""
+    lo, hi = SCALE_BOUNDS.get(scale, (-np.inf, np.inf))
+    v = np.asarray(x, np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    top, bottom = float(v.max()), float(v.min())
+    return top if top > hi else bottom if bottom < lo else None
+
+
+def check_bounds(x: np.ndarray, run: Domain, source: str) -> None:
+    """Refuse an input declaring no scale, taken to be on the ``run``'s, whose values ``x`` leave
+    that scale's bounds (:data:`SCALE_BOUNDS`)."""
+    value = _beyond(x, run.scale)
+    if value is not None:
+        lo, hi = SCALE_BOUNDS[run.scale]
+        raise DomainError(f"{source}: input values reach {value:g}, beyond the {lo:g}-{hi:g} of the run's scale {run} "
+                          f"({SCALE_NAMES[run.scale]}), which an input declaring no scale is taken to be on (a "
+                          "16-bit image given to a run trained on 8-bit images?); convert it to the run's scale, or "
+                          "use a run trained on such images")
+
+
+def training_domain(band_set: str, declared: str | None, x: np.ndarray, source: str) -> Domain:
+    """The domain a run trains on: the scale its training files declare (``declared``), else the
+    documented default of ``band_set`` (:func:`run_domain`), refused when the training values
+    ``x`` (those of the first file, ``source``) leave that default's bounds."""
+    if declared:
+        return Domain(band_set, declared)
+    default = run_domain({}, band_set)
+    value = _beyond(x, default.scale)
+    if value is not None:
+        lo, hi = SCALE_BOUNDS[default.scale]
+        raise DomainError(f"{source}: values reach {value:g}, beyond the {lo:g}-{hi:g} of {default.scale} "
+                          f"({SCALE_NAMES[default.scale]}), the scale assumed for band set {band_set} when images "
+                          f"declare none (16-bit images?); write them as GeoTIFFs declaring their scale "
+                          f"({SCALE_TAG}, e.g. s2-dn), or convert them to 8-bit")
+    return default
+
+
 def input_factors(x: np.ndarray, bands: tuple[str, ...], scale: str | None, run: Domain, stats: BandStats | None,
                   source: str) -> np.ndarray:
     """Per-band multipliers taking input ``x`` (C, ...; channels ``bands``, the run's) from the
@@ -241,6 +291,8 @@ def input_factors(x: np.ndarray, bands: tuple[str, ...], scale: str | None, run:
         factors = band_factors(tuple(bands), declared or run, run)
     except DomainError as e:
         raise DomainError(f"{source}: {e}") from None
+    if declared is None:
+        check_bounds(_probe(x), run, source)
     if stats is not None:
         check_values(_probe(x) * factors[:, None], bands, stats, run, declared, source)
     return factors

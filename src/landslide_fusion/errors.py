@@ -14,6 +14,7 @@ __all__ = [
     "SchemaError",
     "ConfigError",
     "OutputExistsError",
+    "OutputError",
     "NotFittedError",
 ]
 
@@ -40,6 +41,10 @@ class ConfigError(LandslideError, ValueError):
 
 class OutputExistsError(LandslideError, FileExistsError):
     """An output would overwrite existing results."""
+
+
+class OutputError(LandslideError, OSError):
+    """An output could not be written (its disk is full, a quota or file-size limit is reached)."""
 
 
 def _not_fitted_error() -> type[LandslideError]:

@@ -15,16 +15,26 @@ Sources are found from the files' places, as the commands write them:
   it), a table written by ``tabular predict`` (a ``STEM.provenance.json`` sidecar), or a model
   folder (``fuse score --tabular``).
 
-A fingerprint holds the folder, the SHA-256 of its weights, the tuned threshold and the SHA-256
-of its *recipe*: the saved config without the prediction-only ``[scene]`` section and thread
-count. What is accepted (:func:`check_sources`):
+A fingerprint holds the folder, the SHA-256 of its weights, the threshold and image gate its
+statistics were made with, the SHA-256 of its training data (``data_sha256`` of ``run.json``:
+the content of every file under ``data.root``, see :func:`~landslide_fusion.io.fingerprint.folder_sha256`)
+and the SHA-256 of its *recipe*: the saved config without the prediction-only ``[scene]``
+section and thread count. A k-fold's threshold and gate are those of the run at its root (the
+full-data refit, whose ``run.json`` settings made ``oof_stats.csv``) when it has one; each fold
+keeps its own. A table of ``segment predict`` carries those it was predicted with
+(``prediction.json``). What is accepted (:func:`check_sources`):
 
-* image side: the same weights, one of the k-fold's fold models, or a run with the same recipe:
-  ``segment train`` without ``--folds`` on the same config and data as the k-fold is the model
-  the k-fold's out-of-fold statistics estimate (Wolpert's stacking: the base models are refitted
-  on all rows after the out-of-fold pass);
+* image side: the same weights, one of the k-fold's fold models, or a run with the same recipe
+  *and the same training data*: ``segment train`` without ``--folds`` on the same config and data
+  as the k-fold is the model the k-fold's out-of-fold statistics estimate (Wolpert's stacking:
+  the base models are refitted on all rows after the out-of-fold pass); and in every case the
+  same threshold and gate: region statistics (``landslide_fraction``, ``n_components``, ...) are
+  counted on the thresholded, gated mask, so a run retuned by ``segment tune`` (or a ``run.json``
+  edited) feeds the stacker numbers of another kind;
 * tabular side: the same model (its ``oof.csv`` comes from cross-validating that model's recipe
   on its training table).
+
+Values a record lacks (folders written before they were recorded) are not compared.
 
 Anything else is refused with one line naming both sources (``--allow-mismatch`` turns it into
 a warning). Inputs without a recognisable source (hand-made tables, data frames) are accepted
@@ -35,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -73,9 +84,16 @@ def _weights(folder: Path) -> Path | None:
     return next((folder / w for w in _WEIGHTS if (folder / w).is_file()), None)
 
 
-def _threshold(folder: Path) -> float | None:
+def _run_json(folder: Path) -> dict:
     run = folder / "run.json"
-    return float(json.loads(run.read_text()).get("threshold")) if run.is_file() else None
+    return json.loads(run.read_text()) if run.is_file() else {}
+
+
+def _post(info: dict) -> dict:
+    """Threshold and gate of a ``run.json`` (runs before gates had none: 0), or None when unknown."""
+    if info.get("threshold") is None:
+        return {"threshold": None, "gate": None}
+    return {"threshold": float(info["threshold"]), "gate": float(info.get("gate") or 0.0)}
 
 
 def run_fingerprint(run: str | os.PathLike[str]) -> dict:
@@ -84,16 +102,23 @@ def run_fingerprint(run: str | os.PathLike[str]) -> dict:
     weights = _weights(folder)
     if weights is None:
         raise DataError(f"{folder}: not a segmentation run (no {' or '.join(_WEIGHTS)}); pass a folder of 'segment train'")
-    return {"kind": "run", "path": str(folder.resolve()), "model_sha256": file_sha256(weights),
-            "threshold": _threshold(folder), "recipe_sha256": _recipe_sha256(folder / "config.toml")}
+    info = _run_json(folder)
+    return {"kind": "run", "path": str(folder.resolve()), "model_sha256": file_sha256(weights), **_post(info),
+            "data_sha256": info.get("data_sha256"), "recipe_sha256": _recipe_sha256(folder / "config.toml")}
 
 
 def kfold_fingerprint(folder: str | os.PathLike[str]) -> dict:
-    """Fingerprint of a k-fold folder (``segment train --folds K``): every fold's weights and threshold."""
+    """Fingerprint of a k-fold folder (``segment train --folds K``): every fold's weights and
+    threshold, and the threshold, gate and weights of the run at its root when it holds one."""
     folder = Path(folder)
     folds = sorted((f for f in folder.glob("fold_*") if _weights(f) is not None), key=lambda f: f.name)
+    root, first = _run_json(folder), (_run_json(folds[0]) if folds else {})
+    refit = _weights(folder)
     return {"kind": "kfold", "path": str(folder.resolve()),
-            "models": [file_sha256(_weights(f)) for f in folds], "thresholds": [_threshold(f) for f in folds],
+            "models": [file_sha256(_weights(f)) for f in folds],
+            "thresholds": [_run_json(f).get("threshold") for f in folds],
+            "model_sha256": file_sha256(refit) if refit is not None else None, **_post(root),
+            "data_sha256": root.get("data_sha256") or first.get("data_sha256"),
             "recipe_sha256": _recipe_sha256(folder / "config.toml")}
 
 
@@ -112,8 +137,15 @@ def _beside_image_table(folder: Path) -> dict | None:
     if (folder / "cv.json").is_file() and any(_weights(f) for f in folder.glob("fold_*")):
         return kfold_fingerprint(folder)
     pred = folder / "prediction.json"
-    run = Path(json.loads(pred.read_text()).get("run", "")) if pred.is_file() else None
-    return run_fingerprint(run) if run is not None and _weights(run) is not None else None
+    made = json.loads(pred.read_text()) if pred.is_file() else {}
+    run = Path(made.get("run", "")) if made else None
+    if run is None or _weights(run) is None:
+        return None
+    rec = run_fingerprint(run)
+    for key in ("threshold", "gate"):  # what the table was predicted with (the run may be retuned since)
+        if made.get(key) is not None:
+            rec[key] = float(made[key])
+    return rec
 
 
 def image_source(path: str | os.PathLike[str] | None) -> dict | None:
@@ -136,15 +168,41 @@ def describe_source(rec: dict) -> str:
         f"segmentation run {rec.get('path')} (weights {sha})"
 
 
-def _image_ok(trained: dict, used: dict) -> bool:
+def _differs(a: object, b: object) -> bool:
+    """Two recorded values that are both known and not equal (numbers up to rounding)."""
+    if a is None or b is None:
+        return False
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return not math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    return a != b
+
+
+def _post_text(rec: dict) -> str:
+    gate = rec.get("gate")  # records written before gates were compared have none
+    return f"threshold {rec['threshold']:.4g}" + (f" and gate {gate:.4g}" if gate is not None else "")
+
+
+def _image_problem(trained: dict, used: dict) -> str | None:
+    """Why image statistics from ``used`` cannot feed a stacker fitted on ``trained``'s, or None."""
     models = {trained.get("model_sha256"), *trained.get("models", [])} - {None}
-    if used.get("model_sha256") in models or (used.get("models") and set(used["models"]) <= models):
-        return True
-    return trained.get("recipe_sha256") is not None and used.get("recipe_sha256") == trained.get("recipe_sha256")
+    same = used.get("model_sha256") in models or bool(used.get("models") and set(used["models"]) <= models)
+    if not same:
+        if trained.get("recipe_sha256") is None or used.get("recipe_sha256") != trained.get("recipe_sha256"):
+            return "other weights and another config; use a run trained with the same config and data"
+        if _differs(trained.get("data_sha256"), used.get("data_sha256")):
+            return (f"the same config but other training data (data SHA-256 {str(used['data_sha256'])[:12]}, the "
+                    f"fusion's {str(trained['data_sha256'])[:12]}: regenerated or edited behind the same path); "
+                    "use a run trained on the fusion's data")
+    if _differs(trained.get("threshold"), used.get("threshold")) or _differs(trained.get("gate"), used.get("gate")):
+        return (f"statistics made at {_post_text(used)}, the fusion's at {_post_text(trained)} (a retuned run or an "
+                "edited run.json); use the run the fusion's statistics came from")
+    return None
 
 
-def _tabular_ok(trained: dict, used: dict) -> bool:
-    return used.get("model_sha256") is not None and used.get("model_sha256") == trained.get("model_sha256")
+def _tabular_problem(trained: dict, used: dict) -> str | None:
+    if used.get("model_sha256") is not None and used.get("model_sha256") == trained.get("model_sha256"):
+        return None
+    return "use the same tabular model"
 
 
 def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: dict | None, *,
@@ -158,7 +216,8 @@ def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: d
     record = Path(fusion) / PROVENANCE_FILE
     trained = json.loads(record.read_text()) if record.is_file() else {}
     notes = []
-    for side, used, ok, name in (("image", image, _image_ok, names[0]), ("tabular", tabular, _tabular_ok, names[1])):
+    for side, used, problem, name in (("image", image, _image_problem, names[0]),
+                                      ("tabular", tabular, _tabular_problem, names[1])):
         t = trained.get(side)
         if t is None:
             continue
@@ -166,10 +225,10 @@ def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: d
             notes.append(f"{name}: no provenance found, so it cannot be checked against the {side} side the fusion "
                          f"was trained on ({describe_source(t)})")
             continue
-        if not ok(t, used):
-            what = ("a run trained with the same config and data" if side == "image" else "the same tabular model")
-            msg = (f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on {describe_source(t)}; "
-                   f"use {what}, retrain the fusion, or pass --allow-mismatch")
+        why = problem(t, used)
+        if why is not None:
+            msg = (f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on "
+                   f"{describe_source(t)}: {why}, retrain the fusion, or pass --allow-mismatch")
             if not allow_mismatch:
                 raise ProvenanceError(msg)
             notes.append(msg)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..config import load_config, save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import output_dir, output_file, write_json
+from ..io.atomic import output_dir, output_file, write_json, writes_output
 from ..io.geojson import GEOMETRY_COLUMNS
 from ..io.tables import read_table, require_columns, table_path, write_table
 from ..prior import check_share, declared_share
@@ -227,6 +227,7 @@ def fuse_frame(frame: pd.DataFrame, fusion: FittedFusion, share: float | None = 
     return table, d, notes
 
 
+@writes_output("out")
 def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os.PathLike[str], *,
                    landslide_free_share: float | None = None, overwrite: bool = False, on_missing: str | None = None,
                    allow_mismatch: bool = False) -> dict:
@@ -327,6 +328,7 @@ def score_map(scorer: Scorer, run, folder: Path, polys: pd.DataFrame, id_column:
     return risk, d, notes, counts
 
 
+@writes_output("out")
 def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], tabular_model: str | os.PathLike[str],
                   out: str | os.PathLike[str], *, data: str | os.PathLike[str] | None = None,
                   table: str | os.PathLike[str] | None = None, split: str | None = None,

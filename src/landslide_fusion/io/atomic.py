@@ -13,6 +13,12 @@ on the command line, with the files that go beside it, e.g. a provenance sidecar
   counts as absent.
 * **One writer per output**: a lock (``.NAME.lock``, :func:`fcntl.flock`, released by the kernel
   when the process dies) makes a second concurrent writer fail at once, naming the first one's pid.
+  A command that works before it writes holds the lock for the whole write, work included
+  (:func:`writing`, or the decorator :func:`writes_output`), so two writers with ``overwrite``
+  cannot both work and both replace the output.
+* **Full disks**: a write that fails for lack of space (``ENOSPC``, ``EDQUOT``, ``EFBIG``) inside
+  these helpers is reported as :class:`~landslide_fusion.errors.OutputError` naming the output,
+  and the previous result is kept.
 * **No debris**: temporaries are removed on any exception; those of processes killed with
   ``kill -9`` (their pid no longer runs) are removed by the next run writing the same output.
 * **Links**: an output that is a symbolic link is written into the link's target (the link stays);
@@ -22,21 +28,28 @@ on the command line, with the files that go beside it, e.g. a provenance sidecar
 from __future__ import annotations
 
 import errno
+import functools
 import glob
+import inspect
 import json
 import os
 import shutil
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
-from ..errors import OutputExistsError
+from ..errors import OutputError, OutputExistsError
 
 __all__ = ["atomic_path", "output_dir", "output_file", "write_json", "write_text", "check_can_write", "resolve_output",
-           "output_lock", "clean_stale"]
+           "output_lock", "clean_stale", "writing", "writes_output", "NO_SPACE"]
 
 _TAGS = ("tmp", "old")
+#: errno values of a write refused for lack of space: disk full, quota exceeded, file-size limit.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: Outputs whose lock this process holds for a :func:`writing` block: absolute path -> lock fd.
+_CLAIMS: dict[str, int] = {}
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -102,11 +115,9 @@ def _make_parent(path: Path) -> None:
         raise OutputExistsError(f"{path}: {blocker} is a file, not a folder; choose another output") from None
 
 
-def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Raise :class:`OutputExistsError` when ``path`` holds results and ``overwrite`` is off.
-
-    An empty folder counts as absent; a dangling symbolic link is refused.
-    """
+def _refuse_existing(path: Path, overwrite: bool) -> Path:
+    """``path`` (links resolved); raises :class:`OutputExistsError` when it holds results and
+    ``overwrite`` is off (an empty folder counts as absent; a dangling link is refused)."""
     path = resolve_output(path)
     if path.exists() and not overwrite:
         if not path.is_dir() or any(path.iterdir()):
@@ -116,17 +127,73 @@ def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
     return path
 
 
-@contextmanager
-def output_lock(path: Path) -> Iterator[None]:
-    """Hold ``.NAME.lock`` beside ``path``; a second holder fails at once naming the first's pid.
+def check_can_write(path: str | os.PathLike[str], overwrite: bool) -> Path:
+    """Raise :class:`OutputExistsError` when ``path`` holds results and ``overwrite`` is off.
 
-    (Where :mod:`fcntl` does not exist, e.g. Windows, writers are not locked.)"""
+    An empty folder counts as absent; a dangling symbolic link is refused.
+    """
+    return _refuse_existing(path, overwrite)
+
+
+def _torchrun_worker() -> bool:
+    """True in a process started by ``torchrun`` with a rank other than 0: rank 0 writes the output."""
+    return os.environ.get("RANK", "0") != "0"
+
+
+@contextmanager
+def writing(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+    """Check ``path`` (:func:`check_can_write`) and hold its lock for the whole block: the work
+    and the commit. :func:`output_dir`/:func:`output_file` inside the block commit under this
+    lock (and release it); a second writer, ``overwrite`` or not, fails at once naming this pid.
+    Yields the path to write (a link's target). Nested blocks for one path share the lock."""
+    path = check_can_write(path, overwrite)
+    key = os.path.abspath(path)
+    if key in _CLAIMS or _torchrun_worker():
+        yield path
+        return
+    _make_parent(path)
+    _CLAIMS[key] = _lock(path)
+    try:
+        yield path
+    finally:
+        fd = _CLAIMS.pop(key, None)
+        if fd is not None:
+            _unlock(path, fd)
+
+
+def writes_output(param: str = "out") -> Callable[[F], F]:
+    """Decorate a function that writes the output named by its argument ``param`` (and takes
+    ``overwrite``): the output is checked before the function's work and held for the whole call
+    (:func:`writing`)."""
+
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            with writing(bound.arguments[param], bool(bound.arguments.get("overwrite", False))):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _lock_file(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+def _lock(path: Path) -> int:
+    """An fd holding ``.NAME.lock`` beside ``path``; a second holder fails at once naming the first's pid.
+
+    (Where :mod:`fcntl` does not exist, e.g. Windows, writers are not locked: -1.)"""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    lock = path.with_name(f".{path.name}.lock")
+        return -1
+    lock = _lock_file(path)
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -147,13 +214,38 @@ def output_lock(path: Path) -> Iterator[None]:
         if same:
             break
         os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def _unlock(path: Path, fd: int) -> None:
+    if fd >= 0:
+        _lock_file(path).unlink(missing_ok=True)
+        os.close(fd)
+
+
+@contextmanager
+def output_lock(path: Path) -> Iterator[None]:
+    """Hold ``.NAME.lock`` beside ``path`` for the block; a second holder (another process, or
+    another holder in this one) fails at once naming the first's pid."""
+    fd = _lock(path)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
         yield
     finally:
-        lock.unlink(missing_ok=True)
-        os.close(fd)
+        _unlock(path, fd)
+
+
+@contextmanager
+def _naming_space(path: Path) -> Iterator[None]:
+    """Report a write refused for lack of space as :class:`OutputError` naming ``path``."""
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, OutputError) or e.errno not in NO_SPACE:
+            raise
+        raise OutputError(f"{path}: could not be written ({e.strerror or e}); free space on its disk or choose "
+                          "another output (nothing was replaced)") from None
 
 
 def _not_a_folder(path: Path) -> Path:
@@ -170,11 +262,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     path = _not_a_folder(resolve_output(path))
     _make_parent(path)
-    if not any(".tmp-" in part for part in path.parent.parts):  # a run's own new folder has nothing stale
+    inside = any(".tmp-" in part for part in path.parent.parts)  # a run's own new folder (output_dir's)
+    if not inside:  # which has nothing stale, and whose output_dir names the output on a full disk
         clean_stale(path)
     tmp = _sibling(path, "tmp")
     try:
-        yield tmp
+        with nullcontext() if inside else _naming_space(path):
+            yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -218,19 +312,25 @@ def _commit_file(tmp: Path, path: Path, overwrite: bool) -> None:
 
 @contextmanager
 def _claim(path: Path, overwrite: bool) -> Iterator[Path]:
-    """As the only writer of ``path`` (checked again under the lock, stale temporaries removed),
-    yield a new empty temporary folder beside it; the folder is removed on exit if still there."""
+    """As the only writer of ``path`` (its lock: the one this process holds for a :func:`writing`
+    block, else taken now; existing results checked again under it, stale temporaries removed), yield a
+    new empty temporary folder beside it; the folder is removed and the lock released on exit."""
     _make_parent(path)
-    with output_lock(path):
-        check_can_write(path, overwrite)  # the writer we raced may have finished first
+    fd = _CLAIMS.pop(os.path.abspath(path), None)
+    fd = _lock(path) if fd is None else fd
+    try:
+        _refuse_existing(path, overwrite)  # the writer we raced may have finished first
         clean_stale(path)
         tmp = _sibling(path, "tmp")
         tmp.mkdir()
         try:
-            yield tmp
+            with _naming_space(path):
+                yield tmp
         finally:
             if tmp.exists():
                 _remove(tmp)
+    finally:
+        _unlock(path, fd)
 
 
 @contextmanager
@@ -243,7 +343,7 @@ def output_dir(path: str | os.PathLike[str], overwrite: bool = False) -> Iterato
     and ``overwrite`` is off, when another process is writing ``path``, and at the end when
     something appeared at ``path`` meanwhile (then nothing is replaced).
     """
-    path = check_can_write(path, overwrite)
+    path = _refuse_existing(path, overwrite)
     with _claim(path, overwrite) as tmp:
         yield tmp
         _commit(tmp, path, overwrite)
@@ -261,7 +361,7 @@ def output_file(path: str | os.PathLike[str], overwrite: bool = False) -> Iterat
     when another process is writing ``path``, and at the end when a file appeared at ``path``
     meanwhile (then nothing is replaced).
     """
-    path = _not_a_folder(check_can_write(path, overwrite))
+    path = _not_a_folder(_refuse_existing(path, overwrite))
     with _claim(path, overwrite) as tmp:
         yield tmp / path.name
         _commit_file(tmp, path, overwrite)

@@ -1,4 +1,8 @@
-"""Fingerprints of files (SHA-256) and the provenance sidecar of a written table.
+"""Fingerprints of files and folders (SHA-256) and the provenance sidecar of a written table.
+
+A folder's fingerprint (:func:`folder_sha256`: a segmentation run's training data) hashes the
+content of every file under it, so data regenerated behind the same path, or edited in place, is
+a new fingerprint, while a copy of the same files elsewhere is the same one.
 
 A command that writes a table from a model (``tabular predict``) records which model made it in
 ``DIR/STEM.provenance.json`` beside ``DIR/STEM.csv``; :mod:`landslide_fusion.fusion.provenance`
@@ -14,7 +18,11 @@ from pathlib import Path
 
 from .atomic import write_json
 
-__all__ = ["file_sha256", "sidecar_path", "read_sidecar", "write_sidecar"]
+__all__ = ["file_sha256", "folder_sha256", "sidecar_path", "read_sidecar", "write_sidecar"]
+
+#: Folder fingerprints computed in this process, by folder and listing (name, size, mtime of each
+#: file): the folds of a k-fold hash their data once.
+_FOLDERS: dict[tuple, str] = {}
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -24,6 +32,25 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def folder_sha256(root: str | os.PathLike[str]) -> str | None:
+    """SHA-256 over every file under ``root`` (hidden files and folders left out): each file's
+    path relative to ``root`` and the SHA-256 of its bytes, in sorted order. None when ``root``
+    is not a folder (e.g. an empty ``data.root``)."""
+    if not root or not Path(root).is_dir():
+        return None
+    root = Path(root).resolve()
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    listing = tuple((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    key = (str(root), listing)
+    if key not in _FOLDERS:
+        h = hashlib.sha256()
+        for p, (name, _, _) in zip(files, listing):
+            h.update(f"{name}\0{file_sha256(p)}\n".encode())
+        _FOLDERS[key] = h.hexdigest()
+    return _FOLDERS[key]
 
 
 def sidecar_path(table: str | os.PathLike[str]) -> Path:

@@ -1,4 +1,10 @@
-"""Raster files: PNG/JPEG through Pillow, GeoTIFF through rasterio (georeferencing kept).
+"""Raster files: PNG/JPEG through Pillow, GeoTIFF and 16-bit PNG through rasterio (georeferencing kept).
+
+16-bit PNGs are read as 16-bit: Pillow opens a 16-bit RGB(A) PNG as 8-bit RGB (it keeps each
+sample's high byte, so 12-bit values 1968-3584 become 7-14), so a PNG whose header (IHDR) says
+16 bits per sample is read by GDAL's PNG driver instead. Its pixels are ``uint16``, which
+declares no value scale: like any undeclared input it is checked against the run's scale
+(:func:`~landslide_fusion.domains.input_factors`).
 
 :func:`read_raster` reads a dataset image whole, so it first reads only the header and refuses
 an image larger than :func:`max_pixels` (64 Mpx by default, ``LANDSLIDE_MAX_PIXELS`` to change
@@ -23,6 +29,9 @@ __all__ = ["IMAGE_SUFFIXES", "read_raster", "write_geotiff", "max_pixels", "DEFA
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 _TIFF = (".tif", ".tiff")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: PNG colour types (IHDR byte 25) that carry an alpha sample last: grey + alpha, RGBA.
+_PNG_ALPHA = {4, 6}
 DEFAULT_MAX_PIXELS = 64_000_000
 
 
@@ -66,38 +75,59 @@ def _open_pil(path: Path, limit: int | None):
     return im
 
 
+def _png_header(path: Path) -> tuple[int, int]:
+    """(bits per sample, colour type) from a PNG's IHDR chunk; (0, 0) for anything else."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if len(head) < 26 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return 0, 0
+    return head[24], head[25]
+
+
+def _read_gdal(path: Path, limit: int | None) -> tuple[np.ndarray, GeoInfo | None, str | None]:
+    """A GeoTIFF (or a 16-bit PNG) through rasterio: (C, H, W), georeferencing, declared scale."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(path)
+        with src:
+            _check_size(path, src.width, src.height, limit)
+            arr = src.read()
+            geo = None
+            if src.crs is not None or not src.transform.is_identity:
+                t = src.transform
+                geo = GeoInfo(
+                    crs=src.crs.to_wkt() if src.crs else None,
+                    transform=(t.a, t.b, t.c, t.d, t.e, t.f),
+                )
+            return arr, geo, declared_scale(src.tags(), arr.dtype.name, str(path))
+    except RasterioIOError as e:
+        kind = "GeoTIFF" if path.suffix.lower() in _TIFF else "16-bit PNG"
+        raise DataError(f"{path}: not a readable {kind} ({e})") from None
+
+
 def read_raster(path: str | os.PathLike[str], limit: int | None = None) -> tuple[np.ndarray, GeoInfo | None, str | None]:
     """Read an image as (C, H, W) in its stored dtype, plus georeferencing for GeoTIFFs and the
     value scale the file declares (:func:`~landslide_fusion.domains.declared_scale`: the
     ``DOMAIN_SCALE`` tag, else ``uint8`` for 8-bit pixels, else None).
 
-    PNG/JPEG: grey gives 1 channel, RGB 3, RGBA 3 (alpha dropped), palette images are expanded.
-    Images over ``limit`` pixels (default :func:`max_pixels`) are refused from their header.
+    PNG/JPEG: grey gives 1 channel, RGB 3, RGBA 3 (alpha dropped), palette images are expanded;
+    16-bit PNGs keep their 16 bits (``uint16``, alpha dropped). Images over ``limit`` pixels
+    (default :func:`max_pixels`) are refused from their header.
     """
     path = Path(path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DataError(f"{path}: unsupported image type; use one of {', '.join(IMAGE_SUFFIXES)}")
     if path.suffix.lower() in _TIFF:
-        import rasterio
-        from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                src = rasterio.open(path)
-            with src:
-                _check_size(path, src.width, src.height, limit)
-                arr = src.read()
-                geo = None
-                if src.crs is not None or not src.transform.is_identity:
-                    t = src.transform
-                    geo = GeoInfo(
-                        crs=src.crs.to_wkt() if src.crs else None,
-                        transform=(t.a, t.b, t.c, t.d, t.e, t.f),
-                    )
-                return arr, geo, declared_scale(src.tags(), arr.dtype.name, str(path))
-        except RasterioIOError as e:
-            raise DataError(f"{path}: not a readable GeoTIFF ({e})") from None
+        return _read_gdal(path, limit)
+    if path.suffix.lower() == ".png":
+        bits, colour = _png_header(path)
+        if bits == 16:
+            arr, geo, scale = _read_gdal(path, limit)
+            return (arr[:-1] if colour in _PNG_ALPHA else arr), geo, scale
     from PIL import UnidentifiedImageError
 
     try:

@@ -5,11 +5,22 @@
 
 Each cell (one combination) is trained by :func:`~.train.train_segmentation` into
 ``OUT/cells/<cell>/`` and summarised in ``OUT/cells/<cell>.json``; a cell whose summary exists is
-kept, so an interrupted ablation resumes where it stopped (a cell trained with a different
-config is an error, not silently reused). ``OUT/ablation.csv``, ``ablation.md`` and
+kept, so an interrupted ablation resumes where it stopped. ``OUT/ablation.json`` records the
+fold count the cells were trained with. ``OUT/ablation.csv``, ``ablation.md`` and
 ``ablation.png`` hold one row per cell: parameters, landslide-class F1, IoU, precision and recall
 and mean-of-classes F1 on validation (the mean over folds with ``--folds``), training seconds
-(wall clock) and inference patches/s (the network with band engineering, no TTA, batch 16).
+(the seconds of the training epochs, ``history.csv``, summed over folds and over the runs of a
+cell resumed after an interruption) and inference patches/s (the network with band
+engineering, no TTA, batch 16).
+
+**Checked before the first cell trains**: every cell's config (types and declared ranges, the
+value blamed on the ``--set`` or ``--vary`` that gave it), its loss, band engineering and model
+(built on the ``meta`` device), its data (opened: folders, splits, band set), and the output:
+``OUT`` must be absent, empty or an ablation folder of the same ``--folds`` whose finished cells
+were trained with the same configs (anything else is refused; ``overwrite`` replaces it). The
+output is held (its lock, :func:`~landslide_fusion.io.atomic.writing`) for the whole run,
+so two ablations into one folder never run together. Paths given as options (``--data``) enter
+the configs as values, never as TOML text.
 
 When ``model.name`` is varied, each cell starts from the model's own default options and no
 ``init_from`` (the base config's ``[model.options]`` and weights belong to its model), unless
@@ -24,6 +35,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import time
 import tomllib
 from dataclasses import dataclass
@@ -34,17 +46,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import apply_overrides, from_dict, load_config
-from ..errors import ConfigError, DataError
-from ..io.atomic import atomic_path, write_json, write_text
+from ..config import apply_overrides, apply_values, build_config, load_config, override_origins
+from ..errors import ConfigError, DataError, OutputExistsError
+from ..io.atomic import atomic_path, write_json, write_text, writing
 from ..io.tables import write_table
 from ..progress import stage
 from .config import SegmentConfig
 
-__all__ = ["AblationResult", "parse_vary", "ablation_cells", "run_ablation", "METRICS"]
+__all__ = ["AblationResult", "parse_vary", "ablation_cells", "run_ablation", "METRICS", "ABLATION_FILE"]
 
 METRICS = ("f1", "iou", "precision", "recall", "mean_f1")
 _LEGACY = ("attention", "heads", "widths")
+#: The record of an ablation folder: ``{"folds": k}``.
+ABLATION_FILE = "ablation.json"
 
 
 @dataclass
@@ -103,28 +117,58 @@ def _cell_data(base: dict[str, Any], keys: list[str], values: tuple[str, ...]) -
     return apply_overrides(data, [f"{k}={v}" for k, v in zip(keys, values)])
 
 
-def ablation_cells(base: str | os.PathLike[str] | None, vary: list[str], overrides: list[str] = ()) -> list[tuple[str, dict[str, str], SegmentConfig]]:
-    """``(name, {key: value}, config)`` of every cell, all configs checked before any training."""
+def ablation_cells(base: str | os.PathLike[str] | None, vary: list[str], overrides: list[str] = (),
+                   values: dict[str, Any] | None = None) -> list[tuple[str, dict[str, str], SegmentConfig]]:
+    """``(name, {key: value}, config)`` of every cell, all configs checked before any training:
+    types and declared ranges, a bad value blamed on the ``--set`` or ``--vary`` that gave it.
+    ``values`` are ``{dotted key: value}`` from command-line options (``data.root``), set as values."""
     data: dict[str, Any] = {}
     where = "config"
+    overrides = list(overrides)
+    origins = override_origins(SegmentConfig, overrides) | {k: "from the command line" for k in values or {}}
     if base is not None:
         cfg_path = Path(base)
         where = str(cfg_path)
         load_config(SegmentConfig, cfg_path)  # the file's own errors first, with its name
         data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-    data = apply_overrides(data, overrides)
+    data = apply_values(apply_overrides(data, overrides), values or {})
     axes = parse_vary(list(vary))
     if not axes:
         raise ConfigError("nothing to vary: give at least one --vary section.key=value1,value2")
     keys = [k for k, _ in axes]
+    origins |= override_origins(SegmentConfig, vary, "--vary")  # as typed
     cells = []
-    for values in itertools.product(*(v for _, v in axes)):
-        cfg = from_dict(SegmentConfig, _cell_data(data, keys, values), f"{where} with {', '.join(f'{k}={v}' for k, v in zip(keys, values))}")
-        cells.append((_slug(values), dict(zip(keys, values)), cfg))
+    for combo in itertools.product(*(v for _, v in axes)):
+        cfg = build_config(SegmentConfig, _cell_data(data, keys, combo), where, origins)
+        cells.append((_slug(combo), dict(zip(keys, combo)), cfg))
     names = [c[0] for c in cells]
     if len(set(names)) != len(names):
         raise ConfigError(f"--vary values give duplicate cell names ({', '.join(names)}); make the values distinct")
     return cells
+
+
+def _preflight(cells: list[tuple[str, dict[str, str], SegmentConfig]]) -> None:
+    """What training would refuse only when a cell starts, checked for every cell now: the loss,
+    band engineering and model (built on the ``meta`` device: no memory), and the data."""
+    from ..io.open import open_dataset
+    from .engineer import BandEngineer
+    from .losses import create_loss
+    from .models import create_model
+
+    opened: set[tuple[str, str, str]] = set()
+    for _, _, cfg in cells:
+        create_loss(cfg.train.loss)
+        f = cfg.features
+        eng = BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel,
+                           blur=f.blur)
+        with torch.device("meta"):
+            create_model(cfg.model.name, eng.out_channels, **cfg.model.options)
+        if not cfg.data.root:
+            raise ConfigError("data.root is empty; pass --data DIR or set data.root in the config")
+        for split in dict.fromkeys((cfg.data.train_split, cfg.data.val_split)):
+            if (cfg.data.root, split, f.source) not in opened:
+                open_dataset(cfg.data.root, split=split or None, band_set=f.source, require_masks=True)
+                opened.add((cfg.data.root, split, f.source))
 
 
 @torch.inference_mode()
@@ -143,7 +187,7 @@ def _inference_rate(run_dir: Path, size: int, batch: int = 16, repeat: int = 3) 
     return batch / float(np.median(times))
 
 
-def _summarise(run_dir: Path, folds: int, seconds: float, size: int) -> dict[str, Any]:
+def _summarise(run_dir: Path, folds: int, size: int) -> dict[str, Any]:
     first = run_dir / "fold_1" if folds >= 2 else run_dir
     info = json.loads((first / "run.json").read_text())
     if folds >= 2:
@@ -156,7 +200,7 @@ def _summarise(run_dir: Path, folds: int, seconds: float, size: int) -> dict[str
     held_out = metrics.get("cross_fitted")
     if held_out:  # the threshold and gate chosen on other folds of the validation images
         row["cross_fitted_f1"] = float(held_out["f1"])
-    return row | {"train_seconds": seconds, "infer_patches_per_s": _inference_rate(first, size)}
+    return row | {"train_seconds": _history_seconds(run_dir), "infer_patches_per_s": _inference_rate(first, size)}
 
 
 def _check_same_config(run_dir: Path, cfg: SegmentConfig) -> None:
@@ -170,47 +214,83 @@ def _train_cell(name: str, cfg: SegmentConfig, cells_dir: Path, folds: int, prog
     from .train import train_segmentation
 
     run_dir = cells_dir / name
-    if run_dir.exists():  # trained earlier, its summary was not written: time from the epochs' log
-        _check_same_config(run_dir, cfg)
-        seconds = _history_seconds(run_dir)
-    else:
-        start = time.perf_counter()
+    if not run_dir.exists():  # else trained earlier, its summary was not written
         train_segmentation(cfg, run_dir, folds=folds, resume=True, refit=False, progress=progress)
-        seconds = time.perf_counter() - start
-    return _summarise(run_dir, folds, seconds, size)
+    return _summarise(run_dir, folds, size)
 
 
 def _history_seconds(run_dir: Path) -> float:
+    """Seconds of the training epochs of a cell: ``history.csv`` (of every fold), which a resumed
+    run carries over from its checkpoint, so an interrupted cell counts its whole training."""
     files = sorted(run_dir.glob("fold_*/history.csv")) or [run_dir / "history.csv"]
     return float(sum(pd.read_csv(f)["seconds"].sum() for f in files if f.is_file()))
 
 
+def _recorded_folds(out: Path) -> int | None:
+    """The ``--folds`` an ablation folder's cells were trained with (``ablation.json``, or for a
+    folder written before it, its cells' ``cv.json``); None when ``out`` is not an ablation folder."""
+    if (out / ABLATION_FILE).is_file():
+        return int(json.loads((out / ABLATION_FILE).read_text())["folds"])
+    cells = out / "cells"
+    if not cells.is_dir():
+        return None
+    cv = next(cells.glob("*/cv.json"), None)
+    return int(json.loads(cv.read_text())["folds"]) if cv is not None else 0
+
+
+def _check_output(out: Path, folds: int, cells: list[tuple[str, dict[str, str], SegmentConfig]],
+                  overwrite: bool) -> None:
+    """Refuse ``out`` unless it is absent, empty or this ablation's own folder (see the module docstring)."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())) or overwrite:
+        return
+    recorded = _recorded_folds(out) if out.is_dir() else None
+    if recorded is None:
+        raise OutputExistsError(f"{out}: already exists and is not an ablation folder (no {ABLATION_FILE} or cells/); "
+                                "choose another output or pass --overwrite to replace it")
+    if recorded != folds:
+        def runs(k: int) -> str:
+            return f"--folds {k}" if k >= 2 else "one run each (no --folds)"
+
+        raise OutputExistsError(f"{out}: its cells were trained with {runs(recorded)}, not {runs(folds)}; rerun with "
+                                f"the same --folds to resume, or write this ablation to another -o")
+    for name, _, cfg in cells:
+        if (out / "cells" / name).is_dir():
+            _check_same_config(out / "cells" / name, cfg)
+
+
 def run_ablation(base: str | os.PathLike[str] | None, vary: list[str], out: str | os.PathLike[str], *,
                  data: str | os.PathLike[str] | None = None, overrides: list[str] = (), folds: int = 0,
-                 infer_size: int = 128, progress: bool = True) -> AblationResult:
-    """Train every cell of ``vary`` over ``base`` (+ ``overrides``) into ``out`` and write the table."""
-    extra = list(overrides) + ([f'data.root="{Path(data).as_posix()}"'] if data else [])
-    cells = ablation_cells(base, vary, extra)
-    out = Path(out)
-    cells_dir = out / "cells"
-    cells_dir.mkdir(parents=True, exist_ok=True)
-    rows, trained = [], 0
-    for i, (name, values, cfg) in enumerate(cells, start=1):
-        record = cells_dir / f"{name}.json"
-        if record.is_file():
-            _check_same_config(cells_dir / name, cfg)
-            row = json.loads(record.read_text())
-            stage(f"cell {i}/{len(cells)} {name}: kept (finished earlier)", progress)
-        else:
-            stage(f"cell {i}/{len(cells)} {name}: training ({', '.join(f'{k}={v}' for k, v in values.items())})", progress)
-            row = {"cell": name, **values, **_train_cell(name, cfg, cells_dir, folds, progress, infer_size)}
-            write_json(record, row)
-            trained += 1
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    write_table(table, out / "ablation.csv")
-    write_text(out / "ablation.md", _markdown(table, folds))
-    _plot(table, out / "ablation.png")
+                 infer_size: int = 128, overwrite: bool = False, progress: bool = True) -> AblationResult:
+    """Train every cell of ``vary`` over ``base`` (+ ``overrides``) into ``out`` and write the table;
+    everything is checked before the first cell trains (see the module docstring)."""
+    if folds < 0 or folds == 1:
+        raise ConfigError(f"--folds {folds}: use 0 (one run per cell) or at least 2 (k-fold cross-validation)")
+    cells = ablation_cells(base, vary, overrides, {"data.root": data} if data else None)
+    _preflight(cells)
+    with writing(out, overwrite=True) as out:  # held for the whole run: one ablation per folder
+        _check_output(out, folds, cells, overwrite)
+        if overwrite and out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        cells_dir = out / "cells"
+        cells_dir.mkdir(parents=True, exist_ok=True)
+        write_json(out / ABLATION_FILE, {"folds": folds})
+        rows, trained = [], 0
+        for i, (name, values, cfg) in enumerate(cells, start=1):
+            record = cells_dir / f"{name}.json"
+            if record.is_file():
+                row = json.loads(record.read_text())
+                stage(f"cell {i}/{len(cells)} {name}: kept (finished earlier)", progress)
+            else:
+                stage(f"cell {i}/{len(cells)} {name}: training ({', '.join(f'{k}={v}' for k, v in values.items())})",
+                      progress)
+                row = {"cell": name, **values, **_train_cell(name, cfg, cells_dir, folds, progress, infer_size)}
+                write_json(record, row)
+                trained += 1
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        write_table(table, out / "ablation.csv")
+        write_text(out / "ablation.md", _markdown(table, folds))
+        _plot(table, out / "ablation.png")
     return AblationResult(table, out, trained, len(cells) - trained)
 
 

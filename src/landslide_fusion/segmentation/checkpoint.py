@@ -14,6 +14,8 @@ that carry a fingerprint of what they were trained on.
   fingerprint with the new one and refuses, naming each difference
   (``train.lr: 0.001 -> 0.01``, ``data: 12 file(s) differ``), before any weight is loaded, so a
   different model gives that line too rather than a state-dict error.
+* **Damage.** A checkpoint that cannot be read (cut short by a full disk, emptied, overwritten)
+  is refused in one line naming it (:func:`load_checkpoint`); training afresh deletes it.
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ import dataclasses
 import fcntl
 import json
 import os
+import pickle
 import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..errors import DataError
 from .config import SegmentConfig
 
-__all__ = ["WorkDir", "open_workdir", "has_work", "LOCK", "fingerprint", "differences", "check_fingerprint", "COSMETIC"]
+__all__ = ["WorkDir", "open_workdir", "has_work", "LOCK", "fingerprint", "differences", "check_fingerprint",
+           "load_checkpoint", "COSMETIC"]
 
 LOCK = "lock"
 COSMETIC = ("data.root", "data.cache", "train.threads", "train.workers", "post.", "scene.")
@@ -165,3 +171,17 @@ def check_fingerprint(saved: str | None, current: dict[str, Any], ckpt: Path) ->
     if diffs:
         raise DataError(f"{ckpt}: cannot resume, it was trained on other settings ({'; '.join(diffs)}); "
                         "resume with the original config and data, or train afresh without --resume")
+
+
+def load_checkpoint(path: Path, device: str) -> dict[str, Any]:
+    """The training state in checkpoint ``path`` (tensors and plain values only, no code run);
+    a damaged or foreign file is refused in one line."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as e:
+        why = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: checkpoint is damaged and cannot be resumed ({why}); "
+                        "train afresh without --resume (that deletes it)") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise DataError(f"{path}: not a training checkpoint of this project; train afresh without --resume")
+    return state

@@ -46,12 +46,15 @@ def ablate(
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
     folds: int = typer.Option(0, help="k-fold cross-validation per cell (0: one run per cell)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT (an ablation's cells included) instead of "
+                                                              "resuming it."),
     as_json: bool = JsonOption,
 ) -> None:
     """Train every combination of --vary values and write OUT/ablation.csv, .md and .png."""
     from .ablate import run_ablation
 
-    r = run_ablation(config, list(vary), out, data=data, overrides=list(set_), folds=folds, progress=not as_json)
+    r = run_ablation(config, list(vary), out, data=data, overrides=list(set_), folds=folds, overwrite=overwrite,
+                     progress=not as_json)
     emit({"out": str(r.out), "trained": r.trained, "kept": r.kept, "cells": r.table.to_dict("records")}, as_json,
          f"{r.trained} cells trained, {r.kept} kept; table in {r.out}/ablation.csv (.md, .png)\n"
          + (r.out / "ablation.md").read_text(encoding="utf-8"))

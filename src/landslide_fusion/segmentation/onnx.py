@@ -4,10 +4,15 @@ The exported graph is the whole saved pipeline: raw bands -> band engineering ->
 -> network -> logits, with dynamic batch, height and width, so ``--engine onnx`` takes the
 same raw bands as the torch engine. ``export_onnx`` checks the exported model against torch on a
 random batch and records the largest absolute difference of the logits in ``onnx.json``.
+
+Both directions need the optional ``onnx`` extra (``onnx``, ``onnxruntime``); without it, or with
+a ``model.onnx`` that is empty, cut short or not an ONNX model, the command stops with one line
+naming what is missing or the file.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from pathlib import Path
@@ -18,7 +23,22 @@ import torch
 from ..errors import DataError
 from ..io.atomic import atomic_path, write_json
 
-__all__ = ["export_onnx", "export_module", "OnnxPipeline"]
+__all__ = ["export_onnx", "export_module", "OnnxPipeline", "require_onnx"]
+
+_INSTALL = "pip install 'landslide-fusion[onnx]'"
+
+
+def require_onnx(purpose: str, packages: tuple[str, ...] = ("onnx", "onnxruntime")) -> None:
+    """Refuse in one line when an optional package ``purpose`` needs is not installed."""
+    missing = []
+    for package in packages:
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            missing.append(package)
+    if missing:
+        raise DataError(f"{purpose} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+                        f"not installed; {_INSTALL}")
 
 
 class OnnxPipeline:
@@ -28,14 +48,20 @@ class OnnxPipeline:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"{path}: no ONNX model; export one with 'landslide segment export --run {path.parent}'")
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise DataError("the onnx engine needs onnxruntime; pip install 'landslide-fusion[onnx]'") from None
+        require_onnx("the onnx engine", ("onnxruntime",))
+        import onnxruntime as ort
+
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime's exceptions (InvalidProtobuf, ...) have no public base class
+            if not type(e).__module__.startswith("onnxruntime"):
+                raise
+            why = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+            raise DataError(f"{path}: not a readable ONNX model ({why}); export it again with "
+                            f"'landslide segment export --run {path.parent} --overwrite'") from None
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -61,6 +87,7 @@ def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     from ..io.atomic import output_file
     from .infer import SegmentationRun
 
+    require_onnx("segment export")
     r = SegmentationRun.load(run)
     out = Path(out) if out else Path(run) / "model.onnx"
     size = size or r.config.data.size or 128

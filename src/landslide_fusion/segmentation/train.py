@@ -62,14 +62,15 @@ from torch import nn
 from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text
-from ..domains import Domain, run_domain
+from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text, writes_output
+from ..io.fingerprint import folder_sha256
+from ..domains import Domain, training_domain
 from ..io.concat import ConcatDataset
 from ..io.open import Dataset, open_dataset
 from ..io.tables import write_table
 from ..progress import stage, track
 from .augment import augment_batch
-from .checkpoint import LOCK, check_fingerprint, fingerprint, has_work, open_workdir
+from .checkpoint import LOCK, check_fingerprint, fingerprint, has_work, load_checkpoint, open_workdir
 from .config import SegmentConfig
 from .data import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
@@ -81,6 +82,7 @@ from .models import count_parameters
 from .pipeline import SegmentationPipeline, build_pipeline
 from .plots import plot_history
 from .tuning import SWEEP_FILE, PostChoice, PostSweep, choose_post, run_sweep, sweep_run
+from .weights import save_weights
 
 __all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split", "labelled_images"]
 
@@ -318,12 +320,12 @@ def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
              "epoch": prog.epoch, "best_f1": prog.best_score, "best_epoch": prog.best_epoch,
              "best_model": prog.best_state, "fingerprint": json.dumps(fp)}
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        save_weights(state, tmp)
 
 
 def _restore(path: Path, p: _Parts, fp: dict, device: str) -> _Progress:
     """Load a checkpoint into ``p`` after checking it was trained on ``fp``."""
-    state = torch.load(path, map_location=device, weights_only=True)
+    state = load_checkpoint(path, device)
     check_fingerprint(state.get("fingerprint"), fp, path)
     try:
         p.pipeline.load_state_dict(state["model"])
@@ -355,8 +357,8 @@ def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> N
 def _training_domain(cfg: SegmentConfig, train: PatchDataset) -> Domain:
     """The domain of the run's inputs: the value scale the training files declare (that of the
     first; :attr:`~landslide_fusion.io.sample.Sample.scale`), else the band set's documented default."""
-    scale = train.sample(0).scale
-    return Domain(cfg.features.source, scale) if scale else run_domain({}, cfg.features.source)
+    first = train.sample(0)
+    return training_domain(cfg.features.source, first.scale, first.image, f"{cfg.data.root}: image {first.id}")
 
 
 def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: PostChoice, prog: _Progress,
@@ -369,6 +371,7 @@ def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: P
         "out_bands": list(pipeline.engineer.out_bands),
         "threshold": post.threshold,
         "gate": post.gate,
+        "data_sha256": folder_sha256(cfg.data.root),  # what it learned from, compared by fusion provenance
         "best_epoch": prog.best_epoch,
         "epochs_run": len(prog.history),
         "world_size": world,
@@ -396,6 +399,7 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         raise DataError(f"need at least one training and one validation patch (have {len(split.train)} and {n_val})")
     if split.val is None and post is None:
         raise ConfigError("training without a validation set needs the post-processing chosen elsewhere")
+    domain = _training_domain(cfg, split.train)  # refused before any work when the files' scale is impossible
     stats = streamed_stats(cfg, split.train)
     sampler = EpochSampler(split.labels, rank=rank, world=world, seed=t.seed, negative_fraction=t.negative_fraction)
     loader = make_loader(split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda",
@@ -430,7 +434,6 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
             break
     if prog.best_state is not None:
         p.pipeline.load_state_dict(prog.best_state)
-    domain = _training_domain(cfg, split.train)
     sweep = None
     if post is None:
         post, sweep = _tune_post(p.pipeline, split.val, cfg, domain)
@@ -461,7 +464,7 @@ def write_run_files(folder: Path, cfg: SegmentConfig, pipeline: SegmentationPipe
 
     save_config(cfg, folder / "config.toml")
     BandStats(**info["stats"]).save(folder / "band_stats.json")
-    torch.save(pipeline.state_dict(), folder / "model.pt")
+    save_weights(pipeline.state_dict(), folder / "model.pt")
     write_json(folder / "run.json", {k: v for k, v in info.items() if k != "stats"})
     write_json(folder / "metrics.json", info["metrics"])
     write_text(folder / "history.csv", _history_csv(history))
@@ -471,6 +474,9 @@ def write_run_files(folder: Path, cfg: SegmentConfig, pipeline: SegmentationPipe
         plot_history(history, folder / "curves.png")
 
 
+
+
+@writes_output("out")  # checked, and held from here to the commit: one writer for the whole training
 def train_segmentation(
     cfg: SegmentConfig,
     out: str | os.PathLike[str],

@@ -8,6 +8,10 @@ save one. Keys and shapes are compared with the model's by one check (:func:`che
 names the tensors that differ. For a run, the model the config describes is first built on the
 ``meta`` device (shapes only, no memory), so a config asking for huge ``model.widths`` or a
 ``model.pt`` from another run is reported before anything is allocated.
+
+Writing (:func:`save_weights`) goes through a Python file object: ``torch.save`` to a path turns
+a full disk into a ``RuntimeError`` of its zip writer ("unexpected pos ..."), through a file it
+is the ``OSError`` (``ENOSPC``) that :mod:`landslide_fusion.io.atomic` reports naming the output.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from torch import nn
 
 from ..errors import DataError
 
-__all__ = ["load_weights", "check_fit", "build_with_weights"]
+__all__ = ["load_weights", "save_weights", "check_fit", "build_with_weights"]
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -52,6 +56,13 @@ def load_weights(path: str | os.PathLike[str], *, refuse: str | None = None, fix
         if not isinstance(v, torch.Tensor):
             raise DataError(f"{refuse} (entry {k!r} is a {type(v).__name__}, not a tensor); {fix}")
     return state
+
+
+def save_weights(obj: object, path: str | os.PathLike[str]) -> Path:
+    """``torch.save(obj)`` into ``path`` through a file object (a full disk raises ``OSError``)."""
+    with open(path, "wb") as f:
+        torch.save(obj, f)
+    return Path(path)
 
 
 def _listed(names: list[str], limit: int = 3) -> str:

@@ -39,12 +39,14 @@ def _fmt(m: dict, s: dict | None = None) -> str:
 def train(
     data: Path = typer.Option(..., help="CSV or Parquet table, one row per region."),
     out: Path = typer.Option(..., "--out", "-o", help="Model folder to create."),
-    label: str = typer.Option(None, help="Label column (0/1 or true/false)."),
+    label: str = typer.Option(None, help="Label column (0/1, true/false, yes/no, or two classes with --positive)."),
+    positive: str = typer.Option(None, help="The label's landslide class, e.g. wet (default: 1/true/yes)."),
     id: str = typer.Option(None, "--id", help="Region id column (not a feature)."),
     coords: str = typer.Option(None, metavar="X,Y", help="Coordinate columns 'x,y' for spatial CV."),
     cv: Splitter = typer.Option(None, help="Cross-validation splitter."),
     group: str = typer.Option(None, help="Group column for --cv group."),
     block_size: float = typer.Option(None, help="Spatial block size in map units."),
+    threads: int = typer.Option(None, help="LightGBM threads (default: by table size, 1 below 20,000 rows; -1: all)."),
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
     overwrite: bool = OverwriteOption,
@@ -54,8 +56,9 @@ def train(
     from .config import TabularConfig
     from .train import train_tabular
 
-    values = {k: v for k, v in (("label", label), ("id", id), ("cv.group", group), ("cv.block_size", block_size),
-                                ("cv.splitter", cv.value if cv else None)) if v is not None}
+    values = {k: v for k, v in (("label", label), ("positive", positive), ("id", id), ("cv.group", group),
+                                ("cv.block_size", block_size), ("cv.splitter", cv.value if cv else None),
+                                ("gbm.threads", threads)) if v is not None}
     if coords:
         values["coords"] = [c.strip() for c in coords.split(",")]
     cfg = load_config(TabularConfig, config, set_, values)

@@ -26,6 +26,7 @@ class GBMConfig:
     threshold_rule: str = setting("f1", choices=("f1", "recall"))
     target_recall: float = setting(0.9, gt=0, le=1)
     random_state: int = 0
+    threads: int = setting(0, ge=-1)  # LightGBM threads: 0 by table size (1 below 20,000 rows), -1 every core
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,14 @@ class CVConfig:
 
 @dataclass(frozen=True)
 class TabularConfig:
-    """``label``: the 0/1 column; ``id``: region id (never a feature); ``coords``: x/y columns
-    (used by spatial CV; features only if ``coords_as_features``); ``categorical``: columns to
-    treat as categories; ``exclude``: id-like or leaking columns to drop."""
+    """``label``: the class column (0/1, true/false, yes/no, or any two classes with
+    ``positive``); ``positive``: the label of the landslide class, e.g. ``wet`` (empty: 1/true/yes);
+    ``id``: region id (never a feature); ``coords``: x/y columns (used by spatial CV; features
+    only if ``coords_as_features``); ``categorical``: columns to treat as categories; ``exclude``:
+    id-like or leaking columns to drop."""
 
     label: str = "landslide"
+    positive: str = ""
     id: str = ""
     coords: tuple[str, ...] = ()
     coords_as_features: bool = False

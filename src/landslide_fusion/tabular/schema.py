@@ -81,9 +81,11 @@ _TRUE = {"1", "true", "yes", "t", "y", "1.0"}
 _FALSE = {"0", "false", "no", "f", "n", "0.0"}
 
 
-def binary_labels(y: pd.Series | np.ndarray, source: str = "label") -> np.ndarray:
-    """Map 0/1, True/False or yes/no labels to int {0, 1}; anything else is an error
-    (worded as scikit-learn words it, so its estimator checks recognise a graceful failure)."""
+def binary_labels(y: pd.Series | np.ndarray, source: str = "label", positive: str | None = None) -> np.ndarray:
+    """Map labels to int {0, 1}: the class named ``positive`` (compared as text, e.g. ``"wet"``) is 1
+    and the other class 0; without ``positive``, 0/1, true/false and yes/no are understood and
+    anything else is an error, which names the two classes found and ``--positive`` when there
+    are two (worded as scikit-learn words it, so its estimator checks recognise a graceful failure)."""
     if y is None:
         raise DataError(f"{source}: this estimator requires y to be passed, but the target y is None")
     arr = np.asarray(y)
@@ -98,13 +100,24 @@ def binary_labels(y: pd.Series | np.ndarray, source: str = "label") -> np.ndarra
         raise DataError(f"{source}: labels must be one column; got shape {arr.shape}")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise DataError(f"{source}: Input y contains NaN or infinity; drop or fix those rows")
-    s = pd.Series(arr).astype(str).str.strip().str.lower()
-    bad = sorted(set(s.unique()) - _TRUE - _FALSE)
-    if bad:
-        kind = "continuous" if arr.dtype.kind == "f" else ("multiclass" if s.nunique() > 2 else "binary with other names")
-        raise DataError(f"{source}: labels must be binary (0/1, true/false); found {', '.join(bad[:5])} "
-                        f"(Unknown label type: {kind}; Only binary classification is supported)")
-    out = s.isin(_TRUE).to_numpy().astype(int)
+    text = pd.Series(arr).astype(str).str.strip()
+    classes = sorted(text.unique())
+    if positive is not None:
+        if positive not in classes or len(classes) > 2:
+            why = f"no label is {positive!r}" if positive not in classes else f"{len(classes)} classes, not two"
+            raise DataError(f"{source}: --positive {positive!r}: {why}; the labels are {_listed(classes)}")
+        out = (text == positive).to_numpy().astype(int)
+    else:
+        s = text.str.lower()
+        bad = sorted(set(s.unique()) - _TRUE - _FALSE)
+        if bad:
+            kind = ("continuous" if arr.dtype.kind == "f" else
+                    "multiclass" if s.nunique() > 2 else "binary with other names")
+            name = (f"; name the landslide class of the two with --positive (e.g. --positive {classes[-1]})"
+                    if len(classes) == 2 else "")
+            raise DataError(f"{source}: labels must be binary (0/1, true/false, yes/no); found {', '.join(bad[:5])} "
+                            f"(Unknown label type: {kind}; Only binary classification is supported){name}")
+        out = s.isin(_TRUE).to_numpy().astype(int)
     if len(np.unique(out)) < 2:
         raise DataError(f"{source}: only one class ({out[0]}) present; a classifier needs landslide and non-landslide rows")
     return out

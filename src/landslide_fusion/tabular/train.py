@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..config import check_folds, load_config, save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import check_can_write, output_dir, output_file, write_json
+from ..io.atomic import output_dir, output_file, write_json, writes_output
 from ..io.fingerprint import file_sha256, write_sidecar
 from ..io.tables import read_table, require_columns, table_path, write_table
 from ..prior import check_share
@@ -78,7 +78,8 @@ def _favoured(gbm: dict, base: dict | None) -> list[str]:
 def make_gbm(cfg: TabularConfig) -> LandslideGBM:
     params = dataclasses.asdict(cfg.gbm)
     params["class_weight"] = params["class_weight"] if params["class_weight"] != "none" else None
-    return LandslideGBM(categorical=tuple(cfg.categorical), **params)
+    threads = params.pop("threads")
+    return LandslideGBM(categorical=tuple(cfg.categorical), n_jobs=threads or None, **params)
 
 
 def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool = True):
@@ -95,7 +96,7 @@ def prepare(df: pd.DataFrame, cfg: TabularConfig, source: str, with_label: bool 
     X = df.drop(columns=list(dict.fromkeys(drop)))
     if X.shape[1] == 0:
         raise ConfigError(f"{source}: no feature columns left after removing label, id, coords and exclude")
-    y = binary_labels(df[cfg.label], f"{source} column {cfg.label!r}") if with_label else None
+    y = binary_labels(df[cfg.label], f"{source} column {cfg.label!r}", cfg.positive or None) if with_label else None
     ids = df[cfg.id].to_numpy() if cfg.id else np.arange(len(df))
     check_table(X, source, ids, cfg.id, tuple(cfg.categorical))
     coords = df[list(cfg.coords)] if cfg.coords else None
@@ -115,6 +116,7 @@ def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False, p
                                 ids=ids, baseline=baseline, random_state=cfg.gbm.random_state, progress=progress)
 
 
+@writes_output("out")
 def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | os.PathLike[str], *,
                   overwrite: bool = False, baseline: bool = True, progress: bool = False) -> dict:
     """Cross-validate, fit on all rows, and write the model folder.
@@ -123,7 +125,6 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
     and mean +- std metrics, logistic baseline alongside), ``oof.csv`` (out-of-fold
     probabilities for fusion), ``importance.csv`` (SHAP ranking on the data).
     """
-    check_can_write(out, overwrite)
     df = read_table(table)
     X, y, ids, coords, groups = prepare(df, cfg, str(table))
     notes = _column_warnings(X, str(table))

@@ -22,6 +22,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from ...config import setting
 from ...errors import ConfigError
 from .heads import SegmentationNet
 from .layers import conv2d, conv_bn_act
@@ -110,16 +111,16 @@ class DeepLabOptions(HeadOptions):
     ASPP width; ``output_stride``: 8 or 16."""
 
     supported_heads: ClassVar[tuple[str, ...]] = ("mono", "dual")
-    base: int = 64
-    layers: tuple[int, ...] = (3, 4, 6, 3)
-    aspp: int = 256
-    output_stride: int = 16
+    base: int = setting(64, ge=1)
+    layers: tuple[int, ...] = setting((3, 4, 6, 3), ge=1, length=4)
+    aspp: int = setting(256, ge=1)
+    output_stride: int = setting(16, choices=(8, 16))
 
 
 @dataclass(frozen=True)
 class DeepLabSmallOptions(DeepLabOptions):
-    base: int = 16
-    aspp: int = 72
+    base: int = setting(16, ge=1)
+    aspp: int = setting(72, ge=1)
 
 
 def _deeplab(in_channels: int, o: DeepLabOptions) -> DeepLabV3:

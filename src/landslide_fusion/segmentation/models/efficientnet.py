@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from ...config import setting
 from .decoder import EncoderDecoderNet
 from .layers import InvertedResidual, TappedEncoder, conv_bn_act, make_divisible
 from .registry import HeadOptions, register_model
@@ -57,9 +58,9 @@ def efficientnetv2_encoder(in_channels: int, width: float = 1.0, depth: float = 
 class EfficientNetV2Options(HeadOptions):
     """``width``/``depth``: channel and block-count multipliers; ``decoder``: decoder widths."""
 
-    width: float = 0.9
-    depth: float = 0.5
-    decoder: tuple[int, ...] = (64, 48, 32, 24, 16)
+    width: float = setting(0.9, gt=0)
+    depth: float = setting(0.5, gt=0)
+    decoder: tuple[int, ...] = setting((64, 48, 32, 24, 16), ge=1, length=5)
 
 
 @register_model("efficientnetv2", options=EfficientNetV2Options,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...config import setting
 from .decoder import EncoderDecoderNet
 from .layers import InvertedResidual, TappedEncoder, conv_bn_act, make_divisible
 from .registry import HeadOptions, register_model
@@ -49,8 +50,8 @@ def mobilenetv3_encoder(in_channels: int, width: float = 1.0) -> TappedEncoder:
 class MobileNetV3Options(HeadOptions):
     """``width``: channel multiplier of the encoder; ``decoder``: decoder widths, coarse to fine."""
 
-    width: float = 0.9
-    decoder: tuple[int, ...] = (64, 48, 32, 24, 16)
+    width: float = setting(0.9, gt=0)
+    decoder: tuple[int, ...] = setting((64, 48, 32, 24, 16), ge=1, length=5)
 
 
 @register_model("mobilenetv3", options=MobileNetV3Options,

@@ -12,6 +12,13 @@ A new architecture is one file plus one decorator::
 ``create_model(name, in_channels, **options)`` checks ``options`` against that dataclass
 (unknown key: an error listing the model's valid keys; wrong type: an error naming the key), and
 unknown names get an error listing the registered ones (the smp/timm convention).
+
+Each option declares its valid values where it is defined, like every other setting
+(:func:`~landslide_fusion.config.setting`: ``width: float = setting(0.9, gt=0)``,
+``decoder: tuple[int, ...] = setting(..., ge=1, length=5)``); rules between options (a width
+divisible by a head count) go in the dataclass's :meth:`HeadOptions.check`. Both are checked
+whenever options are parsed, so a bad value is one line naming ``model.options.KEY``, the value,
+the range and a valid value, before any model is built.
 """
 
 from __future__ import annotations
@@ -22,12 +29,13 @@ from typing import Any, Callable, ClassVar, NamedTuple
 
 from torch import nn
 
-from ...config import from_dict
+from ...config import check_ranges, config_source, from_dict, origin_of
 from ...errors import ConfigError
 
 __all__ = [
     "HEADS",
     "HeadOptions",
+    "option_error",
     "ModelEntry",
     "register_model",
     "list_models",
@@ -40,19 +48,33 @@ __all__ = [
 ]
 
 HEADS = ("mono", "multi", "dual")
+#: The dotted prefix of model options in a segmentation config.
+PREFIX = "model.options."
+
+
+def option_error(key: str, value: Any, problem: str) -> ConfigError:
+    """``model.options.KEY = VALUE PROBLEM (from --set ...)``: a rule between options broken."""
+    origin = origin_of(PREFIX + key)
+    shown = list(value) if isinstance(value, tuple) else value
+    return ConfigError(f"{PREFIX}{key} = {shown!r} {problem}" + (f" ({origin})" if origin else ""))
 
 
 @dataclass(frozen=True)
 class HeadOptions:
     """Base of every options dataclass: the ``heads`` option, checked against the heads the
-    architecture supports (``supported_heads``, a class variable)."""
+    architecture supports (``supported_heads``, a class variable), and :meth:`check`."""
 
     supported_heads: ClassVar[tuple[str, ...]] = HEADS
     heads: str = "mono"
 
     def __post_init__(self) -> None:
         if self.heads not in self.supported_heads:
-            raise ConfigError(f"heads {self.heads!r} is not supported by this model; valid: {', '.join(self.supported_heads)}")
+            raise option_error("heads", self.heads,
+                               f"is not supported by this model; valid: {', '.join(self.supported_heads)}")
+
+    def check(self) -> None:
+        """Rules between options, checked after each option's declared range (none here);
+        raise :func:`option_error`."""
 
 
 class ModelEntry(NamedTuple):
@@ -100,8 +122,13 @@ def options_class(name: str) -> type:
 
 
 def parse_options(name: str, options: dict[str, Any]) -> Any:
-    """``options`` checked against model ``name``'s dataclass (unknown keys, types, values)."""
-    return from_dict(_lookup(name).options, dict(options), f"model.options (model {name!r})")
+    """``options`` checked against model ``name``'s dataclass: unknown keys, types, each option's
+    declared range, then the rules between options (:meth:`HeadOptions.check`)."""
+    where = f"model.options (model {name!r})"
+    opts = from_dict(_lookup(name).options, dict(options), where, PREFIX)
+    check_ranges(opts, config_source() or where, prefix=PREFIX)
+    opts.check()
+    return opts
 
 
 def create_model(name: str, in_channels: int, **options: Any) -> nn.Module:

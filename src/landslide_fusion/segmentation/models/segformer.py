@@ -21,10 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...config import setting
 from ...errors import ConfigError
 from .heads import SegmentationNet
 from .layers import conv_bn_act
-from .registry import HeadOptions, register_model
+from .registry import HeadOptions, option_error, register_model
 
 __all__ = ["EfficientSelfAttention", "MixFFN", "MiTBlock", "SegFormer", "SegFormerOptions"]
 
@@ -132,11 +133,19 @@ class SegFormerOptions(HeadOptions):
     """MiT-B0: ``dims``, ``depths``, ``num_heads``, ``sr_ratios`` per stage; ``decoder`` width."""
 
     supported_heads: ClassVar[tuple[str, ...]] = ("mono", "dual")
-    dims: tuple[int, ...] = (32, 64, 160, 256)
-    depths: tuple[int, ...] = (2, 2, 2, 2)
-    num_heads: tuple[int, ...] = (1, 2, 5, 8)
-    sr_ratios: tuple[int, ...] = (8, 4, 2, 1)
-    decoder: int = 256
+    dims: tuple[int, ...] = setting((32, 64, 160, 256), ge=1, length=4)
+    depths: tuple[int, ...] = setting((2, 2, 2, 2), ge=1, length=4)
+    num_heads: tuple[int, ...] = setting((1, 2, 5, 8), ge=1, length=4)
+    sr_ratios: tuple[int, ...] = setting((8, 4, 2, 1), ge=1, length=4)
+    decoder: int = setting(256, ge=1)
+
+    def check(self) -> None:
+        """Each stage's width divides evenly among its heads."""
+        for i, (d, h) in enumerate(zip(self.dims, self.num_heads)):
+            if d % h:
+                fit = [max(1, round(d / h)) * h for d, h in zip(self.dims, self.num_heads)]
+                raise option_error("dims", self.dims, f"stage {i + 1}'s {d} channels are not divisible by its {h} "
+                                   f"heads (num_heads {list(self.num_heads)}); e.g. {fit}")
 
 
 @register_model("segformer-b0", options=SegFormerOptions,

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...config import setting
 from .decoder import decode
 from .heads import SegmentationNet
 from .layers import conv_bn_act
@@ -82,7 +83,7 @@ class SqueezeUNet(SegmentationNet):
 class SqueezeUNetOptions(HeadOptions):
     """``widths``: channels per level (fire-module outputs)."""
 
-    widths: tuple[int, ...] = (60, 120, 240, 480, 960)
+    widths: tuple[int, ...] = setting((60, 120, 240, 480, 960), ge=2, min_length=3)
 
 
 @register_model("squeeze-unet", options=SqueezeUNetOptions,

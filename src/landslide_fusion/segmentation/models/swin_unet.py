@@ -18,15 +18,17 @@ Windows are ``window`` x ``window`` tokens (default 4: the study's 224 px inputs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...config import setting
 from ...errors import ConfigError
 from .heads import SegmentationNet
-from .registry import HeadOptions, register_model
+from .registry import HeadOptions, option_error, register_model
 
 __all__ = ["WindowAttention", "SwinBlock", "SwinUNet", "SwinUNetOptions"]
 
@@ -176,10 +178,24 @@ class SwinUNetOptions(HeadOptions):
     """Swin-T dimensions: ``embed_dim`` 96, ``num_heads`` 3-6-12-24; ``depths`` per stage (the
     decoder mirrors stages 3..1); ``window`` in tokens."""
 
-    embed_dim: int = 96
-    depths: tuple[int, ...] = (2, 2, 2, 2)
-    num_heads: tuple[int, ...] = (3, 6, 12, 24)
-    window: int = 4
+    embed_dim: int = setting(96, ge=1)
+    depths: tuple[int, ...] = setting((2, 2, 2, 2), ge=1, min_length=2)
+    num_heads: tuple[int, ...] = setting((3, 6, 12, 24), ge=1, min_length=2)
+    window: int = setting(4, ge=1)
+
+    def check(self) -> None:
+        """``num_heads`` has one entry per stage, and stage ``i`` (``embed_dim * 2**i`` channels)
+        divides evenly among its heads."""
+        if len(self.num_heads) != len(self.depths):
+            raise option_error("num_heads", self.num_heads,
+                               f"must have one entry per stage of depths {list(self.depths)}")
+        for i, h in enumerate(self.num_heads):
+            if (self.embed_dim * 2**i) % h:
+                need = math.lcm(*(h // math.gcd(h, 2**j) for j, h in enumerate(self.num_heads)))
+                raise option_error("embed_dim", self.embed_dim,
+                                   f"gives stage {i + 1} {self.embed_dim * 2**i} channels, not divisible by its "
+                                   f"{h} heads (num_heads {list(self.num_heads)}); use a multiple of {need}, "
+                                   f"e.g. {need * max(1, round(self.embed_dim / need))}")
 
 
 @register_model("swin-unet", options=SwinUNetOptions,

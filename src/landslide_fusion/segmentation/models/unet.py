@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...config import names_of, setting
 from ...errors import ConfigError
 from ..blocks import ConvBlock, ResidualConvBlock, create_attention
 from .decoder import decode
@@ -78,8 +79,8 @@ class SegmentationModel(SegmentationNet):
     ) -> None:
         if block not in BLOCKS:
             raise ConfigError(f"unknown block {block!r}; valid: {', '.join(BLOCKS)}")
-        if len(widths) < 2:
-            raise ConfigError(f"widths needs at least two levels, got {tuple(widths)}")
+        if len(widths) < 3:
+            raise ConfigError(f"widths needs at least three levels, got {tuple(widths)}")
         super().__init__(in_channels, 2 ** (len(widths) - 1), heads)
         blk = BLOCKS[block]
         self.encoder = Encoder(in_channels, widths, blk, attention)
@@ -97,22 +98,22 @@ class SegmentationModel(SegmentationNet):
 class UNetOptions(HeadOptions):
     """``attention``: none, se, cbam or mha after every block; ``widths``: channels per level."""
 
-    attention: str = "none"
-    widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
-    dropout: float = 0.2
+    attention: str = setting("none", choices=names_of("landslide_fusion.segmentation.blocks", "ATTENTIONS"))
+    widths: tuple[int, ...] = setting((64, 128, 256, 512, 1024), ge=1, min_length=3)
+    dropout: float = setting(0.2, ge=0, lt=1)
 
 
 @dataclass(frozen=True)
 class RAUNetOptions(UNetOptions):
     heads: str = "multi"
-    attention: str = "mha"
-    widths: tuple[int, ...] = (52, 104, 208, 416, 832)
-    dropout: float = 0.0
+    attention: str = setting("mha", choices=names_of("landslide_fusion.segmentation.blocks", "ATTENTIONS"))
+    widths: tuple[int, ...] = setting((52, 104, 208, 416, 832), ge=1, min_length=3)
+    dropout: float = setting(0.0, ge=0, lt=1)
 
 
 @dataclass(frozen=True)
 class RAUNetSmallOptions(RAUNetOptions):
-    widths: tuple[int, ...] = (8, 24, 48, 112, 336)
+    widths: tuple[int, ...] = setting((8, 24, 48, 112, 336), ge=1, min_length=3)
 
 
 @register_model("unet", options=UNetOptions, description="U-Net baseline (paper Table I), double conv, 64..1024, dropout 0.2")

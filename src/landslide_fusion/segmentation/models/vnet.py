@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ...config import setting
 from .decoder import decode
 from .heads import SegmentationNet
 from .registry import HeadOptions, register_model
@@ -75,8 +76,8 @@ class VNet(SegmentationNet):
 class VNetOptions(HeadOptions):
     """``base``: width of the first stage; ``convs``: 5x5 convolutions per left stage."""
 
-    base: int = 7
-    convs: tuple[int, ...] = (1, 2, 3, 3, 3)
+    base: int = setting(7, ge=1)
+    convs: tuple[int, ...] = setting((1, 2, 3, 3, 3), ge=1, min_length=3)
 
 
 @register_model("vnet", options=VNetOptions,
