@@ -31,7 +31,7 @@ import pandas as pd
 from .bands import L4S14, get_band_set
 from .domains import Domain, band_factors, run_domain
 from .errors import BandError, ConfigError, DataError
-from .io.atomic import check_can_write, output_dir, write_json, writes_output
+from .io.atomic import output_dir, write_json, writes_output
 from .io.geojson import read_geojson
 from .prior import check_share
 from .progress import stage
@@ -202,7 +202,6 @@ def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.Path
     from .riskmap import draw_risk_map
 
     req = FetchRequest.parse(bbox, date, **fetch_options)
-    check_can_write(out, overwrite)
     inputs = _check_inputs(run, tabular, fusion, regions, grid_m, table, landslide_free_share, allow_mismatch)
     with output_dir(out, overwrite) as tmp:
         scene = fetch(req, tmp / "scene.tif", scale=inputs.domain.scale, progress=progress)

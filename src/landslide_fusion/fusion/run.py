@@ -237,9 +237,6 @@ def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os
     The inputs' sources are checked against the fusion's (:func:`.provenance.check_sources`):
     inputs from other models are refused unless ``allow_mismatch``.
     """
-    from ..io.atomic import check_can_write
-
-    check_can_write(out, overwrite)
     check_share(landslide_free_share)
     fitted = load_fusion(fusion)
     cfg = dataclasses.replace(fitted.cfg, on_missing=on_missing) if on_missing else fitted.cfg
@@ -351,14 +348,12 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
     ``landslide_free_share`` (None: the fusion's declared share).
     """
     from ..config import load_config
-    from ..io.atomic import check_can_write
     from ..io.geojson import read_geojson
     from ..segmentation.infer import SegmentationRun
     from ..tabular.config import TabularConfig
 
     if (data is None) == (scene is None) or (scene is None) != (regions is None):
         raise ConfigError("score either patches (--data) or a map (--scene with --regions)")
-    check_can_write(out, overwrite)
     check_share(landslide_free_share)
     check_region_files(tabular_model, table=table, regions=regions)
     fitted = load_fusion(fusion)

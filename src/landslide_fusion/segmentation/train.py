@@ -62,7 +62,7 @@ from torch import nn
 from ..bands import Role, get_band_set
 from ..config import save_config
 from ..errors import ConfigError, DataError
-from ..io.atomic import atomic_path, check_can_write, output_dir, write_json, write_text, writes_output
+from ..io.atomic import atomic_path, output_dir, write_json, write_text, writes_output
 from ..io.fingerprint import folder_sha256
 from ..domains import Domain, training_domain
 from ..io.concat import ConcatDataset
@@ -492,7 +492,6 @@ def train_segmentation(
     (:func:`_cross_validate`: fold runs, out-of-fold statistics, and with ``refit`` the run used
     for prediction at the folder's root)."""
     out = Path(out)
-    check_can_write(out, overwrite)
     if folds >= 2:
         return _cross_validate(cfg, out, folds, overwrite=overwrite, resume=resume, refit=refit, progress=progress,
                                device=device)

@@ -45,7 +45,7 @@ import torch
 
 from ..config import save_config
 from ..errors import DataError
-from ..io.atomic import check_can_write, output_dir, write_json, write_text
+from ..io.atomic import output_dir, write_json, write_text, writes_output
 from ..io.open import open_dataset
 from ..prior import check_share, declared_share, prior_weight, weighted_f1
 from ..regions import has_landslide, landslide_mask
@@ -291,6 +291,7 @@ def run_for_share(run: SegmentationRun, landslide_free_share: float | None) -> S
     return replace(run, config=cfg, threshold=threshold, info={**run.info, "threshold": threshold, "gate": gate})
 
 
+@writes_output("out")  # an existing -o is refused before anything is predicted, and held to the commit
 def tune_run(run: str | os.PathLike[str], data: str | os.PathLike[str] | None, out: str | os.PathLike[str], *,
              split: str | None = None, landslide_free_share: float | None = None, tune_gate: bool | None = None,
              overwrite: bool = False, progress: bool = False) -> PostChoice:
@@ -299,7 +300,6 @@ def tune_run(run: str | os.PathLike[str], data: str | os.PathLike[str] | None, o
     tuned on (its ``SWEEP_FILE``: nothing is predicted), and write the retuned run to ``out``: the
     same weights; ``post``, ``run.json`` and the sweep updated. The source run is left as it is."""
     share = check_share(landslide_free_share)
-    check_can_write(out, overwrite)
     src = SegmentationRun.load(run)
     post = src.config.post
     post = replace(post, landslide_free_share=post.landslide_free_share if share is None else share,
