@@ -28,10 +28,13 @@ def check(
     root: Path = typer.Argument(..., help="Dataset folder: img/+mask/ (Landslide4Sense) or images/+masks/."),
     split: str = typer.Option(None, help="Check only the stems listed in splits/SPLIT.txt."),
     fix_nan: bool = typer.Option(False, "--fix-nan", help="Replace NaN/inf pixels with 0 instead of failing."),
+    shapes: bool = typer.Option(False, "--shapes", help="List every distinct image shape with its count."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate every file in ROOT and print counts, shapes, band ranges and label balance."""
-    report = check_dataset(root, split=split, nan_policy=NanPolicy.ZERO if fix_nan else NanPolicy.RAISE)
+    """Validate every file in ROOT and print counts, image shapes (count, min/median/max height and
+    width), band ranges and label balance."""
+    report = check_dataset(root, split=split, nan_policy=NanPolicy.ZERO if fix_nan else NanPolicy.RAISE,
+                           list_shapes=shapes)
     emit(report.to_dict(), as_json, report.to_text())
 
 
