@@ -11,6 +11,7 @@ from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, OverwriteOption, emit, user_errors
 from .domains import SCALES
 from .fusion.cli import app as fuse_app
+from .io.atomic import terminate_raises
 from .io.cli import app as data_app
 from .segmentation.cli import app as segment_app
 from .tabular.cli import app as tabular_app
@@ -124,8 +125,11 @@ def assess_cmd(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. SIGTERM (``kill PID``) raises
+    :class:`~landslide_fusion.io.atomic.Terminated` for the whole command, so an interrupted command
+    removes its temporaries and locks as on an error, then exits with status 143."""
+    with terminate_raises():
+        app()
 
 
 if __name__ == "__main__":  # python -m landslide_fusion.cli (e.g. under torchrun)

@@ -13,8 +13,10 @@ on the command line, with the files that go beside it, e.g. a provenance sidecar
   counts as absent.
 * **One writer per output**: a lock (``.NAME.lock``, :func:`fcntl.flock`, released by the kernel
   when the process dies) makes a second concurrent writer fail at once, naming the first one's pid.
-* **No debris**: temporaries are removed on any exception; those of processes killed with
-  ``kill -9`` (their pid no longer runs) are removed by the next run writing the same output.
+* **No debris**: temporaries are removed on any exception, on Ctrl-C (SIGINT raises
+  :class:`KeyboardInterrupt`) and on ``kill`` (SIGTERM: :func:`terminate_raises`); those of
+  processes killed with ``kill -9`` (their pid no longer runs) are removed by the next run
+  writing the same output.
 * **Links**: an output that is a symbolic link is written into the link's target (the link stays);
   a link to nothing is refused.
 """
@@ -26,6 +28,8 @@ import glob
 import json
 import os
 import shutil
+import signal
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,9 +38,42 @@ from typing import Any, Iterator
 from ..errors import OutputExistsError
 
 __all__ = ["atomic_path", "output_dir", "output_file", "write_json", "write_text", "check_can_write", "resolve_output",
-           "output_lock", "clean_stale"]
+           "output_lock", "clean_stale", "terminate_raises", "Terminated"]
 
 _TAGS = ("tmp", "old")
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived (``kill PID``): raised where the process was, so every ``finally`` and
+    ``except BaseException`` on the way out removes its temporaries, as on an error. A subclass of
+    :class:`SystemExit` with code 143 (128 + SIGTERM, the shell's convention): unhandled, the process
+    ends with that status and no traceback, as it would have been ended by the signal."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def terminate_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` instead of ending the process on the spot.
+
+    Only where SIGTERM has its default action (a handler someone installed is kept) and only in the
+    main thread (Python runs signal handlers there; elsewhere this does nothing). Nested uses are
+    free: the outermost one installs the handler and restores the default on exit.
+    """
+    install = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    if install:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -173,12 +210,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     if not any(".tmp-" in part for part in path.parent.parts):  # a run's own new folder has nothing stale
         clean_stale(path)
     tmp = _sibling(path, "tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            _remove(tmp)
+    with terminate_raises():
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                _remove(tmp)
 
 
 def _appeared(path: Path) -> OutputExistsError:
@@ -221,7 +259,7 @@ def _claim(path: Path, overwrite: bool) -> Iterator[Path]:
     """As the only writer of ``path`` (checked again under the lock, stale temporaries removed),
     yield a new empty temporary folder beside it; the folder is removed on exit if still there."""
     _make_parent(path)
-    with output_lock(path):
+    with terminate_raises(), output_lock(path):
         check_can_write(path, overwrite)  # the writer we raced may have finished first
         clean_stale(path)
         tmp = _sibling(path, "tmp")
