@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from landslide_fusion.cli import app
 from landslide_fusion.regions import STAT_COLUMNS
 from landslide_fusion.synth import synth_fusion_regions
+from tests.rfc7946 import assert_rfc7946
 
 runner = CliRunner()
 
@@ -40,7 +41,7 @@ def test_fuse_train_predict_compare(sides, tmp_path):
     risk = pd.read_csv(tmp_path / "risk" / "risk.csv")
     assert list(risk.columns[:4]) == ["id", "risk_score", "risk_class", "landslide"] and len(risk) == 200
     assert set(risk["risk_class"]) <= {"low", "moderate", "high", "very high"}
-    geo = json.loads((tmp_path / "risk" / "risk.geojson").read_text())
+    geo = assert_rfc7946(tmp_path / "risk" / "risk.geojson", lonlat=False)  # x, y of no known CRS
     assert len(geo["features"]) == 200 and geo["features"][0]["geometry"]["type"] == "Point"
     dis = pd.read_csv(tmp_path / "risk" / "disagreements.csv")
     assert len(dis) == p["disagreements"] and (dis["tabular_vote"] != dis["image_vote"]).all()
