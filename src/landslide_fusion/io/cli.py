@@ -9,7 +9,7 @@ import typer
 
 from ..check import check_dataset
 from ..clitools import JsonOption, OverwriteOption, emit, user_errors
-from ..synth import write_synth_folder, write_synth_l4s
+from ..synth import write_synth_folder, write_synth_l4s, write_synth_scene
 from .validate import NanPolicy
 
 __all__ = ["app"]
@@ -20,6 +20,7 @@ app = typer.Typer(help="Validate dataset folders and generate synthetic data.", 
 class Layout(str, Enum):
     l4s = "l4s"
     folder = "folder"
+    scene = "scene"
 
 
 @app.command("check")
@@ -45,16 +46,19 @@ def synth(
     n: int = typer.Option(64, "--n", min=1, help="Number of patches."),
     size: int = typer.Option(128, min=16, help="Patch size in pixels."),
     seed: int = typer.Option(0, help="Random seed."),
-    layout: Layout = typer.Option(Layout.l4s, help="l4s: 14-band HDF5; folder: RGB PNG images/ + masks/."),
+    layout: Layout = typer.Option(Layout.l4s, help="l4s: 14-band HDF5; folder: RGB PNG images/ + masks/; scene: one "
+                                  "georeferenced GeoTIFF of the patches side by side + regions.geojson."),
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Write generated Landslide4Sense-like patches and a matching region table."""
-    write = write_synth_l4s if layout is Layout.l4s else write_synth_folder
+    """Write generated Landslide4Sense-like patches and a matching region table (or, with --layout
+    scene, a small georeferenced scene and its region polygons)."""
+    write = {Layout.l4s: write_synth_l4s, Layout.folder: write_synth_folder, Layout.scene: write_synth_scene}[layout]
     s = write(root, n=n, size=size, seed=seed, overwrite=overwrite)
+    what = f"{s.scene.name}, mask.tif, regions.geojson" if s.scene else f"{s.n_patches} patches"
     emit(
         s.__dict__,
         as_json,
-        f"wrote {s.n_patches} patches ({s.positive_patches} with landslides, "
+        f"wrote {what} ({s.n_patches} patches, {s.positive_patches} with landslides, "
         f"{100 * s.landslide_pixel_fraction:.2f} % landslide pixels) and {s.table} to {s.root}",
     )
