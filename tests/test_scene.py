@@ -141,8 +141,10 @@ def test_band_map_and_errors():
     assert resolve_band_map(bands, 4, (None,) * 4, ("RED=4", "GREEN=3", "BLUE=2"), "s") == [3, 2, 1]
     with pytest.raises(BandError, match="no input band for model band.*BLUE"):
         resolve_band_map(bands, 4, (None,) * 4, ("RED=4", "GREEN=3"), "s")
-    with pytest.raises(BandError, match="4 bands, the model needs 3.*--band-map"):
+    with pytest.raises(BandError, match="4 bands, the model needs 3.*--band-map.*e.g. RED=1,GREEN=2,BLUE=3,"):
         resolve_band_map(bands, 4, (None,) * 4, (), "s")
+    with pytest.raises(BandError, match="e.g. B1=1,B2=2,B3=3,"):  # the example names the model's own bands
+        resolve_band_map(L4S14.bands, 4, (None,) * 4, (), "s")
     with pytest.raises(BandError, match="bands 1..4"):
         resolve_band_map(bands, 4, (None,) * 4, ("RED=5", "GREEN=3", "BLUE=2"), "s")
     with pytest.raises(ConfigError, match="MODEL=INPUT"):
