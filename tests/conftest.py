@@ -150,8 +150,10 @@ def signal_while_writing(args: list[str], partial: str, meanwhile: Callable[[], 
     finally:
         killer.join()
         proc.wait()
+    name = signal.Signals(sig).name
     assert proc.returncode == SIGNAL_EXIT[sig], \
-        f"{args[:2]} ended ({proc.returncode}) before {signal.Signals(sig).name}; give it more work"
+        f"{args[:2]} ended with {proc.returncode}, not {SIGNAL_EXIT[sig]} as on {name} (if it ended before {name}, " \
+        "give it more work)"
 
 
 def kill_9_while_writing(args: list[str], partial: str, meanwhile: Callable[[], object], seed: int) -> None:
