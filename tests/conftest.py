@@ -124,7 +124,8 @@ def debris(folder: Path) -> list[str]:
 
 #: How a ``landslide`` process ends on each signal: killed outright (-9), SIGTERM raised as
 #: ``Terminated`` (exit 143 once cleaned up), SIGINT raised as ``KeyboardInterrupt`` (click: exit 130).
-SIGNAL_EXIT = {signal.SIGKILL: -signal.SIGKILL, signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGINT: 128 + signal.SIGINT}
+SIGNAL_EXIT = {signal.SIGKILL: -signal.SIGKILL, signal.SIGTERM: 128 + signal.SIGTERM,
+               signal.SIGINT: 128 + signal.SIGINT}
 
 
 def signal_while_writing(args: list[str], partial: str, meanwhile: Callable[[], object], seed: int,

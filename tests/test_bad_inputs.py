@@ -500,7 +500,8 @@ def test_a_run_stopped_by_a_signal_leaves_nothing_behind(tmp_path, sig):
     import glob
 
     out = tmp_path / "gen"
-    signal_while_writing(_synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*", lambda: None, seed=1, sig=sig)
+    signal_while_writing(_synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*", lambda: None, seed=1,
+                         sig=sig)
     assert not out.exists() and debris(tmp_path) == []
 
 

@@ -83,10 +83,12 @@ def test_polygons_written_by_the_right_hand_rule(tmp_path):
     ({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]}, "'geometry' and 'properties'"),
     ({"type": "FeatureCollection", "features": [], "crs": {"type": "name"}}, "'crs' member"),
     ({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [200.0, 10.0]}}, "longitude"),
-    ({"type": "Feature", "properties": None, "geometry": {"type": "LineString", "coordinates": [[1, 2]]}}, "at least 2"),
-    ({"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}},
-     "not closed"),
-    ({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1, 2]}, "features": []}, "7.1"),
+    ({"type": "Feature", "properties": None, "geometry": {"type": "LineString", "coordinates": [[1, 2]]}},
+     "at least 2"),
+    ({"type": "Feature", "properties": {},
+      "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}}, "not closed"),
+    ({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1, 2]}, "features": []},
+     "7.1"),
     ({"type": "Feature", "properties": {}, "id": [1], "geometry": None}, "'id'"),
 ])
 def test_the_rfc7946_check_catches_what_it_names(tmp_path, doc, message):

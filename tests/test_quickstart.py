@@ -121,7 +121,8 @@ def test_quickstart_scene_steps(chain):
     assert len(geo["features"]) == 4
     lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
     assert (abs(lon - 91.76) < 0.05).all() and (abs(lat - 22.39) < 0.05).all()  # UTM 46N near Rangamati
-    r = runner.invoke(app, ["segment", "predict", "--run", str(d / "seg"), "-i", str(d / "scene.tif"), "-o", str(d / "x")])
+    r = runner.invoke(app, ["segment", "predict", "--run", str(d / "seg"), "-i", str(d / "scene.tif"),
+                            "-o", str(d / "x")])
     assert r.exit_code == 1 and "scene.tif: file not found" in r.stderr and not (d / "x").exists()
 
 

@@ -59,7 +59,8 @@ class DatasetReport:
         if s["distinct"] == 1:
             return f"{s['bands'][0]}x{h['min']}x{w['min']} (all {s['images']} images)"
         text = (f"{s['distinct']} distinct over {s['images']} image(s); {'/'.join(map(str, s['bands']))} band(s), "
-                f"height {h['min']}-{h['max']} (median {h['median']:g}), width {w['min']}-{w['max']} (median {w['median']:g})")
+                f"height {h['min']}-{h['max']} (median {h['median']:g}), "
+                f"width {w['min']}-{w['max']} (median {w['median']:g})")
         if self.shape_counts is not None:
             text += "".join(f"\n    {shape}: {n}" for shape, n in self.shape_counts.items())
         elif s["distinct"] > 1:

@@ -81,7 +81,8 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
     summary["text"] = (
         f"demo outputs in {out}/\n"
         f"  data/                generated patches (img/, mask/) and regions.csv\n"
-        f"  segmentation/        RAU-Net, {FOLDS}-fold CV: landslide F1 {s['f1']:.3f}, IoU {s['iou']:.3f}; oof_stats.csv\n"
+        f"  segmentation/        RAU-Net, {FOLDS}-fold CV: landslide F1 {s['f1']:.3f}, IoU {s['iou']:.3f}; "
+        "oof_stats.csv\n"
         f"  tabular/             LightGBM: spatial-CV ROC-AUC {t['gbm']['roc_auc']:.3f} "
         f"(logistic {t['logistic']['roc_auc']:.3f}); SHAP plots in tabular/explain/\n"
         f"  fusion/              5-fold CV over regions, ROC-AUC: tabular {f['tabular']['roc_auc']:.3f}, "
