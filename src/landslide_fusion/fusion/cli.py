@@ -150,7 +150,7 @@ def score(
     table: Path = typer.Option(None, help="Region table for the tabular model (default: descriptors of the images, "
                                           "or the region properties)."),
     split: str = typer.Option(None, help="Split list of an image folder."),
-    band_map: str = typer.Option(None, help="Map: model band <- scene band number or description (segment predict --help)."),
+    band_map: str = typer.Option(None, help="Map: model band <- scene band number or name (segment predict --help)."),
     on_missing: OnMissing = OnMissingOption,
     allow_mismatch: bool = AllowMismatchOption,
     overwrite: bool = OverwriteOption,
