@@ -134,7 +134,9 @@ def signal_while_writing(args: list[str], partial: str, meanwhile: Callable[[], 
     random moment up to 0.3 s after a file matching the glob ``partial`` appears. ``meanwhile``
     (e.g. the uninterrupted reference run) runs in this process during the wait. The process must
     end as :data:`SIGNAL_EXIT` says (not before the signal)."""
-    proc = subprocess.Popen(cli_command(args), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a shell's background job ignores SIGINT, and its children inherit that: give the CLI the default back
+    proc = subprocess.Popen(cli_command(args), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     delay = np.random.default_rng(seed).uniform(0, 0.3)
 
     def kill() -> None:

@@ -14,7 +14,8 @@ on the command line, with the files that go beside it, e.g. a provenance sidecar
 * **One writer per output**: a lock (``.NAME.lock``, :func:`fcntl.flock`, released by the kernel
   when the process dies) makes a second concurrent writer fail at once, naming the first one's pid.
 * **No debris**: temporaries are removed on any exception, on Ctrl-C (SIGINT raises
-  :class:`KeyboardInterrupt`) and on ``kill`` (SIGTERM: :func:`terminate_raises`); those of
+  :class:`KeyboardInterrupt`) and on ``kill`` (SIGTERM, :func:`terminate_raises`), and an
+  interrupted run never commits its output; those of
   processes killed with ``kill -9`` (their pid no longer runs) are removed by the next run
   writing the same output.
 * **Links**: an output that is a symbolic link is written into the link's target (the link stays);
@@ -53,27 +54,49 @@ class Terminated(SystemExit):
         super().__init__(128 + signal.SIGTERM)
 
 
+#: Interrupts whose exception may have been swallowed (Python ignores, with a message, an exception
+#: raised in a finalizer or weakref callback, e.g. while h5py closes a file): raised again at the
+#: next commit, so an interrupted run never commits its output.
+_PENDING: list[type[BaseException]] = []
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    _PENDING.append(Terminated)
     raise Terminated()
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    _PENDING.append(KeyboardInterrupt)
+    raise KeyboardInterrupt
+
+
+def _check_interrupted() -> None:
+    """Raise again an interrupt whose first exception was swallowed (see :data:`_PENDING`)."""
+    if _PENDING:
+        raise _PENDING.pop(0)()
 
 
 @contextmanager
 def terminate_raises() -> Iterator[None]:
-    """While inside, SIGTERM raises :class:`Terminated` instead of ending the process on the spot.
+    """While inside, SIGTERM raises :class:`Terminated` instead of ending the process on the spot,
+    and SIGINT raises :class:`KeyboardInterrupt` as Python's own handler does; either is raised
+    again at the next commit of an output if the first one was swallowed (:data:`_PENDING`).
 
-    Only where SIGTERM has its default action (a handler someone installed is kept) and only in the
-    main thread (Python runs signal handlers there; elsewhere this does nothing). Nested uses are
-    free: the outermost one installs the handler and restores the default on exit.
+    Only for a signal that has its default action (a handler someone installed is kept) and only
+    in the main thread (Python runs signal handlers there; elsewhere this does nothing). Nested
+    uses are free: the outermost one installs the handlers and restores the previous ones on exit.
     """
-    install = threading.current_thread() is threading.main_thread() and \
-        signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    if install:
-        signal.signal(signal.SIGTERM, _raise_terminated)
+    ours = {signal.SIGTERM: (signal.SIG_DFL, _raise_terminated), signal.SIGINT: (signal.default_int_handler,
+                                                                                  _raise_interrupt)}
+    main = threading.current_thread() is threading.main_thread()
+    installed = {sig: default for sig, (default, handler) in ours.items() if main and signal.getsignal(sig) == default}
+    for sig in installed:
+        signal.signal(sig, ours[sig][1])
     try:
         yield
     finally:
-        if install:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig, default in installed.items():
+            signal.signal(sig, default)
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -213,6 +236,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     with terminate_raises():
         try:
             yield tmp
+            _check_interrupted()
             os.replace(tmp, path)
         finally:
             if tmp.exists():
@@ -228,6 +252,7 @@ def _appeared(path: Path) -> OutputExistsError:
 
 def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
     """Move the folder ``tmp`` to ``path``: only onto nothing or an empty folder, unless ``overwrite``."""
+    _check_interrupted()
     if path.is_symlink() or path.exists():
         if not overwrite and (not path.is_dir() or any(path.iterdir())):
             raise _appeared(path)
@@ -246,6 +271,7 @@ def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
 def _commit_file(tmp: Path, path: Path, overwrite: bool) -> None:
     """Move the files of the folder ``tmp`` beside ``path``, ``path``'s own file last (its arrival
     marks the whole output): only onto nothing, unless ``overwrite``."""
+    _check_interrupted()
     if not overwrite and (path.is_symlink() or path.exists()):
         raise _appeared(path)
     main = tmp / path.name
