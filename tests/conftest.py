@@ -139,11 +139,21 @@ def debris(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
 
 
-def kill_9_while_writing(args: list[str], partial: str, meanwhile: Callable[[], object], seed: int) -> None:
-    """Run ``landslide ARGS`` in a new process and ``kill -9`` it while it writes: at a seeded
+#: How a ``landslide`` process ends on each signal: killed outright (-9), SIGTERM raised as
+#: ``Terminated`` (exit 143 once cleaned up), SIGINT raised as ``KeyboardInterrupt`` (click: exit 130).
+SIGNAL_EXIT = {signal.SIGKILL: -signal.SIGKILL, signal.SIGTERM: 128 + signal.SIGTERM,
+               signal.SIGINT: 128 + signal.SIGINT}
+
+
+def signal_while_writing(args: list[str], partial: str, meanwhile: Callable[[], object], seed: int,
+                         sig: int = signal.SIGKILL) -> None:
+    """Run ``landslide ARGS`` in a new process and send it ``sig`` while it writes: at a seeded
     random moment up to 0.3 s after a file matching the glob ``partial`` appears. ``meanwhile``
-    (e.g. the uninterrupted reference run) runs in this process during the wait."""
-    proc = subprocess.Popen(cli_command(args), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (e.g. the uninterrupted reference run) runs in this process during the wait. The process must
+    end as :data:`SIGNAL_EXIT` says (not before the signal)."""
+    # a shell's background job ignores SIGINT, and its children inherit that: give the CLI the default back
+    proc = subprocess.Popen(cli_command(args), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     delay = np.random.default_rng(seed).uniform(0, 0.3)
 
     def kill() -> None:
@@ -151,7 +161,7 @@ def kill_9_while_writing(args: list[str], partial: str, meanwhile: Callable[[], 
         while not glob.glob(partial) and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)
         time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)  # nothing when it has already ended
+        proc.send_signal(sig)  # nothing when it has already ended
 
     killer = threading.Thread(target=kill)
     killer.start()
@@ -160,7 +170,15 @@ def kill_9_while_writing(args: list[str], partial: str, meanwhile: Callable[[], 
     finally:
         killer.join()
         proc.wait()
-    assert proc.returncode == -signal.SIGKILL, f"{args[:2]} ended ({proc.returncode}) before it was killed; give it more work"
+    name = signal.Signals(sig).name
+    assert proc.returncode == SIGNAL_EXIT[sig], \
+        f"{args[:2]} ended with {proc.returncode}, not {SIGNAL_EXIT[sig]} as on {name} (if it ended before {name}, " \
+        "give it more work)"
+
+
+def kill_9_while_writing(args: list[str], partial: str, meanwhile: Callable[[], object], seed: int) -> None:
+    """:func:`signal_while_writing` with ``kill -9``."""
+    signal_while_writing(args, partial, meanwhile, seed, signal.SIGKILL)
 
 
 def _summary(path: Path) -> object:

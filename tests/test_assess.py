@@ -17,6 +17,7 @@ from landslide_fusion.config import load_config
 from landslide_fusion.errors import LandslideError
 from landslide_fusion.segmentation import SegmentConfig, train_segmentation
 from tests.conftest import TINY, tiny_fusion_pair
+from tests.rfc7946 import assert_rfc7946
 from tests.riskmap_checks import assert_map_shows_risk
 from tests.test_stac_fetch import X0, Y0, generated_box
 
@@ -43,8 +44,9 @@ def test_assess_grid_image_only(stac_generated, tiny_run, tmp_path):
     risk = pd.read_csv(out / "risk.csv")
     assert len(risk) == r["regions"] and risk["risk_score"].between(0, 1).all()
     assert set(risk["risk_class"]) <= {"low", "moderate", "high", "very high"}
-    geo = json.loads((out / "risk.geojson").read_text())
-    assert len(geo["features"]) == len(risk) and "crs" not in geo  # RFC 7946: WGS 84 longitude/latitude
+    geo = assert_rfc7946(out / "risk.geojson")  # WGS 84 longitude/latitude
+    assert len(geo["features"]) == len(risk)
+    assert_rfc7946(out / "landslides.geojson")
     lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
     assert (np.abs(lon) <= 180).all() and (np.abs(lat) <= 90).all()
     assert_map_shows_risk(out)  # map.png by its pixels

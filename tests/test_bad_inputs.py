@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Callable
 
@@ -17,7 +18,8 @@ from typer.testing import CliRunner
 from landslide_fusion.cli import app
 from tests.test_stac_fetch import generated_box
 from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_region_table, write_synth_folder, write_synth_l4s
-from tests.conftest import assert_same_outputs, cli_command, cli_env, debris, invoke_ok, kill_9_while_writing
+from tests.conftest import (assert_same_outputs, cli_command, cli_env, debris, invoke_ok, kill_9_while_writing,
+                            signal_while_writing)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
@@ -771,6 +773,30 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):
     invoke_ok(_synth(out, 3, n=400))
     assert debris(tmp_path) == []
     assert_same_outputs(out, ref)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_run_stopped_by_a_signal_leaves_nothing_behind(tmp_path, sig):
+    """``kill PID`` or Ctrl-C while a run writes: its temporary folder and lock go, as on an error."""
+    import glob
+
+    out = tmp_path / "gen"
+    signal_while_writing(_synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*", lambda: None, seed=1,
+                         sig=sig)
+    assert not out.exists() and debris(tmp_path) == []
+
+
+def test_training_stopped_by_sigterm_leaves_nothing_behind(tmp_path):
+    """SIGTERM while ``segment train`` holds its partial folder and before its first checkpoint:
+    the partial folder and its lock are removed (a checkpoint would be kept for --resume)."""
+    import glob
+
+    g = tmp_path / "data"
+    write_synth_l4s(g, n=24, size=32, seed=1)
+    args = ["segment", "train", "-c", "configs/rau-net-small.toml", "--data", str(g), "--set", "train.epochs=50",
+            "--set", "model.widths=[4, 8, 8, 16, 16]", "-o", str(tmp_path / "run")]
+    signal_while_writing(args, f"{glob.escape(str(tmp_path))}/.run.partial-*", lambda: None, seed=2, sig=signal.SIGTERM)
+    assert not (tmp_path / "run").exists() and debris(tmp_path) == []
 
 
 def test_cli_paths_are_values_not_toml(tmp_path):

@@ -22,6 +22,22 @@ def test_check_text_and_json(l4s_root):
     r = runner.invoke(app, ["data", "check", str(l4s_root), "--json"])
     report = json.loads(r.stdout)
     assert report["n_images"] == 12 and report["n_masks"] == 12 and 0 < report["landslide_pixel_fraction"] < 0.1
+    assert report["shapes"]["distinct"] == 1 and "shape_counts" not in report
+
+
+def test_check_summarises_shapes_and_lists_them_on_request(tmp_path):
+    from landslide_fusion.io import write_image_folder_sample
+
+    for i, (h, w) in enumerate([(20, 30), (20, 30), (40, 10), (61, 90)]):
+        write_image_folder_sample(tmp_path, f"s{i}", np.full((3, h, w), 100, np.uint8), np.zeros((h, w), np.uint8))
+    r = runner.invoke(app, ["data", "check", str(tmp_path), "--json"])
+    s = json.loads(r.stdout)["shapes"]
+    assert s == {"images": 4, "distinct": 3, "bands": [3], "height": {"min": 20, "median": 30.0, "max": 61},
+                 "width": {"min": 10, "median": 30.0, "max": 90}}
+    listed = json.loads(runner.invoke(app, ["data", "check", str(tmp_path), "--json", "--shapes"]).stdout)
+    assert listed["shape_counts"] == {"3x20x30": 2, "3x40x10": 1, "3x61x90": 1}
+    text = runner.invoke(app, ["data", "check", str(tmp_path)]).stdout
+    assert "3 distinct over 4 image(s)" in text and "height 20-61 (median 30)" in text and "3x61x90" not in text
 
 
 def test_synth_writes_and_refuses_to_overwrite(tmp_path):

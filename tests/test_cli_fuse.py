@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from landslide_fusion.cli import app
 from landslide_fusion.regions import STAT_COLUMNS
 from landslide_fusion.synth import synth_fusion_regions
+from tests.rfc7946 import assert_rfc7946
 
 runner = CliRunner()
 
@@ -50,7 +51,7 @@ def test_fuse_train_predict_compare(sides, tmp_path):
     assert (r90["risk_score"] <= risk["risk_score"] + 1e-12).all() and (r90["decision"] <= risk["decision"]).all()
     assert sparse["decision"]["landslide_free_share"] == 0.9 and p["decision"]["landslide_free_share"] is None
     assert sparse["landslide"] < p["landslide"]
-    geo = json.loads((tmp_path / "risk" / "risk.geojson").read_text())
+    geo = assert_rfc7946(tmp_path / "risk" / "risk.geojson", lonlat=False)  # x, y of no known CRS
     assert len(geo["features"]) == 200 and geo["features"][0]["geometry"]["type"] == "Point"
     dis = pd.read_csv(tmp_path / "risk" / "disagreements.csv")
     assert len(dis) == p["disagreements"] and (dis["tabular_vote"] != dis["image_vote"]).all()

@@ -1,8 +1,9 @@
 """The README quickstart, walked as a user walks it, on tiny generated data.
 
-data synth (training area + a new area) -> segment train --folds 2 (out-of-fold statistics) and
-segment train (the full run, same config and data) -> tabular train -> fuse train -> segment
-predict + tabular predict on the new area -> fuse predict, and fuse score. Checked: the fusion
+data synth (training area + a new area + a scene) -> segment train --folds 2 (out-of-fold
+statistics) and segment train (the full run, same config and data) -> tabular train -> fuse train
+-> segment predict + tabular predict on the new area -> fuse predict, and fuse score; the scene
+steps (segment predict on the scene, fuse score over its region polygons). Checked: the fusion
 records where its inputs came from and accepts the full run, refuses another run in one line
 (and warns with --allow-mismatch), the fused decisions are not degenerate, the pictures exist
 and are readable, and risk.geojson is WGS 84. Sizes are tiny (32 px, 1 epoch) to keep it fast.
@@ -19,6 +20,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
+from landslide_fusion.io.geojson import NOTE_MEMBER
+from tests.rfc7946 import assert_rfc7946
 
 runner = CliRunner()
 TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=8", 'post.tta="none"', "train.warmup_epochs=0",
@@ -30,9 +33,17 @@ TAB = ["--label", "landslide", "--id", "region_id", "--coords", "x,y", "--cv", "
 
 def plant_signal(table, seed: int) -> None:
     """Add a ``susceptibility`` column = label + N(0, 0.35): a learnable tabular signal, so the
-    fused decisions can be checked for sense while the 1-epoch segmentation runs are mostly noise."""
+    fused decisions can be checked for sense while the 1-epoch segmentation runs are mostly noise
+    (a region table, or the properties of a region GeoJSON)."""
+    noise = np.random.default_rng(seed).normal(0, 0.35, 10_000)
+    if table.suffix == ".geojson":
+        doc = json.loads(table.read_text())
+        for f, e in zip(doc["features"], noise):
+            f["properties"]["susceptibility"] = f["properties"]["landslide"] + e
+        table.write_text(json.dumps(doc))
+        return
     df = pd.read_csv(table)
-    df["susceptibility"] = df["landslide"] + np.random.default_rng(seed).normal(0, 0.35, len(df))
+    df["susceptibility"] = df["landslide"] + noise[:len(df)]
     df.to_csv(table, index=False)
 
 
@@ -48,8 +59,10 @@ def chain(tmp_path_factory):
     d = tmp_path_factory.mktemp("quickstart")
     ok(["data", "synth", d / "synth", "--n", "40", "--size", "32"])
     ok(["data", "synth", d / "new", "--n", "16", "--size", "32", "--seed", "7"])
+    ok(["data", "synth", d / "area", "--layout", "scene", "--n", "4", "--size", "32", "--seed", "2"])
     plant_signal(d / "synth" / "regions.csv", 0)
     plant_signal(d / "new" / "regions.csv", 1)
+    plant_signal(d / "area" / "regions.geojson", 2)
     seg = ["-c", "configs/rau-net-small.toml", "--data", d / "synth", *SETS]
     ok(["segment", "train", *seg, "--folds", "2", "-o", d / "seg"])  # k-fold + the run used for prediction
     ok(["tabular", "train", "--data", d / "synth" / "regions.csv", *TAB, "-o", d / "tab"])
@@ -96,10 +109,30 @@ def test_quickstart_predict_and_score_on_a_new_area(chain):
     both = risk.set_index("id")["risk_score"].sort_index()
     scored = pd.read_csv(d / "risk-score" / "risk.csv").set_index("region_id")["risk_score"].sort_index()  # its own id
     assert np.allclose(both.to_numpy(), scored.to_numpy(), atol=1e-6)  # both routes give the same map
-    geo = json.loads((d / "risk" / "risk.geojson").read_text())
     # the synthetic regions' x/y are map units of no known CRS: the file says so instead of posing as lon/lat
-    assert len(geo["features"]) == 16 and "crs" not in geo and "unknown CRS" in geo["coordinates"]
+    geo = assert_rfc7946(d / "risk" / "risk.geojson", lonlat=False)
+    assert len(geo["features"]) == 16 and "crs" not in geo and "unknown CRS" in geo[NOTE_MEMBER]
     assert any("unknown CRS" in w for w in p["warnings"])
+
+
+def test_quickstart_scene_steps(chain):
+    """The README's scene steps as written: a generated georeferenced scene, predicted with no band
+    map (its band descriptions are the l4s14 names), and mapped over its region polygons; every
+    GeoJSON is strict RFC 7946. A scene that does not exist is a missing file, not a folder."""
+    d = chain
+    r = ok(["segment", "predict", "--run", d / "seg", "-i", d / "area" / "scene.tif", "-o", d / "scene"])
+    assert r["kind"] == "scene" and (r["width"], r["height"]) == (64, 64)
+    assert_rfc7946(d / "scene" / "landslides.geojson")
+    ok(["fuse", "score", "--fusion", d / "fusion", "--run", d / "seg", "--tabular", d / "tab",
+        "--scene", d / "area" / "scene.tif", "--regions", d / "area" / "regions.geojson", "-o", d / "map-risk"])
+    assert_rfc7946(d / "area" / "regions.geojson")
+    geo = assert_rfc7946(d / "map-risk" / "risk.geojson")
+    assert len(geo["features"]) == 4
+    lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
+    assert (abs(lon - 91.76) < 0.05).all() and (abs(lat - 22.39) < 0.05).all()  # UTM 46N near Rangamati
+    r = runner.invoke(app, ["segment", "predict", "--run", str(d / "seg"), "-i", str(d / "scene.tif"),
+                            "-o", str(d / "x")])
+    assert r.exit_code == 1 and "scene.tif: file not found" in r.stderr and not (d / "x").exists()
 
 
 def test_inputs_from_another_run_are_refused_then_allowed(chain, tmp_path):

@@ -23,6 +23,7 @@ from landslide_fusion.segmentation.scene import panels, predict_scene, resolve_b
 from landslide_fusion.segmentation.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
+from .rfc7946 import assert_rfc7946
 from .conftest import (TINY_MODELS, assert_same_outputs, debris, invoke_ok, kill_9_while_writing, shared,
                        tiny_fusion_pair)
 
@@ -104,7 +105,7 @@ def test_panels_cover_columns_and_match_one_sweep(run14, tmp_path, monkeypatch):
     np.testing.assert_allclose(read("one", "probability.tif"), read("three", "probability.tif"), atol=1e-6)
     np.testing.assert_array_equal(read("one", "mask.tif"), read("three", "mask.tif"))
     assert {k: v for k, v in one.items() if k != "out"} == {k: v for k, v in three.items() if k != "out"}
-    a, b = (json.loads((tmp_path / run / "landslides.geojson").read_text())["features"] for run in ("one", "three"))
+    a, b = (assert_rfc7946(tmp_path / run / "landslides.geojson")["features"] for run in ("one", "three"))
     assert [f["geometry"] for f in a] == [f["geometry"] for f in b] and len(a) == one["polygons"] > 0
 
 
@@ -118,8 +119,8 @@ def test_scene_outputs_are_georeferenced_with_nodata(run14, tmp_path):
     assert np.isnan(prob[:5]).all() and (mask[:5] == 255).all()
     assert np.isfinite(prob[5:]).all() and set(np.unique(mask[5:])) <= {0, 1}
     assert r["valid_pixels"] == 65 * 90
-    geo = json.loads((tmp_path / "out" / "landslides.geojson").read_text())
-    assert "crs" not in geo and len(geo["features"]) == r["polygons"]  # RFC 7946: WGS 84 lon/lat
+    geo = assert_rfc7946(tmp_path / "out" / "landslides.geojson")  # WGS 84 lon/lat, right-hand rings
+    assert len(geo["features"]) == r["polygons"] > 0
     for f in geo["features"]:  # 10 m UTM pixels: 100 m^2 each, up to UTM's scale factor (0.9996^2) and latitude
         assert f["properties"]["area_m2"] == pytest.approx(100.0 * f["properties"]["pixels"], rel=2e-3)
         assert f["properties"]["area_ha"] == pytest.approx(f["properties"]["area_m2"] / 1e4)
@@ -140,8 +141,10 @@ def test_band_map_and_errors():
     assert resolve_band_map(bands, 4, (None,) * 4, ("RED=4", "GREEN=3", "BLUE=2"), "s") == [3, 2, 1]
     with pytest.raises(BandError, match="no input band for model band.*BLUE"):
         resolve_band_map(bands, 4, (None,) * 4, ("RED=4", "GREEN=3"), "s")
-    with pytest.raises(BandError, match="4 bands, the model needs 3.*--band-map"):
+    with pytest.raises(BandError, match="4 bands, the model needs 3.*--band-map.*e.g. RED=1,GREEN=2,BLUE=3,"):
         resolve_band_map(bands, 4, (None,) * 4, (), "s")
+    with pytest.raises(BandError, match="e.g. B1=1,B2=2,B3=3,"):  # the example names the model's own bands
+        resolve_band_map(L4S14.bands, 4, (None,) * 4, (), "s")
     with pytest.raises(BandError, match="bands 1..4"):
         resolve_band_map(bands, 4, (None,) * 4, ("RED=5", "GREEN=3", "BLUE=2"), "s")
     with pytest.raises(ConfigError, match="MODEL=INPUT"):
@@ -226,7 +229,7 @@ def test_sentinel2_mosaic_lines_up(tmp_path):
     with rasterio.open(tmp_path / "mosaic.tif") as a, rasterio.open(tmp_path / "out" / "mask.tif") as m:
         assert m.crs == a.crs and m.transform == a.transform and m.bounds == a.bounds
     left, bottom, right, top = rasterio.open(tmp_path / "mosaic.tif").bounds
-    for f in json.loads((tmp_path / "out" / "landslides.geojson").read_text())["features"]:
+    for f in assert_rfc7946(tmp_path / "out" / "landslides.geojson")["features"]:
         xy = np.asarray(f["geometry"]["coordinates"][0])
         assert (xy[:, 0] >= left - 1e-9).all() and (xy[:, 0] <= right + 1e-9).all()
         assert (xy[:, 1] >= bottom - 1e-9).all() and (xy[:, 1] <= top + 1e-9).all()
@@ -244,8 +247,8 @@ def test_fuse_score_over_a_map(run14, fusion_pair, tmp_path):
     assert r.exit_code == 0, r.output
     risk = pd.read_csv(tmp_path / "risk" / "risk.csv")
     assert len(risk) == 60 and (risk["n_pixels"] > 0).all() and (risk["largest_component_area"].fillna(0) >= 0).all()
-    geo = json.loads((tmp_path / "risk" / "risk.geojson").read_text())
-    assert geo["features"][0]["geometry"]["type"] == "Polygon" and "crs" not in geo  # reprojected to WGS 84
+    geo = assert_rfc7946(tmp_path / "risk" / "risk.geojson")
+    assert geo["features"][0]["geometry"]["type"] == "Polygon"  # reprojected to WGS 84
     lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
     assert (abs(lon - 15) < 3).all() and (abs(lat - 37) < 3).all()  # UTM zone 33N, northing 4.1e6 m
     # the double check: landslide pixels only in the regions the fused decision confirms, each polygon with its

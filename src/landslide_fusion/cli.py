@@ -13,6 +13,7 @@ from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, OverwriteOption, ShareOption, emit, user_errors
 from .errors import ConfigError
 from .fusion.cli import app as fuse_app
+from .io.atomic import terminate_raises
 from .io.cli import app as data_app
 from .names import SCALES
 from .segmentation.cli import app as segment_app
@@ -169,8 +170,11 @@ def assess_cmd(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. SIGTERM (``kill PID``) raises
+    :class:`~landslide_fusion.io.atomic.Terminated` for the whole command, so an interrupted command
+    removes its temporaries and locks as on an error, then exits with status 143."""
+    with terminate_raises():
+        app()
 
 
 if __name__ == "__main__":  # python -m landslide_fusion.cli (e.g. under torchrun)

@@ -1,11 +1,15 @@
-"""``landslide demo``: the whole pipeline on generated data, on CPU, in a few minutes.
+"""``landslide demo``: the whole pipeline on generated data, on CPU, within 2 minutes of CPU time.
 
-Steps: generate Landslide4Sense-like patches and their region table; train a small RAU-Net
-(23 engineered bands) with 2-fold cross-validation, so every patch gets out-of-fold region
-statistics; train the LightGBM region model with spatial cross-validation against a logistic
-baseline, with SHAP plots (its out-of-fold probabilities are the tabular side); fuse both views
-by stacking, compare tabular-only, image-only and fused by 5-fold CV over regions, and write the
-region risk table and the disagreement report.
+Steps: generate Landslide4Sense-like patches and their region table (:mod:`landslide_fusion.synth`:
+imagery misses faint landslides and flags look-alikes, the conditioning factors explain another
+part of the risk); train a small RAU-Net (23 engineered bands) with 2-fold cross-validation, so
+every patch gets out-of-fold region statistics; train the LightGBM region model with spatial
+cross-validation against a logistic baseline, with SHAP plots (its out-of-fold probabilities are
+the tabular side); fuse both views by stacking, compare tabular-only, image-only and fused by
+5-fold CV over regions, and write the region risk table and the disagreement report.
+
+The sizes below keep the demo's CPU time (user + sys, all threads) within 2 minutes on 2 cores;
+``python benchmarks/bench_demo.py`` measures it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,15 @@ from .synth import write_synth_l4s
 from .tabular.config import TabularConfig
 from .tabular.train import explain_tabular, train_tabular
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "PATCHES", "PATCH_SIZE", "EPOCHS", "FOLDS", "WIDTHS"]
+
+#: Generated patches (= regions) and their size in pixels.
+PATCHES, PATCH_SIZE = 200, 32
+#: Training epochs of each fold of the segmentation k-fold, and its folds.
+EPOCHS, FOLDS = 6, 2
+#: rau-net-small narrowed for 32 px patches (~0.4 M parameters instead of 2.6 M): cheaper, and on
+#: 100 patches it learns in fewer epochs than the full width.
+WIDTHS = (8, 16, 32, 64, 128)
 
 
 def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = False, progress: bool = True) -> dict:
@@ -36,13 +48,13 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
         stage(message, progress)
 
     with output_dir(out, overwrite) as tmp:
-        say("1/4 generating 160 Landslide4Sense-like patches (64 px) and their region table")
-        synth = write_synth_l4s(tmp / "data", n=160, size=64, seed=seed)
-        say("2/4 training rau-net-small on 23 engineered bands, 2-fold CV (out-of-fold region statistics)")
-        cfg = load_config(SegmentConfig, None, [
-            "train.epochs=10", "train.lr=3e-3", "train.batch_size=8",
-            f"train.seed={seed}", 'post.tta="rot90"'], {"data.root": tmp / "data"})
-        seg = train_segmentation(cfg, tmp / "segmentation", folds=2, progress=progress)
+        say(f"1/4 generating {PATCHES} Landslide4Sense-like patches ({PATCH_SIZE} px) and their region table")
+        synth = write_synth_l4s(tmp / "data", n=PATCHES, size=PATCH_SIZE, seed=seed)
+        say(f"2/4 training a small RAU-Net on 23 engineered bands, {FOLDS}-fold CV (out-of-fold region statistics)")
+        cfg = load_config(SegmentConfig, None, [  # data.size: same-size patches, validated in batches
+            f"data.size={PATCH_SIZE}", f"model.widths={list(WIDTHS)}", f"train.epochs={EPOCHS}", "train.lr=3e-3",
+            "train.batch_size=16", f"train.seed={seed}", 'post.tta="none"'], {"data.root": tmp / "data"})
+        seg = train_segmentation(cfg, tmp / "segmentation", folds=FOLDS, progress=progress)
         say("3/4 training the LightGBM region model (spatial 5-fold CV, logistic baseline, SHAP)")
         tcfg = load_config(TabularConfig, None, [
             'label="landslide"', 'id="region_id"', 'coords=["x", "y"]', 'cv.splitter="spatial"', "cv.block_size=2560.0",
@@ -69,7 +81,8 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
     summary["text"] = (
         f"demo outputs in {out}/\n"
         f"  data/                generated patches (img/, mask/) and regions.csv\n"
-        f"  segmentation/        RAU-Net, 2-fold CV: landslide F1 {s['f1']:.3f}, IoU {s['iou']:.3f}; oof_stats.csv\n"
+        f"  segmentation/        RAU-Net, {FOLDS}-fold CV: landslide F1 {s['f1']:.3f}, IoU {s['iou']:.3f}; "
+        "oof_stats.csv\n"
         f"  tabular/             LightGBM: spatial-CV ROC-AUC {t['gbm']['roc_auc']:.3f} "
         f"(logistic {t['logistic']['roc_auc']:.3f}); SHAP plots in tabular/explain/\n"
         f"  fusion/              5-fold CV over regions, ROC-AUC: tabular {f['tabular']['roc_auc']:.3f}, "

@@ -1,16 +1,31 @@
-"""Generated Landslide4Sense-like data with a planted, learnable signal.
+"""Generated Landslide4Sense-like data whose two views each explain part of the risk.
 
 Used by the tests and the demo (the real Landslide4Sense masks are not redistributable here).
-Each patch is a smooth random terrain (DEM, and slope from its gradient) under a vegetation
-cover; landslides are irregular blobs placed on steep terrain where vegetation is stripped
-(bare, bright in the visible and SWIR bands, dark in NIR: low NDVI). Bare fields on *flat*
-terrain are added as look-alikes, so a model has to combine spectra and slope, as on real data.
+
+**Imagery.** Each patch is a smooth random terrain (DEM, and slope from its gradient) under a
+vegetation cover; landslides are irregular blobs placed on steep terrain where vegetation is
+stripped (bare, bright in the visible and SWIR bands, dark in NIR: low NDVI) and the scarp steepens
+the slope. Imagery does not see everything, as on real scenes:
+
+* a share :data:`FAINT_RATE` of landslide patches hold *faint* landslides (old scars under
+  regrowth, shadow): their spectral and slope contrast is 10-35 % of a fresh one's, inside the
+  variation of the vegetated ground, so a model cannot find them from the pixels;
+* a share :data:`LOOKALIKE_RATE` of landslide-free patches hold a *look-alike* on steep ground (a
+  fresh road cut, a quarry, bare rock): spectrally and topographically a landslide, unlabelled;
+* bare fields on *flat* terrain (half of all patches) are look-alikes a model can rule out with
+  the slope band.
+
+**Conditioning factors.** The region table (:func:`synth_region_table`) carries rainfall, fault
+and road distance, aspect and lithology, related to the label through the non-linear
+:func:`susceptibility` (a rainfall threshold, a decay with fault distance, a preference for
+one aspect, weak rock, road cuts) and drawn independently of the imagery given the label. So each
+view is informative and imperfect, their errors are independent, and fusing them beats either;
+LightGBM can follow the non-linear shapes a logistic regression on the raw columns cannot.
 
 Value ranges follow the released, pre-scaled Landslide4Sense files (Sentinel-2 bands ~0.3-6.8
 with means near 1.0-1.5, slope 0-2.7, DEM 0.6-2.2). About 60 % of patches hold a landslide and
-about 2 % of all pixels are landslide pixels. The matching region table carries conditioning
-factors whose distribution shifts with the label independently of the image, so fusion of both
-views has something to gain.
+about 2 % of all pixels are landslide pixels. :func:`write_synth_scene` lays generated patches
+side by side into one georeferenced GeoTIFF with region polygons, for the scene commands.
 
 Everything is a pure function of ``seed``.
 """
@@ -26,9 +41,13 @@ import pandas as pd
 from scipy.ndimage import gaussian_filter
 
 from .bands import L4S14, Role
+from .domains import BAND_SET_TAG, SCALE_TAG
 from .io.atomic import output_dir
 from .io.folder import write_image_folder_sample
+from .io.geojson import box_geometry, write_geojson
 from .io.l4s import write_l4s_patch
+from .io.raster import write_geotiff
+from .io.sample import GeoInfo
 from .io.tables import write_table
 from .regions import has_landslide
 
@@ -38,16 +57,28 @@ __all__ = [
     "synth_fusion_regions",
     "write_synth_l4s",
     "write_synth_folder",
+    "susceptibility",
+    "write_synth_scene",
     "SynthSummary",
     "POSITIVE_PATCH_RATE",
+    "FAINT_RATE",
+    "LOOKALIKE_RATE",
 ]
 
 POSITIVE_PATCH_RATE = 0.6
+#: Share of landslide patches whose landslides imagery barely shows (contrast x 0.10-0.35).
+FAINT_RATE = 0.2
+#: Share of landslide-free patches holding a landslide look-alike on steep ground.
+LOOKALIKE_RATE = 0.2
 #: Mean of B1..B12 over the released Landslide4Sense sample patches.
 S2_MEAN = np.array([1.03, 1.06, 1.12, 1.24, 1.29, 1.07, 0.99, 1.00, 1.48, 1.42, 1.19, 1.28])
 #: Change of B1..B12 from vegetated to bare ground: brighter visible and SWIR, darker NIR.
 S2_BARE_SHIFT = np.array([0.05, 0.30, 0.40, 0.55, 0.25, -0.25, -0.35, -0.40, -0.10, 0.0, 0.55, 0.65])
 PIXEL_SIZE_M = 10.0
+#: Where :func:`write_synth_scene` lays its scene: UTM zone 46N, near Rangamati (Bangladesh).
+SCENE_CRS = "EPSG:32646"
+#: The scene's top-left corner (west, north) in metres of :data:`SCENE_CRS`.
+SCENE_ORIGIN = (371000.0, 2478000.0)
 
 
 def _field(rng: np.random.Generator, size: int, sigma: float) -> np.ndarray:
@@ -79,7 +110,13 @@ def _pick(rng: np.random.Generator, where: np.ndarray) -> tuple[int, int]:
 def synth_patch(
     rng: np.random.Generator, size: int = 128, positive: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One (14, size, size) float32 patch and its (size, size) uint8 mask."""
+    """One (14, size, size) float32 patch and its (size, size) uint8 mask (see the module docstring).
+
+    A landslide's contrast is ``visibility`` times a fresh scar's: bareness ``0.95 v`` and a scarp
+    adding ``0.35 v`` to the slope, with ``v ~ U(0.75, 1)`` or, for a faint patch (probability
+    :data:`FAINT_RATE`), ``v ~ U(0.10, 0.35)``. A look-alike (probability :data:`LOOKALIKE_RATE`
+    on landslide-free patches) is a fresh scar on steep ground without a label.
+    """
     if positive is None:
         positive = bool(rng.random() < POSITIVE_PATCH_RATE)
     dem01 = _field(rng, size, size / 6)
@@ -87,20 +124,25 @@ def synth_patch(
     grad = np.hypot(gx, gy)
     slope = np.clip(grad / max(np.percentile(grad, 99), 1e-6), 0, 1) * 2.4
     bare = 0.35 * _field(rng, size, 4.0) ** 2
+    steep = slope > np.percentile(slope, 70)
     mask = np.zeros((size, size), dtype=bool)
+    scar = np.zeros((size, size))  # fresh-scar contrast 0..1: labelled landslides and look-alikes
     if positive:
-        steep = slope > np.percentile(slope, 70)
+        visibility = rng.uniform(0.10, 0.35) if rng.random() < FAINT_RATE else rng.uniform(0.75, 1.0)
         for _ in range(int(rng.integers(1, 4))):
             area = rng.uniform(0.01, 0.028) * size * size
             mask |= _blob(rng, size, _pick(rng, steep), area)
         if not mask.any():
             mask[_pick(rng, steep)] = True
+        scar = visibility * mask
+    elif rng.random() < LOOKALIKE_RATE:
+        scar = 1.0 * _blob(rng, size, _pick(rng, steep), rng.uniform(0.01, 0.028) * size * size)
     if rng.random() < 0.5:
         flat = slope < np.percentile(slope, 30)
         field = _blob(rng, size, _pick(rng, flat), rng.uniform(0.01, 0.03) * size * size) & ~mask
         bare = np.maximum(bare, 0.85 * field)
-    bare = np.maximum(bare, 0.95 * mask)
-    slope = np.clip(slope + 0.35 * mask, 0, 2.7)
+    bare = np.maximum(bare, 0.95 * scar)
+    slope = np.clip(slope + 0.35 * scar, 0, 2.7)
     noise = rng.standard_normal((12, size, size)) * 0.04
     s2 = S2_MEAN[:, None, None] * (1 + noise) + S2_BARE_SHIFT[:, None, None] * bare[None]
     dem = 0.6 + 1.6 * dem01
@@ -108,38 +150,70 @@ def synth_patch(
     return image, mask.astype(np.uint8)
 
 
-def synth_region_table(ids: list[str], labels: np.ndarray, seed: int = 0) -> pd.DataFrame:
-    """Per-region conditioning factors whose distribution shifts with ``labels``.
+def _conditions(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """``n`` draws of the conditioning factors, whatever the label (the prior)."""
+    rock = rng.choice(np.array(["shale", "granite", "limestone", "sandstone"]), n, p=[0.3, 0.25, 0.25, 0.2])
+    return pd.DataFrame({
+        "rainfall_mm": rng.normal(1150, 200, n),
+        "fault_distance_m": np.exp(rng.normal(np.log(1200), 0.9, n)),
+        "river_distance_m": np.exp(rng.normal(np.log(400), 0.8, n)),
+        "road_distance_m": rng.exponential(800, n),
+        "aspect_deg": rng.uniform(0, 360, n),
+        "lithology": pd.Categorical(rock),
+    })
 
-    Columns: ``region_id``, ``x``/``y`` (map units, patches laid on a grid), ``rainfall_mm``,
-    ``fault_distance_m``, ``river_distance_m``, ``road_distance_m``, ``aspect_deg``,
-    ``lithology`` (categorical) and the label ``landslide``. Signal lives in rainfall, fault
-    distance and lithology; road distance and aspect are noise.
+
+def susceptibility(factors: pd.DataFrame) -> np.ndarray:
+    """Log-odds of a landslide given a region's conditioning factors, as generated here:
+
+    ``3.5 s((R - 1200) / 60) + 2.5 exp(-F / 600) + 2 cos(A - 180) + 1.2 [shale] + 0.8 [D < 200] - 3``
+
+    with ``s`` the logistic function, ``R`` rainfall (mm; a threshold above which soils saturate),
+    ``F`` fault distance (m; fractured rock near faults), ``A`` aspect (degrees; south-facing
+    slopes, here the wet windward side) and ``D`` road distance (m; road cuts). The shapes follow
+    the usual conditioning factors of susceptibility studies; the numbers are illustrative, not
+    fitted to any region. River distance is noise.
+    """
+    f = factors
+    rain = 1 / (1 + np.exp(-(f["rainfall_mm"].to_numpy(float) - 1200) / 60))
+    return (3.5 * rain + 2.5 * np.exp(-f["fault_distance_m"].to_numpy(float) / 600)
+            + 2.0 * np.cos(np.radians(f["aspect_deg"].to_numpy(float) - 180))
+            + 1.2 * (f["lithology"].astype(str).to_numpy() == "shale")
+            + 0.8 * (f["road_distance_m"].to_numpy(float) < 200) - 3.0)
+
+
+def synth_region_table(ids: list[str], labels: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """Per-region conditioning factors drawn given ``labels``.
+
+    Columns: ``region_id``, ``x``/``y`` (map units, patches of 128 px laid on a grid),
+    ``rainfall_mm``, ``fault_distance_m``, ``river_distance_m``, ``road_distance_m``,
+    ``aspect_deg``, ``lithology`` (categorical) and the label ``landslide``.
+
+    The factors of each region are drawn from a pool of ``10 n`` draws of the prior without
+    replacement, with weight ``p`` for a landslide region and ``1 - p`` for the others
+    (``p = sigmoid(susceptibility)``), so ``P(landslide | factors)`` follows
+    :func:`susceptibility` up to a constant shift of the log-odds (the label rate is the images').
     """
     rng = np.random.default_rng(seed + 7919)
     y = np.asarray(labels, dtype=int)
     n = len(ids)
+    pool = _conditions(rng, 10 * max(n, 1))
+    p = 1 / (1 + np.exp(-susceptibility(pool)))
+    pos = rng.choice(len(pool), int(y.sum()), replace=False, p=p / p.sum())
+    rest = np.setdiff1d(np.arange(len(pool)), pos)
+    neg = rng.choice(rest, n - len(pos), replace=False, p=(1 - p[rest]) / (1 - p[rest]).sum())
+    pick = np.empty(n, dtype=int)
+    pick[y == 1], pick[y == 0] = pos, neg
     cols = int(np.ceil(np.sqrt(n)))
     step = 128 * PIXEL_SIZE_M
-    rock = np.where(
-        rng.random(n) < np.where(y == 1, 0.55, 0.25),
-        "shale",
-        rng.choice(np.array(["granite", "limestone", "sandstone"]), n),
-    )
-    return pd.DataFrame(
-        {
-            "region_id": ids,
-            "x": (np.arange(n) % cols) * step + step / 2,
-            "y": (np.arange(n) // cols) * step + step / 2,
-            "rainfall_mm": rng.normal(1100 + 160 * y, 170),
-            "fault_distance_m": np.exp(rng.normal(np.log(1500) - 0.45 * y, 0.7)),
-            "river_distance_m": np.exp(rng.normal(np.log(400) - 0.2 * y, 0.8)),
-            "road_distance_m": rng.exponential(800, n),
-            "aspect_deg": rng.uniform(0, 360, n),
-            "lithology": pd.Categorical(rock),
-            "landslide": y,
-        }
-    )
+    factors = pool.iloc[pick].reset_index(drop=True)
+    return pd.DataFrame({
+        "region_id": ids,
+        "x": (np.arange(n) % cols) * step + step / 2,
+        "y": (np.arange(n) // cols) * step + step / 2,
+        **{c: factors[c] for c in factors.columns},
+        "landslide": y,
+    })
 
 
 def synth_fusion_regions(n: int = 400, seed: int = 0, tabular_signal: float = 1.2, image_signal: float = 1.2,
@@ -179,17 +253,29 @@ def synth_fusion_regions(n: int = 400, seed: int = 0, tabular_signal: float = 1.
 
 @dataclass(frozen=True)
 class SynthSummary:
+    """What a ``write_synth_*`` wrote: the folder, patch counts, the landslide pixel share and the
+    region table; ``scene`` for :func:`write_synth_scene`."""
+
     root: Path
     n_patches: int
     positive_patches: int
     landslide_pixel_fraction: float
     table: Path
+    scene: Path | None = None
 
 
-def _generate(n: int, size: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _generate(n: int, size: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """``n`` patches, their masks, and the patches' labels (1: holds a landslide)."""
     rng = np.random.default_rng(seed)
     pairs = [synth_patch(rng, size) for _ in range(n)]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+    masks = [p[1] for p in pairs]
+    return [p[0] for p in pairs], masks, np.array([int(has_landslide(m)) for m in masks])
+
+
+def _summary(root: str | os.PathLike[str], masks: list[np.ndarray], labels: np.ndarray, **extra: Path) -> SynthSummary:
+    root = Path(root)
+    return SynthSummary(root, len(masks), int(labels.sum()), float(np.mean([m.mean() for m in masks])),
+                        root / "regions.csv", **extra)
 
 
 def write_synth_l4s(
@@ -199,15 +285,13 @@ def write_synth_l4s(
 
     Region ids are the sample ids (``image_N``), so the table joins with the images.
     """
-    images, masks = _generate(n, size, seed)
-    labels = np.array([int(has_landslide(m)) for m in masks])
+    images, masks, labels = _generate(n, size, seed)
     ids = [f"image_{i}" for i in range(1, n + 1)]
     with output_dir(root, overwrite) as tmp:
         for i, (img, m) in enumerate(zip(images, masks), start=1):
             write_l4s_patch(tmp, i, img, m)
         write_table(synth_region_table(ids, labels, seed), tmp / "regions.csv")
-    root = Path(root)
-    return SynthSummary(root, n, int(labels.sum()), float(np.mean([m.mean() for m in masks])), root / "regions.csv")
+    return _summary(root, masks, labels)
 
 
 def write_synth_folder(
@@ -217,9 +301,8 @@ def write_synth_folder(
 
     RGB is B4/B3/B2 scaled to 0-255; ``splits/train.txt`` and ``splits/val.txt`` hold an 80/20 split.
     """
-    images, masks = _generate(n, size, seed)
+    images, masks, labels = _generate(n, size, seed)
     rgb_idx = [L4S14.index(L4S14.band_for(r)) for r in (Role.RED, Role.GREEN, Role.BLUE)]
-    labels = np.array([int(has_landslide(m)) for m in masks])
     ids = [f"ls_{i:04d}" if labels[i] else f"nls_{i:04d}" for i in range(n)]
     with output_dir(root, overwrite) as tmp:
         for stem, img, m in zip(ids, images, masks):
@@ -230,5 +313,46 @@ def write_synth_folder(
         (tmp / "splits" / "train.txt").write_text("\n".join(ids[:cut]) + "\n")
         (tmp / "splits" / "val.txt").write_text("\n".join(ids[cut:]) + "\n")
         write_table(synth_region_table(ids, labels, seed), tmp / "regions.csv")
-    root = Path(root)
-    return SynthSummary(root, n, int(labels.sum()), float(np.mean([m.mean() for m in masks])), root / "regions.csv")
+    return _summary(root, masks, labels)
+
+
+def write_synth_scene(
+    root: str | os.PathLike[str], n: int = 16, size: int = 64, seed: int = 0, overwrite: bool = False
+) -> SynthSummary:
+    """Write one georeferenced scene of generated patches laid side by side, for the scene commands.
+
+    ``n`` patches of ``size`` px (``n`` rounded up to fill a grid of ``ceil(sqrt(n))`` columns),
+    10 m pixels in :data:`SCENE_CRS` from :data:`SCENE_ORIGIN`. Files in ``root``:
+
+    * ``scene.tif``: float32, 14 bands described ``B1 ... B12, SLOPE, DEM`` (the ``l4s14`` names,
+      so a run trained on Landslide4Sense-like data reads it without a band map) and tagged
+      ``DOMAIN_SCALE=l4s``, ``DOMAIN_BAND_SET=l4s14``;
+    * ``mask.tif``: the truth (uint8 0/1);
+    * ``regions.csv``: the region table of :func:`synth_region_table`, one row per patch, ``x, y``
+      its centre in the scene's CRS;
+    * ``regions.geojson``: each patch's footprint with the table's columns (WGS 84, RFC 7946).
+    """
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    images, masks, labels = _generate(rows * cols, size, seed)
+    scene = np.zeros((len(L4S14), rows * size, cols * size), np.float32)
+    truth = np.zeros((rows * size, cols * size), np.uint8)
+    for k, (img, m) in enumerate(zip(images, masks)):
+        r, c = divmod(k, cols)
+        scene[:, r * size:(r + 1) * size, c * size:(c + 1) * size] = img
+        truth[r * size:(r + 1) * size, c * size:(c + 1) * size] = m
+    west, north = SCENE_ORIGIN
+    step = size * PIXEL_SIZE_M
+    cells = [divmod(k, cols) for k in range(rows * cols)]
+    table = synth_region_table([f"cell_{k + 1}" for k in range(rows * cols)], labels, seed).assign(
+        x=[west + (c + 0.5) * step for _, c in cells], y=[north - (r + 0.5) * step for r, _ in cells])
+    footprints = [box_geometry(west + c * step, north - (r + 1) * step, west + (c + 1) * step, north - r * step)
+                  for r, c in cells]
+    geo = GeoInfo(SCENE_CRS, (PIXEL_SIZE_M, 0.0, west, 0.0, -PIXEL_SIZE_M, north))
+    with output_dir(root, overwrite) as tmp:
+        write_geotiff(tmp / "scene.tif", scene, geo, descriptions=L4S14.bands,
+                      tags={SCALE_TAG: "l4s", BAND_SET_TAG: L4S14.name})
+        write_geotiff(tmp / "mask.tif", truth, geo)
+        write_table(table, tmp / "regions.csv")
+        write_geojson(tmp / "regions.geojson", table, footprints, SCENE_CRS)
+    return _summary(root, masks, labels, scene=Path(root) / "scene.tif")

@@ -191,7 +191,7 @@ def score(
     table: Path = typer.Option(None, help="Region table for the tabular model (default: descriptors of the images, "
                                           "or the region properties)."),
     split: str = typer.Option(None, help="Split list of an image folder."),
-    band_map: str = typer.Option(None, help="Map: model band <- scene band, e.g. RED=3,GREEN=2,BLUE=1."),
+    band_map: str = typer.Option(None, help="Map: model band <- scene band number or name (segment predict --help)."),
     on_missing: OnMissing = OnMissingOption,
     landslide_free_share: float = ShareOption,
     allow_mismatch: bool = AllowMismatchOption,

@@ -19,8 +19,10 @@ on the command line, with the files that go beside it, e.g. a provenance sidecar
 * **Full disks**: a write that fails for lack of space (``ENOSPC``, ``EDQUOT``, ``EFBIG``) inside
   these helpers is reported as :class:`~landslide_fusion.errors.OutputError` naming the output,
   and the previous result is kept.
-* **No debris**: temporaries are removed on any exception; those of processes killed with
-  ``kill -9`` (their pid no longer runs) are removed by the next run writing the same output.
+* **No debris**: temporaries are removed on any exception, on Ctrl-C (SIGINT raises
+  :class:`KeyboardInterrupt`) and on ``kill`` (SIGTERM, :func:`terminate_raises`), and an
+  interrupted run never commits its output; those of processes killed with ``kill -9`` (their pid
+  no longer runs) are removed by the next run writing the same output.
 * **Links**: an output that is a symbolic link is written into the link's target (the link stays);
   a link to nothing is refused.
 """
@@ -34,6 +36,8 @@ import inspect
 import json
 import os
 import shutil
+import signal
+import threading
 import uuid
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -42,7 +46,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from ..errors import OutputError, OutputExistsError
 
 __all__ = ["atomic_path", "output_dir", "output_file", "write_json", "write_text", "check_can_write", "resolve_output",
-           "output_lock", "clean_stale", "writing", "writes_output", "NO_SPACE"]
+           "output_lock", "clean_stale", "writing", "writes_output", "NO_SPACE", "terminate_raises", "Terminated"]
 
 _TAGS = ("tmp", "old")
 #: errno values of a write refused for lack of space: disk full, quota exceeded, file-size limit.
@@ -50,6 +54,61 @@ NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: Outputs whose lock this process holds for a :func:`writing` block: absolute path -> lock fd.
 _CLAIMS: dict[str, int] = {}
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived (``kill PID``): raised where the process was, so every ``finally`` and
+    ``except BaseException`` on the way out removes its temporaries, as on an error. A subclass of
+    :class:`SystemExit` with code 143 (128 + SIGTERM, the shell's convention): unhandled, the process
+    ends with that status and no traceback, as it would have been ended by the signal."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+#: Interrupts whose exception may have been swallowed (Python ignores, with a message, an exception
+#: raised in a finalizer or weakref callback, e.g. while h5py closes a file): raised again at the
+#: next commit, so an interrupted run never commits its output.
+_PENDING: list[type[BaseException]] = []
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    _PENDING.append(Terminated)
+    raise Terminated()
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    _PENDING.append(KeyboardInterrupt)
+    raise KeyboardInterrupt
+
+
+def _check_interrupted() -> None:
+    """Raise again an interrupt whose first exception was swallowed (see :data:`_PENDING`)."""
+    if _PENDING:
+        raise _PENDING.pop(0)()
+
+
+@contextmanager
+def terminate_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` instead of ending the process on the spot,
+    and SIGINT raises :class:`KeyboardInterrupt` as Python's own handler does; either is raised
+    again at the next commit of an output if the first one was swallowed (:data:`_PENDING`).
+
+    Only for a signal that has its default action (a handler someone installed is kept) and only
+    in the main thread (Python runs signal handlers there; elsewhere this does nothing). Nested
+    uses are free: the outermost one installs the handlers and restores the previous ones on exit.
+    """
+    ours = {signal.SIGTERM: (signal.SIG_DFL, _raise_terminated), signal.SIGINT: (signal.default_int_handler,
+                                                                                  _raise_interrupt)}
+    main = threading.current_thread() is threading.main_thread()
+    installed = {sig: default for sig, (default, handler) in ours.items() if main and signal.getsignal(sig) == default}
+    for sig in installed:
+        signal.signal(sig, ours[sig][1])
+    try:
+        yield
+    finally:
+        for sig, default in installed.items():
+            signal.signal(sig, default)
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -152,13 +211,14 @@ def writing(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[P
         yield path
         return
     _make_parent(path)
-    _CLAIMS[key] = _lock(path)
-    try:
-        yield path
-    finally:
-        fd = _CLAIMS.pop(key, None)
-        if fd is not None:
-            _unlock(path, fd)
+    with terminate_raises():  # a kill or Ctrl-C during the work releases the lock as an error does
+        _CLAIMS[key] = _lock(path)
+        try:
+            yield path
+        finally:
+            fd = _CLAIMS.pop(key, None)
+            if fd is not None:
+                _unlock(path, fd)
 
 
 def writes_output(param: str = "out") -> Callable[[F], F]:
@@ -266,13 +326,15 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     if not inside:  # which has nothing stale, and whose output_dir names the output on a full disk
         clean_stale(path)
     tmp = _sibling(path, "tmp")
-    try:
-        with nullcontext() if inside else _naming_space(path):
-            yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            _remove(tmp)
+    with terminate_raises():
+        try:
+            with nullcontext() if inside else _naming_space(path):
+                yield tmp
+            _check_interrupted()
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                _remove(tmp)
 
 
 def _appeared(path: Path) -> OutputExistsError:
@@ -284,6 +346,7 @@ def _appeared(path: Path) -> OutputExistsError:
 
 def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
     """Move the folder ``tmp`` to ``path``: only onto nothing or an empty folder, unless ``overwrite``."""
+    _check_interrupted()
     if path.is_symlink() or path.exists():
         if not overwrite and (not path.is_dir() or any(path.iterdir())):
             raise _appeared(path)
@@ -302,6 +365,7 @@ def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
 def _commit_file(tmp: Path, path: Path, overwrite: bool) -> None:
     """Move the files of the folder ``tmp`` beside ``path``, ``path``'s own file last (its arrival
     marks the whole output): only onto nothing, unless ``overwrite``."""
+    _check_interrupted()
     if not overwrite and (path.is_symlink() or path.exists()):
         raise _appeared(path)
     main = tmp / path.name
@@ -316,21 +380,22 @@ def _claim(path: Path, overwrite: bool) -> Iterator[Path]:
     block, else taken now; existing results checked again under it, stale temporaries removed), yield a
     new empty temporary folder beside it; the folder is removed and the lock released on exit."""
     _make_parent(path)
-    fd = _CLAIMS.pop(os.path.abspath(path), None)
-    fd = _lock(path) if fd is None else fd
-    try:
-        _refuse_existing(path, overwrite)  # the writer we raced may have finished first
-        clean_stale(path)
-        tmp = _sibling(path, "tmp")
-        tmp.mkdir()
+    with terminate_raises():
+        fd = _CLAIMS.pop(os.path.abspath(path), None)
+        fd = _lock(path) if fd is None else fd
         try:
-            with _naming_space(path):
-                yield tmp
+            _refuse_existing(path, overwrite)  # the writer we raced may have finished first
+            clean_stale(path)
+            tmp = _sibling(path, "tmp")
+            tmp.mkdir()
+            try:
+                with _naming_space(path):
+                    yield tmp
+            finally:
+                if tmp.exists():
+                    _remove(tmp)
         finally:
-            if tmp.exists():
-                _remove(tmp)
-    finally:
-        _unlock(path, fd)
+            _unlock(path, fd)
 
 
 @contextmanager

@@ -2,11 +2,16 @@
 
 Geometries are GeoJSON dicts (no GEOS dependency). RFC 7946 GeoJSON is WGS 84 longitude/latitude,
 and that is what readers assume, so the writers reproject geometries from the data's CRS to
-WGS 84 (``rasterio.warp.transform_geom``) by default. ``wgs84=False`` keeps the data's CRS and
-names it in the legacy ``crs`` member instead (GDAL, QGIS and geopandas read it). Without a known
-CRS the coordinates are written as given and the collection says so in a foreign member
-``"coordinates": "unknown CRS: ..."`` (the callers also warn), since a reader would take them
-for longitude/latitude.
+WGS 84 (``rasterio.warp.transform_geom``) by default, and orient polygon rings by the right-hand
+rule (exterior rings counterclockwise, holes clockwise; RFC 7946 section 3.1.6). Two files are
+GeoJSON without being RFC 7946, since their coordinates are not lon/lat:
+
+* ``wgs84=False`` keeps the data's CRS and names it in the legacy ``crs`` member (GeoJSON 2008;
+  GDAL, QGIS and geopandas read it);
+* without a known CRS the coordinates are written as given and the collection says so in the
+  foreign member ``"coordinate_note": "unknown CRS: ..."`` (the callers also warn), since a
+  reader would take them for longitude/latitude. (Not ``"coordinates"``: RFC 7946 section 7.1
+  keeps that member for geometry objects.)
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from ..errors import DataError
 from .atomic import atomic_path
 
 __all__ = ["write_geojson", "write_features", "read_geojson", "box_geometry", "point_geometry", "region_geometries",
-           "region_crs", "to_wgs84", "is_wgs84", "GEOMETRY_COLUMNS", "WGS84", "UNKNOWN_CRS_NOTE"]
+           "region_crs", "to_wgs84", "is_wgs84", "right_hand", "GEOMETRY_COLUMNS", "WGS84", "UNKNOWN_CRS_NOTE",
+           "NOTE_MEMBER"]
 
 WGS84 = "EPSG:4326"
 #: What a collection without a known CRS says about its coordinates.
 UNKNOWN_CRS_NOTE = ("unknown CRS: coordinates are the input's own map or pixel units, not longitude/latitude; "
                     "give the regions lon/lat columns or georeferenced footprints")
+#: The foreign member of a collection without a known CRS that holds :data:`UNKNOWN_CRS_NOTE`.
+NOTE_MEMBER = "coordinate_note"
 
 
 def box_geometry(minx: float, miny: float, maxx: float, maxy: float) -> dict:
@@ -89,6 +97,26 @@ def to_wgs84(geometry: dict, crs: str) -> dict:
     return dict(transform_geom(crs, WGS84, geometry))
 
 
+def _signed_area(ring: list) -> float:
+    """Twice the signed area of a ring (shoelace formula): positive when counterclockwise."""
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:]))
+
+
+def _oriented(rings: list) -> list:
+    return [r if (_signed_area(r) > 0) == (i == 0) else r[::-1] for i, r in enumerate(rings)]
+
+
+def right_hand(geometry: dict) -> dict:
+    """``geometry`` with its polygon rings by the right-hand rule (RFC 7946 section 3.1.6): each
+    exterior ring counterclockwise, each hole clockwise, reversed where needed. Other geometry
+    types are returned as they are."""
+    if geometry["type"] == "Polygon":
+        return {**geometry, "coordinates": _oriented(geometry["coordinates"])}
+    if geometry["type"] == "MultiPolygon":
+        return {**geometry, "coordinates": [_oriented(p) for p in geometry["coordinates"]]}
+    return geometry
+
+
 def _value(v: Any) -> Any:
     if hasattr(v, "item"):
         v = v.item()
@@ -110,20 +138,21 @@ def write_geojson(path: str | os.PathLike[str], properties: pd.DataFrame, geomet
 def _header(crs: str | None, wgs84: bool) -> str:
     if crs and not wgs84:
         return f'"crs": {json.dumps({"type": "name", "properties": {"name": crs}})}, '
-    return "" if crs else f'"coordinates": {json.dumps(UNKNOWN_CRS_NOTE)}, '
+    return "" if crs else f'{json.dumps(NOTE_MEMBER)}: {json.dumps(UNKNOWN_CRS_NOTE)}, '
 
 
 def write_features(path: str | os.PathLike[str], features: Iterable[tuple[dict, dict]], crs: str | None = None,
                    *, wgs84: bool = True) -> Path:
     """Stream ``(properties, geometry)`` pairs into a FeatureCollection, atomically; memory does
     not grow with the number of features. Geometries in ``crs`` are written in WGS 84 (RFC 7946)
-    unless ``wgs84=False``, which keeps ``crs`` and names it in a ``crs`` member."""
+    unless ``wgs84=False``, which keeps ``crs`` and names it in a ``crs`` member; polygon rings
+    follow the right-hand rule."""
     reproject = bool(crs) and wgs84 and not is_wgs84(crs)
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write('{"type": "FeatureCollection", ' + _header(crs, wgs84))
         f.write('"features": [')
         for i, (props, geom) in enumerate(features):
-            geom = to_wgs84(geom, crs) if reproject else geom
+            geom = right_hand(to_wgs84(geom, crs) if reproject else geom)
             feature = {"type": "Feature", "properties": {str(k): _value(v) for k, v in props.items()}, "geometry": geom}
             f.write((",\n" if i else "\n") + json.dumps(feature))
         f.write("\n]}\n")

@@ -151,8 +151,11 @@ def write_geotiff(
     array: np.ndarray,
     geo: GeoInfo | None = None,
     nodata: float | None = None,
+    descriptions: tuple[str, ...] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Path:
-    """Write (C, H, W) or (H, W) as a tiled, LZW-compressed GeoTIFF, atomically."""
+    """Write (C, H, W) or (H, W) as a tiled, LZW-compressed GeoTIFF, atomically, with band
+    ``descriptions`` (e.g. a band set's names, so a run's bands resolve by name) and dataset ``tags``."""
     import rasterio
     import rasterio.errors
     from rasterio.transform import Affine
@@ -176,4 +179,7 @@ def write_geotiff(
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(arr)
+            for i, name in enumerate(descriptions or (), start=1):
+                dst.set_band_description(i, name)
+            dst.update_tags(**(tags or {}))
     return Path(path)

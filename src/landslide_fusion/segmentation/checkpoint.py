@@ -6,7 +6,9 @@ that carry a fingerprint of what they were trained on.
   drops it when the process dies, even on ``kill -9``). A second run to the same ``OUT`` finds the
   held lock and stops at once, naming the lock and the other process; a folder whose lock nobody
   holds is an interrupted run: ``resume`` takes it over (the newest, if several), a fresh run
-  deletes it.
+  deletes it. While a run holds its folder, SIGTERM raises
+  (:func:`~landslide_fusion.io.atomic.terminate_raises`), so a ``kill`` is handled as an error
+  is: the folder is removed unless it holds a checkpoint to resume from.
 * **Fingerprint.** ``{"config": ..., "data": ...}``: the configuration as dotted keys minus the
   keys that cannot change what is learned (:data:`COSMETIC`: where the data lives, thread and
   worker counts, post-processing and scene settings), and the data listing: every file under
@@ -27,13 +29,15 @@ import os
 import pickle
 import shutil
 import uuid
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..errors import DataError
+from ..io.atomic import terminate_raises
 from .config import SegmentConfig
 
 __all__ = ["WorkDir", "open_workdir", "has_work", "LOCK", "fingerprint", "differences", "check_fingerprint",
@@ -57,22 +61,27 @@ def _try_lock(path: Path) -> int | None:
 
 @dataclass
 class WorkDir:
-    """A claimed partial folder: ``path`` and the fd that holds its lock."""
+    """A claimed partial folder: ``path``, the fd that holds its lock, and SIGTERM raising
+    until :meth:`release`."""
 
     path: Path
     fd: int
+    signals: ExitStack = field(default_factory=ExitStack)
 
     def release(self, remove: bool) -> None:
         """Drop the lock; with ``remove``, delete the folder (the run is committed or abandoned)."""
         os.close(self.fd)
         if remove:
             shutil.rmtree(self.path, ignore_errors=True)
+        self.signals.close()
 
 
 def _claim(path: Path, fd: int) -> WorkDir:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
-    return WorkDir(path, fd)
+    work = WorkDir(path, fd)
+    work.signals.enter_context(terminate_raises())
+    return work
 
 
 def _others(out: Path, mine: Path | None = None) -> list[tuple[Path, int]]:

@@ -194,8 +194,11 @@ def predict(
                                                       "scene: probability.tif, mask.tif, landslides.geojson)."),
     split: str = typer.Option(None, help="Split list name (image folders)."),
     tta: TTA = typer.Option(None, help="Override the run's test-time augmentation."),
-    band_map: str = typer.Option(None, metavar="BAND=N,...",
-                                 help="Scene: model band <- input band, e.g. RED=3,GREEN=2,BLUE=1 (numbers are 1-based)."),
+    band_map: str = typer.Option(
+        None, metavar="BAND=N,...",
+        help="Scene: model band <- input band number (1-based) or description, for every model band, e.g. "
+             "B1=1,B2=2,...,DEM=14 for l4s14 or RED=1,GREEN=2,BLUE=3 for rgb; not needed when the scene's band "
+             "descriptions are the model's band names."),
     window: int = typer.Option(None, help="Scene: sliding-window size in pixels (default: the training patch size)."),
     overlap: float = typer.Option(None, help="Scene: fraction of a window shared with its neighbours (default 0.25)."),
     nodata: float = typer.Option(None, help="Scene: input nodata value (default: the file's)."),
@@ -246,8 +249,10 @@ def scenes(
                              help="Output folder; each scene writes OUT/NAME/ (NAME: the file name without suffix)."),
     scheduler: str = typer.Option(None, help="Address of a Dask scheduler (default: a local cluster)."),
     workers: int = typer.Option(2, help="Workers of the local cluster."),
-    band_map: str = typer.Option(None, metavar="BAND=N,...",
-                                 help="Model band <- input band, e.g. RED=3,GREEN=2,BLUE=1."),
+    band_map: str = typer.Option(
+        None, metavar="BAND=N,...",
+        help="Model band <- input band number (1-based) or description, for every model band (see segment "
+             "predict --help)."),
     engine: Engine = typer.Option(Engine.torch, help="torch, or onnx (needs 'segment export' first)."),
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,

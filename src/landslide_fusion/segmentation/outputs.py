@@ -75,9 +75,10 @@ def predict_input(
     refuse_table(source)
     check_share(landslide_free_share)
     loaded = run_for_share(SegmentationRun.load(run, engine=engine), landslide_free_share)
-    if Path(source).is_file():
-        from .scene import predict_scene
+    from .scene import SCENE_SUFFIXES, predict_scene
 
+    source = Path(source)  # a missing file named like a scene is reported as a missing scene, not a folder
+    if source.is_file() or (not source.is_dir() and source.suffix.lower() in SCENE_SUFFIXES):
         r = predict_scene(loaded, source, out, band_map=band_map, window=window, overlap=overlap, tta=tta,
                           nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite, progress=progress)
         return {"kind": "scene", **r, "landslide_free_share": prior_of(loaded)}

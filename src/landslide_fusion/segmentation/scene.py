@@ -100,8 +100,10 @@ def resolve_band_map(model_bands: tuple[str, ...], count: int, descriptions: tup
             return [names[b.upper()] for b in model_bands]
         if count == len(model_bands):
             return list(range(count))
+        example = ",".join(f"{b}={i}" for i, b in enumerate(model_bands[:3], start=1))
         raise BandError(f"{source}: {count} bands, the model needs {len(model_bands)} ({', '.join(model_bands)}); "
-                        "pass --band-map MODEL=INPUT,... (e.g. RED=3,GREEN=2,BLUE=1)")
+                        f"describe the file's bands with these names, or pass --band-map MODEL=INPUT for every "
+                        f"model band (INPUT: a 1-based band number or description), e.g. {example},...")
     unknown = [k for k in band_map if k not in model_bands]
     if unknown:
         raise BandError(f"band map names {', '.join(unknown)}, which the model does not use; model bands: {', '.join(model_bands)}")
