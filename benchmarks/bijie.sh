@@ -21,7 +21,7 @@ OUT=${OUT:-runs/bijie-bench}
 SHARE=${SHARE:-0.7}
 CONFIG=${CONFIG:-configs/bijie-mobilenetv3.toml}
 EPOCHS=${EPOCHS:-}
-FOLDS=${FOLDS:-5}
+FOLDS=${FOLDS:-3}
 SEED=${SEED:-0}
 HOLDOUT=${HOLDOUT:-}
 [ -d "$DATA" ] || { echo "skipped: $DATA not found"; exit 0; }
