@@ -253,7 +253,7 @@ def test_fuse_score_over_a_map(run14, fusion_pair, tmp_path):
     assert (abs(lon - 15) < 3).all() and (abs(lat - 37) < 3).all()  # UTM zone 33N, northing 4.1e6 m
     # the double check: landslide pixels only in the regions the fused decision confirms, each polygon with its
     # region's fused risk and both votes
-    risk = risk.set_index("id")
+    risk = risk.set_index(risk.columns[0])  # the id column, named as the tabular model's (region_id)
     with rasterio.open(tmp_path / "risk" / "probability.tif") as p, rasterio.open(tmp_path / "risk" / "mask.tif") as m:
         prob, mask = p.read(1), m.read(1)
     t = json.loads(r.stdout)["decision"]["mask_threshold"]

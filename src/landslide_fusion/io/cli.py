@@ -9,7 +9,6 @@ import typer
 
 from ..clitools import JsonOption, OverwriteOption, emit, user_errors
 from ..usage import example
-from .validate import NanPolicy
 
 __all__ = ["app"]
 
@@ -36,6 +35,7 @@ def check(
     """Validate every file in ROOT and print counts, image shapes (count, min/median/max height and
     width), band ranges and label balance."""
     from ..check import check_dataset
+    from .validate import NanPolicy
 
     report = check_dataset(root, split=split, nan_policy=NanPolicy.ZERO if fix_nan else NanPolicy.RAISE,
                            list_shapes=shapes)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..clitools import JsonOption, SetOption, emit, user_errors
+from ..usage import example
 
 __all__ = ["app"]
 
@@ -51,7 +52,8 @@ def _shown(k) -> dict:
     return {"id": k.id, "name": k.name, "revoked": k.revoked, "quota": k.quota.__dict__}
 
 
-@key_app.command("create")
+@key_app.command("create", epilog=example(
+    "landslide serve key create --name analyst -c configs/serve.toml --max-area 100"))
 @user_errors
 def key_create(
     ctx: typer.Context,
@@ -78,7 +80,7 @@ def key_create(
          f"<= {quota.max_concurrent} jobs at once\ntoken (shown once; send as 'Authorization: Bearer TOKEN'):\n{token}")
 
 
-@key_app.command("list")
+@key_app.command("list", epilog=example("landslide serve key list -c configs/serve.toml"))
 @user_errors
 def key_list(ctx: typer.Context, config: Path = ServeConfigOption, as_json: bool = JsonOption) -> None:
     """List keys (never their tokens)."""
@@ -90,7 +92,7 @@ def key_list(ctx: typer.Context, config: Path = ServeConfigOption, as_json: bool
         f"<= {k.quota.max_days} days, <= {k.quota.max_concurrent} jobs" for k in keys) or "no keys")
 
 
-@key_app.command("revoke")
+@key_app.command("revoke", epilog=example("landslide serve key revoke KEY_ID -c configs/serve.toml"))
 @user_errors
 def key_revoke(ctx: typer.Context, key_id: str = typer.Argument(..., help="The key's id (landslide serve key list)."),
                config: Path = ServeConfigOption, as_json: bool = JsonOption) -> None:
