@@ -658,7 +658,7 @@ def test_links_and_empty_folders(tmp_path):
 
 
 def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
-    from landslide_fusion.io import output_dir, write_json
+    from landslide_fusion.io import output_dir
 
     dead = 2**22 + 12345  # above pid_max's default: no such process
     out = tmp_path / "run"
@@ -667,7 +667,7 @@ def test_stale_temporaries_of_dead_processes_are_cleaned(tmp_path):
     (tmp_path / f".run.old-{dead}-abcdef12").mkdir()  # killed between its two renames: the previous result
     (tmp_path / f".run.old-{dead}-abcdef12" / "prev.json").write_text("{}")
     with pytest.raises(RuntimeError):
-        with output_dir(out) as tmp:
+        with output_dir(out):
             raise RuntimeError("crash")
     assert [p.name for p in out.iterdir()] == ["prev.json"] and debris(tmp_path) == []  # put back, then kept
 

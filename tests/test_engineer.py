@@ -4,7 +4,7 @@ import torch
 
 from landslide_fusion.bands import L4S14
 from landslide_fusion.errors import BandError
-from landslide_fusion.segmentation import PRESETS, BandEngineer
+from landslide_fusion.segmentation import BandEngineer
 from landslide_fusion.segmentation.engineer import minmax_scale, normalized_difference
 from landslide_fusion.segmentation.filters import gaussian_blur, median_blur, median_blur_uint8, sobel
 

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import rasterio
 import torch
-from rasterio.transform import from_origin
 from typer.testing import CliRunner
 
 from landslide_fusion.bands import L4S14

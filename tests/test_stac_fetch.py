@@ -4,7 +4,6 @@ over HTTP range requests by odc-stac; generated tiles always, real Sentinel-2 ti
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

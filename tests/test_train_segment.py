@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
 from landslide_fusion.config import load_config
-from landslide_fusion.errors import ConfigError, OutputExistsError
+from landslide_fusion.errors import OutputExistsError
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
 from landslide_fusion.segmentation.tuning import PostSweep
 from landslide_fusion.synth import write_synth_l4s

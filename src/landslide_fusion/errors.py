@@ -15,7 +15,7 @@ __all__ = [
     "ConfigError",
     "OutputExistsError",
     "OutputError",
-    "NotFittedError",
+    "NotFittedError",  # noqa: F822 (built on first use by __getattr__, PEP 562)
 ]
 
 

@@ -56,7 +56,6 @@ def confirm_scene(probability: str | os.PathLike[str], regions: pd.DataFrame, th
     ``regions`` is a risk table indexed by region id with a ``geometry`` column (GeoJSON dicts in
     the probability raster's CRS) and ``status``; returns the landslide pixel and polygon counts."""
     import rasterio
-    from rasterio.windows import Window
 
     from ..regions.zonal import region_window
 
