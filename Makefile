@@ -58,6 +58,8 @@ demo: setup
 	$(VENV)/bin/landslide demo --out $(DEMO_OUT) --overwrite
 
 test: system setup
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m pytest -q
 
 test-slow: system setup

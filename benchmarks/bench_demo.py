@@ -35,12 +35,17 @@ def run_demo(out: Path, seed: int, passive: bool) -> tuple[float, float, dict]:
     env = {**os.environ, **({"OMP_WAIT_POLICY": "PASSIVE"} if passive else {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "landslide_fusion.cli", "demo", "--out", str(out), "--seed", str(seed),
-                           "--json"], capture_output=True, text=True, check=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "landslide_fusion.cli", "demo", "--out", str(out), "--seed", str(seed), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, wall, json.loads(done.stdout[done.stdout.index("{"):])
+    return cpu, wall, json.loads(done.stdout[done.stdout.index("{") :])
 
 
 def main() -> None:
@@ -58,15 +63,21 @@ def main() -> None:
             cpu, wall, s = run_demo((a.keep or Path(tmp)) / f"demo-{i + 1}", a.seed + i, a.passive)
             load1 = os.getloadavg()[0]
             f, t = s["fusion"]["mean"], s["tabular"]
-            rows.append(f"| {a.seed + i} | {cpu:.1f} | {wall:.1f} | {load0:.1f} -> {load1:.1f} | "
-                        f"{t['gbm']['roc_auc']:.3f} / {t['logistic']['roc_auc']:.3f} | {f['image']['roc_auc']:.3f} | "
-                        f"{f['fused']['roc_auc']:.3f} |")
-    print(f"| seed | CPU s (user + sys) | wall s | load avg ({cores} cores) | tabular ROC-AUC, GBM / logistic | "
-          "image | fused |")
+            rows.append(
+                f"| {a.seed + i} | {cpu:.1f} | {wall:.1f} | {load0:.1f} -> {load1:.1f} | "
+                f"{t['gbm']['roc_auc']:.3f} / {t['logistic']['roc_auc']:.3f} | {f['image']['roc_auc']:.3f} | "
+                f"{f['fused']['roc_auc']:.3f} |"
+            )
+    print(
+        f"| seed | CPU s (user + sys) | wall s | load avg ({cores} cores) | tabular ROC-AUC, GBM / logistic | "
+        "image | fused |"
+    )
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
-    print(f"\nOMP_WAIT_POLICY={'PASSIVE' if a.passive else os.environ.get('OMP_WAIT_POLICY', 'default')}; "
-          f"target: {TARGET_CPU_S:.0f} s of CPU per run")
+    print(
+        f"\nOMP_WAIT_POLICY={'PASSIVE' if a.passive else os.environ.get('OMP_WAIT_POLICY', 'default')}; "
+        f"target: {TARGET_CPU_S:.0f} s of CPU per run"
+    )
 
 
 if __name__ == "__main__":

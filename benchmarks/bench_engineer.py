@@ -89,8 +89,10 @@ def main() -> None:
     xn = x.numpy()
     if "MEDIAN" in engines["uint8"].out_bands:  # the same 8-bit median as the recipe
         i = engines["uint8"].out_bands.index("MEDIAN")
-        diff = np.abs(engines["uint8"](xd[:2]).cpu().numpy()[:, i] - np.stack([reference_opencv(img, 10, a.kernel)[i]
-                                                                                 for img in xn[:2]])).max()
+        diff = np.abs(
+            engines["uint8"](xd[:2]).cpu().numpy()[:, i]
+            - np.stack([reference_opencv(img, 10, a.kernel)[i] for img in xn[:2]])
+        ).max()
         print(f"8-bit MEDIAN, BandEngineer vs the OpenCV recipe: max |difference| {diff:.2e}")
 
     def batched(engine: BandEngineer):
@@ -108,14 +110,22 @@ def main() -> None:
         "scipy": lambda: [reference_scipy(img, 10, 10) for img in xn],
     }
     t = interleaved_median_seconds(runs, a.repeat)
-    print(f"{a.n} patches {a.size}x{a.size} -> {a.preset} on {a.device}, median of {a.repeat} runs "
-          f"(torch {torch.get_num_threads()} threads, OpenCV {cv2.getNumThreads()})")
-    print(f"  per-image OpenCV recipe (8-bit {a.kernel}x{a.kernel} median) / BandEngineer exact 10x10 : "
-          f"{t['opencv'] / t['exact']:.2f}x")
-    print(f"  per-image OpenCV recipe (8-bit {a.kernel}x{a.kernel} median) / BandEngineer uint8 {a.kernel}x{a.kernel}"
-          f" : {t['opencv'] / t['uint8']:.2f}x")
-    print(f"  per-image SciPy (exact 10x10, same ops) / BandEngineer exact 10x10           : "
-          f"{t['scipy'] / t['exact']:.2f}x")
+    print(
+        f"{a.n} patches {a.size}x{a.size} -> {a.preset} on {a.device}, median of {a.repeat} runs "
+        f"(torch {torch.get_num_threads()} threads, OpenCV {cv2.getNumThreads()})"
+    )
+    print(
+        f"  per-image OpenCV recipe (8-bit {a.kernel}x{a.kernel} median) / BandEngineer exact 10x10 : "
+        f"{t['opencv'] / t['exact']:.2f}x"
+    )
+    print(
+        f"  per-image OpenCV recipe (8-bit {a.kernel}x{a.kernel} median) / BandEngineer uint8 {a.kernel}x{a.kernel}"
+        f" : {t['opencv'] / t['uint8']:.2f}x"
+    )
+    print(
+        f"  per-image SciPy (exact 10x10, same ops) / BandEngineer exact 10x10           : "
+        f"{t['scipy'] / t['exact']:.2f}x"
+    )
     print("  seconds (context only): " + ", ".join(f"{name} {s:.3f}" for name, s in t.items()))
 
 

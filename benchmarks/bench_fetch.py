@@ -57,8 +57,14 @@ def make_catalog(root: Path, base: str, size: int) -> Path:
     value = smooth(size, 0, 300, 3000)
     bands = {b: value for b in EARTH_SEARCH_KEYS}
     bands["SCL"] = np.full((size, size), 4, np.uint16)
-    tile = Tile("S2B_T46QBM_20240810_0_L2A", "2024-08-10", f"EPSG:{EPSG}", Affine(10, 0, X0, 0, -10, Y0), bands,
-                {"s2:processing_baseline": "02.14", "eo:cloud_cover": 0.0})
+    tile = Tile(
+        "S2B_T46QBM_20240810_0_L2A",
+        "2024-08-10",
+        f"EPSG:{EPSG}",
+        Affine(10, 0, X0, 0, -10, Y0),
+        bands,
+        {"s2:processing_baseline": "02.14", "eo:cloud_cover": 0.0},
+    )
     n = size // 3
     dem = (500 + np.cumsum(np.ones((n, n), np.float32), axis=1), f"EPSG:{EPSG}", Affine(30, 0, X0, 0, -30, Y0))
     return build_catalog(root, base, [tile], dem, keep_existing=True)
@@ -73,8 +79,9 @@ def served_bytes(pid: int) -> int:
 
 def box_at_centre(size: int, km: float) -> str:
     cx, cy, half = X0 + size * 5, Y0 - size * 5, km * 500
-    return ",".join(f"{v:.6f}" for v in transform_bounds(f"EPSG:{EPSG}", "EPSG:4326", cx - half, cy - half,
-                                                          cx + half, cy + half))
+    return ",".join(
+        f"{v:.6f}" for v in transform_bounds(f"EPSG:{EPSG}", "EPSG:4326", cx - half, cy - half, cx + half, cy + half)
+    )
 
 
 def whole_files(root: Path, url: str) -> list[str]:
@@ -84,8 +91,22 @@ def whole_files(root: Path, url: str) -> list[str]:
 def fetch_in_process(box: str, out: Path, url: str) -> dict:
     """``landslide fetch`` in a fresh process: GDAL's /vsicurl/ cache of an earlier box must not
     serve this one."""
-    cmd = [sys.executable, "-m", "landslide_fusion.cli", "fetch", "--bbox", box, "--date", "2024-08-10", "--catalog",
-           url, "-o", str(out), "--overwrite", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "landslide_fusion.cli",
+        "fetch",
+        "--bbox",
+        box,
+        "--date",
+        "2024-08-10",
+        "--catalog",
+        url,
+        "-o",
+        str(out),
+        "--overwrite",
+        "--json",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
@@ -96,8 +117,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=10980, help="tile width in 10 m pixels")
     ap.add_argument("--boxes-km", type=float, nargs="+", default=[5.0, 10.0])
-    ap.add_argument("--work", type=Path, default=None,
-                    help="folder for the catalog (default: a temporary one); COGs already there are reused")
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder for the catalog (default: a temporary one); COGs already there are reused",
+    )
     a = ap.parse_args()
 
     work = a.work or Path(tempfile.mkdtemp(prefix="bench_fetch_"))
@@ -110,16 +135,26 @@ def main() -> None:
         for km in a.boxes_km:
             b0, t0 = served_bytes(server.process.pid), time.perf_counter()
             r = fetch_in_process(box_at_centre(a.size, km), work / f"box_{km:g}km.tif", server.url)
-            result["runs"].append({"what": f"fetch {km:g} x {km:g} km", "pixels": r["width"] * r["height"],
-                                   "seconds": round(time.perf_counter() - t0, 2),
-                                   "mbytes": round((served_bytes(server.process.pid) - b0) / 1e6, 2)})
+            result["runs"].append(
+                {
+                    "what": f"fetch {km:g} x {km:g} km",
+                    "pixels": r["width"] * r["height"],
+                    "seconds": round(time.perf_counter() - t0, 2),
+                    "mbytes": round((served_bytes(server.process.pid) - b0) / 1e6, 2),
+                }
+            )
         b0, t0 = served_bytes(server.process.pid), time.perf_counter()
         for href in whole_files(work / "catalog", server.url):
             with urllib.request.urlopen(href) as resp:
                 while resp.read(1 << 20):
                     pass
-        result["runs"].append({"what": "whole files (every asset)", "seconds": round(time.perf_counter() - t0, 2),
-                               "mbytes": round((served_bytes(server.process.pid) - b0) / 1e6, 2)})
+        result["runs"].append(
+            {
+                "what": "whole files (every asset)",
+                "seconds": round(time.perf_counter() - t0, 2),
+                "mbytes": round((served_bytes(server.process.pid) - b0) / 1e6, 2),
+            }
+        )
     finally:
         server.stop()
     whole = result["runs"][-1]["mbytes"]

@@ -73,10 +73,22 @@ def main() -> None:
     for name in a.models:
         m = create_model(name, a.bands)
         t, i = throughput(m, a.bands, a.size, a.device, a.repeat)
-        print(f"{name:<16}{count_parameters(m) / 1e6:>6.2f} M: train {t:.1f}/s ({t / rt:.2f}x ref), infer {i:.1f}/s ({i / ri:.2f}x ref)",
-              flush=True)
-        rows.append({"model": name, "parameters": count_parameters(m), "train_patches_per_s": t, "infer_patches_per_s": i,
-                     "device": a.device, "bands": a.bands, "size": a.size})
+        print(
+            f"{name:<16}{count_parameters(m) / 1e6:>6.2f} M: train {t:.1f}/s ({t / rt:.2f}x ref), "
+            f"infer {i:.1f}/s ({i / ri:.2f}x ref)",
+            flush=True,
+        )
+        rows.append(
+            {
+                "model": name,
+                "parameters": count_parameters(m),
+                "train_patches_per_s": t,
+                "infer_patches_per_s": i,
+                "device": a.device,
+                "bands": a.bands,
+                "size": a.size,
+            }
+        )
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 

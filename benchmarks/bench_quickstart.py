@@ -27,20 +27,21 @@ ROOT = Path(__file__).resolve().parents[1]
 def quickstart_commands(readme: Path = ROOT / "README.md") -> list[str]:
     """The ``landslide ...`` commands of the README's quickstart block, continuations joined."""
     text = readme.read_text(encoding="utf-8")
-    block = text[text.index("## Quickstart"):].split("```bash\n", 1)[1].split("```", 1)[0]
+    block = text[text.index("## Quickstart") :].split("```bash\n", 1)[1].split("```", 1)[0]
     joined = re.sub(r"\\\n\s*", " ", block)
     return [line.strip() for line in joined.splitlines() if line.strip().startswith("landslide ")]
 
 
 def timed(command: str, cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of ``command`` from ``/usr/bin/time -v``; raises on failure."""
-    done = subprocess.run(["/usr/bin/time", "-v", "bash", "-c", command], cwd=cwd, env=env, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", "bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True
+    )
     if done.returncode:
         raise SystemExit(f"failed ({done.returncode}): {command}\n{done.stderr[-3000:]}")
     field = {k.strip(): v.strip() for k, _, v in (line.partition(": ") for line in done.stderr.splitlines())}
     wall = field["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")
-    seconds = sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall)))
+    seconds = sum(float(x) * 60**i for i, x in enumerate(reversed(wall)))
     return float(field["User time (seconds)"]) + float(field["System time (seconds)"]), seconds
 
 

@@ -37,8 +37,18 @@ def write_scene(path: Path, size: int, strip: int = 512) -> None:
 
     rng = np.random.default_rng(0)
     tiles = [synth_patch(rng, strip)[0] for _ in range(4)]
-    profile = {"driver": "GTiff", "width": size, "height": size, "count": 14, "dtype": "float32", "tiled": True,
-               "blockxsize": 256, "blockysize": 256, "crs": "EPSG:32633", "transform": from_origin(500000, 4200000, 10, 10)}
+    profile = {
+        "driver": "GTiff",
+        "width": size,
+        "height": size,
+        "count": 14,
+        "dtype": "float32",
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "crs": "EPSG:32633",
+        "transform": from_origin(500000, 4200000, 10, 10),
+    }
     with rasterio.open(path, "w", **profile) as dst:
         for r in range(0, size, strip):
             row = np.concatenate([tiles[(r // strip + c) % 4] for c in range(size // strip)], axis=2)
@@ -59,12 +69,29 @@ def child(args: argparse.Namespace) -> None:
     from landslide_fusion.segmentation.scene import predict_scene
 
     t = time.perf_counter()
-    r = predict_scene(args.run, args.scene, args.out, window=args.window, overlap=args.overlap, tta="none",
-                      polygons=True, engine=args.engine)
+    r = predict_scene(
+        args.run,
+        args.scene,
+        args.out,
+        window=args.window,
+        overlap=args.overlap,
+        tta="none",
+        polygons=True,
+        engine=args.engine,
+    )
     seconds = time.perf_counter() - t
     peak_mb = peak_memory_mb()
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "windows": r["windows"], "polygons": r["polygons"],
-                      "landslide_fraction": r["landslide_fraction"]}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "windows": r["windows"],
+                "polygons": r["polygons"],
+                "landslide_fraction": r["landslide_fraction"],
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -97,15 +124,38 @@ def main() -> None:
         for size in a.sizes:
             scene = d / f"scene{size}.tif"
             write_scene(scene, size)
-            cmd = [sys.executable, __file__, "--child", "--run", str(run), "--scene", str(scene), "--out", str(d / f"out{size}"),
-                   "--window", str(a.window), "--overlap", str(a.overlap), "--engine", a.engine]
-            res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                "--run",
+                str(run),
+                "--scene",
+                str(scene),
+                "--out",
+                str(d / f"out{size}"),
+                "--window",
+                str(a.window),
+                "--overlap",
+                str(a.overlap),
+                "--engine",
+                a.engine,
+            ]
+            res = json.loads(
+                subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            )
             mpx = size * size / 1e6
             peaks.append(res["peak_mb"])
-            print(f"| {size}x{size} | {mpx:.1f} | {res['seconds']:.1f} | {mpx / res['seconds']:.2f} | {res['peak_mb']:.0f} | "
-                  f"{100 * res['landslide_fraction']:.2f} | {res['polygons']} |", flush=True)
+            print(
+                f"| {size}x{size} | {mpx:.1f} | {res['seconds']:.1f} | {mpx / res['seconds']:.2f} | "
+                f"{res['peak_mb']:.0f} | "
+                f"{100 * res['landslide_fraction']:.2f} | {res['polygons']} |",
+                flush=True,
+            )
             scene.unlink()
-        print(f"peak memory ratio {a.sizes[-1]} vs {a.sizes[0]}: {peaks[-1] / peaks[0]:.2f} (target: ~1, all < 1500 MB)")
+        print(
+            f"peak memory ratio {a.sizes[-1]} vs {a.sizes[0]}: {peaks[-1] / peaks[0]:.2f} (target: ~1, all < 1500 MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -50,15 +50,20 @@ def _tiny_run(work: Path) -> Path:
     run = work / "run"
     if not (run / "run.json").is_file():
         write_synth_l4s(work / "l4s", n=12, size=32, seed=1)
-        train_segmentation(load_config(SegmentConfig, None, [f'data.root="{work / "l4s"}"', *TINY]), run,
-                           progress=False)
+        train_segmentation(
+            load_config(SegmentConfig, None, [f'data.root="{work / "l4s"}"', *TINY]), run, progress=False
+        )
     return run
 
 
 def _percentiles(ms: list[float]) -> dict[str, float]:
     q = np.percentile(ms, [50, 95, 99]) if ms else [float("nan")] * 3
-    return {"p50_ms": round(float(q[0]), 2), "p95_ms": round(float(q[1]), 2), "p99_ms": round(float(q[2]), 2),
-            "calls": len(ms)}
+    return {
+        "p50_ms": round(float(q[0]), 2),
+        "p95_ms": round(float(q[1]), 2),
+        "p99_ms": round(float(q[2]), 2),
+        "calls": len(ms),
+    }
 
 
 def _poll(client: Client, ids: list[str], stop: threading.Event, out: list[float], codes: list[int]) -> None:
@@ -105,11 +110,17 @@ def load(url: str, config: Path, clients: int, seconds: float, jobs: int) -> dic
         submitter.http.delete(f"/jobs/{j}")
     under = _percentiles(lat)
     ref = _percentiles(idle)
-    return {"clients": clients, "seconds": round(elapsed, 1), "status_calls_per_s": round(len(lat) / elapsed, 1),
-            "status_under_load": under, "status_idle": ref,
-            "p50_ratio_load_over_idle": round(under["p50_ms"] / ref["p50_ms"], 2),
-            "non_200_status_calls": sum(c != 200 for c in codes), "submissions": answers,
-            "jobs_finished_during_load": sum(s in ("successful", "failed") for s in states)}
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "status_calls_per_s": round(len(lat) / elapsed, 1),
+        "status_under_load": under,
+        "status_idle": ref,
+        "p50_ratio_load_over_idle": round(under["p50_ms"] / ref["p50_ms"], 2),
+        "non_200_status_calls": sum(c != 200 for c in codes),
+        "submissions": answers,
+        "jobs_finished_during_load": sum(s in ("successful", "failed") for s in states),
+    }
 
 
 def _poll_n(client: Client, job: str, n: int, out: list[float]) -> None:
@@ -124,8 +135,7 @@ def kill(work: Path, stac_url: str, run: Path, jobs: int) -> dict:
     server = start_serve(cfg, free_port())
     token = make_key(cfg, "kill", max_concurrent=jobs)
     c = Client(server.url, token)
-    ids = [c.submit(bbox=BOX, date=DATE, bundle="tiny", grid_m=110 + 10 * i).json()["jobID"]
-           for i in range(jobs)]
+    ids = [c.submit(bbox=BOX, date=DATE, bundle="tiny", grid_m=110 + 10 * i).json()["jobID"] for i in range(jobs)]
     while sum(c.status(j)["status"] == "running" for j in ids) < 2:
         time.sleep(0.05)
     time.sleep(np.random.default_rng(0).uniform(0.2, 1.0))
@@ -142,9 +152,13 @@ def kill(work: Path, stac_url: str, run: Path, jobs: int) -> dict:
     finally:
         again.stop()
     ended = {s: sum(f["status"] == s for f in final) for s in ("successful", "failed", "running", "accepted")}
-    return {"jobs": jobs, "at_kill": {k: int(v) for k, v in before.items()}, "after_restart": ended,
-            "failed_reasons": sorted({f["message"] for f in final if f["status"] == "failed"}),
-            "seconds_restart_to_drained": round(drained, 1)}
+    return {
+        "jobs": jobs,
+        "at_kill": {k: int(v) for k, v in before.items()},
+        "after_restart": ended,
+        "failed_reasons": sorted({f["message"] for f in final if f["status"] == "failed"}),
+        "seconds_restart_to_drained": round(drained, 1),
+    }
 
 
 def main() -> None:

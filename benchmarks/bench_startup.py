@@ -23,8 +23,18 @@ COMMANDS = {
     "python -c pass": ["-c", "pass"],
     "landslide --help": ["--help"],
     "landslide segment --help": ["segment", "--help"],
-    "landslide segment predict --tta d8 (refused)": ["segment", "predict", "--run", "r", "-i", "x", "-o", "o",
-                                                     "--tta", "d8"],
+    "landslide segment predict --tta d8 (refused)": [
+        "segment",
+        "predict",
+        "--run",
+        "r",
+        "-i",
+        "x",
+        "-o",
+        "o",
+        "--tta",
+        "d8",
+    ],
 }
 
 
@@ -46,8 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9, help="runs of each command (median reported)")
     args = parser.parse_args()
-    argvs = {name: ([sys.executable] if name.startswith("python") else landslide()) + rest
-             for name, rest in COMMANDS.items()}
+    argvs = {
+        name: ([sys.executable] if name.startswith("python") else landslide()) + rest for name, rest in COMMANDS.items()
+    }
     times: dict[str, list[float]] = {name: [] for name in argvs}
     for round_ in range(args.repeat + 1):
         for name, argv in argvs.items():

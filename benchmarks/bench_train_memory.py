@@ -34,8 +34,18 @@ def _cfg(root: Path, size: int, batch: int, workers: int, epochs: int = 1):
     from landslide_fusion.config import load_config
     from landslide_fusion.segmentation import SegmentConfig
 
-    return load_config(SegmentConfig, None, [f'data.root="{root}"', f"data.size={size}", f"train.epochs={epochs}",
-                                             f"train.batch_size={batch}", f"train.workers={workers}", 'post.tta="none"'])
+    return load_config(
+        SegmentConfig,
+        None,
+        [
+            f'data.root="{root}"',
+            f"data.size={size}",
+            f"train.epochs={epochs}",
+            f"train.batch_size={batch}",
+            f"train.workers={workers}",
+            'post.tta="none"',
+        ],
+    )
 
 
 def child(a: argparse.Namespace) -> None:
@@ -62,7 +72,10 @@ def throughput(root: Path, a: argparse.Namespace) -> dict[str, float]:
     y = torch.stack([split.train.view(i)[1] for i in range(len(split.train))])
     order = torch.tensor(list(sampler))
     in_memory = [(x[order[i : i + a.batch]], y[order[i : i + a.batch]]) for i in range(0, len(order), a.batch)]
-    feeds = {"in-memory tensors": lambda: ((xb.clone(), yb.clone()) for xb, yb in in_memory), "DataLoader": lambda: loader}
+    feeds = {
+        "in-memory tensors": lambda: ((xb.clone(), yb.clone()) for xb, yb in in_memory),
+        "DataLoader": lambda: loader,
+    }
     out = {}
     for name, feed in feeds.items():
         p = _build(cfg, stats, "cpu", 0, 1, steps=len(loader))
@@ -97,11 +110,27 @@ def main() -> None:
         for n in (a.n, 4 * a.n):
             root = d / f"data{n}"
             write_synth_l4s(root, n=n, size=a.size, seed=0)
-            cmd = [sys.executable, __file__, "--child", str(root), str(d / f"run{n}"),
-                   "--size", str(a.size), "--batch", str(a.batch), "--workers", str(a.workers)]
-            res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                str(root),
+                str(d / f"run{n}"),
+                "--size",
+                str(a.size),
+                "--batch",
+                str(a.batch),
+                "--workers",
+                str(a.workers),
+            ]
+            res = json.loads(
+                subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            )
             peaks.append(res["peak_mb"])
-            print(f"| {n} | {n * 14 * a.size**2 * 4 / 1e6:.0f} | {res['seconds']:.1f} | {res['peak_mb']:.0f} |", flush=True)
+            print(
+                f"| {n} | {n * 14 * a.size**2 * 4 / 1e6:.0f} | {res['seconds']:.1f} | {res['peak_mb']:.0f} |",
+                flush=True,
+            )
         print(f"peak memory ratio {4 * a.n} vs {a.n} patches: {peaks[1] / peaks[0]:.2f} (target: ~1)")
         rates = throughput(d / f"data{4 * a.n}", a)
         for name, rate in rates.items():

@@ -66,35 +66,54 @@ def main() -> None:
     steps = {
         "1 run, chosen for the training mix": sweep.scores(own.threshold, own.gate),
         f"2 run, chosen for {a.share:g} landslide-free": sweep.scores(prior.threshold, prior.gate),
-        "3 fused decision (region F1), run's threshold": sweep.scores(_nearest(sweep, run.threshold),
-                                                                      region_only.threshold, image_scores=score),
-        "4 fused masks as shipped (decision and threshold together)": sweep.scores(fused.mask_threshold, 0.5,
-                                                                                   image_scores=kept),
-        "5 bound: run's masks on the images that hold landslides": sweep.scores(prior.threshold, 0.5,
-                                                                               image_scores=truth),
+        "3 fused decision (region F1), run's threshold": sweep.scores(
+            _nearest(sweep, run.threshold), region_only.threshold, image_scores=score
+        ),
+        "4 fused masks as shipped (decision and threshold together)": sweep.scores(
+            fused.mask_threshold, 0.5, image_scores=kept
+        ),
+        "5 bound: run's masks on the images that hold landslides": sweep.scores(
+            prior.threshold, 0.5, image_scores=truth
+        ),
     }
     rows = {}
-    print(f"{len(sweep.ids)} {a.split} images ({int(truth.sum())} with landslides), expected at {a.share:g} "
-          f"landslide-free (landslide-free images weighted), native size")
+    print(
+        f"{len(sweep.ids)} {a.split} images ({int(truth.sum())} with landslides), expected at {a.share:g} "
+        f"landslide-free (landslide-free images weighted), native size"
+    )
     for name, s in steps.items():
         mix, at = s.as_dict(), s.as_dict(a.share)
-        rows[name] = {"f1": mix["f1"], "precision": mix["precision"], "recall": mix["recall"],
-                      "f1_at_share": at["f1"], "precision_at_share": at["precision"], "recall_at_share": at["recall"],
-                      "image_precision_at_share": at["image_detection"]["precision"],
-                      "image_recall": at["image_detection"]["recall"]}
-        print(f"  {name:<62} F1 {at['f1']:.3f}  P {at['precision']:.3f}  R {at['recall']:.3f}   "
-              f"(as the split is: F1 {mix['f1']:.3f}  P {mix['precision']:.3f})")
+        rows[name] = {
+            "f1": mix["f1"],
+            "precision": mix["precision"],
+            "recall": mix["recall"],
+            "f1_at_share": at["f1"],
+            "precision_at_share": at["precision"],
+            "recall_at_share": at["recall"],
+            "image_precision_at_share": at["image_detection"]["precision"],
+            "image_recall": at["image_detection"]["recall"],
+        }
+        print(
+            f"  {name:<62} F1 {at['f1']:.3f}  P {at['precision']:.3f}  R {at['recall']:.3f}   "
+            f"(as the split is: F1 {mix['f1']:.3f}  P {mix['precision']:.3f})"
+        )
     est = fused.expected.get("pixels") or {}
     if est:
-        print(f"  estimate printed by fuse train for step 4 (cross-fitted on the training images): F1 {est['f1']:.3f}  "
-              f"P {est['precision']:.3f}  R {est['recall']:.3f}")
+        print(
+            f"  estimate printed by fuse train for step 4 (cross-fitted on the training images): F1 {est['f1']:.3f}  "
+            f"P {est['precision']:.3f}  R {est['recall']:.3f}"
+        )
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     w = np.where(truth == 1, 1.0, _weight(truth, a.share))
-    image = {"roc_auc": float(roc_auc_score(truth, score)),
-             "pr_auc_at_share": float(average_precision_score(truth, score, sample_weight=w))}
-    print(f"  image-level ranking of the fused risk: ROC-AUC {image['roc_auc']:.3f}, PR-AUC at {a.share:g} "
-          f"{image['pr_auc_at_share']:.3f}")
+    image = {
+        "roc_auc": float(roc_auc_score(truth, score)),
+        "pr_auc_at_share": float(average_precision_score(truth, score, sample_weight=w)),
+    }
+    print(
+        f"  image-level ranking of the fused risk: ROC-AUC {image['roc_auc']:.3f}, PR-AUC at {a.share:g} "
+        f"{image['pr_auc_at_share']:.3f}"
+    )
     if a.json:
         a.json.write_text(json.dumps({"share": a.share, "steps": rows, "estimate": est, "image": image}, indent=2))
 

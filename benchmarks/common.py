@@ -21,9 +21,19 @@ def make_run(folder: Path, model: str = "rau-net-small", preset: str = "l4s23", 
         write_synth_l4s(data, n=128, size=64, seed=0)
     run = folder / f"run-{model}-{preset}"
     if not run.exists():
-        cfg = load_config(SegmentConfig, None, [f'data.root="{data}"', f'model.name="{model}"', f'features.preset="{preset}"',
-                                                f"train.epochs={epochs}", "train.batch_size=8", "train.lr=3e-3",
-                                                'post.tta="none"'])
+        cfg = load_config(
+            SegmentConfig,
+            None,
+            [
+                f'data.root="{data}"',
+                f'model.name="{model}"',
+                f'features.preset="{preset}"',
+                f"train.epochs={epochs}",
+                "train.batch_size=8",
+                "train.lr=3e-3",
+                'post.tta="none"',
+            ],
+        )
         train_segmentation(cfg, run, progress=False)
     return run
 

@@ -26,7 +26,11 @@ from landslide_fusion.tabular import LandslideGBM, cross_validate_model, shap_im
 from landslide_fusion.tabular.schema import binary_labels
 
 TABLES = {
-    "yongxin_slope_units.csv": {"label": "landslide", "drop": ["unit_id"], "categorical": ["soil", "landuse", "lithology"]},
+    "yongxin_slope_units.csv": {
+        "label": "landslide",
+        "drop": ["unit_id"],
+        "categorical": ["soil", "landuse", "lithology"],
+    },
     "ecuador_points.csv": {"label": "slides", "drop": ["x", "y"], "categorical": []},
     "lsl_points.csv": {"label": "lslpts", "drop": ["x", "y"], "categorical": []},
 }
@@ -36,10 +40,17 @@ BLOCK_M = 500.0
 
 def _splits(name: str, df: pd.DataFrame) -> dict[str, dict]:
     if name.startswith("yongxin"):
-        return {"stratified": {"splitter": "stratified"},
-                f"spatial (id blocks of {ID_BLOCK})": {"splitter": "group", "groups": (df["unit_id"] // ID_BLOCK).to_numpy()}}
-    return {"stratified": {"splitter": "stratified"},
-            f"spatial ({BLOCK_M:.0f} m blocks)": {"splitter": "spatial", "split_on": df[["x", "y"]], "block_size": BLOCK_M}}
+        return {
+            "stratified": {"splitter": "stratified"},
+            f"spatial (id blocks of {ID_BLOCK})": {
+                "splitter": "group",
+                "groups": (df["unit_id"] // ID_BLOCK).to_numpy(),
+            },
+        }
+    return {
+        "stratified": {"splitter": "stratified"},
+        f"spatial ({BLOCK_M:.0f} m blocks)": {"splitter": "spatial", "split_on": df[["x", "y"]], "block_size": BLOCK_M},
+    }
 
 
 def main() -> None:
@@ -63,8 +74,11 @@ def main() -> None:
             g = cross_validate_model(X, y, model, n_splits=a.folds, **kw)
             b = cross_validate_model(X, y, model, n_splits=a.folds, baseline=True, **kw)
             f = lambda r, k: f"{r.mean[k]:.3f} ± {r.std[k]:.3f}"  # noqa: E731
-            print(f"| {file} | {len(y)} ({int(y.sum())}) | {cv_name} | {f(g, 'roc_auc')} | {f(b, 'roc_auc')} | "
-                  f"{f(g, 'pr_auc')} | {f(b, 'pr_auc')} |  <!-- {time.perf_counter() - t:.0f} s -->", flush=True)
+            print(
+                f"| {file} | {len(y)} ({int(y.sum())}) | {cv_name} | {f(g, 'roc_auc')} | {f(b, 'roc_auc')} | "
+                f"{f(g, 'pr_auc')} | {f(b, 'pr_auc')} |  <!-- {time.perf_counter() - t:.0f} s -->",
+                flush=True,
+            )
         if file.startswith("yongxin"):
             imp = shap_importance(model.fit(X, y), X)
             yongxin_rank = ", ".join(f"{r.feature} ({r.mean_abs_shap:.3f})" for r in imp.head(8).itertuples())

@@ -68,9 +68,18 @@ def l4s_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 #: A 1-epoch rau-net-small on 32 px l4s14 patches: the fastest run that assess (and the service) can use
-TINY = ["model.widths=[4, 8, 8, 16, 16]", 'model.attention="se"', 'model.heads="mono"', "data.size=32",
-        "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0", "train.epochs=1", "train.threads=1",
-        'features.preset="l4s14"']
+TINY = [
+    "model.widths=[4, 8, 8, 16, 16]",
+    'model.attention="se"',
+    'model.heads="mono"',
+    "data.size=32",
+    "train.batch_size=4",
+    'post.tta="none"',
+    "train.warmup_epochs=0",
+    "train.epochs=1",
+    "train.threads=1",
+    'features.preset="l4s14"',
+]
 
 
 @pytest.fixture(scope="session")
@@ -112,13 +121,39 @@ def tiny_fusion_pair(folder: Path, n_estimators: int) -> tuple[Path, Path, pd.Da
     """
     table = synth_region_table([f"r{i}" for i in range(60)], np.arange(60) % 2, seed=0)
     table.to_csv(folder / "regions.csv", index=False)
-    invoke_ok(["tabular", "train", "--data", str(folder / "regions.csv"), "--label", "landslide", "--id", "region_id",
-               "-o", str(folder / "tab"), "--set", f"gbm.n_estimators={n_estimators}", "--set", "gbm.min_child_samples=5"])
+    invoke_ok(
+        [
+            "tabular",
+            "train",
+            "--data",
+            str(folder / "regions.csv"),
+            "--label",
+            "landslide",
+            "--id",
+            "region_id",
+            "-o",
+            str(folder / "tab"),
+            "--set",
+            f"gbm.n_estimators={n_estimators}",
+            "--set",
+            "gbm.min_child_samples=5",
+        ]
+    )
     sides = synth_fusion_regions(120, seed=1)
     sides.drop(columns=["tabular_probability"]).to_csv(folder / "img.csv", index=False)
     sides[["id", "tabular_probability", "label"]].to_csv(folder / "tabp.csv", index=False)
-    invoke_ok(["fuse", "train", "--image", str(folder / "img.csv"), "--tabular", str(folder / "tabp.csv"),
-               "-o", str(folder / "fusion")])
+    invoke_ok(
+        [
+            "fuse",
+            "train",
+            "--image",
+            str(folder / "img.csv"),
+            "--tabular",
+            str(folder / "tabp.csv"),
+            "-o",
+            str(folder / "fusion"),
+        ]
+    )
     return folder / "tab", folder / "fusion", table
 
 
@@ -141,19 +176,28 @@ def debris(folder: Path) -> list[str]:
 
 #: How a ``landslide`` process ends on each signal: killed outright (-9), SIGTERM raised as
 #: ``Terminated`` (exit 143 once cleaned up), SIGINT raised as ``KeyboardInterrupt`` (click: exit 130).
-SIGNAL_EXIT = {signal.SIGKILL: -signal.SIGKILL, signal.SIGTERM: 128 + signal.SIGTERM,
-               signal.SIGINT: 128 + signal.SIGINT}
+SIGNAL_EXIT = {
+    signal.SIGKILL: -signal.SIGKILL,
+    signal.SIGTERM: 128 + signal.SIGTERM,
+    signal.SIGINT: 128 + signal.SIGINT,
+}
 
 
-def signal_while_writing(args: list[str], partial: str, meanwhile: Callable[[], object], seed: int,
-                         sig: int = signal.SIGKILL) -> None:
+def signal_while_writing(
+    args: list[str], partial: str, meanwhile: Callable[[], object], seed: int, sig: int = signal.SIGKILL
+) -> None:
     """Run ``landslide ARGS`` in a new process and send it ``sig`` while it writes: at a seeded
     random moment up to 0.3 s after a file matching the glob ``partial`` appears. ``meanwhile``
     (e.g. the uninterrupted reference run) runs in this process during the wait. The process must
     end as :data:`SIGNAL_EXIT` says (not before the signal)."""
     # a shell's background job ignores SIGINT, and its children inherit that: give the CLI the default back
-    proc = subprocess.Popen(cli_command(args), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cli_command(args),
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     delay = np.random.default_rng(seed).uniform(0, 0.3)
 
     def kill() -> None:
@@ -171,9 +215,10 @@ def signal_while_writing(args: list[str], partial: str, meanwhile: Callable[[], 
         killer.join()
         proc.wait()
     name = signal.Signals(sig).name
-    assert proc.returncode == SIGNAL_EXIT[sig], \
-        f"{args[:2]} ended with {proc.returncode}, not {SIGNAL_EXIT[sig]} as on {name} (if it ended before {name}, " \
+    assert proc.returncode == SIGNAL_EXIT[sig], (
+        f"{args[:2]} ended with {proc.returncode}, not {SIGNAL_EXIT[sig]} as on {name} (if it ended before {name}, "
         "give it more work)"
+    )
 
 
 def kill_9_while_writing(args: list[str], partial: str, meanwhile: Callable[[], object], seed: int) -> None:

@@ -30,8 +30,13 @@ __all__ = ["check_geojson", "assert_rfc7946"]
 
 GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
 #: 7.1: members that only the given type may carry.
-OWNERS = {"coordinates": "geometry", "geometries": "geometry", "geometry": "Feature", "properties": "Feature",
-          "features": "FeatureCollection"}
+OWNERS = {
+    "coordinates": "geometry",
+    "geometries": "geometry",
+    "geometry": "Feature",
+    "properties": "Feature",
+    "features": "FeatureCollection",
+}
 
 
 def _no_constant(name: str) -> float:

@@ -12,8 +12,15 @@ from PIL import Image
 
 from landslide_fusion.riskmap import FILL_ALPHA, LANDSLIDE_COLOUR, RISK_COLOURS, map_georeference, true_colour
 
-__all__ = ["rgb", "pixel_of", "expected_fill", "assert_filled", "assert_region_filled", "assert_outline_at",
-           "assert_map_shows_risk"]
+__all__ = [
+    "rgb",
+    "pixel_of",
+    "expected_fill",
+    "assert_filled",
+    "assert_region_filled",
+    "assert_outline_at",
+    "assert_map_shows_risk",
+]
 
 
 def rgb(png) -> np.ndarray:
@@ -65,7 +72,7 @@ def assert_region_filled(png, scene, geom: dict, risk_class: str) -> None:
 def assert_outline_at(png, x: float, y: float, radius: int = 2) -> None:
     """A landslide outline passes within ``radius`` px of scene point (x, y)."""
     r, c = pixel_of(png, x, y)
-    win = rgb(png)[r - radius:r + radius + 1, c - radius:c + radius + 1].reshape(-1, 3)
+    win = rgb(png)[r - radius : r + radius + 1, c - radius : c + radius + 1].reshape(-1, 3)
     want = 255 * np.array(to_rgb(LANDSLIDE_COLOUR))
     assert np.abs(win - want).max(axis=1).min() <= 40, f"no outline near ({x:.0f}, {y:.0f})"
 
@@ -81,4 +88,3 @@ def assert_map_shows_risk(out) -> None:
     centre = [np.asarray(g["coordinates"][0]).mean(axis=0) for g in geoms]
     i = int(np.argmin([np.hypot(x - cx, y - cy) for x, y in centre]))
     assert_region_filled(out / "map.png", out / "scene.tif", geoms[i], feats[i]["properties"]["risk_class"])
-

@@ -46,14 +46,17 @@ class ServeProcess:
         self.process.wait()
 
 
-def write_serve_config(folder: Path, bundles: dict[str, dict[str, str]], catalogs: dict[str, str],
-                       **server: Any) -> Path:
+def write_serve_config(
+    folder: Path, bundles: dict[str, dict[str, str]], catalogs: dict[str, str], **server: Any
+) -> Path:
     """``folder/serve.toml``: SQLite and job folders in ``folder`` unless ``server`` says otherwise."""
     folder.mkdir(parents=True, exist_ok=True)
-    doc = {"server": {"data_dir": str(folder / "data"), "workers": 1, "heartbeat_s": 0.5, "stale_after_s": 3.0,
-                      **server},
-           "quota": {"max_area_km2": 5.0, "max_days": 62, "max_concurrent": 4},
-           "catalogs": catalogs, "bundles": bundles}
+    doc = {
+        "server": {"data_dir": str(folder / "data"), "workers": 1, "heartbeat_s": 0.5, "stale_after_s": 3.0, **server},
+        "quota": {"max_area_km2": 5.0, "max_days": 62, "max_concurrent": 4},
+        "catalogs": catalogs,
+        "bundles": bundles,
+    }
     (folder / "serve.toml").write_text(tomli_w.dumps(doc))
     return folder / "serve.toml"
 
@@ -61,8 +64,18 @@ def write_serve_config(folder: Path, bundles: dict[str, dict[str, str]], catalog
 def start_serve(config: Path, port: int, timeout: float = 90.0) -> ServeProcess:
     """``landslide serve --config CONFIG --port PORT`` on 127.0.0.1; returns once ``/health`` answers."""
     log = config.with_name(f"serve-{port}-{time.time_ns()}.log")
-    cmd = [sys.executable, "-m", "landslide_fusion.cli", "serve", "--config", str(config), "--port", str(port),
-           "--host", "127.0.0.1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "landslide_fusion.cli",
+        "serve",
+        "--config",
+        str(config),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+    ]
     proc = subprocess.Popen(cmd, env=serve_env(), stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
     url = f"http://127.0.0.1:{port}"
     t0 = time.time()
@@ -110,8 +123,9 @@ class Client:
         r.raise_for_status()
         return r.json()
 
-    def wait(self, job_id: str, timeout: float = 120.0, until: tuple[str, ...] = ("successful", "failed",
-                                                                                   "dismissed")) -> dict:
+    def wait(
+        self, job_id: str, timeout: float = 120.0, until: tuple[str, ...] = ("successful", "failed", "dismissed")
+    ) -> dict:
         t0 = time.time()
         while time.time() - t0 < timeout:
             s = self.status(job_id)

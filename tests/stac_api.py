@@ -47,8 +47,11 @@ def missing_postgres() -> str | None:
     if bindir is None:
         return "PostgreSQL is not installed (make system, or apt-get install postgresql postgis)"
     pg_config = bindir / "pg_config"
-    share = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True).stdout.strip() \
-        if pg_config.is_file() else ""
+    share = (
+        subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True).stdout.strip()
+        if pg_config.is_file()
+        else ""
+    )
     if share and not Path(share, "extension", "postgis.control").is_file():
         version = bindir.parts[-2]
         return f"PostGIS is not installed for PostgreSQL {version} (apt-get install postgresql-{version}-postgis-3)"
@@ -93,8 +96,12 @@ class PgStacServer:
         """Set the injected fault ``rules`` (see tests/stac_api_app.py); None returns those left."""
         if rules is None:
             return json.loads(urllib.request.urlopen(self.url + "/_faults", timeout=10).read())
-        req = urllib.request.Request(self.url + "/_faults", data=json.dumps(rules).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + "/_faults",
+            data=json.dumps(rules).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         urllib.request.urlopen(req, timeout=10).read()
         return rules
 
@@ -112,9 +119,15 @@ class PgStacServer:
 
 
 def _collection(cid: str) -> dict:
-    return {"type": "Collection", "stac_version": "1.0.0", "id": cid, "description": cid, "license": "proprietary",
-            "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-            "links": []}
+    return {
+        "type": "Collection",
+        "stac_version": "1.0.0",
+        "id": cid,
+        "description": cid,
+        "license": "proprietary",
+        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
+        "links": [],
+    }
 
 
 def _run(cmd: list[str], user: str | None) -> None:
@@ -151,13 +164,44 @@ def start_pgstac() -> PgStacServer:
     server = PgStacServer("", "", data, folder)
     try:
         pgdata = folder / "pg"
-        _run([str(bindir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
-              "--no-instructions"], user)
+        _run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            user,
+        )
         port = free_port()
-        pg = subprocess.Popen([str(bindir / "postgres"), "-D", str(pgdata), "-h", "127.0.0.1", "-p", str(port),
-                               "-k", str(folder), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                               "-c", "full_page_writes=off"], user=user, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+        pg = subprocess.Popen(
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(pgdata),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-k",
+                str(folder),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ],
+            user=user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         server.processes.append(pg)
         server.dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         t0 = time.time()
@@ -171,12 +215,35 @@ def start_pgstac() -> PgStacServer:
         with PgstacDB(dsn=server.dsn) as db:
             Migrate(db).run_migration()
         api_port = free_port()
-        env = {**os.environ, "POSTGRES_USER": "postgres", "POSTGRES_PASS": "unused", "POSTGRES_HOST_READER": "127.0.0.1",
-               "POSTGRES_HOST_WRITER": "127.0.0.1", "POSTGRES_PORT": str(port), "POSTGRES_DBNAME": "postgres",
-               "STAC_DATA_DIR": str(data), "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.stac_api_app:application", "--host", "127.0.0.1",
-                                "--port", str(api_port), "--log-level", "warning"], env=env, cwd=folder,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env = {
+            **os.environ,
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_PASS": "unused",
+            "POSTGRES_HOST_READER": "127.0.0.1",
+            "POSTGRES_HOST_WRITER": "127.0.0.1",
+            "POSTGRES_PORT": str(port),
+            "POSTGRES_DBNAME": "postgres",
+            "STAC_DATA_DIR": str(data),
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        }
+        api = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.stac_api_app:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         server.processes.append(api)
         server.url = f"http://127.0.0.1:{api_port}"
         _wait(server.url + "/", api, "stac-fastapi-pgstac")

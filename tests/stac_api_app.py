@@ -28,8 +28,13 @@ class Faults:
         self.app, self.rules = app, []
 
     async def _reply(self, send: Send, status: int, body: bytes = b"") -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,8 +53,11 @@ class Faults:
             return
         if scope["type"] == "http":
             for rule in self.rules:
-                if rule["count"] > 0 and scope["path"].startswith(rule["prefix"]) \
-                        and rule.get("method", scope["method"]) == scope["method"]:
+                if (
+                    rule["count"] > 0
+                    and scope["path"].startswith(rule["prefix"])
+                    and rule.get("method", scope["method"]) == scope["method"]
+                ):
                     rule["count"] -= 1
                     await self._reply(send, int(rule["status"]))
                     return

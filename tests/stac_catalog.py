@@ -24,14 +24,36 @@ import rasterio
 from rasterio.transform import Affine, array_bounds
 from rasterio.warp import transform_bounds
 
-__all__ = ["Tile", "write_cog", "build_catalog", "StacServer", "start_server", "free_port", "EARTH_SEARCH_KEYS",
-           "PLANETARY_KEYS", "generated_tiles", "real_tiles", "dem_tile"]
+__all__ = [
+    "Tile",
+    "write_cog",
+    "build_catalog",
+    "StacServer",
+    "start_server",
+    "free_port",
+    "EARTH_SEARCH_KEYS",
+    "PLANETARY_KEYS",
+    "generated_tiles",
+    "real_tiles",
+    "dem_tile",
+]
 
 #: Catalog band -> (Earth Search asset key, native resolution in m).
-EARTH_SEARCH_KEYS = {"B01": ("coastal", 60), "B02": ("blue", 10), "B03": ("green", 10), "B04": ("red", 10),
-                     "B05": ("rededge1", 20), "B06": ("rededge2", 20), "B07": ("rededge3", 20), "B08": ("nir", 10),
-                     "B8A": ("nir08", 20), "B09": ("nir09", 60), "B11": ("swir16", 20), "B12": ("swir22", 20),
-                     "SCL": ("scl", 20)}
+EARTH_SEARCH_KEYS = {
+    "B01": ("coastal", 60),
+    "B02": ("blue", 10),
+    "B03": ("green", 10),
+    "B04": ("red", 10),
+    "B05": ("rededge1", 20),
+    "B06": ("rededge2", 20),
+    "B07": ("rededge3", 20),
+    "B08": ("nir", 10),
+    "B8A": ("nir08", 20),
+    "B09": ("nir09", 60),
+    "B11": ("swir16", 20),
+    "B12": ("swir22", 20),
+    "SCL": ("scl", 20),
+}
 PLANETARY_KEYS = {b: (b, r) for b, (_, r) in EARTH_SEARCH_KEYS.items()}
 
 
@@ -47,16 +69,29 @@ class Tile:
     properties: dict = field(default_factory=dict)
 
 
-def write_cog(path: Path, array: np.ndarray, crs: str, transform: Affine, nodata: float | None,
-              keep_existing: bool = False) -> None:
+def write_cog(
+    path: Path, array: np.ndarray, crs: str, transform: Affine, nodata: float | None, keep_existing: bool = False
+) -> None:
     """One-band COG (GDAL's COG driver: tiled, with overviews when large); ``keep_existing``
     leaves a file already there alone (the benchmark's full-size tiles are slow to write)."""
     if keep_existing and path.is_file():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = array.shape
-    with rasterio.open(path, "w", driver="COG", width=w, height=h, count=1, dtype=array.dtype, crs=crs,
-                       transform=transform, nodata=nodata, compress="deflate", blocksize=512) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="COG",
+        width=w,
+        height=h,
+        count=1,
+        dtype=array.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+        compress="deflate",
+        blocksize=512,
+    ) as dst:
         dst.write(array, 1)
 
 
@@ -71,22 +106,44 @@ def _geometry(crs: str, transform: Affine, shape: tuple[int, int]) -> tuple[list
     return [w, s, e, n], {"type": "Polygon", "coordinates": [ring]}
 
 
-def _item(collection: str, item_id: str, date: str, crs: str, transform: Affine, shape: tuple[int, int],
-          assets: dict, properties: dict) -> dict:
+def _item(
+    collection: str,
+    item_id: str,
+    date: str,
+    crs: str,
+    transform: Affine,
+    shape: tuple[int, int],
+    assets: dict,
+    properties: dict,
+) -> dict:
     bbox, geom = _geometry(crs, transform, shape)
     epsg = int(crs.split(":")[1])
-    return {"type": "Feature", "stac_version": "1.0.0", "id": item_id, "collection": collection,
-            "stac_extensions": ["https://stac-extensions.github.io/projection/v1.1.0/schema.json",
-                                "https://stac-extensions.github.io/eo/v1.1.0/schema.json"],
-            "bbox": bbox, "geometry": geom,
-            "properties": {"datetime": f"{date}T10:00:00Z", "proj:epsg": epsg, **properties},
-            "links": [], "assets": assets}
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": item_id,
+        "collection": collection,
+        "stac_extensions": [
+            "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+        ],
+        "bbox": bbox,
+        "geometry": geom,
+        "properties": {"datetime": f"{date}T10:00:00Z", "proj:epsg": epsg, **properties},
+        "links": [],
+        "assets": assets,
+    }
 
 
 def _asset(href: str, transform: Affine, shape: tuple[int, int], nodata: float | None, dtype: str) -> dict:
-    return {"href": href, "type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["data"],
-            "proj:shape": list(shape), "proj:transform": list(transform)[:6],
-            "raster:bands": [{"nodata": nodata, "data_type": dtype}]}
+    return {
+        "href": href,
+        "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+        "roles": ["data"],
+        "proj:shape": list(shape),
+        "proj:transform": list(transform)[:6],
+        "raster:bands": [{"nodata": nodata, "data_type": dtype}],
+    }
 
 
 def _s2_item(tile: Tile, root: Path, base_url: str, keys: dict, keep: bool = False) -> dict:
@@ -106,16 +163,27 @@ def _dem_item(dem: np.ndarray, crs: str, transform: Affine, root: Path, base_url
     rel = "data/dem/data.tif"
     write_cog(root / rel, dem.astype(np.float32), crs, transform, -32767.0, keep)
     assets = {"data": _asset(f"{base_url}/{rel}", transform, dem.shape, -32767.0, "float32")}
-    return _item("cop-dem-glo-30", "Copernicus_DSM_COG_10_test_DEM", "2021-04-22", crs, transform, dem.shape, assets, {})
+    return _item(
+        "cop-dem-glo-30", "Copernicus_DSM_COG_10_test_DEM", "2021-04-22", crs, transform, dem.shape, assets, {}
+    )
 
 
 def _collection(cid: str, items: list[dict]) -> dict:
     bb = np.array([it["bbox"] for it in items])
     dates = sorted(it["properties"]["datetime"] for it in items)
-    return {"type": "Collection", "stac_version": "1.0.0", "id": cid, "description": cid, "license": "proprietary",
-            "extent": {"spatial": {"bbox": [[*bb[:, :2].min(0).tolist(), *bb[:, 2:].max(0).tolist()]]},
-                       "temporal": {"interval": [[dates[0], dates[-1]]]}},
-            "links": [], "item_assets": {}}
+    return {
+        "type": "Collection",
+        "stac_version": "1.0.0",
+        "id": cid,
+        "description": cid,
+        "license": "proprietary",
+        "extent": {
+            "spatial": {"bbox": [[*bb[:, :2].min(0).tolist(), *bb[:, 2:].max(0).tolist()]]},
+            "temporal": {"interval": [[dates[0], dates[-1]]]},
+        },
+        "links": [],
+        "item_assets": {},
+    }
 
 
 def _write_json(path: Path, doc: dict) -> None:
@@ -123,22 +191,40 @@ def _write_json(path: Path, doc: dict) -> None:
     path.write_text(json.dumps(doc))
 
 
-def build_catalog(root: Path, base_url: str, tiles: list[Tile], dem: tuple[np.ndarray, str, Affine],
-                  keys: dict = EARTH_SEARCH_KEYS, keep_existing: bool = False) -> Path:
+def build_catalog(
+    root: Path,
+    base_url: str,
+    tiles: list[Tile],
+    dem: tuple[np.ndarray, str, Affine],
+    keys: dict = EARTH_SEARCH_KEYS,
+    keep_existing: bool = False,
+) -> Path:
     """A static catalog (best-practices layout) with a ``sentinel-2-l2a`` and a ``cop-dem-glo-30``
     collection; asset hrefs point at ``base_url``. Returns ``catalog.json``."""
-    cols = {"sentinel-2-l2a": [_s2_item(t, root, base_url, keys, keep_existing) for t in tiles],
-            "cop-dem-glo-30": [_dem_item(*dem, root, base_url, keep_existing)]}
-    cat = {"type": "Catalog", "stac_version": "1.0.0", "id": "local", "description": "test catalog",
-           "links": [{"rel": "root", "href": "./catalog.json"}]}
+    cols = {
+        "sentinel-2-l2a": [_s2_item(t, root, base_url, keys, keep_existing) for t in tiles],
+        "cop-dem-glo-30": [_dem_item(*dem, root, base_url, keep_existing)],
+    }
+    cat = {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": "local",
+        "description": "test catalog",
+        "links": [{"rel": "root", "href": "./catalog.json"}],
+    }
     for cid, items in cols.items():
         col = _collection(cid, items)
         col["links"] = [{"rel": "root", "href": "../catalog.json"}, {"rel": "parent", "href": "../catalog.json"}]
         for it in items:
-            it["links"] = [{"rel": "root", "href": "../../catalog.json"}, {"rel": "collection", "href": "../collection.json"},
-                           {"rel": "parent", "href": "../collection.json"}]
+            it["links"] = [
+                {"rel": "root", "href": "../../catalog.json"},
+                {"rel": "collection", "href": "../collection.json"},
+                {"rel": "parent", "href": "../collection.json"},
+            ]
             _write_json(root / cid / it["id"] / f"{it['id']}.json", it)
-            col["links"].append({"rel": "item", "href": f"./{it['id']}/{it['id']}.json", "type": "application/geo+json"})
+            col["links"].append(
+                {"rel": "item", "href": f"./{it['id']}/{it['id']}.json", "type": "application/geo+json"}
+            )
         _write_json(root / cid / "collection.json", col)
         cat["links"].append({"rel": "child", "href": f"./{cid}/collection.json", "type": "application/json"})
     _write_json(root / "catalog.json", cat)
@@ -147,13 +233,25 @@ def build_catalog(root: Path, base_url: str, tiles: list[Tile], dem: tuple[np.nd
 
 # --- pixels ---------------------------------------------------------------------------------
 
+
 def _synth_bands(rng: np.random.Generator, base: dict[str, np.ndarray], offset: int) -> dict[str, np.ndarray]:
     """All catalog bands from R, G, B, NIR reflectance-DNs (others interpolated), + offset."""
     r, g, b, n = (base[k].astype(np.float32) for k in ("B04", "B03", "B02", "B08"))
-    bands = {"B01": 0.9 * b, "B02": b, "B03": g, "B04": r, "B05": 0.6 * r + 0.4 * n, "B06": 0.3 * r + 0.7 * n,
-             "B07": 0.1 * r + 0.9 * n, "B08": n, "B8A": 0.95 * n, "B09": 0.4 * n, "B11": 0.55 * n + 0.3 * r,
-             "B12": 0.3 * n + 0.3 * r}
-    valid = (r > 0)
+    bands = {
+        "B01": 0.9 * b,
+        "B02": b,
+        "B03": g,
+        "B04": r,
+        "B05": 0.6 * r + 0.4 * n,
+        "B06": 0.3 * r + 0.7 * n,
+        "B07": 0.1 * r + 0.9 * n,
+        "B08": n,
+        "B8A": 0.95 * n,
+        "B09": 0.4 * n,
+        "B11": 0.55 * n + 0.3 * r,
+        "B12": 0.3 * n + 0.3 * r,
+    }
+    valid = r > 0
     out = {k: np.where(valid, np.clip(v + offset, 1, 65535), 0).astype(np.uint16) for k, v in bands.items()}
     out["SCL"] = np.where(valid, 4, 0).astype(np.uint16)  # 4 = vegetation
     return out
@@ -166,9 +264,14 @@ def generated_tiles(seed: int = 0, size: int = 48, epsg: int = 32646) -> tuple[l
     rng = np.random.default_rng(seed)
     x0, y0 = 397_000.0, 2_490_000.0  # UTM 46N, near 22.5 N 92 E
     tiles = []
-    for day, offset, props in (("2024-08-05", 1000, {"s2:processing_baseline": "05.09", "eo:cloud_cover": 10.0,
-                                                     "earthsearch:boa_offset_applied": False}),
-                               ("2024-08-10", 0, {"s2:processing_baseline": "02.14", "eo:cloud_cover": 1.0})):
+    for day, offset, props in (
+        (
+            "2024-08-05",
+            1000,
+            {"s2:processing_baseline": "05.09", "eo:cloud_cover": 10.0, "earthsearch:boa_offset_applied": False},
+        ),
+        ("2024-08-10", 0, {"s2:processing_baseline": "02.14", "eo:cloud_cover": 1.0}),
+    ):
         for i, name in enumerate(("T46QBL", "T46QCL")):
             base = {k: rng.integers(300, 3000, (size, size)).astype(np.uint16) for k in ("B02", "B03", "B04", "B08")}
             bands = _synth_bands(rng, base, offset)
@@ -197,12 +300,21 @@ def real_tiles(folder: Path, names: tuple[str, str], date: str = "2024-08-10") -
             tr, crs = src.transform, src.crs.to_string()
         bands = _synth_bands(rng, base, 0)
         # the real tiles are ~10 m in degrees; keep every band at the tile's own grid
-        tiles.append(Tile(f"S2A_real_{Path(name).stem}", date, crs, tr, bands,
-                          {"s2:processing_baseline": "02.14", "eo:cloud_cover": 0.0}))
+        tiles.append(
+            Tile(
+                f"S2A_real_{Path(name).stem}",
+                date,
+                crs,
+                tr,
+                bands,
+                {"s2:processing_baseline": "02.14", "eo:cloud_cover": 0.0},
+            )
+        )
     return tiles
 
 
 # --- server ---------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -226,11 +338,31 @@ class StacServer:
 
 def start_server(catalog: Path, port: int, timeout: float = 60.0) -> StacServer:
     """``stac-fastapi-static`` over ``catalog`` on 127.0.0.1:``port`` (uvicorn, one worker)."""
-    env = {**os.environ, "CATALOG_HREF": str(catalog), "APP_HOST": "127.0.0.1", "APP_PORT": str(port),
-           "RELOAD": "false", "LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "stac_fastapi.static.app:app", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "CATALOG_HREF": str(catalog),
+        "APP_HOST": "127.0.0.1",
+        "APP_PORT": str(port),
+        "RELOAD": "false",
+        "LOG_LEVEL": "warning",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "stac_fastapi.static.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     t0 = time.time()
     while time.time() - t0 < timeout:

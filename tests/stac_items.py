@@ -47,14 +47,17 @@ def copernicus_item(template: dict, lat0: int, lon0: int) -> dict:
     props = template["properties"]
     olat, olon = round(props["proj:transform"][5] - 1), round(props["proj:transform"][2])  # the template's tile
     text = json.dumps(template)
-    for a, b in ((_tile_code(olat, olon, "_00_"), _tile_code(lat0, lon0, "_00_")),
-                 (_tile_code(olat, olon, ""), _tile_code(lat0, lon0, ""))):
+    for a, b in (
+        (_tile_code(olat, olon, "_00_"), _tile_code(lat0, lon0, "_00_")),
+        (_tile_code(olat, olon, ""), _tile_code(lat0, lon0, "")),
+    ):
         text = text.replace(a, b)
     item = json.loads(text)
     x0, top = lon0 - dx / 2, lat0 + 1 + dy / 2
     w, s, e, n = x0, lat0 + dy / 2, x0 + 1, top
-    item.update(bbox=[w, s, e, n],
-                geometry={"type": "Polygon", "coordinates": [[[e, s], [e, n], [w, n], [w, s], [e, s]]]})
+    item.update(
+        bbox=[w, s, e, n], geometry={"type": "Polygon", "coordinates": [[[e, s], [e, n], [w, n], [w, s], [e, s]]]}
+    )
     item["properties"].update({"proj:shape": [3600, round(1 / dx)], "proj:transform": [dx, 0.0, x0, 0.0, -dy, top]})
     if "proj:centroid" in item["properties"]:
         item["properties"]["proj:centroid"] = {"lat": lat0 + 0.5, "lon": lon0 + 0.5}
@@ -71,8 +74,16 @@ def asset_grid(item: dict, key: str) -> tuple[str, Affine, tuple[int, int]]:
     return crs, Affine(*t[:6]), (int(shape[0]), int(shape[1]))
 
 
-def write_asset(path: Path, item: dict, key: str, box: tuple[float, float, float, float], values: Values,
-                dtype: str, nodata: float | None, margin: int = 6) -> None:
+def write_asset(
+    path: Path,
+    item: dict,
+    key: str,
+    box: tuple[float, float, float, float],
+    values: Values,
+    dtype: str,
+    nodata: float | None,
+    margin: int = 6,
+) -> None:
     """The asset's file on its declared grid, written only over ``box`` (lon/lat) plus ``margin`` px."""
     crs, tr, (rows, cols) = asset_grid(item, key)
     x0, y0, x1, y1 = transform_bounds("EPSG:4326", crs, *box, densify_pts=21)
@@ -81,9 +92,23 @@ def write_asset(path: Path, item: dict, key: str, box: tuple[float, float, float
     c0, r0 = max(int(np.floor(min(cs))) - margin, 0), max(int(np.floor(min(rs))) - margin, 0)
     c1, r1 = min(int(np.ceil(max(cs))) + margin, cols), min(int(np.ceil(max(rs))) + margin, rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype=dtype, crs=crs, transform=tr,
-                       nodata=nodata, tiled=True, blockxsize=256, blockysize=256, compress="deflate",
-                       sparse_ok=True) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=cols,
+        height=rows,
+        count=1,
+        dtype=dtype,
+        crs=crs,
+        transform=tr,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+        sparse_ok=True,
+    ) as dst:
         if c1 > c0 and r1 > r0:
             cc, rr = np.meshgrid(np.arange(c0, c1) + 0.5, np.arange(r0, r1) + 0.5)
             xs, ys = tr.c + tr.a * cc + tr.b * rr, tr.f + tr.d * cc + tr.e * rr
@@ -91,8 +116,16 @@ def write_asset(path: Path, item: dict, key: str, box: tuple[float, float, float
             dst.write(values(key, lon, lat).astype(dtype), 1, window=Window(c0, r0, c1 - c0, r1 - r0))
 
 
-def localise(item: dict, root: Path, base_url: str, keys: list[str], box: tuple[float, float, float, float],
-             values: Values, dtype: str = "uint16", nodata: float | None = None) -> dict:
+def localise(
+    item: dict,
+    root: Path,
+    base_url: str,
+    keys: list[str],
+    box: tuple[float, float, float, float],
+    values: Values,
+    dtype: str = "uint16",
+    nodata: float | None = None,
+) -> dict:
     """A copy of ``item`` whose ``keys`` assets point at files generated under ``root`` (served
     at ``base_url``), with its links dropped (they point at the public catalog)."""
     item = copy.deepcopy(item)

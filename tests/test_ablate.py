@@ -16,14 +16,21 @@ FAST = ["train.epochs=1", "train.batch_size=4", 'post.tta="none"', "train.warmup
 
 
 def test_parse_vary_and_cells(tmp_path):
-    assert parse_vary(["model.name=a,b", 'model.options.widths=[4, 8],[8, 16]']) == [
-        ("model.name", ["a", "b"]), ("model.options.widths", ["[4, 8]", "[8, 16]"])]
+    assert parse_vary(["model.name=a,b", "model.options.widths=[4, 8],[8, 16]"]) == [
+        ("model.name", ["a", "b"]),
+        ("model.options.widths", ["[4, 8]", "[8, 16]"]),
+    ]
     with pytest.raises(ConfigError, match="expected section.key=value1,value2"):
         parse_vary(["model.name"])
     base = tmp_path / "base.toml"
     base.write_text('[model]\nname = "rau-net-small"\n[model.options]\nattention = "se"\n')
     cells = ablation_cells(base, ["model.name=rau-net-small,segformer-b0", "train.loss=ce,focal+iou"])
-    assert [c[0] for c in cells] == ["rau-net-small_ce", "rau-net-small_focal+iou", "segformer-b0_ce", "segformer-b0_focal+iou"]
+    assert [c[0] for c in cells] == [
+        "rau-net-small_ce",
+        "rau-net-small_focal+iou",
+        "segformer-b0_ce",
+        "segformer-b0_focal+iou",
+    ]
     # varying the model resets options to each model's defaults (the base's belong to its model)
     assert cells[0][2].model.options["attention"] == "mha" and cells[2][2].model.options["decoder"] == 256
     with pytest.raises(ConfigError, match="unknown model 'nope'"):
@@ -46,19 +53,60 @@ def test_ablation_trains_tabulates_and_resumes(l4s_root, tmp_path):
     assert (out / "ablation.png").stat().st_size > 1000
     assert "| cell | train.loss | parameters |" in (out / "ablation.md").read_text()
     # resumed: finished cells are kept, through the CLI
-    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out), "--json",
-                              *sum((["--set", s] for s in sets), [])])
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "ablate",
+            "--vary",
+            vary[0],
+            "--data",
+            str(l4s_root),
+            "-o",
+            str(out),
+            "--json",
+            *sum((["--set", s] for s in sets), []),
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert (doc["trained"], doc["kept"]) == (0, 2)
     # a different config for an existing cell is refused, not silently reused
-    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out),
-                              *sum((["--set", s] for s in sets), []), "--set", "train.lr=0.1"])
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "ablate",
+            "--vary",
+            vary[0],
+            "--data",
+            str(l4s_root),
+            "-o",
+            str(out),
+            *sum((["--set", s] for s in sets), []),
+            "--set",
+            "train.lr=0.1",
+        ],
+    )
     assert res.exit_code == 1 and "trained with a different config" in res.output
     # another fold count is refused before any training, not mixed into the table as "mean over 2 folds"
     before = sorted(p.name for p in (out / "cells").iterdir())
-    res = runner.invoke(app, ["segment", "ablate", "--vary", vary[0], "--data", str(l4s_root), "-o", str(out),
-                              "--folds", "2", *sum((["--set", s] for s in sets), [])])
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "ablate",
+            "--vary",
+            vary[0],
+            "--data",
+            str(l4s_root),
+            "-o",
+            str(out),
+            "--folds",
+            "2",
+            *sum((["--set", s] for s in sets), []),
+        ],
+    )
     assert res.exit_code == 1 and "trained with one run each (no --folds), not --folds 2" in res.stderr, res.output
     assert sorted(p.name for p in (out / "cells").iterdir()) == before
 
@@ -75,8 +123,14 @@ def test_time_budget_stops_training(l4s_root, tmp_path):
     from landslide_fusion.config import load_config
     from landslide_fusion.segmentation import SegmentConfig, train_segmentation
 
-    sets = [f'data.root="{l4s_root}"', *FAST, "train.epochs=5", 'model.name="vnet"', "model.options.base=2",
-            "train.max_seconds=1e-6"]
+    sets = [
+        f'data.root="{l4s_root}"',
+        *FAST,
+        "train.epochs=5",
+        'model.name="vnet"',
+        "model.options.base=2",
+        "train.max_seconds=1e-6",
+    ]
     r = train_segmentation(load_config(SegmentConfig, None, sets), tmp_path / "run", progress=False)
     assert r.epochs_run == 1
 
@@ -101,23 +155,39 @@ def test_paths_are_values_not_toml(tmp_path):
         odd = tmp_path / name
         cells = ablation_cells(None, ["train.loss=ce"], [], {"data.root": odd})
         assert cells[0][2].data.root == str(odd)
-        res = runner.invoke(app, ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(odd),
-                                  "-o", str(tmp_path / "o")])
+        res = runner.invoke(
+            app, ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(odd), "-o", str(tmp_path / "o")]
+        )
         assert res.exit_code == 1 and f"{odd}: folder not found" in res.stderr, res.stderr
         assert res.stderr.count("\n") == 1
         assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("vary,cause", [
-    ("train.lr=0.001,-1", "train.lr = -1.0 must be > 0, e.g. 0.001 (from --vary train.lr=0.001,-1)"),
-    ("train.loss=ce,nope", "nope"),
-    ("model.options.base=2,0", "model.options.base = 0 must be >= 1, e.g. 7 (from --vary model.options.base=2,0)"),
-    ("train.epochs=1,many", "train.epochs: expected an integer, got 'many' (from --vary train.epochs=1,many)"),
-])
+@pytest.mark.parametrize(
+    "vary,cause",
+    [
+        ("train.lr=0.001,-1", "train.lr = -1.0 must be > 0, e.g. 0.001 (from --vary train.lr=0.001,-1)"),
+        ("train.loss=ce,nope", "nope"),
+        ("model.options.base=2,0", "model.options.base = 0 must be >= 1, e.g. 7 (from --vary model.options.base=2,0)"),
+        ("train.epochs=1,many", "train.epochs: expected an integer, got 'many' (from --vary train.epochs=1,many)"),
+    ],
+)
 def test_every_cell_is_checked_before_the_first_trains(l4s_root, tmp_path, vary, cause):
     sets = FAST + ['model.name="vnet"']
-    res = runner.invoke(app, ["segment", "ablate", "--vary", vary, "--data", str(l4s_root), "-o", str(tmp_path / "o"),
-                              *sum((["--set", s] for s in sets), [])])
+    res = runner.invoke(
+        app,
+        [
+            "segment",
+            "ablate",
+            "--vary",
+            vary,
+            "--data",
+            str(l4s_root),
+            "-o",
+            str(tmp_path / "o"),
+            *sum((["--set", s] for s in sets), []),
+        ],
+    )
     assert res.exit_code == 1 and cause in res.stderr and res.stderr.count("\n") == 1, res.stderr
     assert list(tmp_path.iterdir()) == []  # no cell trained, no empty cells/ left
 

@@ -15,14 +15,17 @@ from landslide_fusion.acquire.terrain import slope_degrees
 from landslide_fusion.errors import ConfigError, DataError
 
 
-@pytest.mark.parametrize("text, words", [
-    ("92.1,22.4,92.0,22.5", "west 92.1 must be less than east 92"),
-    ("92.0,22.5,92.1,22.4", "south 22.5 must be less than north"),
-    ("190,22,191,23", "outside [-180, 180] x [-90, 90]"),
-    ("10,-95,11,-80", "outside"),
-    ("a,b,c,d", "four numbers"),
-    ("1,2,3", "four finite numbers"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("92.1,22.4,92.0,22.5", "west 92.1 must be less than east 92"),
+        ("92.0,22.5,92.1,22.4", "south 22.5 must be less than north"),
+        ("190,22,191,23", "outside [-180, 180] x [-90, 90]"),
+        ("10,-95,11,-80", "outside"),
+        ("a,b,c,d", "four numbers"),
+        ("1,2,3", "four finite numbers"),
+    ],
+)
 def test_bad_bbox_one_clear_line(text, words):
     with pytest.raises(DataError, match=None) as e:
         parse_bbox(text)
@@ -51,8 +54,9 @@ def test_utm_zone_and_size():
 
 
 def _scaling(item: dict, keys=("red", "blue"), override=None) -> Scaling:
-    return decide_scaling(item["id"], item["properties"], {k: item["assets"][k] for k in keys if k in item["assets"]},
-                          override)
+    return decide_scaling(
+        item["id"], item["properties"], {k: item["assets"][k] for k in keys if k in item["assets"]}, override
+    )
 
 
 def test_scaling_from_real_items_metadata():
@@ -76,11 +80,19 @@ def test_scaling_from_real_items_metadata():
     assert _scaling(pc_item, ("B04",)).dn_offset == 0
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda it: it["properties"].update({"s2:processing_baseline": "02.14"}),
-     "raster:bands offset -0.1 (DN offset 1000) contradicts s2:processing_baseline 02.14"),
-    (lambda it: it["assets"]["blue"]["raster:bands"][0].update(offset=0.0), "declare different raster:bands scaling"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (
+            lambda it: it["properties"].update({"s2:processing_baseline": "02.14"}),
+            "raster:bands offset -0.1 (DN offset 1000) contradicts s2:processing_baseline 02.14",
+        ),
+        (
+            lambda it: it["assets"]["blue"]["raster:bands"][0].update(offset=0.0),
+            "declare different raster:bands scaling",
+        ),
+    ],
+)
 def test_contradicting_metadata_refused_naming_the_item(change, words):
     from tests.stac_items import fixture_items
 
@@ -134,7 +146,9 @@ def test_conventions():
     assert choose_convention([pc], ("B04",), None, "x")[0] is PLANETARY_COMPUTER
     with pytest.raises(DataError, match="match no known catalog convention"):
         choose_convention([SimpleNamespace(id="d", assets={"image": 1})], ("B04",), None, "x")
-    with pytest.raises(DataError, match="no item has the assets of convention 'planetary-computer'.*another --convention"):
+    with pytest.raises(
+        DataError, match="no item has the assets of convention 'planetary-computer'.*another --convention"
+    ):
         choose_convention([es], ("B04",), "planetary-computer", "x")
 
 
@@ -159,6 +173,7 @@ def _plane(gx: float, gy: float, epsg: int):
     def values(key, lon, lat):
         x, y = transform("EPSG:4326", f"EPSG:{epsg}", lon.ravel(), lat.ravel())
         return (300.0 + gx * (np.asarray(x) - 400_000) + gy * (np.asarray(y) - 2_480_000)).reshape(lon.shape)
+
     return values
 
 
@@ -177,9 +192,14 @@ def test_dem_tiles_are_mosaicked_before_resampling(tmp_path):
     t = np.tan(np.radians(angle))
     values = _plane(t * np.cos(np.radians(30)), t * np.sin(np.radians(30)), epsg)
     template = fixture_items("planetary-computer")["Copernicus_DSM_COG_10_S90_00_W180_00_DEM"]
-    items = [pystac.Item.from_dict(localise(copernicus_item(template, 22, lon), tmp_path, str(tmp_path), ["data"],
-                                            box.as_tuple(), values, "float32"))
-             for lon in (91, 92)]
+    items = [
+        pystac.Item.from_dict(
+            localise(
+                copernicus_item(template, 22, lon), tmp_path, str(tmp_path), ["data"], box.as_tuple(), values, "float32"
+            )
+        )
+        for lon in (91, 92)
+    ]
     geobox = output_geobox(box, epsg, 10.0)
     dem, slope = (np.asarray(a.compute(scheduler="threads")) for a in load_terrain(items, "data", geobox))
     ys, xs = geobox.coordinates["y"].values, geobox.coordinates["x"].values

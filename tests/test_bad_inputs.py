@@ -17,17 +17,50 @@ from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
 from tests.test_stac_fetch import generated_box
-from landslide_fusion.synth import synth_fusion_regions, synth_patch, synth_region_table, write_synth_folder, write_synth_l4s
-from tests.conftest import (assert_same_outputs, cli_command, cli_env, debris, invoke_ok, kill_9_while_writing,
-                            signal_while_writing)
+from landslide_fusion.synth import (
+    synth_fusion_regions,
+    synth_patch,
+    synth_region_table,
+    write_synth_folder,
+    write_synth_l4s,
+)
+from tests.conftest import (
+    assert_same_outputs,
+    cli_command,
+    cli_env,
+    debris,
+    invoke_ok,
+    kill_9_while_writing,
+    signal_while_writing,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
-TINY = ["--set", "model.widths=[4, 8, 8, 16, 16]", "--set", "train.batch_size=4", "--set", 'post.tta="none"',
-        "--set", "train.warmup_epochs=0", "--set", "train.epochs=1", "--set", 'features.preset="l4s14"']
+TINY = [
+    "--set",
+    "model.widths=[4, 8, 8, 16, 16]",
+    "--set",
+    "train.batch_size=4",
+    "--set",
+    'post.tta="none"',
+    "--set",
+    "train.warmup_epochs=0",
+    "--set",
+    "train.epochs=1",
+    "--set",
+    'features.preset="l4s14"',
+]
 GBM = ["--set", "gbm.n_estimators=5", "--set", "gbm.min_child_samples=5", "--set", "gbm.early_stopping_rounds=5"]
-RGB = ["--set", 'features.source="rgb"', "--set", 'features.preset="rgb3"', "--set", 'data.train_split="train"',
-       "--set", 'data.val_split="val"']
+RGB = [
+    "--set",
+    'features.source="rgb"',
+    "--set",
+    'features.preset="rgb3"',
+    "--set",
+    'data.train_split="train"',
+    "--set",
+    'data.val_split="val"',
+]
 #: A box and a day with imagery in the generated STAC catalog; a port where no catalog answers (rows
 #: that must fail before the network); a box where the catalog has nothing.
 BOX, DAY, NO_CATALOG, NOWHERE = generated_box(), "2024-08-10", "http://127.0.0.1:9", "10.0,10.0,10.01,10.01"
@@ -63,7 +96,9 @@ def good(tmp_path_factory) -> Inputs:
     sides = synth_fusion_regions(80, seed=1)
     sides.drop(columns=["tabular_probability"]).to_csv(g.image, index=False)
     sides[["id", "tabular_probability", "label"]].to_csv(g.tabular, index=False)
-    invoke_ok(["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"])
+    invoke_ok(
+        ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(g.fusion), "--folds", "3"]
+    )
     _scene(g.scene)
     return g
 
@@ -73,8 +108,17 @@ def _scene(path: Path, size: int = 48) -> None:
     from rasterio.transform import from_origin
 
     img, _ = synth_patch(np.random.default_rng(0), size)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=img.shape[0], dtype="float32",
-                       crs="EPSG:32633", transform=from_origin(500000, 4100000, 10, 10)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=img.shape[0],
+        dtype="float32",
+        crs="EPSG:32633",
+        transform=from_origin(500000, 4100000, 10, 10),
+    ) as dst:
         dst.write(img.astype(np.float32))
 
 
@@ -133,7 +177,9 @@ def _not_a_state_dict(run: Path) -> None:
 
 def _huge_widths(run: Path) -> None:
     cfg = (run / "config.toml").read_text()
-    (run / "config.toml").write_text(cfg.replace("widths = [\n    4,", "widths = [\n    4096,").replace("widths = [4,", "widths = [4096,"))
+    (run / "config.toml").write_text(
+        cfg.replace("widths = [\n    4,", "widths = [\n    4096,").replace("widths = [4,", "widths = [4096,")
+    )
 
 
 def _truncated_scene(good: Inputs, d: Path) -> str:
@@ -238,8 +284,9 @@ def _sixteen_bit_folder(good: Inputs, d: Path) -> str:
     for i in range(2):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # not georeferenced
-            with rasterio.open(d / "u16" / "images" / f"p{i}.png", "w", driver="PNG", width=32, height=32, count=3,
-                               dtype="uint16") as dst:
+            with rasterio.open(
+                d / "u16" / "images" / f"p{i}.png", "w", driver="PNG", width=32, height=32, count=3, dtype="uint16"
+            ) as dst:
                 dst.write(rng.integers(1968, 3585, (3, 32, 32)).astype(np.uint16))
     return str(d / "u16")
 
@@ -253,291 +300,736 @@ CASES: dict[str, tuple[Case, str]] = {
     # configuration
     "segment train lr<0": (
         lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY, "--set", "train.lr=-0.1"],
-        "train.lr = -0.1 must be > 0"),
+        "train.lr = -0.1 must be > 0",
+    ),
     "segment train data.size<0": (
         lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "data.size=-32"],
-        "data.size = -32 must be >= 0"),
+        "data.size = -32 must be >= 0",
+    ),
     "segment train epochs=0": (
         lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epochs=0"],
-        "train.epochs = 0 must be >= 1"),
+        "train.epochs = 0 must be >= 1",
+    ),
     "segment train batch_size=0": (
         lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.batch_size=0"],
-        "train.batch_size = 0 must be >= 1"),
+        "train.batch_size = 0 must be >= 1",
+    ),
     "segment train unknown nan_policy": (
-        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
-                "--set", 'data.nan_policy="ignore"'],
-        "data.nan_policy = 'ignore' is not one of raise, zero"),
+        lambda g, d: [
+            "segment",
+            "train",
+            "--data",
+            str(g.l4s),
+            "-o",
+            str(d / "o"),
+            "--set",
+            'data.nan_policy="ignore"',
+        ],
+        "data.nan_policy = 'ignore' is not one of raise, zero",
+    ),
     "segment train unknown optimizer": (
-        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"),
-                "--set", 'train.optimizer="adamx"'],
-        "train.optimizer = 'adamx' is not one of adam, adamw"),
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", 'train.optimizer="adamx"'],
+        "train.optimizer = 'adamx' is not one of adam, adamw",
+    ),
     "segment train --set typo": (
         lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", "train.epoch=3"],
-        "--set train.epoch=3: unknown key 'epoch'"),
+        "--set train.epoch=3: unknown key 'epoch'",
+    ),
     "segment train --folds 50 of 10 patches": (
-        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY,
-                "--folds", "50"],
-        "--folds = 50 is more folds than the data allows"),
+        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), *TINY, "--folds", "50"],
+        "--folds = 50 is more folds than the data allows",
+    ),
     "segment train config file out of range": (
-        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "-c",
-                _bad_toml(d, "[train]\nlr = -1.0\n")],
-        "train.lr = -1.0 must be > 0, e.g. 0.001 (in "),
+        lambda g, d: [
+            "segment",
+            "train",
+            "--data",
+            str(g.l4s),
+            "-o",
+            str(d / "o"),
+            "-c",
+            _bad_toml(d, "[train]\nlr = -1.0\n"),
+        ],
+        "train.lr = -1.0 must be > 0, e.g. 0.001 (in ",
+    ),
     "segment train missing data": (
         lambda g, d: ["segment", "train", "--data", str(d / "none"), "-o", str(d / "o"), *TINY],
-        "none: folder not found"),
+        "none: folder not found",
+    ),
     "segment train dangling-link output": (
         lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", _dangling(d), *TINY],
-        "out: is a link to"),
+        "out: is a link to",
+    ),
     "tabular train n_estimators=0": (
-        lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
-                "--set", "gbm.n_estimators=0"],
-        "gbm.n_estimators = 0 must be >= 1"),
+        lambda g, d: [
+            "tabular",
+            "train",
+            "--data",
+            str(g.table),
+            "--id",
+            "region_id",
+            "-o",
+            str(d / "o"),
+            "--set",
+            "gbm.n_estimators=0",
+        ],
+        "gbm.n_estimators = 0 must be >= 1",
+    ),
     "tabular train cv.folds=1": (
-        lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
-                "--set", "cv.folds=1"],
-        "cv.folds = 1 must be >= 2"),
+        lambda g, d: [
+            "tabular",
+            "train",
+            "--data",
+            str(g.table),
+            "--id",
+            "region_id",
+            "-o",
+            str(d / "o"),
+            "--set",
+            "cv.folds=1",
+        ],
+        "cv.folds = 1 must be >= 2",
+    ),
     "tabular train 4-row table": (
         lambda g, d: ["tabular", "train", "--data", _few_rows(g, d), "--id", "region_id", "-o", str(d / "o"), *GBM],
-        "cv.folds = 5 is more folds than the data allows: 4 rows"),
+        "cv.folds = 5 is more folds than the data allows: 4 rows",
+    ),
     "tabular train inf": (
-        lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _inf), "--id", "region_id", "-o", str(d / "o"),
-                *GBM],
-        "bad.csv: column 'rainfall_mm' has inf in rows 4, 18 (ids r3, r17)"),
+        lambda g, d: [
+            "tabular",
+            "train",
+            "--data",
+            _table_with(g, d, _inf),
+            "--id",
+            "region_id",
+            "-o",
+            str(d / "o"),
+            *GBM,
+        ],
+        "bad.csv: column 'rainfall_mm' has inf in rows 4, 18 (ids r3, r17)",
+    ),
     "tabular train duplicate ids": (
-        lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _dup), "--id", "region_id",
-                "-o", str(d / "o"), *GBM],
-        "bad.csv: column 'region_id' repeats ids (r4)"),
+        lambda g, d: [
+            "tabular",
+            "train",
+            "--data",
+            _table_with(g, d, _dup),
+            "--id",
+            "region_id",
+            "-o",
+            str(d / "o"),
+            *GBM,
+        ],
+        "bad.csv: column 'region_id' repeats ids (r4)",
+    ),
     "tabular train text in numbers": (
-        lambda g, d: ["tabular", "train", "--data", _table_with(g, d, _text), "--id", "region_id",
-                "-o", str(d / "o"), *GBM],
-        "bad.csv: column 'rainfall_mm' holds numbers and text (n.a.)"),
+        lambda g, d: [
+            "tabular",
+            "train",
+            "--data",
+            _table_with(g, d, _text),
+            "--id",
+            "region_id",
+            "-o",
+            str(d / "o"),
+            *GBM,
+        ],
+        "bad.csv: column 'rainfall_mm' holds numbers and text (n.a.)",
+    ),
     "tabular train existing output": (
         lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(g.tab), *GBM],
-        "tab: already exists"),
+        "tab: already exists",
+    ),
     "tabular train negative block size": (
-        lambda g, d: ["tabular", "train", "--data", str(g.table), "--id", "region_id", "-o", str(d / "o"),
-                "--cv", "spatial", "--coords", "x,y", "--block-size", "-5"],
-        "cv.block_size = -5.0 must be > 0"),
+        lambda g, d: [
+            "tabular",
+            "train",
+            "--data",
+            str(g.table),
+            "--id",
+            "region_id",
+            "-o",
+            str(d / "o"),
+            "--cv",
+            "spatial",
+            "--coords",
+            "x,y",
+            "--block-size",
+            "-5",
+        ],
+        "cv.block_size = -5.0 must be > 0",
+    ),
     "tabular predict inf": (
-        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _inf),
-                "-o", str(d / "p.csv")],
-        "bad.csv: column 'rainfall_mm' has inf"),
+        lambda g, d: [
+            "tabular",
+            "predict",
+            "--model",
+            str(g.tab),
+            "--data",
+            _table_with(g, d, _inf),
+            "-o",
+            str(d / "p.csv"),
+        ],
+        "bad.csv: column 'rainfall_mm' has inf",
+    ),
     "tabular predict duplicate ids": (
-        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", _table_with(g, d, _dup),
-                "-o", str(d / "p.csv")],
-        "bad.csv: column 'region_id' repeats ids"),
+        lambda g, d: [
+            "tabular",
+            "predict",
+            "--model",
+            str(g.tab),
+            "--data",
+            _table_with(g, d, _dup),
+            "-o",
+            str(d / "p.csv"),
+        ],
+        "bad.csv: column 'region_id' repeats ids",
+    ),
     "tabular predict xlsx": (
         lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table), "-o", str(d / "p.xlsx")],
-        "p.xlsx: cannot write a .xlsx table"),
+        "p.xlsx: cannot write a .xlsx table",
+    ),
     "tabular predict output is a folder": (
-        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
-                "-o", _empty_dir(d, "p.csv")],
-        "p.csv: is a folder"),
+        lambda g, d: [
+            "tabular",
+            "predict",
+            "--model",
+            str(g.tab),
+            "--data",
+            str(g.table),
+            "-o",
+            _empty_dir(d, "p.csv"),
+        ],
+        "p.csv: is a folder",
+    ),
     "tabular predict dangling-link output": (
-        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
-                "-o", _dangling(d, "p.csv")],
-        "p.csv: is a link to"),
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table), "-o", _dangling(d, "p.csv")],
+        "p.csv: is a link to",
+    ),
     "tabular evaluate inf": (
         lambda g, d: ["tabular", "evaluate", "--model", str(g.tab), "--data", _table_with(g, d, _inf)],
-        "bad.csv: column 'rainfall_mm' has inf"),
+        "bad.csv: column 'rainfall_mm' has inf",
+    ),
     "tabular explain text in numbers": (
-        lambda g, d: ["tabular", "explain", "--model", str(g.tab), "--data", _table_with(g, d, _text),
-                "-o", str(d / "o")],
-        "bad.csv: column 'rainfall_mm' holds numbers and text"),
+        lambda g, d: [
+            "tabular",
+            "explain",
+            "--model",
+            str(g.tab),
+            "--data",
+            _table_with(g, d, _text),
+            "-o",
+            str(d / "o"),
+        ],
+        "bad.csv: column 'rainfall_mm' holds numbers and text",
+    ),
     "tabular predict not a model": (
         lambda g, d: ["tabular", "predict", "--model", str(d), "--data", str(g.table), "-o", str(d / "p.csv")],
-        "not a tabular model (needs model.txt and meta.json)"),
+        "not a tabular model (needs model.txt and meta.json)",
+    ),
     # fusion
     "fuse train inf": (
-        lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.inf), "--tabular", str(g.tabular),
-                "-o", str(d / "o")],
-        "image.csv: column 'n_components' has inf in rows 2, 8"),
+        lambda g, d: [
+            "fuse",
+            "train",
+            "--image",
+            _image_with(g, d, np.inf),
+            "--tabular",
+            str(g.tabular),
+            "-o",
+            str(d / "o"),
+        ],
+        "image.csv: column 'n_components' has inf in rows 2, 8",
+    ),
     "fuse train NaN": (
-        lambda g, d: ["fuse", "train", "--image", _image_with(g, d, np.nan), "--tabular", str(g.tabular),
-                "-o", str(d / "o")],
-        "image.csv: column 'n_components' has NaN in rows 2, 8"),
+        lambda g, d: [
+            "fuse",
+            "train",
+            "--image",
+            _image_with(g, d, np.nan),
+            "--tabular",
+            str(g.tabular),
+            "-o",
+            str(d / "o"),
+        ],
+        "image.csv: column 'n_components' has NaN in rows 2, 8",
+    ),
     "fuse train --folds 1": (
-        lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
-                "--folds", "1"],
-        "folds = 1 must be >= 2"),
+        lambda g, d: [
+            "fuse",
+            "train",
+            "--image",
+            str(g.image),
+            "--tabular",
+            str(g.tabular),
+            "-o",
+            str(d / "o"),
+            "--folds",
+            "1",
+        ],
+        "folds = 1 must be >= 2",
+    ),
     "fuse train risk edges not increasing": (
-        lambda g, d: ["fuse", "train", "--image", str(g.image), "--tabular", str(g.tabular),
-                "-o", str(d / "o"), "--set", "risk.edges=[0.5, 0.2]"],
-        "risk.edges = [0.5, 0.2] must be strictly increasing"),
+        lambda g, d: [
+            "fuse",
+            "train",
+            "--image",
+            str(g.image),
+            "--tabular",
+            str(g.tabular),
+            "-o",
+            str(d / "o"),
+            "--set",
+            "risk.edges=[0.5, 0.2]",
+        ],
+        "risk.edges = [0.5, 0.2] must be strictly increasing",
+    ),
     "fuse predict inf": (
-        lambda g, d: ["fuse", "predict", "--fusion", str(g.fusion), "--image", _image_with(g, d, np.inf),
-                "--tabular", str(g.tabular), "-o", str(d / "o")],
-        "image.csv: column 'n_components' has inf"),
+        lambda g, d: [
+            "fuse",
+            "predict",
+            "--fusion",
+            str(g.fusion),
+            "--image",
+            _image_with(g, d, np.inf),
+            "--tabular",
+            str(g.tabular),
+            "-o",
+            str(d / "o"),
+        ],
+        "image.csv: column 'n_components' has inf",
+    ),
     "fuse compare --folds 0": (
-        lambda g, d: ["fuse", "compare", "--image", str(g.image), "--tabular", str(g.tabular), "-o", str(d / "o"),
-                "--folds", "0"],
-        "folds = 0 must be >= 2"),
+        lambda g, d: [
+            "fuse",
+            "compare",
+            "--image",
+            str(g.image),
+            "--tabular",
+            str(g.tabular),
+            "-o",
+            str(d / "o"),
+            "--folds",
+            "0",
+        ],
+        "folds = 0 must be >= 2",
+    ),
     "fuse score inf table": (
-        lambda g, d: ["fuse", "score", "--fusion", str(g.fusion), "--run", str(g.run), "--tabular", str(g.tab),
-                "--data", str(g.l4s), "--table", _table_with(g, d, _inf), "-o", str(d / "o")],
-        "bad.csv: column 'rainfall_mm' has inf"),
+        lambda g, d: [
+            "fuse",
+            "score",
+            "--fusion",
+            str(g.fusion),
+            "--run",
+            str(g.run),
+            "--tabular",
+            str(g.tab),
+            "--data",
+            str(g.l4s),
+            "--table",
+            _table_with(g, d, _inf),
+            "-o",
+            str(d / "o"),
+        ],
+        "bad.csv: column 'rainfall_mm' has inf",
+    ),
     "fuse describe xlsx": (
         lambda g, d: ["fuse", "describe", str(g.l4s), "-o", str(d / "t.xlsx")],
-        "t.xlsx: cannot write a .xlsx table"),
+        "t.xlsx: cannot write a .xlsx table",
+    ),
     # images and runs
     "data check 2-channel PNG": (
         lambda g, d: ["data", "check", _two_channel_folder(g, d)],
-        "ls_0000.png: no band set has 2 bands"),
+        "ls_0000.png: no band set has 2 bands",
+    ),
     "data check image over the pixel limit": (
         lambda g, d: ["data", "check", _big_folder(g, d)],
-        "ls_0000.png: 9000 x 8000 pixels is more than the 64 Mpx"),
+        "ls_0000.png: 9000 x 8000 pixels is more than the 64 Mpx",
+    ),
     "data synth dangling-link output": (
         lambda g, d: ["data", "synth", _dangling(d), "--n", "2", "--size", "32"],
-        "out: is a link to"),
+        "out: is a link to",
+    ),
     "data synth existing output": (
         lambda g, d: ["data", "synth", str(g.l4s), "--n", "2", "--size", "32"],
-        "l4s: already exists"),
+        "l4s: already exists",
+    ),
     "segment predict --window -16": (
-        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", str(g.scene), "-o", str(d / "o"),
-                "--window", "-16"],
-        "window -16 must be a positive multiple of 16"),
+        lambda g, d: [
+            "segment",
+            "predict",
+            "--run",
+            str(g.run),
+            "--input",
+            str(g.scene),
+            "-o",
+            str(d / "o"),
+            "--window",
+            "-16",
+        ],
+        "window -16 must be a positive multiple of 16",
+    ),
     "segment predict truncated scene": (
-        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _truncated_scene(g, d),
-                "-o", str(d / "o")],
-        "cut.tif: cannot read rows"),
+        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _truncated_scene(g, d), "-o", str(d / "o")],
+        "cut.tif: cannot read rows",
+    ),
     "segment predict malicious model.pt": (
-        lambda g, d: ["segment", "predict", "--run", _run_with(g, d, _malicious), "--input", str(g.l4s),
-                "-o", str(d / "o")],
-        "model.pt: not a state dict written by this project (holds objects other than tensors)"),
+        lambda g, d: [
+            "segment",
+            "predict",
+            "--run",
+            _run_with(g, d, _malicious),
+            "--input",
+            str(g.l4s),
+            "-o",
+            str(d / "o"),
+        ],
+        "model.pt: not a state dict written by this project (holds objects other than tensors)",
+    ),
     "segment evaluate list as model.pt": (
-        lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _not_a_state_dict),
-                "--data", str(g.l4s)],
-        "model.pt: not a state dict written by this project (a list"),
+        lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _not_a_state_dict), "--data", str(g.l4s)],
+        "model.pt: not a state dict written by this project (a list",
+    ),
     "segment evaluate huge model.widths": (
         lambda g, d: ["segment", "evaluate", "--run", _run_with(g, d, _huge_widths), "--data", str(g.l4s)],
-        "model.pt: the weights do not fit the model of the run's config.toml"),
+        "model.pt: the weights do not fit the model of the run's config.toml",
+    ),
     "segment export malicious model.pt": (
         lambda g, d: ["segment", "export", "--run", _run_with(g, d, _malicious), "-o", str(d / "m.onnx")],
-        "model.pt: not a state dict written by this project"),
+        "model.pt: not a state dict written by this project",
+    ),
     "segment predict DN scene declaring no scale": (
-        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _dn_scene(g, d),
-                "-o", str(d / "o")],
-        "dn.tif: input values are far above the run's training values"),
+        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _dn_scene(g, d), "-o", str(d / "o")],
+        "dn.tif: input values are far above the run's training values",
+    ),
     "segment predict 8-bit folder": (
-        lambda g, d: ["segment", "predict", "--run", str(g.run), "--input", _eight_bit_folder(g, d),
-                "-o", str(d / "o")],
-        "image p0: input is l4s14/uint8"),
+        lambda g, d: [
+            "segment",
+            "predict",
+            "--run",
+            str(g.run),
+            "--input",
+            _eight_bit_folder(g, d),
+            "-o",
+            str(d / "o"),
+        ],
+        "image p0: input is l4s14/uint8",
+    ),
     "segment evaluate 8-bit folder": (
         lambda g, d: ["segment", "evaluate", "--run", str(g.run), "--data", _eight_bit_folder(g, d)],
-        "image p0: input is l4s14/uint8"),
+        "image p0: input is l4s14/uint8",
+    ),
     "segment predict not a run": (
         lambda g, d: ["segment", "predict", "--run", str(d), "--input", str(g.l4s), "-o", str(d / "o")],
-        "not a segmentation run (no config.toml)"),
-    "demo dangling-link output": (
-        lambda g, d: ["demo", "--out", _dangling(d)],
-        "out: is a link to"),
+        "not a segmentation run (no config.toml)",
+    ),
+    "demo dangling-link output": (lambda g, d: ["demo", "--out", _dangling(d)], "out: is a link to"),
     "data synth output under a file": (
         lambda g, d: ["data", "synth", str(g.table / "out"), "--n", "2", "--size", "32"],
-        "regions.csv is a file, not a folder"),
+        "regions.csv is a file, not a folder",
+    ),
     "fuse train 4 regions": (
-        lambda g, d: ["fuse", "train", "--image", _few_regions(g, d), "--tabular", str(g.tabular), "-o", str(d / "o"),
-                "--on-missing", "drop"],
-        "the stacker needs at least 2 regions of each class"),
+        lambda g, d: [
+            "fuse",
+            "train",
+            "--image",
+            _few_regions(g, d),
+            "--tabular",
+            str(g.tabular),
+            "-o",
+            str(d / "o"),
+            "--on-missing",
+            "drop",
+        ],
+        "the stacker needs at least 2 regions of each class",
+    ),
     # single-file outputs: an existing file is refused before the work
     "tabular predict existing output": (
-        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table),
-                "-o", _existing(d, "p.csv")],
-        "p.csv: already exists"),
+        lambda g, d: ["tabular", "predict", "--model", str(g.tab), "--data", str(g.table), "-o", _existing(d, "p.csv")],
+        "p.csv: already exists",
+    ),
     "fuse describe existing output": (
         lambda g, d: ["fuse", "describe", str(g.l4s), "-o", _existing(d, "t.csv")],
-        "t.csv: already exists"),
+        "t.csv: already exists",
+    ),
     "segment export existing output": (
         lambda g, d: ["segment", "export", "--run", str(g.run), "-o", _existing(d, "m.onnx")],
-        "m.onnx: already exists"),
+        "m.onnx: already exists",
+    ),
     "fetch existing output": (
-        lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG,
-                "-o", _existing(d, "s.tif")],
-        "s.tif: already exists"),
+        lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG, "-o", _existing(d, "s.tif")],
+        "s.tif: already exists",
+    ),
     # requests, refused before the network (no catalog answers)
     "fetch bbox west > east": (
-        lambda g, d: ["fetch", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--catalog", NO_CATALOG,
-                "-o", str(d / "s.tif")],
-        "west 92.1 must be less than east 92"),
+        lambda g, d: [
+            "fetch",
+            "--bbox",
+            "92.1,22.4,92.0,22.5",
+            "--date",
+            DAY,
+            "--catalog",
+            NO_CATALOG,
+            "-o",
+            str(d / "s.tif"),
+        ],
+        "west 92.1 must be less than east 92",
+    ),
     "fetch bbox off the globe": (
-        lambda g, d: ["fetch", "--bbox", "190,22,191,23", "--date", DAY, "--catalog", NO_CATALOG,
-                "-o", str(d / "s.tif")],
-        "bbox '190,22,191,23' lies outside"),
+        lambda g, d: [
+            "fetch",
+            "--bbox",
+            "190,22,191,23",
+            "--date",
+            DAY,
+            "--catalog",
+            NO_CATALOG,
+            "-o",
+            str(d / "s.tif"),
+        ],
+        "bbox '190,22,191,23' lies outside",
+    ),
     "fetch date in the future": (
-        lambda g, d: ["fetch", "--bbox", BOX, "--date", "2099-01-01", "--catalog", NO_CATALOG,
-                "-o", str(d / "s.tif")],
-        "date '2099-01-01' is in the future"),
+        lambda g, d: ["fetch", "--bbox", BOX, "--date", "2099-01-01", "--catalog", NO_CATALOG, "-o", str(d / "s.tif")],
+        "date '2099-01-01' is in the future",
+    ),
     "fetch negative retries": (
-        lambda g, d: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", NO_CATALOG, "--retries", "-1",
-                "-o", str(d / "s.tif")],
-        "retries -1 must be between 0 and 20"),
+        lambda g, d: [
+            "fetch",
+            "--bbox",
+            BOX,
+            "--date",
+            DAY,
+            "--catalog",
+            NO_CATALOG,
+            "--retries",
+            "-1",
+            "-o",
+            str(d / "s.tif"),
+        ],
+        "retries -1 must be between 0 and 20",
+    ),
     "assess bbox west > east": (
-        lambda g, d: ["assess", "--bbox", "92.1,22.4,92.0,22.5", "--date", DAY, "--run", str(g.run),
-                "--catalog", NO_CATALOG, "-o", str(d / "o")],
-        "west 92.1 must be less than east 92"),
+        lambda g, d: [
+            "assess",
+            "--bbox",
+            "92.1,22.4,92.0,22.5",
+            "--date",
+            DAY,
+            "--run",
+            str(g.run),
+            "--catalog",
+            NO_CATALOG,
+            "-o",
+            str(d / "o"),
+        ],
+        "west 92.1 must be less than east 92",
+    ),
     "assess bbox off the globe": (
-        lambda g, d: ["assess", "--bbox", "10,-95,11,-80", "--date", DAY, "--run", str(g.run),
-                "--catalog", NO_CATALOG, "-o", str(d / "o")],
-        "bbox '10,-95,11,-80' lies outside"),
+        lambda g, d: [
+            "assess",
+            "--bbox",
+            "10,-95,11,-80",
+            "--date",
+            DAY,
+            "--run",
+            str(g.run),
+            "--catalog",
+            NO_CATALOG,
+            "-o",
+            str(d / "o"),
+        ],
+        "bbox '10,-95,11,-80' lies outside",
+    ),
     "assess date in the future": (
-        lambda g, d: ["assess", "--bbox", BOX, "--date", "2099-01-01", "--run", str(g.run),
-                "--catalog", NO_CATALOG, "-o", str(d / "o")],
-        "date '2099-01-01' is in the future"),
+        lambda g, d: [
+            "assess",
+            "--bbox",
+            BOX,
+            "--date",
+            "2099-01-01",
+            "--run",
+            str(g.run),
+            "--catalog",
+            NO_CATALOG,
+            "-o",
+            str(d / "o"),
+        ],
+        "date '2099-01-01' is in the future",
+    ),
     "assess run on 8-bit RGB (a fetched scene cannot feed it)": (
-        lambda g, d: ["assess", "--bbox", BOX, "--date", DAY, "--run",
-                str(g.rgb_run), "--catalog", NO_CATALOG,
-                "-o", str(d / "o")],
-        "(8-bit values 0-255), and no documented conversion exists"),
+        lambda g, d: [
+            "assess",
+            "--bbox",
+            BOX,
+            "--date",
+            DAY,
+            "--run",
+            str(g.rgb_run),
+            "--catalog",
+            NO_CATALOG,
+            "-o",
+            str(d / "o"),
+        ],
+        "(8-bit values 0-255), and no documented conversion exists",
+    ),
     # causes of issue #24
     "segment train --resume damaged last.pt": (
         lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", _damaged_checkpoint(g, d), *TINY, "--resume"],
-        "last.pt: checkpoint is damaged and cannot be resumed"),
+        "last.pt: checkpoint is damaged and cannot be resumed",
+    ),
     "segment predict --engine onnx empty model.onnx": (
-        lambda g, d: ["segment", "predict", "--run", _empty_onnx(g, d), "--input", str(g.l4s), "-o", str(d / "o"),
-                "--engine", "onnx"],
-        "model.onnx: not a readable ONNX model"),
+        lambda g, d: [
+            "segment",
+            "predict",
+            "--run",
+            _empty_onnx(g, d),
+            "--input",
+            str(g.l4s),
+            "-o",
+            str(d / "o"),
+            "--engine",
+            "onnx",
+        ],
+        "model.onnx: not a readable ONNX model",
+    ),
     "segment predict 16-bit PNGs with an 8-bit run": (
-        lambda g, d: ["segment", "predict", "--run", str(g.rgb_run), "--input", _sixteen_bit_folder(g, d),
-                "-o", str(d / "o")],
-        "input values reach"),
+        lambda g, d: [
+            "segment",
+            "predict",
+            "--run",
+            str(g.rgb_run),
+            "--input",
+            _sixteen_bit_folder(g, d),
+            "-o",
+            str(d / "o"),
+        ],
+        "input values reach",
+    ),
     "segment train model option width=0": (
-        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "--set", 'model.name="mobilenetv3"',
-                "--set", "model.options.width=0"],
-        "model.options.width = 0.0 must be > 0, e.g. 0.9 (from --set model.options.width=0)"),
+        lambda g, d: [
+            "segment",
+            "train",
+            "--data",
+            str(g.l4s),
+            "-o",
+            str(d / "o"),
+            "--set",
+            'model.name="mobilenetv3"',
+            "--set",
+            "model.options.width=0",
+        ],
+        "model.options.width = 0.0 must be > 0, e.g. 0.9 (from --set model.options.width=0)",
+    ),
     "segment train --set of the wrong type over a config file": (
-        lambda g, d: ["segment", "train", "--data", str(g.l4s), "-o", str(d / "o"), "-c",
-                _bad_toml(d, "[train]\nepochs = 3\n"), "--set", "train.epochs=many"],
-        "train.epochs: expected an integer, got 'many' (from --set train.epochs=many)"),
+        lambda g, d: [
+            "segment",
+            "train",
+            "--data",
+            str(g.l4s),
+            "-o",
+            str(d / "o"),
+            "-c",
+            _bad_toml(d, "[train]\nepochs = 3\n"),
+            "--set",
+            "train.epochs=many",
+        ],
+        "train.epochs: expected an integer, got 'many' (from --set train.epochs=many)",
+    ),
     "segment ablate into a run folder": (
         lambda g, d: ["segment", "ablate", "--vary", "train.loss=ce", "--data", str(g.l4s), "-o", str(g.run), *TINY],
-        "run: already exists and is not an ablation folder"),
+        "run: already exists and is not an ablation folder",
+    ),
     "segment ablate --vary out of range": (
-        lambda g, d: ["segment", "ablate", "--vary", "train.lr=0.001,-1", "--data", str(g.l4s), "-o", str(d / "o"),
-                *TINY],
-        "train.lr = -1.0 must be > 0, e.g. 0.001 (from --vary train.lr=0.001,-1)"),
+        lambda g, d: [
+            "segment",
+            "ablate",
+            "--vary",
+            "train.lr=0.001,-1",
+            "--data",
+            str(g.l4s),
+            "-o",
+            str(d / "o"),
+            *TINY,
+        ],
+        "train.lr = -1.0 must be > 0, e.g. 0.001 (from --vary train.lr=0.001,-1)",
+    ),
     "assess --grid infkm": (
-        lambda g, d: ["assess", "--bbox", BOX, "--date", DAY, "--run", str(g.run), "--grid", "infkm",
-                "--catalog", NO_CATALOG, "-o", str(d / "o")],
-        "--grid 'infkm' must be a finite cell size"),
+        lambda g, d: [
+            "assess",
+            "--bbox",
+            BOX,
+            "--date",
+            DAY,
+            "--run",
+            str(g.run),
+            "--grid",
+            "infkm",
+            "--catalog",
+            NO_CATALOG,
+            "-o",
+            str(d / "o"),
+        ],
+        "--grid 'infkm' must be a finite cell size",
+    ),
 }
 
 #: Rows that need a catalog: ``(good inputs, case folder, catalog URL) -> argv``.
 STAC_CASES: dict[str, tuple[Callable[[Inputs, Path, str], list[str]], str]] = {
     "fetch empty search": (
         lambda g, d, url: ["fetch", "--bbox", NOWHERE, "--date", DAY, "--catalog", url, "-o", str(d / "s.tif")],
-        "no sentinel-2-l2a item over bbox 10,10,10.01,10.01"),
+        "no sentinel-2-l2a item over bbox 10,10,10.01,10.01",
+    ),
     "assess empty search": (
-        lambda g, d, url: ["assess", "--bbox", NOWHERE, "--date", DAY, "--run", str(g.run), "--catalog", url,
-                "-o", str(d / "o")],
-        "no sentinel-2-l2a item over bbox 10,10,10.01,10.01"),
+        lambda g, d, url: [
+            "assess",
+            "--bbox",
+            NOWHERE,
+            "--date",
+            DAY,
+            "--run",
+            str(g.run),
+            "--catalog",
+            url,
+            "-o",
+            str(d / "o"),
+        ],
+        "no sentinel-2-l2a item over bbox 10,10,10.01,10.01",
+    ),
     "fetch items without the convention's bands": (
-        lambda g, d, url: ["fetch", "--bbox", BOX, "--date", DAY, "--catalog", url,
-                "--convention", "planetary-computer", "-o", str(d / "s.tif")],
-        "lacks B01, B02, B03, B04"),
+        lambda g, d, url: [
+            "fetch",
+            "--bbox",
+            BOX,
+            "--date",
+            DAY,
+            "--catalog",
+            url,
+            "--convention",
+            "planetary-computer",
+            "-o",
+            str(d / "s.tif"),
+        ],
+        "lacks B01, B02, B03, B04",
+    ),
     "assess items without the run's bands": (
-        lambda g, d, url: ["assess", "--bbox", BOX, "--date", DAY, "--run", str(g.run),
-                "--catalog", url, "--convention", "planetary-computer",
-                "-o", str(d / "o")],
-        "lacks B01, B02, B03, B04"),
+        lambda g, d, url: [
+            "assess",
+            "--bbox",
+            BOX,
+            "--date",
+            DAY,
+            "--run",
+            str(g.run),
+            "--catalog",
+            url,
+            "--convention",
+            "planetary-computer",
+            "-o",
+            str(d / "o"),
+        ],
+        "lacks B01, B02, B03, B04",
+    ),
 }
 
 
@@ -583,8 +1075,9 @@ def test_export_without_onnx_installed_is_one_line(good, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the [onnx] extra were not installed
     r = runner.invoke(app, ["segment", "export", "--run", str(good.run), "-o", str(tmp_path / "m.onnx")])
     assert r.exit_code == 1, (r.output, repr(r.exception))
-    assert r.stderr == ("error: segment export needs onnx, which is not installed; "
-                        "pip install 'landslide-fusion[onnx]'\n")
+    assert r.stderr == (
+        "error: segment export needs onnx, which is not installed; pip install 'landslide-fusion[onnx]'\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -680,12 +1173,16 @@ def _one_of_two_succeeds(commands: list[list[str]]) -> None:
     """Start both commands together: one succeeds, the other fails with one line naming the clash."""
     import subprocess
 
-    procs = [subprocess.Popen(cli_command(c), env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c in commands]
+    procs = [
+        subprocess.Popen(cli_command(c), env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     assert sorted(code for code, _ in results) == [0, 1], results
     err = next(e for code, e in results if code)
-    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), err
+    assert err.count("\n") == 1 and ("is writing this output" in err or "already exists" in err or "appeared" in err), (
+        err
+    )
 
 
 def test_concurrent_writers_never_both_succeed(tmp_path):
@@ -735,13 +1232,21 @@ def test_a_command_holds_its_output_while_it_works(good, tmp_path, monkeypatch):
     out, seen = tmp_path / "model", []
 
     def second_writer_meanwhile(*args, **kwargs):
-        seen.append(subprocess.run(cli_command([*_synth(out, 1, n=2), "--overwrite"]), env=cli_env(),
-                                   capture_output=True, text=True))
+        seen.append(
+            subprocess.run(
+                cli_command([*_synth(out, 1, n=2), "--overwrite"]), env=cli_env(), capture_output=True, text=True
+            )
+        )
         raise RuntimeError("stop after the cross-validation's start")
 
     monkeypatch.setattr(T, "_cv", second_writer_meanwhile)
     with pytest.raises(RuntimeError, match="stop after"):
-        T.train_tabular(good.table, load_config(TabularConfig, None, [], {"id": "region_id", "coords": ["x", "y"]}), out, overwrite=True)
+        T.train_tabular(
+            good.table,
+            load_config(TabularConfig, None, [], {"id": "region_id", "coords": ["x", "y"]}),
+            out,
+            overwrite=True,
+        )
     assert seen[0].returncode == 1 and f"(pid {os.getpid()}) is writing this output" in seen[0].stderr, seen[0].stderr
     assert list(tmp_path.iterdir()) == []  # nothing written, the lock released with the failure
 
@@ -767,8 +1272,12 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_result(tmp_path):
     import glob
 
     out, ref = tmp_path / "gen", tmp_path / "ref"
-    kill_9_while_writing(_synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*",
-                         lambda: invoke_ok(_synth(ref, 3, n=400)), seed=0)
+    kill_9_while_writing(
+        _synth(out, 3, n=400),
+        f"{glob.escape(str(tmp_path))}/.gen.tmp-*",
+        lambda: invoke_ok(_synth(ref, 3, n=400)),
+        seed=0,
+    )
     assert not out.exists() and any(n.startswith(".gen.tmp-") for n in debris(tmp_path))  # what the killed run left
     invoke_ok(_synth(out, 3, n=400))
     assert debris(tmp_path) == []
@@ -781,8 +1290,9 @@ def test_a_run_stopped_by_a_signal_leaves_nothing_behind(tmp_path, sig):
     import glob
 
     out = tmp_path / "gen"
-    signal_while_writing(_synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*", lambda: None, seed=1,
-                         sig=sig)
+    signal_while_writing(
+        _synth(out, 3, n=400), f"{glob.escape(str(tmp_path))}/.gen.tmp-*", lambda: None, seed=1, sig=sig
+    )
     assert not out.exists() and debris(tmp_path) == []
 
 
@@ -793,8 +1303,20 @@ def test_training_stopped_by_sigterm_leaves_nothing_behind(tmp_path):
 
     g = tmp_path / "data"
     write_synth_l4s(g, n=24, size=32, seed=1)
-    args = ["segment", "train", "-c", "configs/rau-net-small.toml", "--data", str(g), "--set", "train.epochs=50",
-            "--set", "model.widths=[4, 8, 8, 16, 16]", "-o", str(tmp_path / "run")]
+    args = [
+        "segment",
+        "train",
+        "-c",
+        "configs/rau-net-small.toml",
+        "--data",
+        str(g),
+        "--set",
+        "train.epochs=50",
+        "--set",
+        "model.widths=[4, 8, 8, 16, 16]",
+        "-o",
+        str(tmp_path / "run"),
+    ]
     signal_while_writing(args, f"{glob.escape(str(tmp_path))}/.run.partial-*", lambda: None, seed=2, sig=signal.SIGTERM)
     assert not (tmp_path / "run").exists() and debris(tmp_path) == []
 

@@ -15,8 +15,12 @@ from landslide_fusion.tabular.splits import SPLITTERS
 
 
 def test_choices_mirror_the_library():
-    pairs = [(segment_cli.TTA, TTA_MODES), (segment_cli.Engine, ENGINES), (fuse_cli.OnMissing, ON_MISSING),
-             (tabular_cli.Splitter, SPLITTERS)]
+    pairs = [
+        (segment_cli.TTA, TTA_MODES),
+        (segment_cli.Engine, ENGINES),
+        (fuse_cli.OnMissing, ON_MISSING),
+        (tabular_cli.Splitter, SPLITTERS),
+    ]
     for enum, values in pairs:
         assert tuple(m.value for m in enum) == tuple(values)
     e = choices("Toy", ("a", "very high"))

@@ -32,8 +32,13 @@ def test_check_summarises_shapes_and_lists_them_on_request(tmp_path):
         write_image_folder_sample(tmp_path, f"s{i}", np.full((3, h, w), 100, np.uint8), np.zeros((h, w), np.uint8))
     r = runner.invoke(app, ["data", "check", str(tmp_path), "--json"])
     s = json.loads(r.stdout)["shapes"]
-    assert s == {"images": 4, "distinct": 3, "bands": [3], "height": {"min": 20, "median": 30.0, "max": 61},
-                 "width": {"min": 10, "median": 30.0, "max": 90}}
+    assert s == {
+        "images": 4,
+        "distinct": 3,
+        "bands": [3],
+        "height": {"min": 20, "median": 30.0, "max": 61},
+        "width": {"min": 10, "median": 30.0, "max": 90},
+    }
     listed = json.loads(runner.invoke(app, ["data", "check", str(tmp_path), "--json", "--shapes"]).stdout)
     assert listed["shape_counts"] == {"3x20x30": 2, "3x40x10": 1, "3x61x90": 1}
     text = runner.invoke(app, ["data", "check", str(tmp_path)]).stdout

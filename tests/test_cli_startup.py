@@ -22,8 +22,24 @@ from tests.conftest import cli_env
 
 #: Libraries ``--help`` and argument errors must not import (0.1-10 s each on a busy machine; NumPy alone was a
 #: quarter of what was left).
-HEAVY = ("torch", "torchvision", "sklearn", "scipy", "lightgbm", "pandas", "numpy", "shap", "matplotlib", "onnx",
-         "onnxruntime", "dask", "rasterio", "h5py", "PIL", "cv2")
+HEAVY = (
+    "torch",
+    "torchvision",
+    "sklearn",
+    "scipy",
+    "lightgbm",
+    "pandas",
+    "numpy",
+    "shap",
+    "matplotlib",
+    "onnx",
+    "onnxruntime",
+    "dask",
+    "rasterio",
+    "h5py",
+    "PIL",
+    "cv2",
+)
 
 #: Command lines that must fail as usage errors (exit 2) before any library code runs.
 BAD_ARGUMENTS = (
@@ -77,8 +93,14 @@ print(json.dumps(report))
 
 def test_help_and_argument_errors_import_no_heavy_library():
     calls = [[*path, "--help"] for path in _command_paths()] + [list(a) for a in BAD_ARGUMENTS]
-    out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(HEAVY), json.dumps(calls)], env=cli_env(),
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(HEAVY), json.dumps(calls)],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     report = json.loads(out.splitlines()[-1])
     assert len(report) == len(calls)
     for r in report:
@@ -100,8 +122,9 @@ def test_a_registry_choice_is_checked_when_given_and_lists_the_registered_names(
         name = "mine-for-the-cli-test"
 
     try:
-        r = CliRunner().invoke(app, ["fuse", "train", "--image", "missing.csv", "--tabular", "t.csv", "-o", "o",
-                                     "--method", Mine.name])
+        r = CliRunner().invoke(
+            app, ["fuse", "train", "--image", "missing.csv", "--tabular", "t.csv", "-o", "o", "--method", Mine.name]
+        )
         assert r.exit_code == 1 and "Invalid value" not in r.output  # past parsing, to the library's own checks
     finally:
         del _METHODS[Mine.name]
@@ -111,7 +134,7 @@ def test_a_registry_choice_is_checked_when_given_and_lists_the_registered_names(
 def test_every_command_help_shows_an_example_of_itself(path):
     out = CliRunner().invoke(app, [*path, "--help"], terminal_width=100).output
     assert "Example:" in out, out
-    example = out[out.index("Example:"):]
+    example = out[out.index("Example:") :]
     assert f"landslide {' '.join(path)} " in example or example.rstrip().endswith(f"landslide {' '.join(path)}")
 
 
@@ -136,8 +159,17 @@ def test_version_prints_the_package_version():
     assert installed == landslide_fusion.__version__
 
 
-@pytest.mark.parametrize("package", ["landslide_fusion", "landslide_fusion.io", "landslide_fusion.segmentation",
-                                     "landslide_fusion.tabular", "landslide_fusion.fusion", "landslide_fusion.acquire"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "landslide_fusion",
+        "landslide_fusion.io",
+        "landslide_fusion.segmentation",
+        "landslide_fusion.tabular",
+        "landslide_fusion.fusion",
+        "landslide_fusion.acquire",
+    ],
+)
 def test_lazy_packages_still_export_every_public_name(package):
     pkg = importlib.import_module(package)
     for name in pkg.__all__:
@@ -159,7 +191,10 @@ def test_not_fitted_error_is_scikit_learns_and_pickles():
 
 @pytest.mark.parametrize("first", ["readers", "folder", "l4s"])
 def test_the_reader_registry_is_complete_whichever_io_module_comes_first(first):
-    code = f"import landslide_fusion.io.{first}; from landslide_fusion.io.readers import READERS; print(sorted(READERS))"
-    out = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True, timeout=120,
-                         check=True).stdout
+    code = (
+        f"import landslide_fusion.io.{first}; from landslide_fusion.io.readers import READERS; print(sorted(READERS))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     assert out.strip() == "['image-folder', 'l4s']"

@@ -36,7 +36,9 @@ def test_load_override_roundtrip(tmp_path):
 
 
 def test_config_errors_name_key_and_valid_keys(tmp_path):
-    with pytest.raises(ConfigError, match=r"^--set train.epoch=3: unknown key 'epoch' in train; valid keys: epochs, flag"):
+    with pytest.raises(
+        ConfigError, match=r"^--set train.epoch=3: unknown key 'epoch' in train; valid keys: epochs, flag"
+    ):
         load_config(Outer, None, ["train.epoch=3"])
     (tmp_path / "typo.toml").write_text("[train]\nepoch = 3\n")
     with pytest.raises(ConfigError, match=r"typo.toml.train: unknown key\(s\) epoch; valid keys: epochs, flag"):
@@ -122,6 +124,8 @@ def test_declared_ranges_are_checked_at_load(tmp_path):
         load_config(Ranged, None, ["lr=inf"])
     with pytest.raises(ConfigError, match="^--lr = 0 must be > 0$"):
         check_setting(Ranged, "lr", 0, "--lr")
-    with pytest.raises(ConfigError, match="cv.folds = 5 is more folds than the data allows: 4 rows, 2 in the larger class"):
+    with pytest.raises(
+        ConfigError, match="cv.folds = 5 is more folds than the data allows: 4 rows, 2 in the larger class"
+    ):
         check_folds(5, [0, 1, 0, 1], "cv.folds", "rows")
     check_folds(2, [0, 1, 0, 1], "cv.folds")

@@ -17,7 +17,7 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo"
     r = runner.invoke(app, ["demo", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
-    return out, json.loads(r.stdout[r.stdout.index("{"):])
+    return out, json.loads(r.stdout[r.stdout.index("{") :])
 
 
 def test_demo_runs_whole_pipeline(demo):
@@ -26,9 +26,18 @@ def test_demo_runs_whole_pipeline(demo):
     f = {k: v["roc_auc"] for k, v in s["fusion"]["mean"].items()}
     assert min(f["tabular"], f["image"]) > 0.7 and max(f.values()) < 0.97  # each view informative and imperfect
     assert f["fused"] > max(f["tabular"], f["image"]) + 0.03  # and fusing them is worth it
-    for p in ("data/regions.csv", "segmentation/fold_1/model.pt", "segmentation/oof_stats.csv", "tabular/model.txt",
-              "tabular/explain/shap_bar.png", "fusion/compare.png", "fusion/disagreements.csv", "risk/risk.csv",
-              "risk/risk.geojson", "summary.json"):
+    for p in (
+        "data/regions.csv",
+        "segmentation/fold_1/model.pt",
+        "segmentation/oof_stats.csv",
+        "tabular/model.txt",
+        "tabular/explain/shap_bar.png",
+        "fusion/compare.png",
+        "fusion/disagreements.csv",
+        "risk/risk.csv",
+        "risk/risk.geojson",
+        "summary.json",
+    ):
         assert (out / p).exists(), p
     assert_rfc7946(out / "risk" / "risk.geojson", lonlat=False)  # x, y of no known CRS
     oof = pd.read_csv(out / "segmentation" / "oof_stats.csv")
@@ -39,9 +48,26 @@ def test_demo_runs_whole_pipeline(demo):
 
 def test_fuse_score_end_to_end(demo, tmp_path):
     out, _ = demo
-    r = runner.invoke(app, ["fuse", "score", "--fusion", str(out / "fusion"), "--run", str(out / "segmentation" / "fold_1"),
-                            "--tabular", str(out / "tabular"), "--data", str(out / "data"),
-                            "--table", str(out / "data" / "regions.csv"), "-o", str(tmp_path / "score"), "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "fuse",
+            "score",
+            "--fusion",
+            str(out / "fusion"),
+            "--run",
+            str(out / "segmentation" / "fold_1"),
+            "--tabular",
+            str(out / "tabular"),
+            "--data",
+            str(out / "data"),
+            "--table",
+            str(out / "data" / "regions.csv"),
+            "-o",
+            str(tmp_path / "score"),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     risk = pd.read_csv(tmp_path / "score" / "risk.csv")
     assert len(risk) == 200 and {"risk_score", "risk_class", "tabular_vote", "image_vote"} <= set(risk.columns)

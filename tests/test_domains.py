@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from landslide_fusion.bands import L4S14
-from landslide_fusion.domains import (L4S_MEANS, Domain, DomainError, band_factors, convert, declared_scale, input_factors,
-                                     run_domain)
+from landslide_fusion.domains import (
+    L4S_MEANS,
+    Domain,
+    DomainError,
+    band_factors,
+    convert,
+    declared_scale,
+    input_factors,
+    run_domain,
+)
 from landslide_fusion.io.sample import Sample
 from landslide_fusion.stats import compute_band_stats
 from landslide_fusion.synth import synth_patch
@@ -31,8 +39,12 @@ def test_l4s_samples_are_integers_divided_by_the_mean_vector():
         assert 0 <= dn.min() and dn.max() < 20000  # reflectance x 10000
         assert 0 <= raw[..., 12].min() and raw[..., 12].max() <= 90  # slope, degrees
         # and the documented conversion gives reflectance in 0-1 (+ degrees, metres)
-        refl = convert(np.moveaxis(np.asarray(h5py.File(f)["img"]), -1, 0), L4S14.bands,
-                       Domain("l4s14", "l4s"), Domain("l4s14", "reflectance"))
+        refl = convert(
+            np.moveaxis(np.asarray(h5py.File(f)["img"]), -1, 0),
+            L4S14.bands,
+            Domain("l4s14", "l4s"),
+            Domain("l4s14", "reflectance"),
+        )
         assert 0 <= refl[:12].min() and refl[:12].max() < 2
         assert np.allclose(refl[12], raw[..., 12], atol=1e-3)
 
@@ -59,7 +71,9 @@ def test_refusal_names_both_domains():
 
 
 def test_run_domain_recorded_or_default():
-    assert run_domain({"domain": {"band_set": "l4s14", "scale": "reflectance"}}, "l4s14") == Domain("l4s14", "reflectance")
+    assert run_domain({"domain": {"band_set": "l4s14", "scale": "reflectance"}}, "l4s14") == Domain(
+        "l4s14", "reflectance"
+    )
     assert run_domain({}, "l4s14") == Domain("l4s14", "l4s")
     assert run_domain({}, "rgb") == Domain("rgb", "uint8")
 
@@ -90,12 +104,19 @@ def test_input_off_the_runs_scale_is_refused_in_one_line():
     means = np.array([L4S_MEANS[b] for b in L4S14.bands], np.float32)[:, None, None]
     with pytest.raises(DomainError) as e:  # 8-bit: declared, no conversion
         input_factors(l4s.astype(np.uint8), L4S14.bands, "uint8", run, stats, "scene.tif")
-    assert str(e.value).startswith("scene.tif: input is l4s14/uint8 (8-bit values 0-255) but the run was trained on "
-                                   "l4s14/l4s (Landslide4Sense values") and "\n" not in str(e.value)
-    with pytest.raises(DomainError, match=r"^x.tif: input values are far above the run's training values in 1\d of 14 "
-                                          r"bands .*declares no scale, so the run's was assumed.*DOMAIN_SCALE"):
+    assert str(e.value).startswith(
+        "scene.tif: input is l4s14/uint8 (8-bit values 0-255) but the run was trained on "
+        "l4s14/l4s (Landslide4Sense values"
+    ) and "\n" not in str(e.value)
+    with pytest.raises(
+        DomainError,
+        match=r"^x.tif: input values are far above the run's training values in 1\d of 14 "
+        r"bands .*declares no scale, so the run's was assumed.*DOMAIN_SCALE",
+    ):
         input_factors(l4s * means, L4S14.bands, None, run, stats, "x.tif")  # DNs, undeclared
-    with pytest.raises(DomainError, match=r"far below the run's training values .*declares l4s14/reflectance, converted to l4s14/l4s"):
+    with pytest.raises(
+        DomainError, match=r"far below the run's training values .*declares l4s14/reflectance, converted to l4s14/l4s"
+    ):
         input_factors(l4s * 1e-4, L4S14.bands, "reflectance", run, stats, "x.tif")  # a wrong tag
     sparse = l4s.copy()
     sparse[:, 4:] = 0  # mostly zero fill: zeros are not judged
@@ -117,8 +138,9 @@ def _png16(path, x: np.ndarray) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # not georeferenced
-        with rasterio.open(path, "w", driver="PNG", width=x.shape[2], height=x.shape[1], count=len(x),
-                           dtype="uint16") as d:
+        with rasterio.open(
+            path, "w", driver="PNG", width=x.shape[2], height=x.shape[1], count=len(x), dtype="uint16"
+        ) as d:
             d.write(x)
 
 

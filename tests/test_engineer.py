@@ -9,7 +9,9 @@ from landslide_fusion.segmentation.engineer import minmax_scale, normalized_diff
 from landslide_fusion.segmentation.filters import gaussian_blur, median_blur, median_blur_uint8, sobel
 
 
-@pytest.mark.parametrize("preset,k", [("l4s14", 14), ("l4s17", 17), ("l4s21", 21), ("l4s23", 23), ("l4s25", 25), ("l4s26", 26)])
+@pytest.mark.parametrize(
+    "preset,k", [("l4s14", 14), ("l4s17", 17), ("l4s21", 21), ("l4s23", 23), ("l4s25", 25), ("l4s26", 26)]
+)
 def test_l4s_presets_band_counts(preset, k):
     e = BandEngineer("l4s14", preset)
     y = e(torch.rand(2, 14, 24, 24) + 0.5)
@@ -26,14 +28,21 @@ def test_indices_match_formulas():
     x = torch.rand(3, 14, 8, 8) + 0.1
     y = BandEngineer("l4s14", "l4s21")(x)
     b = {n: i for i, n in enumerate(BandEngineer("l4s14", "l4s21").out_bands)}
-    nir, red, sw1, sw2 = x[:, L4S14.index("B8")], x[:, L4S14.index("B4")], x[:, L4S14.index("B11")], x[:, L4S14.index("B12")]
+    nir, red, sw1, sw2 = (
+        x[:, L4S14.index("B8")],
+        x[:, L4S14.index("B4")],
+        x[:, L4S14.index("B11")],
+        x[:, L4S14.index("B12")],
+    )
     torch.testing.assert_close(y[:, b["NDVI"]], (nir - red) / (nir + red))
     torch.testing.assert_close(y[:, b["NDMI"]], (nir - sw1) / (nir + sw1))
     torch.testing.assert_close(y[:, b["NBR"]], (nir - sw2) / (nir + sw2))
     gray = (x[:, 1] + x[:, 2] + x[:, 3]) / 3
     torch.testing.assert_close(y[:, b["GRAY"]], gray)
     r = x[:, 3]
-    torch.testing.assert_close(y[:, b["RED_MM"]], (r - r.amin((1, 2), True)) / (r.amax((1, 2), True) - r.amin((1, 2), True)))
+    torch.testing.assert_close(
+        y[:, b["RED_MM"]], (r - r.amin((1, 2), True)) / (r.amax((1, 2), True) - r.amin((1, 2), True))
+    )
 
 
 def test_safe_on_degenerate_inputs():
@@ -110,7 +119,10 @@ def test_gaussian_even_kernel_and_sobel():
     torch.testing.assert_close(gaussian_blur(x, 10), x)
     ramp = torch.arange(12.0).repeat(12, 1)[None, None]
     gx, gy = sobel(ramp)
-    assert torch.allclose(gx[..., 2:-2, 2:-2], torch.full_like(gx[..., 2:-2, 2:-2], 8.0)) and gy.abs()[..., 2:-2, 2:-2].max() == 0
+    assert (
+        torch.allclose(gx[..., 2:-2, 2:-2], torch.full_like(gx[..., 2:-2, 2:-2], 8.0))
+        and gy.abs()[..., 2:-2, 2:-2].max() == 0
+    )
 
 
 @pytest.mark.parametrize("median,k", [("exact", 10), ("uint8", 11)])
@@ -123,8 +135,16 @@ def test_l4s23_exports_to_onnx_for_any_batch_and_size(tmp_path, median, k):
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic
-        torch.onnx.export(eng, (torch.rand(2, 14, 32, 32) + 0.5,), str(tmp_path / "e.onnx"), input_names=["bands"],
-                          output_names=["out"], dynamic_axes={"bands": axes, "out": axes}, opset_version=18, dynamo=False)
+        torch.onnx.export(
+            eng,
+            (torch.rand(2, 14, 32, 32) + 0.5,),
+            str(tmp_path / "e.onnx"),
+            input_names=["bands"],
+            output_names=["out"],
+            dynamic_axes={"bands": axes, "out": axes},
+            opset_version=18,
+            dynamo=False,
+        )
     session = ort.InferenceSession(str(tmp_path / "e.onnx"), providers=["CPUExecutionProvider"])
     gen = torch.Generator().manual_seed(k)
     for shape in [(3, 14, 40, 56), (1, 14, 21, 17)]:  # median and blurs as Min/Max and shifted sums

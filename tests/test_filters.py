@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from landslide_fusion.segmentation import filters
-from landslide_fusion.segmentation.filters import (box_blur, gaussian_blur, gaussian_kernel1d, median_blur,
-                                                   median_blur_levels, median_blur_uint8, quantize_uint8, sobel)
+from landslide_fusion.segmentation.filters import (
+    box_blur,
+    gaussian_blur,
+    gaussian_kernel1d,
+    median_blur,
+    median_blur_levels,
+    median_blur_uint8,
+    quantize_uint8,
+    sobel,
+)
 from landslide_fusion.segmentation.opencv import median_blur_u8
 
 cv2 = pytest.importorskip("cv2")
@@ -113,8 +121,12 @@ def test_8bit_median_of_even_windows_is_the_lower_median_with_repeated_edges(sha
     levels = np.random.default_rng(k).integers(0, 8, shape).astype(np.float32)  # many ties
     before, after = k // 2, (k - 1) // 2
     p = np.pad(levels, ((before, after), (before, after)), mode="edge")
-    ref = np.array([[np.sort(p[i : i + k, j : j + k].ravel())[(k * k + 1) // 2 - 1] for j in range(shape[1])]
-                    for i in range(shape[0])])
+    ref = np.array(
+        [
+            [np.sort(p[i : i + k, j : j + k].ravel())[(k * k + 1) // 2 - 1] for j in range(shape[1])]
+            for i in range(shape[0])
+        ]
+    )
     np.testing.assert_array_equal(median_blur_levels(torch.from_numpy(levels)[None], k)[0].numpy(), ref)
 
 

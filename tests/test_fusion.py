@@ -50,11 +50,14 @@ def test_region_stats_sizes_valid_pixels_and_empty_mask():
     assert s.loc["y", "n_pixels"] == 4 and s.loc["y", "landslide_fraction"] == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"threshold": 1.5}, "outside"),
-    ({"region_ids": ["a"]}, "1 region ids for 2"),
-    ({"region_ids": ["a", "a"]}, "repeat"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"threshold": 1.5}, "outside"),
+        ({"region_ids": ["a"]}, "1 region ids for 2"),
+        ({"region_ids": ["a", "a"]}, "repeat"),
+    ],
+)
 def test_region_stats_errors(kwargs, match):
     args = {"threshold": 0.5, **kwargs}
     with pytest.raises(DataError, match=match):
@@ -68,7 +71,11 @@ def test_join_names_unmatched_ids_and_checks_labels():
         join_regions(a, b)
     with pytest.warns(UnmatchedRegionsWarning, match="r1"):
         joined, unmatched = join_regions(a, b, on_missing="drop")
-    assert list(joined.index) == ["r2", "r3"] and list(joined.columns) == ["max_probability", "label", "tabular_probability"]
+    assert list(joined.index) == ["r2", "r3"] and list(joined.columns) == [
+        "max_probability",
+        "label",
+        "tabular_probability",
+    ]
     assert unmatched.to_dict("list") == {"id": ["r1", "r4"], "missing_from": ["tabular", "image"]}
     b.loc[1, "label"] = 1
     with pytest.raises(DataError, match="'label' differs .* r3"), pytest.warns(UnmatchedRegionsWarning):
@@ -132,8 +139,10 @@ def test_mcnemar_hand_computed():
 
 
 def test_crosscheck_policies_and_disagreements():
-    X = pd.DataFrame({"tabular_probability": [0.9, 0.9, 0.1, 0.1], "max_probability": [0.8, 0.2, 0.7, 0.1]},
-                     index=pd.Index(["a", "b", "c", "d"], name="id"))
+    X = pd.DataFrame(
+        {"tabular_probability": [0.9, 0.9, 0.1, 0.1], "max_probability": [0.8, 0.2, 0.7, 0.1]},
+        index=pd.Index(["a", "b", "c", "d"], name="id"),
+    )
     kw = {"tabular_threshold": 0.5, "image_threshold": 0.5}
     assert CrossCheckFusion("both", **kw).fit(X).predict(X).tolist() == [1, 0, 0, 0]
     assert CrossCheckFusion("either", **kw).fit(X).predict(X).tolist() == [1, 1, 1, 0]
@@ -147,7 +156,12 @@ def test_crosscheck_policies_and_disagreements():
         CrossCheckFusion().predict(X)
     tuned = CrossCheckFusion("both").fit(X, [1, 0, 0, 0])
     assert tuned.predict(X).tolist() == [1, 0, 0, 0]
-    assert CrossCheckFusion.from_dict(json.loads(json.dumps(tuned.to_dict(), allow_nan=True))).predict(X).tolist() == [1, 0, 0, 0]
+    assert CrossCheckFusion.from_dict(json.loads(json.dumps(tuned.to_dict(), allow_nan=True))).predict(X).tolist() == [
+        1,
+        0,
+        0,
+        0,
+    ]
 
 
 def test_risk_classes_edges():
@@ -225,7 +239,9 @@ def test_fusion_methods_register_and_round_trip():
 
     try:
         assert "mean-test" in list_methods()
-        assert isinstance(method_from_dict(create_method(FusionConfig(method="mean-test")).fit(frame).to_dict()), MeanFusion)
+        assert isinstance(
+            method_from_dict(create_method(FusionConfig(method="mean-test")).fit(frame).to_dict()), MeanFusion
+        )
     finally:
         _METHODS.pop("mean-test")
 
@@ -237,7 +253,10 @@ def test_stacker_does_not_extrapolate_beyond_its_training_range():
     frame = synth_fusion_regions(n=200, seed=4).set_index("id")
     y = frame.pop("label").to_numpy()
     est = StackingFusion(columns=("tabular_probability", "max_probability")).fit(frame, y)
-    lo, hi = frame[["tabular_probability", "max_probability"]].min(), frame[["tabular_probability", "max_probability"]].max()
+    lo, hi = (
+        frame[["tabular_probability", "max_probability"]].min(),
+        frame[["tabular_probability", "max_probability"]].max(),
+    )
     edge = pd.DataFrame([lo, hi])
     beyond = pd.DataFrame({c: [lo[c] / 1e6, 1 - (1 - hi[c]) / 1e6] for c in lo.index})
     assert np.allclose(est.predict_proba(beyond), est.predict_proba(edge))  # scored as the training extremes

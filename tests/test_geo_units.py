@@ -13,8 +13,14 @@ from tests.rfc7946 import assert_rfc7946, check_geojson
 
 
 def _rasters(tmp_path, crs, transform, mask):
-    profile = {"driver": "GTiff", "height": mask.shape[0], "width": mask.shape[1], "count": 1, "crs": crs,
-               "transform": transform}
+    profile = {
+        "driver": "GTiff",
+        "height": mask.shape[0],
+        "width": mask.shape[1],
+        "count": 1,
+        "crs": crs,
+        "transform": transform,
+    }
     with rasterio.open(tmp_path / "m.tif", "w", dtype="uint8", **profile) as d:
         d.write(mask.astype(np.uint8), 1)
     with rasterio.open(tmp_path / "p.tif", "w", dtype="float32", **profile) as d:
@@ -52,7 +58,10 @@ def test_geojson_written_in_wgs84_or_saying_its_crs(tmp_path):
     assert "crs" not in geo and np.allclose(lon.mean(), 15.0, atol=0.01) and np.allclose(lat.mean(), 37.04, atol=0.02)
     kept = assert_rfc7946(write_geojson(tmp_path / "b.geojson", props, utm, "EPSG:32633", wgs84=False), lonlat=False)
     assert kept["crs"]["properties"]["name"] == "EPSG:32633"
-    assert read_geojson(tmp_path / "b.geojson")[1] == "EPSG:32633" and read_geojson(tmp_path / "a.geojson")[1] == "EPSG:4326"
+    assert (
+        read_geojson(tmp_path / "b.geojson")[1] == "EPSG:32633"
+        and read_geojson(tmp_path / "a.geojson")[1] == "EPSG:4326"
+    )
     unknown = assert_rfc7946(write_geojson(tmp_path / "c.geojson", props, utm), lonlat=False)
     assert unknown[NOTE_MEMBER] == UNKNOWN_CRS_NOTE and "coordinates" not in unknown  # RFC 7946 7.1
     assert any("7.1" in e for e in check_geojson(_rewrite(tmp_path / "c.geojson", coordinates="x")))
@@ -71,26 +80,59 @@ def test_polygons_written_by_the_right_hand_rule(tmp_path):
     ring = [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]]  # clockwise
     hole = [[0.2, 0.2], [0.8, 0.2], [0.8, 0.8], [0.2, 0.8], [0.2, 0.2]]  # counterclockwise
     poly = {"type": "Polygon", "coordinates": [ring, hole]}
-    assert len(check_geojson(_rewrite(tmp_path / "bad.geojson", type="FeatureCollection", features=[
-        {"type": "Feature", "properties": {}, "geometry": poly}]))) == 2
-    path = write_geojson(tmp_path / "a.geojson", pd.DataFrame({"id": ["a", "b"]}),
-                         [poly, {"type": "MultiPolygon", "coordinates": [[ring, hole]]}], "EPSG:4326")
+    assert (
+        len(
+            check_geojson(
+                _rewrite(
+                    tmp_path / "bad.geojson",
+                    type="FeatureCollection",
+                    features=[{"type": "Feature", "properties": {}, "geometry": poly}],
+                )
+            )
+        )
+        == 2
+    )
+    path = write_geojson(
+        tmp_path / "a.geojson",
+        pd.DataFrame({"id": ["a", "b"]}),
+        [poly, {"type": "MultiPolygon", "coordinates": [[ring, hole]]}],
+        "EPSG:4326",
+    )
     geo = assert_rfc7946(path)
     assert geo["features"][0]["geometry"]["coordinates"] == [ring[::-1], hole[::-1]]
 
 
-@pytest.mark.parametrize("doc, message", [
-    ({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]}, "'geometry' and 'properties'"),
-    ({"type": "FeatureCollection", "features": [], "crs": {"type": "name"}}, "'crs' member"),
-    ({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [200.0, 10.0]}}, "longitude"),
-    ({"type": "Feature", "properties": None, "geometry": {"type": "LineString", "coordinates": [[1, 2]]}},
-     "at least 2"),
-    ({"type": "Feature", "properties": {},
-      "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}}, "not closed"),
-    ({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1, 2]}, "features": []},
-     "7.1"),
-    ({"type": "Feature", "properties": {}, "id": [1], "geometry": None}, "'id'"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        (
+            {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]},
+            "'geometry' and 'properties'",
+        ),
+        ({"type": "FeatureCollection", "features": [], "crs": {"type": "name"}}, "'crs' member"),
+        (
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [200.0, 10.0]}},
+            "longitude",
+        ),
+        (
+            {"type": "Feature", "properties": None, "geometry": {"type": "LineString", "coordinates": [[1, 2]]}},
+            "at least 2",
+        ),
+        (
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]},
+            },
+            "not closed",
+        ),
+        (
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1, 2]}, "features": []},
+            "7.1",
+        ),
+        ({"type": "Feature", "properties": {}, "id": [1], "geometry": None}, "'id'"),
+    ],
+)
 def test_the_rfc7946_check_catches_what_it_names(tmp_path, doc, message):
     (tmp_path / "x.geojson").write_text(json.dumps(doc))
     assert any(message in e for e in check_geojson(tmp_path / "x.geojson")), check_geojson(tmp_path / "x.geojson")

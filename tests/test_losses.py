@@ -97,4 +97,6 @@ def test_the_suggested_two_class_fix_equals_torch_softmax_cross_entropy():
     ours = L.cross_entropy(z2[:, 1:2] - z2[:, 0:1], y)
     torch.testing.assert_close(ours, torch.nn.functional.cross_entropy(z2, y))
     one = torch.randn(2, 1, 4, 4)
-    torch.testing.assert_close(L.cross_entropy(one, y), torch.nn.functional.binary_cross_entropy_with_logits(one[:, 0], y.float()))
+    torch.testing.assert_close(
+        L.cross_entropy(one, y), torch.nn.functional.binary_cross_entropy_with_logits(one[:, 0], y.float())
+    )

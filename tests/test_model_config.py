@@ -16,7 +16,9 @@ def test_options_are_checked_against_the_models_dataclass(tmp_path):
     p.write_text('[model]\nname = "segformer-b0"\n[model.options]\ndecoder = 64\n')
     cfg = load_config(SegmentConfig, p)
     assert cfg.model.options["decoder"] == 64 and cfg.model.options["dims"] == (32, 64, 160, 256)
-    with pytest.raises(ConfigError, match=r"model 'segformer-b0'\): unknown key\(s\) widths; valid keys: decoder, depths, dims"):
+    with pytest.raises(
+        ConfigError, match=r"model 'segformer-b0'\): unknown key\(s\) widths; valid keys: decoder, depths, dims"
+    ):
         load_config(SegmentConfig, p, ["model.options.widths=[1, 2]"])
     with pytest.raises(ConfigError, match=r"decoder: expected an integer, got 'wide'"):
         load_config(SegmentConfig, p, ['model.options.decoder="wide"'])
@@ -44,7 +46,9 @@ def test_init_from_checks_keys_and_shapes(tmp_path):
     dst = load_initial_weights(create_model("vnet", 3, base=2), tmp_path / "w.pt")
     for k, v in src.state_dict().items():
         torch.testing.assert_close(dst.state_dict()[k], v)
-    with pytest.raises(DataError, match=r"'left.0.body.0.0.weight' has shape \(2, 3, 5, 5\) in the file and \(2, 4, 5, 5\)"):
+    with pytest.raises(
+        DataError, match=r"'left.0.body.0.0.weight' has shape \(2, 3, 5, 5\) in the file and \(2, 4, 5, 5\)"
+    ):
         load_initial_weights(create_model("vnet", 4, base=2), tmp_path / "w.pt")
     with pytest.raises(DataError, match="lacks"):
         load_initial_weights(create_model("unet", 3, widths=(4, 8, 8)), tmp_path / "w.pt")
@@ -89,8 +93,12 @@ BAD_OPTIONS = [
     ("vnet", "convs=[]", "must have at least 3 entries, not 0, e.g. [1, 2, 3, 3, 3]"),
     ("mobilenetv3", "decoder=[]", "must have 5 entries, not 0, e.g. [64, 48, 32, 24, 16]"),
     ("swin-unet", "window=0", "must be >= 1, e.g. 4"),
-    ("swin-unet", "embed_dim=7", "gives stage 1 7 channels, not divisible by its 3 heads (num_heads [3, 6, 12, 24]); "
-                                 "use a multiple of 3, e.g. 6"),
+    (
+        "swin-unet",
+        "embed_dim=7",
+        "gives stage 1 7 channels, not divisible by its 3 heads (num_heads [3, 6, 12, 24]); "
+        "use a multiple of 3, e.g. 6",
+    ),
     ("segformer-b0", "num_heads=[0, 2, 5, 8]", "must be >= 1, e.g. [1, 2, 5, 8]"),
 ]
 

@@ -7,8 +7,19 @@ from landslide_fusion.segmentation.models import HeadOutputs, options_class
 
 from .conftest import TINY_MODELS as TINY
 
-ALL = ["unet", "rau-net", "rau-net-small", "deeplabv3", "deeplabv3-small", "mobilenetv3", "efficientnetv2", "vnet",
-       "squeeze-unet", "swin-unet", "segformer-b0"]
+ALL = [
+    "unet",
+    "rau-net",
+    "rau-net-small",
+    "deeplabv3",
+    "deeplabv3-small",
+    "mobilenetv3",
+    "efficientnetv2",
+    "vnet",
+    "squeeze-unet",
+    "swin-unet",
+    "segformer-b0",
+]
 
 MULTI = {n for n in ALL if "multi" in options_class(n).supported_heads}
 
@@ -22,7 +33,9 @@ def test_registry_lists_and_errors():
         create_model("resnet", 3)
     with pytest.raises(ConfigError, match="^model.options.attention = 'xyz' is not one of none, se, cbam, mha"):
         create_model("rau-net-small", 3, attention="xyz")
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) attention; valid keys: aspp, base, heads, layers, output_stride"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key\(s\) attention; valid keys: aspp, base, heads, layers, output_stride"
+    ):
         create_model("deeplabv3", 3, attention="mha")
     with pytest.raises(ConfigError, match=r"window: expected an integer"):
         create_model("swin-unet", 3, window="big")
@@ -32,9 +45,18 @@ def test_registry_lists_and_errors():
 
 def test_parameter_counts_match_the_paper():
     """Sizes with 23 bands (14 for the U-Net, as in the RAU-Net paper's Table I)."""
-    want = {"rau-net": (24.8, 1.0), "rau-net-small": (2.6, 0.2), "deeplabv3": (39.6, 1.0), "deeplabv3-small": (2.6, 0.2),
-            "mobilenetv3": (2.6, 0.2), "efficientnetv2": (2.6, 0.2), "vnet": (2.6, 0.2), "squeeze-unet": (2.6, 0.2),
-            "swin-unet": (27.2, 1.0), "segformer-b0": (3.7, 0.2)}
+    want = {
+        "rau-net": (24.8, 1.0),
+        "rau-net-small": (2.6, 0.2),
+        "deeplabv3": (39.6, 1.0),
+        "deeplabv3-small": (2.6, 0.2),
+        "mobilenetv3": (2.6, 0.2),
+        "efficientnetv2": (2.6, 0.2),
+        "vnet": (2.6, 0.2),
+        "squeeze-unet": (2.6, 0.2),
+        "swin-unet": (27.2, 1.0),
+        "segformer-b0": (3.7, 0.2),
+    }
     assert abs(count_parameters(create_model("unet", 14)) / 1e6 - 31.0) < 0.5
     for name, (m, tol) in want.items():
         assert abs(count_parameters(create_model(name, 23)) / 1e6 - m) < tol, name
@@ -159,8 +181,13 @@ def test_every_model_trains_in_channels_last():
     import sys
     from pathlib import Path
 
-    proc = subprocess.run([sys.executable, "-c", CHANNELS_LAST_STEP], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-c", CHANNELS_LAST_STEP],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[1],
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 

@@ -23,9 +23,19 @@ from landslide_fusion.segmentation.outputs import predict_input
 from landslide_fusion.segmentation.predict import predict_array, predict_region
 from landslide_fusion.synth import synth_patch
 
-TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0",
-        "train.epochs=1", 'features.preset="l4s14"', "scene.window=32", "post.tune_threshold=false",
-        "post.threshold=0.45", "post.opening=2", "post.closing=3"]
+TINY = [
+    "model.widths=[4, 8, 8, 16, 16]",
+    "train.batch_size=4",
+    'post.tta="none"',
+    "train.warmup_epochs=0",
+    "train.epochs=1",
+    'features.preset="l4s14"',
+    "scene.window=32",
+    "post.tune_threshold=false",
+    "post.threshold=0.45",
+    "post.opening=2",
+    "post.closing=3",
+]
 GEO = GeoInfo("EPSG:32633", (10.0, 0.0, 500000.0, 0.0, -10.0, 4100000.0))
 L4S = Domain("l4s14", "l4s")
 
@@ -44,8 +54,9 @@ def test_oof_statistics_equal_what_predict_writes(kfold, l4s_root, tmp_path):
     held = oof[oof["fold"] == 1]
     predict_input(kfold / "fold_1", l4s_root, tmp_path / "pred")
     written = pd.read_csv(tmp_path / "pred" / "predictions.csv").set_index("id").loc[held.index]
-    np.testing.assert_allclose(held[list(STAT_COLUMNS)].to_numpy(float), written[list(STAT_COLUMNS)].to_numpy(float),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        held[list(STAT_COLUMNS)].to_numpy(float), written[list(STAT_COLUMNS)].to_numpy(float), rtol=1e-6, atol=1e-6
+    )
     assert (held["label"] == written["label"]).all()
 
 
@@ -108,8 +119,11 @@ def test_declared_scales_are_converted_on_both_paths(kfold, l4s_root, tmp_path):
         np.testing.assert_allclose(p.read(1), predict_array(run, img), atol=1e-4)
     samples = list(open_dataset(l4s_root))[:3]
     for s in samples:
-        _tagged_tif(tmp_path / "dn" / "images" / f"{s.id}.tif", convert(s.image, L4S14.bands, L4S, Domain("l4s14", "s2-dn")),
-                    "s2-dn")
+        _tagged_tif(
+            tmp_path / "dn" / "images" / f"{s.id}.tif",
+            convert(s.image, L4S14.bands, L4S, Domain("l4s14", "s2-dn")),
+            "s2-dn",
+        )
     predict_input(kfold / "fold_1", tmp_path / "dn", tmp_path / "pred")
     for s in samples:
         with rasterio.open(tmp_path / "pred" / "probabilities" / f"{s.id}.tif") as p:
@@ -119,9 +133,22 @@ def test_declared_scales_are_converted_on_both_paths(kfold, l4s_root, tmp_path):
 def test_a_scene_on_another_scale_is_refused_before_anything_is_written(kfold, tmp_path):
     img, _ = synth_patch(np.random.default_rng(5), 48)
     write_geotiff(tmp_path / "scene.tif", (img * 40).astype(np.uint8), GEO)
-    r = CliRunner().invoke(app, ["segment", "predict", "--run", str(kfold / "fold_1"), "-i", str(tmp_path / "scene.tif"),
-                                 "-o", str(tmp_path / "out")])
+    r = CliRunner().invoke(
+        app,
+        [
+            "segment",
+            "predict",
+            "--run",
+            str(kfold / "fold_1"),
+            "-i",
+            str(tmp_path / "scene.tif"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+    )
     assert r.exit_code == 1 and r.stderr.count("\n") == 1, r.stderr
-    assert r.stderr.startswith(f"error: {tmp_path / 'scene.tif'}: input is l4s14/uint8 (8-bit values 0-255) but the run "
-                               "was trained on l4s14/l4s"), r.stderr
+    assert r.stderr.startswith(
+        f"error: {tmp_path / 'scene.tif'}: input is l4s14/uint8 (8-bit values 0-255) but the run "
+        "was trained on l4s14/l4s"
+    ), r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]

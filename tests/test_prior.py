@@ -70,8 +70,9 @@ def test_decisions_stay_inside_the_moderate_class_and_say_when_that_binds():
         assert not (~decided & np.isin(classes, ["high", "very high"])).any()
     # a training set separated too easily puts the best cut at the edge of the scores: moved, with a note
     easy = np.where(y == 1, 0.9999, 0.0001)
-    d = DecisionRule.fit(y, easy, [str(i) for i in range(len(y))], edges=(0.25, 0.5, 0.75),
-                         mask_threshold=0.5).choose(None)
+    d = DecisionRule.fit(y, easy, [str(i) for i in range(len(y))], edges=(0.25, 0.5, 0.75), mask_threshold=0.5).choose(
+        None
+    )
     assert d.note is not None and "moderate" in d.note and 0.25 <= d.threshold <= 0.5
 
 
@@ -108,10 +109,17 @@ def test_stacker_defaults_take_features_only():
     rng = np.random.default_rng(0)
     n = 120
     y = rng.integers(0, 2, n)
-    frame = pd.DataFrame({"max_probability": np.clip(0.3 + 0.5 * y + rng.normal(0, 0.2, n), 0, 1),
-                          "tabular_probability": np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, n), 0, 1),
-                          "label": y, "fold": rng.integers(1, 6, n), "largest_component_area": np.nan,
-                          "minx": 0.0, "id": [f"r{i}" for i in range(n)]})
+    frame = pd.DataFrame(
+        {
+            "max_probability": np.clip(0.3 + 0.5 * y + rng.normal(0, 0.2, n), 0, 1),
+            "tabular_probability": np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, n), 0, 1),
+            "label": y,
+            "fold": rng.integers(1, 6, n),
+            "largest_component_area": np.nan,
+            "minx": 0.0,
+            "id": [f"r{i}" for i in range(n)],
+        }
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est = StackingFusion().fit(frame, y)

@@ -17,8 +17,16 @@ from landslide_fusion.segmentation import SegmentConfig, train_segmentation
 from landslide_fusion.synth import write_synth_l4s
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-TINY = ["train.epochs=1", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0", "post.tune_threshold=false",
-        'model.name="vnet"', "model.options.base=2", 'features.preset="l4s14"']
+TINY = [
+    "train.epochs=1",
+    "train.batch_size=4",
+    'post.tta="none"',
+    "train.warmup_epochs=0",
+    "post.tune_threshold=false",
+    'model.name="vnet"',
+    "model.options.base=2",
+    'features.preset="l4s14"',
+]
 
 
 def _train(data: Path, out: Path) -> Path:

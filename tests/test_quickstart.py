@@ -24,11 +24,30 @@ from landslide_fusion.io.geojson import NOTE_MEMBER
 from tests.rfc7946 import assert_rfc7946
 
 runner = CliRunner()
-TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=8", 'post.tta="none"', "train.warmup_epochs=0",
-        "train.epochs=1"]
+TINY = [
+    "model.widths=[4, 8, 8, 16, 16]",
+    "train.batch_size=8",
+    'post.tta="none"',
+    "train.warmup_epochs=0",
+    "train.epochs=1",
+]
 SETS = sum((["--set", s] for s in TINY), [])
-TAB = ["--label", "landslide", "--id", "region_id", "--coords", "x,y", "--cv", "stratified",
-       "--set", "gbm.n_estimators=60", "--set", "gbm.early_stopping_rounds=20", "--set", "cv.folds=3"]
+TAB = [
+    "--label",
+    "landslide",
+    "--id",
+    "region_id",
+    "--coords",
+    "x,y",
+    "--cv",
+    "stratified",
+    "--set",
+    "gbm.n_estimators=60",
+    "--set",
+    "gbm.early_stopping_rounds=20",
+    "--set",
+    "cv.folds=3",
+]
 
 
 def plant_signal(table, seed: int) -> None:
@@ -43,14 +62,14 @@ def plant_signal(table, seed: int) -> None:
         table.write_text(json.dumps(doc))
         return
     df = pd.read_csv(table)
-    df["susceptibility"] = df["landslide"] + noise[:len(df)]
+    df["susceptibility"] = df["landslide"] + noise[: len(df)]
     df.to_csv(table, index=False)
 
 
 def ok(args: list[str]) -> dict:
     r = runner.invoke(app, [*map(str, args), "--json"])
     assert r.exit_code == 0, r.output
-    return json.loads(r.stdout[r.stdout.index("{"):]) if "{" in r.stdout else {}
+    return json.loads(r.stdout[r.stdout.index("{") :]) if "{" in r.stdout else {}
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +85,22 @@ def chain(tmp_path_factory):
     seg = ["-c", "configs/rau-net-small.toml", "--data", d / "synth", *SETS]
     ok(["segment", "train", *seg, "--folds", "2", "-o", d / "seg"])  # k-fold + the run used for prediction
     ok(["tabular", "train", "--data", d / "synth" / "regions.csv", *TAB, "-o", d / "tab"])
-    ok(["fuse", "train", "--image", d / "seg" / "oof_stats.csv", "--tabular", d / "tab" / "oof.csv",
-        "--folds", "3", "--set", "stacking.folds=3", "-o", d / "fusion"])
+    ok(
+        [
+            "fuse",
+            "train",
+            "--image",
+            d / "seg" / "oof_stats.csv",
+            "--tabular",
+            d / "tab" / "oof.csv",
+            "--folds",
+            "3",
+            "--set",
+            "stacking.folds=3",
+            "-o",
+            d / "fusion",
+        ]
+    )
     return d
 
 
@@ -83,10 +116,38 @@ def test_quickstart_predict_and_score_on_a_new_area(chain):
     ok(["segment", "predict", "--run", d / "seg", "-i", d / "new", "-o", d / "pred"])
     ok(["tabular", "predict", "--model", d / "tab", "--data", d / "new" / "regions.csv", "-o", d / "scores.csv"])
     assert (d / "scores.provenance.json").is_file()
-    p = ok(["fuse", "predict", "--fusion", d / "fusion", "--image", d / "pred" / "predictions.csv",
-            "--tabular", d / "scores.csv", "-o", d / "risk"])
-    s = ok(["fuse", "score", "--fusion", d / "fusion", "--run", d / "seg", "--tabular", d / "tab", "--data", d / "new",
-            "--table", d / "new" / "regions.csv", "-o", d / "risk-score"])
+    p = ok(
+        [
+            "fuse",
+            "predict",
+            "--fusion",
+            d / "fusion",
+            "--image",
+            d / "pred" / "predictions.csv",
+            "--tabular",
+            d / "scores.csv",
+            "-o",
+            d / "risk",
+        ]
+    )
+    s = ok(
+        [
+            "fuse",
+            "score",
+            "--fusion",
+            d / "fusion",
+            "--run",
+            d / "seg",
+            "--tabular",
+            d / "tab",
+            "--data",
+            d / "new",
+            "--table",
+            d / "new" / "regions.csv",
+            "-o",
+            d / "risk-score",
+        ]
+    )
     for r in (p, s):
         assert r["regions"] == 16 and not [w for w in r["warnings"] if "provenance" in w or "come from" in w], r
         assert (d / "risk" / "provenance.json").is_file()
@@ -123,15 +184,32 @@ def test_quickstart_scene_steps(chain):
     r = ok(["segment", "predict", "--run", d / "seg", "-i", d / "area" / "scene.tif", "-o", d / "scene"])
     assert r["kind"] == "scene" and (r["width"], r["height"]) == (64, 64)
     assert_rfc7946(d / "scene" / "landslides.geojson")
-    ok(["fuse", "score", "--fusion", d / "fusion", "--run", d / "seg", "--tabular", d / "tab",
-        "--scene", d / "area" / "scene.tif", "--regions", d / "area" / "regions.geojson", "-o", d / "map-risk"])
+    ok(
+        [
+            "fuse",
+            "score",
+            "--fusion",
+            d / "fusion",
+            "--run",
+            d / "seg",
+            "--tabular",
+            d / "tab",
+            "--scene",
+            d / "area" / "scene.tif",
+            "--regions",
+            d / "area" / "regions.geojson",
+            "-o",
+            d / "map-risk",
+        ]
+    )
     assert_rfc7946(d / "area" / "regions.geojson")
     geo = assert_rfc7946(d / "map-risk" / "risk.geojson")
     assert len(geo["features"]) == 4
     lon, lat = np.asarray(geo["features"][0]["geometry"]["coordinates"][0]).T
     assert (abs(lon - 91.76) < 0.05).all() and (abs(lat - 22.39) < 0.05).all()  # UTM 46N near Rangamati
-    r = runner.invoke(app, ["segment", "predict", "--run", str(d / "seg"), "-i", str(d / "scene.tif"),
-                            "-o", str(d / "x")])
+    r = runner.invoke(
+        app, ["segment", "predict", "--run", str(d / "seg"), "-i", str(d / "scene.tif"), "-o", str(d / "x")]
+    )
     assert r.exit_code == 1 and "scene.tif: file not found" in r.stderr and not (d / "x").exists()
 
 
@@ -139,10 +217,27 @@ def test_inputs_from_another_run_are_refused_then_allowed(chain, tmp_path):
     d = chain
     other = tmp_path / "other"
     ok(["segment", "train", "-c", "configs/rau-net-small.toml", "--data", d / "new", *SETS, "-o", other])
-    args = ["fuse", "score", "--fusion", d / "fusion", "--run", other, "--tabular", d / "tab", "--data", d / "new",
-            "--table", d / "new" / "regions.csv"]
+    args = [
+        "fuse",
+        "score",
+        "--fusion",
+        d / "fusion",
+        "--run",
+        other,
+        "--tabular",
+        d / "tab",
+        "--data",
+        d / "new",
+        "--table",
+        d / "new" / "regions.csv",
+    ]
     r = runner.invoke(app, [*map(str, args), "-o", str(tmp_path / "refused")])
-    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and str(other.resolve()) in r.stderr and str((d / "seg").resolve()) in r.stderr
+    assert (
+        r.exit_code == 1
+        and r.stderr.count("\n") == 1
+        and str(other.resolve()) in r.stderr
+        and str((d / "seg").resolve()) in r.stderr
+    )
     assert not (tmp_path / "refused").exists()
     w = ok([*args, "-o", tmp_path / "allowed", "--allow-mismatch"])
     assert any(str(other.resolve()) in x for x in w["warnings"])
@@ -157,8 +252,24 @@ def test_pictures_are_readable(chain):
 
 def test_tabular_warnings_of_quiet_mistakes(chain, tmp_path):
     d = chain
-    r = ok(["tabular", "train", "--data", d / "synth" / "regions.csv", "--label", "landslide", "--cv", "stratified",
-            "--set", "gbm.n_estimators=30", "--set", "cv.folds=3", "-o", tmp_path / "noid"])
+    r = ok(
+        [
+            "tabular",
+            "train",
+            "--data",
+            d / "synth" / "regions.csv",
+            "--label",
+            "landslide",
+            "--cv",
+            "stratified",
+            "--set",
+            "gbm.n_estimators=30",
+            "--set",
+            "cv.folds=3",
+            "-o",
+            tmp_path / "noid",
+        ]
+    )
     text = " ".join(r["warnings"])
     assert "region_id" in text and "--id" in text and "x, y" in text
     e = ok(["tabular", "evaluate", "--model", d / "tab", "--data", d / "synth" / "regions.csv"])
@@ -168,8 +279,19 @@ def test_tabular_warnings_of_quiet_mistakes(chain, tmp_path):
 
 
 def test_a_table_given_as_a_folder_names_the_table_commands(chain):
-    r = runner.invoke(app, ["segment", "predict", "--run", str(chain / "seg"), "-i", str(chain / "synth" / "regions.csv"),
-                            "-o", str(chain / "x")])
+    r = runner.invoke(
+        app,
+        [
+            "segment",
+            "predict",
+            "--run",
+            str(chain / "seg"),
+            "-i",
+            str(chain / "synth" / "regions.csv"),
+            "-o",
+            str(chain / "x"),
+        ],
+    )
     assert r.exit_code == 1 and "tabular train|predict" in r.stderr
 
 

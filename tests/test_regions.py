@@ -44,7 +44,7 @@ def test_morphology_halo_makes_blocks_exact():
     whole = landslide_mask(p, 0.5, 3, 4)
     h = morphology_halo(3, 4)
     r0, r1, c0, c1 = 20, 40, 25, 50  # a block with its halo, interior compared
-    block = landslide_mask(p[r0 - h:r1 + h, c0 - h:c1 + h], 0.5, 3, 4)
+    block = landslide_mask(p[r0 - h : r1 + h, c0 - h : c1 + h], 0.5, 3, 4)
     assert np.array_equal(block[h:-h, h:-h], whole[r0:r1, c0:c1])
 
 
@@ -79,8 +79,18 @@ def test_region_stats_apply_the_runs_morphology():
 
 
 def _raster(path, values, nodata):
-    with rasterio.open(path, "w", driver="GTiff", width=values.shape[1], height=values.shape[0], count=1,
-                       dtype="float32", nodata=nodata, crs="EPSG:32633", transform=from_origin(0, 40, 10, 10)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=values.shape[1],
+        height=values.shape[0],
+        count=1,
+        dtype="float32",
+        nodata=nodata,
+        crs="EPSG:32633",
+        transform=from_origin(0, 40, 10, 10),
+    ) as dst:
         dst.write(values.astype(np.float32), 1)
 
 

@@ -107,7 +107,9 @@ def test_unrecognised_folder_lists_registered_layouts(tmp_path):
 def test_toy_band_set_with_a_preset_feeds_the_band_engineer(clean_registries):
     import torch
 
-    register_band_set(BandSet("ps4", ("B", "G", "R", "N"), {Role.BLUE: "B", Role.GREEN: "G", Role.RED: "R", Role.NIR: "N"}))
+    register_band_set(
+        BandSet("ps4", ("B", "G", "R", "N"), {Role.BLUE: "B", Role.GREEN: "G", Role.RED: "R", Role.NIR: "N"})
+    )
     register_preset(Preset("ps4-idx", "ps4", ("NDVI", "GRAY")))
     x = torch.rand(2, 4, 8, 8) + 0.1
     y = BandEngineer("ps4", "ps4-idx")(x)

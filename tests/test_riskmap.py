@@ -25,8 +25,17 @@ def _scene(path, w=80, h=50):
     x = np.full((3, h, w), 0.1, np.float32)
     x[:, :4, :30] = 0.0
     x[:, 4:8, :30] = 0.2
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=3, dtype="float32", crs=CRS,
-                       transform=from_origin(X0, Y0, 10, 10)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=3,
+        dtype="float32",
+        crs=CRS,
+        transform=from_origin(X0, Y0, 10, 10),
+    ) as dst:
         dst.write(x)
         dst.descriptions = ("B2", "B3", "B4")
         dst.update_tags(DOMAIN_SCALE="reflectance")
@@ -38,8 +47,16 @@ def test_map_pixels(tmp_path):
     cells = [(X0 + 20 + 150 * i, Y0 - 380, X0 + 150 + 150 * i, Y0 - 120) for i in range(4)]  # one per class
     risk = pd.DataFrame({"risk_class": list(RISK_COLOURS), "geometry": [box_geometry(*c) for c in cells]})
     slide = box_geometry(X0 + 300, Y0 - 300, X0 + 420, Y0 - 200)  # in the scene's CRS ...
-    (tmp_path / "landslides.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": transform_geom(CRS, "EPSG:4326", slide)}]}))  # ... as WGS 84
+    (tmp_path / "landslides.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {}, "geometry": transform_geom(CRS, "EPSG:4326", slide)}
+                ],
+            }
+        )
+    )  # ... as WGS 84
     png = draw_risk_map(scene, risk, tmp_path / "landslides.geojson", tmp_path / "map.png", "test")
     for (x0, y0, x1, y1), cls in zip(cells, RISK_COLOURS):
         assert_filled(png, scene, x0 + 30, (y0 + y1) / 2, cls)  # away from the landslide's outline

@@ -23,13 +23,26 @@ from landslide_fusion.segmentation.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
 from .rfc7946 import assert_rfc7946
-from .conftest import (TINY_MODELS, assert_same_outputs, debris, invoke_ok, kill_9_while_writing, shared,
-                       tiny_fusion_pair)
+from .conftest import (
+    TINY_MODELS,
+    assert_same_outputs,
+    debris,
+    invoke_ok,
+    kill_9_while_writing,
+    shared,
+    tiny_fusion_pair,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
-TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0",
-        "train.epochs=2", 'features.preset="l4s14"']
+TINY = [
+    "model.widths=[4, 8, 8, 16, 16]",
+    "train.batch_size=4",
+    'post.tta="none"',
+    "train.warmup_epochs=0",
+    "train.epochs=2",
+    'features.preset="l4s14"',
+]
 CRS = "EPSG:32633"
 
 
@@ -53,8 +66,15 @@ def _regions(table, path):
     of :func:`_scene`, in its CRS, with the table's features as properties."""
     from landslide_fusion.io.geojson import box_geometry, write_geojson
 
-    polys = [box_geometry(500000 + 40 * (i % 10), 4100000 - 640 + 40 * (i // 10), 500000 + 40 * (i % 10) + 60,
-                          4100000 - 640 + 40 * (i // 10) + 60) for i in range(60)]
+    polys = [
+        box_geometry(
+            500000 + 40 * (i % 10),
+            4100000 - 640 + 40 * (i // 10),
+            500000 + 40 * (i % 10) + 60,
+            4100000 - 640 + 40 * (i // 10) + 60,
+        )
+        for i in range(60)
+    ]
     write_geojson(path, table.drop(columns=["landslide"]), polys, CRS, wgs84=False)
 
 
@@ -64,7 +84,9 @@ def _scene(path, h, w, seed=0, nodata_rows=0):
     img = img[:, :h, :w].copy()
     if nodata_rows:
         img[:, :nodata_rows] = -9999.0
-    write_geotiff(path, img, GeoInfo(CRS, (10.0, 0.0, 500000.0, 0.0, -10.0, 4100000.0)), nodata=-9999.0 if nodata_rows else None)
+    write_geotiff(
+        path, img, GeoInfo(CRS, (10.0, 0.0, 500000.0, 0.0, -10.0, 4100000.0)), nodata=-9999.0 if nodata_rows else None
+    )
     return img
 
 
@@ -111,8 +133,11 @@ def test_panels_cover_columns_and_match_one_sweep(run14, tmp_path, monkeypatch):
 def test_scene_outputs_are_georeferenced_with_nodata(run14, tmp_path):
     _scene(tmp_path / "s.tif", 70, 90, nodata_rows=5)
     r = predict_scene(run14, tmp_path / "s.tif", tmp_path / "out", window=32, overlap=0.25)
-    with rasterio.open(tmp_path / "s.tif") as a, rasterio.open(tmp_path / "out" / "probability.tif") as p, \
-            rasterio.open(tmp_path / "out" / "mask.tif") as m:
+    with (
+        rasterio.open(tmp_path / "s.tif") as a,
+        rasterio.open(tmp_path / "out" / "probability.tif") as p,
+        rasterio.open(tmp_path / "out" / "mask.tif") as m,
+    ):
         assert p.crs == a.crs == m.crs and p.transform == a.transform and (p.width, p.height) == (90, 70)
         prob, mask = p.read(1), m.read(1)
     assert np.isnan(prob[:5]).all() and (mask[:5] == 255).all()
@@ -155,14 +180,45 @@ def test_cli_scene_band_map_reordered(run14, tmp_path):
     order = list(range(14))[::-1]
     write_geotiff(tmp_path / "rev.tif", img[order], GeoInfo(CRS, (10.0, 0.0, 0.0, 0.0, -10.0, 0.0)))
     bm = ",".join(f"{b}={14 - i}" for i, b in enumerate(L4S14.bands))
-    r = runner.invoke(app, ["segment", "predict", "--run", str(run14), "-i", str(tmp_path / "rev.tif"), "-o",
-                            str(tmp_path / "a"), "--band-map", bm, "--window", "32", "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "segment",
+            "predict",
+            "--run",
+            str(run14),
+            "-i",
+            str(tmp_path / "rev.tif"),
+            "-o",
+            str(tmp_path / "a"),
+            "--band-map",
+            bm,
+            "--window",
+            "32",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     predict_scene(run14, tmp_path / "s.tif", tmp_path / "b", window=32)
     with rasterio.open(tmp_path / "a" / "probability.tif") as a, rasterio.open(tmp_path / "b" / "probability.tif") as b:
         assert np.allclose(a.read(1), b.read(1), atol=1e-6)
-    r = runner.invoke(app, ["segment", "predict", "--run", str(run14), "-i", str(tmp_path / "rev.tif"), "-o",
-                            str(tmp_path / "c"), "--band-map", "B1=1", "--window", "32"])
+    r = runner.invoke(
+        app,
+        [
+            "segment",
+            "predict",
+            "--run",
+            str(run14),
+            "-i",
+            str(tmp_path / "rev.tif"),
+            "-o",
+            str(tmp_path / "c"),
+            "--band-map",
+            "B1=1",
+            "--window",
+            "32",
+        ],
+    )
     assert r.exit_code == 1 and "no input band for model band(s) B2" in r.stderr and not (tmp_path / "c").exists()
 
 
@@ -189,8 +245,10 @@ def test_dask_predicts_many_scenes(run14, tmp_path):
     assert [r["scene"] for r in rs] == [str(tmp_path / f"s{i}.tif") for i in range(3)]
     for i in range(3):
         whole = predict_scene(run14, tmp_path / f"s{i}.tif", tmp_path / f"single{i}", window=32)
-        with rasterio.open(tmp_path / "out" / f"s{i}" / "probability.tif") as a, \
-                rasterio.open(tmp_path / f"single{i}" / "probability.tif") as b:
+        with (
+            rasterio.open(tmp_path / "out" / f"s{i}" / "probability.tif") as a,
+            rasterio.open(tmp_path / f"single{i}" / "probability.tif") as b,
+        ):
             assert np.allclose(a.read(1), b.read(1), atol=1e-5)
         assert rs[i]["landslide_pixels"] == whole["landslide_pixels"]
 
@@ -205,10 +263,20 @@ def test_sentinel2_mosaic_lines_up(tmp_path):
     tiles = sorted((shared("sentinel2_geotiff") / "images").glob("*.tif"))
     srcs = [rasterio.open(t) for t in tiles]
     ref = srcs[0]
-    near = [s for s in srcs if abs(s.bounds.left - ref.bounds.left) < 3 * (ref.bounds.right - ref.bounds.left)
-            and abs(s.bounds.top - ref.bounds.top) < 3 * (ref.bounds.top - ref.bounds.bottom)][:6]
+    near = [
+        s
+        for s in srcs
+        if abs(s.bounds.left - ref.bounds.left) < 3 * (ref.bounds.right - ref.bounds.left)
+        and abs(s.bounds.top - ref.bounds.top) < 3 * (ref.bounds.top - ref.bounds.bottom)
+    ][:6]
     mosaic, transform = merge(near)
-    profile = {**ref.profile, "height": mosaic.shape[1], "width": mosaic.shape[2], "transform": transform, "dtype": "float32"}
+    profile = {
+        **ref.profile,
+        "height": mosaic.shape[1],
+        "width": mosaic.shape[2],
+        "transform": transform,
+        "dtype": "float32",
+    }
     with rasterio.open(tmp_path / "mosaic.tif", "w", **profile) as dst:
         dst.write(mosaic.astype(np.float32))
     for s in srcs:
@@ -218,11 +286,14 @@ def test_sentinel2_mosaic_lines_up(tmp_path):
     rgbn_bands = ("B4", "B3", "B2", "B8")
     for i in range(8):  # trained on DNs, the tiles' scale (the rgbn default: rgbn/s2-dn)
         img, m = synth_patch(rng, 32)
-        rgbn = convert(img[[L4S14.index(b) for b in rgbn_bands]], rgbn_bands, Domain("l4s14", "l4s"), Domain("l4s14", "s2-dn"))
+        rgbn = convert(
+            img[[L4S14.index(b) for b in rgbn_bands]], rgbn_bands, Domain("l4s14", "l4s"), Domain("l4s14", "s2-dn")
+        )
         write_geotiff(root / "images" / f"p{i}.tif", rgbn)
         write_geotiff(root / "masks" / f"p{i}.tif", m.astype(np.uint8))
-    cfg = load_config(SegmentConfig, None, [f'data.root="{root}"', 'features.source="rgbn"', 'features.preset="rgbn4"',
-                                            *TINY[:-1]])
+    cfg = load_config(
+        SegmentConfig, None, [f'data.root="{root}"', 'features.source="rgbn"', 'features.preset="rgbn4"', *TINY[:-1]]
+    )
     train_segmentation(cfg, tmp_path / "run", progress=False)
     r = predict_scene(tmp_path / "run", tmp_path / "mosaic.tif", tmp_path / "out", window=64)
     with rasterio.open(tmp_path / "mosaic.tif") as a, rasterio.open(tmp_path / "out" / "mask.tif") as m:
@@ -240,9 +311,26 @@ def test_fuse_score_over_a_map(run14, fusion_pair, tmp_path):
     tab, fusion, table = fusion_pair
     _scene(tmp_path / "scene.tif", 64, 64)
     _regions(table, tmp_path / "regions.geojson")
-    r = runner.invoke(app, ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
-                            "--scene", str(tmp_path / "scene.tif"), "--regions", str(tmp_path / "regions.geojson"),
-                            "-o", str(tmp_path / "risk"), "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "fuse",
+            "score",
+            "--fusion",
+            str(fusion),
+            "--run",
+            str(run14),
+            "--tabular",
+            str(tab),
+            "--scene",
+            str(tmp_path / "scene.tif"),
+            "--regions",
+            str(tmp_path / "regions.geojson"),
+            "-o",
+            str(tmp_path / "risk"),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     risk = pd.read_csv(tmp_path / "risk" / "risk.csv")
     assert len(risk) == 60 and (risk["n_pixels"] > 0).all() and (risk["largest_component_area"].fillna(0) >= 0).all()
@@ -267,8 +355,23 @@ def test_fuse_score_over_a_map(run14, fusion_pair, tmp_path):
     assert ((mask == 1) <= (prob >= t)).all() and (mask[np.isnan(prob)] == 255).all()
     assert (mask == 1).sum() == sum(f["properties"]["pixels"] for f in fused)
     assert (tmp_path / "risk" / "scene_mask.tif").is_file() and (tmp_path / "risk" / "provenance.json").is_file()
-    r = runner.invoke(app, ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
-                            "--scene", str(tmp_path / "scene.tif"), "-o", str(tmp_path / "x")])
+    r = runner.invoke(
+        app,
+        [
+            "fuse",
+            "score",
+            "--fusion",
+            str(fusion),
+            "--run",
+            str(run14),
+            "--tabular",
+            str(tab),
+            "--scene",
+            str(tmp_path / "scene.tif"),
+            "-o",
+            str(tmp_path / "x"),
+        ],
+    )
     assert r.exit_code == 1 and "--scene with --regions" in r.stderr
 
 
@@ -281,8 +384,9 @@ def _kill_9_then_rerun(args, tmp_path, partial: str, seed: int) -> None:
     killed, ref = tmp_path / "killed", tmp_path / "ref"
     killed.mkdir()
     out = killed / "out"
-    kill_9_while_writing(args(out), f"{glob.escape(str(killed))}/.out.tmp-*/{partial}",
-                         lambda: invoke_ok(args(ref / "out")), seed)
+    kill_9_while_writing(
+        args(out), f"{glob.escape(str(killed))}/.out.tmp-*/{partial}", lambda: invoke_ok(args(ref / "out")), seed
+    )
     assert not out.exists() and any(n.startswith(".out.tmp-") for n in debris(killed))
     invoke_ok(args(out))
     assert debris(killed) == []
@@ -291,24 +395,56 @@ def _kill_9_then_rerun(args, tmp_path, partial: str, seed: int) -> None:
 
 def test_kill_9_while_predicting_a_scene_then_rerun(run14, tmp_path):
     _scene(tmp_path / "s.tif", 512, 512)
-    _kill_9_then_rerun(lambda out: ["segment", "predict", "--run", str(run14), "--input", str(tmp_path / "s.tif"),
-                                    "-o", str(out)], tmp_path, "probability.tif", seed=1)
+    _kill_9_then_rerun(
+        lambda out: ["segment", "predict", "--run", str(run14), "--input", str(tmp_path / "s.tif"), "-o", str(out)],
+        tmp_path,
+        "probability.tif",
+        seed=1,
+    )
 
 
 def test_kill_9_while_scoring_a_map_then_rerun(run14, fusion_pair, tmp_path):
     tab, fusion, table = fusion_pair
     _scene(tmp_path / "s.tif", 512, 512)
     _regions(table, tmp_path / "regions.geojson")
-    _kill_9_then_rerun(lambda out: ["fuse", "score", "--fusion", str(fusion), "--run", str(run14), "--tabular", str(tab),
-                                    "--scene", str(tmp_path / "s.tif"), "--regions", str(tmp_path / "regions.geojson"),
-                                    "-o", str(out)], tmp_path, ".scene.tmp-*/probability.tif", seed=2)
+    _kill_9_then_rerun(
+        lambda out: [
+            "fuse",
+            "score",
+            "--fusion",
+            str(fusion),
+            "--run",
+            str(run14),
+            "--tabular",
+            str(tab),
+            "--scene",
+            str(tmp_path / "s.tif"),
+            "--regions",
+            str(tmp_path / "regions.geojson"),
+            "-o",
+            str(out),
+        ],
+        tmp_path,
+        ".scene.tmp-*/probability.tif",
+        seed=2,
+    )
     assert json.loads((tmp_path / "killed" / "out" / "landslides.geojson").read_text())["type"] == "FeatureCollection"
 
 
 def test_png_scene(folder_root, tmp_path):
     """PNG scenes (no georeferencing) work too; outputs keep the pixel grid."""
-    cfg = load_config(SegmentConfig, None, [f'data.root="{folder_root}"', 'features.source="rgb"', 'features.preset="rgb3"',
-                                            'data.train_split="train"', 'data.val_split="val"', *TINY[:-1]])
+    cfg = load_config(
+        SegmentConfig,
+        None,
+        [
+            f'data.root="{folder_root}"',
+            'features.source="rgb"',
+            'features.preset="rgb3"',
+            'data.train_split="train"',
+            'data.val_split="val"',
+            *TINY[:-1],
+        ],
+    )
     train_segmentation(cfg, tmp_path / "run", progress=False)
     png = sorted((folder_root / "images").glob("*.png"))[0]
     r = predict_scene(tmp_path / "run", png, tmp_path / "out", window=32)
@@ -321,15 +457,20 @@ def test_every_model_trains_predicts_a_scene_and_exports(name, l4s_root, tmp_pat
     """Each registered model is first-class: trained by the one loop, predicted over a GeoTIFF
     scene whose size is no multiple of anything, and exported to ONNX within 1e-4 of torch.
     (``rau-net-small`` is the ``run14`` fixture's model, tested above.)"""
-    opts = [f"model.options.{k}={json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in TINY_MODELS[name].items()]
-    cfg = load_config(SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY[1:], "train.epochs=1", f'model.name="{name}"',
-                                            *opts])
+    opts = [
+        f"model.options.{k}={json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in TINY_MODELS[name].items()
+    ]
+    cfg = load_config(
+        SegmentConfig, None, [f'data.root="{l4s_root}"', *TINY[1:], "train.epochs=1", f'model.name="{name}"', *opts]
+    )
     train_segmentation(cfg, tmp_path / "run", progress=False)
     _scene(tmp_path / "s.tif", 70, 90, seed=3)
     r = predict_scene(tmp_path / "run", tmp_path / "s.tif", tmp_path / "out", window=64, polygons=False)
     assert r["valid_pixels"] == 70 * 90
     with rasterio.open(tmp_path / "out" / "mask.tif") as m:
         assert (m.width, m.height) == (90, 70)
-    res = runner.invoke(app, ["segment", "export", "--run", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"), "--json"])
+    res = runner.invoke(
+        app, ["segment", "export", "--run", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"), "--json"]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["max_abs_logit_difference"] < 1e-4

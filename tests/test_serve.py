@@ -34,9 +34,16 @@ def service(stac_generated, tiny_run, tmp_path_factory):
     silent = socket.socket()  # accepts connections, never answers: a job searching it hangs
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
-    cfg = write_serve_config(folder, {"tiny": {"run": str(tiny_run), "description": "1-epoch test run"}},
-                             {"local": stac_generated.url, "down": "http://127.0.0.1:9",
-                              "silent": f"http://127.0.0.1:{silent.getsockname()[1]}"}, queue=4)
+    cfg = write_serve_config(
+        folder,
+        {"tiny": {"run": str(tiny_run), "description": "1-epoch test run"}},
+        {
+            "local": stac_generated.url,
+            "down": "http://127.0.0.1:9",
+            "silent": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        },
+        queue=4,
+    )
     server = start_serve(cfg, free_port())
     server.run = tiny_run  # type: ignore[attr-defined]
     server.alice = Client(server.url, make_key(cfg, "alice"))  # type: ignore[attr-defined]
@@ -77,9 +84,9 @@ def test_job_runs_assess_and_serves_its_results(service):
 
     w, s, e, n = box()
     z = 15
-    x = int((w + e) / 2 / 360 * 2 ** z + 2 ** (z - 1))
+    x = int((w + e) / 2 / 360 * 2**z + 2 ** (z - 1))
     lat = np.radians((s + n) / 2)
-    y = int((1 - np.log(np.tan(lat) + 1 / np.cos(lat)) / np.pi) / 2 * 2 ** z)
+    y = int((1 - np.log(np.tan(lat) + 1 / np.cos(lat)) / np.pi) / 2 * 2**z)
     t = alice.http.get(f"/jobs/{job['jobID']}/tiles/composite/{z}/{x}/{y}.png")
     assert t.status_code == 200 and t.headers["content-type"] == "image/png"
     assert np.asarray(Image.open(io.BytesIO(t.content)).convert("RGBA"))[..., 3].max() == 255
@@ -105,10 +112,20 @@ def test_failures_are_reported_and_the_server_stays_up(service):
     alice = service.alice
     down = alice.submit(bbox=box(), date=DATE, bundle="tiny", catalog="down")
     assert down.status_code == 201, down.text
-    regions = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "no id"},
-         "geometry": {"type": "Polygon", "coordinates": [[[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]],
-                                                          [b[0], b[1]]]]}} for b in [box()]]}
+    regions = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "no id"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]], [b[0], b[1]]]],
+                },
+            }
+            for b in [box()]
+        ],
+    }
     midway = alice.submit(bbox=box(), date=DATE, bundle="tiny", regions=regions)
     assert midway.status_code == 201, midway.text
     s = alice.wait(down.json()["jobID"])
@@ -141,17 +158,20 @@ def test_a_job_whose_process_dies_fails_with_the_reason(service):
     assert httpx.get(service.url + "/health").json() == {"status": "ok", "accepted": 0, "running": 0}
 
 
-@pytest.mark.parametrize("change, status, words", [
-    ({"bbox": [92.1, 22.4, 92.0, 22.5]}, 400, "must be less than east"),
-    ({"date": "2099-01-01"}, 400, "in the future"),
-    ({"date": "2024-01-01/2024-08-31"}, 403, "more than this key's limit of 62"),
-    ({"bbox": [91.0, 22.0, 91.5, 22.5]}, 403, "more than this key's limit of 5 km^2"),
-    ({"bundle": "nope"}, 400, "bundle 'nope' is not registered; valid: tiny"),
-    ({"catalog": "elsewhere"}, 400, "catalog 'elsewhere' is not configured; valid: local, down, silent"),
-    ({"grid_m": 5}, 400, "must be at least 20"),
-    ({"bbox": [1, 2, 3]}, 400, "must be four finite numbers"),
-    ({"path": "/etc/passwd"}, 400, "inputs.path"),
-])
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        ({"bbox": [92.1, 22.4, 92.0, 22.5]}, 400, "must be less than east"),
+        ({"date": "2099-01-01"}, 400, "in the future"),
+        ({"date": "2024-01-01/2024-08-31"}, 403, "more than this key's limit of 62"),
+        ({"bbox": [91.0, 22.0, 91.5, 22.5]}, 403, "more than this key's limit of 5 km^2"),
+        ({"bundle": "nope"}, 400, "bundle 'nope' is not registered; valid: tiny"),
+        ({"catalog": "elsewhere"}, 400, "catalog 'elsewhere' is not configured; valid: local, down, silent"),
+        ({"grid_m": 5}, 400, "must be at least 20"),
+        ({"bbox": [1, 2, 3]}, 400, "must be four finite numbers"),
+        ({"path": "/etc/passwd"}, 400, "inputs.path"),
+    ],
+)
 def test_bad_requests_are_refused_with_problem_details(service, change, status, words):
     inputs = {"bbox": box(), "date": DATE, "bundle": "tiny", **change}
     _problem(service.alice.submit(**inputs), status, words)
@@ -167,8 +187,11 @@ def test_keys_ids_bodies_and_routes_are_checked(service):
     _problem(alice.http.get("/jobs/" + "0" * 32), 404, "no job")
     _problem(alice.http.get("/jobs/..%2F..%2Fetc%2Fpasswd/results"), 404, "")
     _problem(alice.http.get("/jobs/not-an-id"), 404, "no job")
-    _problem(alice.http.post("/processes/nope/execution", json={"inputs": {"bbox": box(), "date": DATE,
-                                                                           "bundle": "tiny"}}), 404, "no process")
+    _problem(
+        alice.http.post("/processes/nope/execution", json={"inputs": {"bbox": box(), "date": DATE, "bundle": "tiny"}}),
+        404,
+        "no process",
+    )
     big = {"inputs": {"bbox": box(), "date": DATE, "bundle": "tiny", "place": "x" * 2_000_000}}
     _problem(alice.http.post("/processes/assess/execution", json=big), 413, "larger than this server's limit")
 
@@ -178,10 +201,18 @@ def test_keys_ids_bodies_and_routes_are_checked(service):
             yield b"x" * 65536
         yield b'"}}'
 
-    _problem(alice.http.post("/processes/assess/execution", content=chunks(),
-                             headers={"Content-Type": "application/json"}), 413, "larger than this server's limit")
-    _problem(alice.http.post("/processes/assess/execution", content=b"{not json",
-                             headers={"Content-Type": "application/json"}), 400, "")
+    _problem(
+        alice.http.post("/processes/assess/execution", content=chunks(), headers={"Content-Type": "application/json"}),
+        413,
+        "larger than this server's limit",
+    )
+    _problem(
+        alice.http.post(
+            "/processes/assess/execution", content=b"{not json", headers={"Content-Type": "application/json"}
+        ),
+        400,
+        "",
+    )
     cross = alice.http.get("/processes", headers={"Origin": "http://elsewhere.test"})
     assert "access-control-allow-origin" not in cross.headers  # CORS closed unless configured
     assert alice.http.get("/openapi.json").json()["paths"]["/processes/{process_id}/execution"]["post"]
@@ -217,8 +248,10 @@ def test_full_queue_and_busy_key_are_refused(service):
             client.status(ids[i % len(ids)])  # raises unless 200
             latencies.append(time.perf_counter() - t0)
 
-    pollers = [threading.Thread(target=poll, args=(Client(service.url, carol.http.headers["authorization"][7:]),))
-               for _ in range(4)]
+    pollers = [
+        threading.Thread(target=poll, args=(Client(service.url, carol.http.headers["authorization"][7:]),))
+        for _ in range(4)
+    ]
     for t in pollers:
         t.start()
     for t in pollers:
@@ -313,9 +346,18 @@ def test_web_map_shows_the_risk_where_the_regions_are(service, tmp_path):
         pytest.skip(f"the map library is not installed: npm ci in {WEB_DIR} (make setup does it when node is present)")
     token = make_key(service.config, "browser")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 720})
             page.goto(service.url + "/")
@@ -336,21 +378,33 @@ def test_web_map_shows_the_risk_where_the_regions_are(service, tmp_path):
             page.wait_for_timeout(200)
             off = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(float)
             alpha = page.evaluate("landslideView.riskOpacity")
-            offset = page.evaluate("(() => { const r = document.getElementById('map').getBoundingClientRect(); "
-                                   "return [r.left, r.top]; })()")
+            offset = page.evaluate(
+                "(() => { const r = document.getElementById('map').getBoundingClientRect(); "
+                "return [r.left, r.top]; })()"
+            )
             features = service.alice.http.get("/processes/assess").json()  # legend, as the page reads it
             legend = features["outputs"]["risk"]["legend"]
             risk = Client(service.url, token).http.get(f"/jobs/{job}/results").json()["risk"]["value"]["features"]
             checked = 0
             for f in risk:
                 ring = np.asarray(f["geometry"]["coordinates"][0][:-1], float)
-                pts = np.array([page.evaluate("([lat, lon]) => { const p = landslideView.map."
-                                              "latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
-                                              [lat, lon]) for lon, lat in ring]) + offset
+                pts = (
+                    np.array(
+                        [
+                            page.evaluate(
+                                "([lat, lon]) => { const p = landslideView.map."
+                                "latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+                                [lat, lon],
+                            )
+                            for lon, lat in ring
+                        ]
+                    )
+                    + offset
+                )
                 if np.ptp(pts[:, 0]) < 12 or np.ptp(pts[:, 1]) < 12:
                     continue  # a sliver at the scene's edge
                 x, y = np.round(pts.mean(0)).astype(int)
-                colour = np.array([int(legend[f["properties"]["risk_class"]][i:i + 2], 16) for i in (1, 3, 5)])
+                colour = np.array([int(legend[f["properties"]["risk_class"]][i : i + 2], 16) for i in (1, 3, 5)])
                 seen = (on[y, x] - (1 - alpha) * off[y, x]) / alpha
                 assert np.abs(seen - colour).max() < 14, (f["properties"], seen, colour)
                 checked += 1

@@ -26,9 +26,19 @@ def silent_catalog():
 
 def _spec(tmp_path, run, catalog: str) -> dict:
     (tmp_path / "job").mkdir(exist_ok=True)
-    return {"job_dir": str(tmp_path / "job"), "bbox": generated_box(), "date": "2024-08-10", "run": str(run),
-            "tabular": None, "fusion": None, "regions": None, "grid_m": 100.0, "place": None, "catalog": catalog,
-            "options": {}}
+    return {
+        "job_dir": str(tmp_path / "job"),
+        "bbox": generated_box(),
+        "date": "2024-08-10",
+        "run": str(run),
+        "tabular": None,
+        "fusion": None,
+        "regions": None,
+        "grid_m": 100.0,
+        "place": None,
+        "catalog": catalog,
+        "options": {},
+    }
 
 
 def _wait(pool, timeout: float = 120.0) -> list[Outcome]:
@@ -62,8 +72,9 @@ def test_a_killed_job_process_fails_its_job_and_a_slow_one_is_stopped(tiny_run, 
 
 def test_dask_cluster_runs_the_job_function(tiny_run, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         pool = DaskPool(cluster.scheduler_address, workers=1, timeout_s=120)
         try:
             pool.submit("c" * 32, _spec(tmp_path, tiny_run, "http://127.0.0.1:9"))

@@ -47,10 +47,25 @@ def postgres_url():
         shutil.chown(folder, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
     db, port = folder / "db", free_port()
-    subprocess.run([*run_as, initdb, "-D", str(db), "-A", "trust", "-U", "postgres", "--no-sync"], check=True,
-                   capture_output=True)
-    subprocess.run([*run_as, pg_ctl, "-D", str(db), "-w", "-l", str(folder / "log"), "-o",
-                    f"-p {port} -h 127.0.0.1 -k {folder} -c fsync=off", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [*run_as, initdb, "-D", str(db), "-A", "trust", "-U", "postgres", "--no-sync"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *run_as,
+            pg_ctl,
+            "-D",
+            str(db),
+            "-w",
+            "-l",
+            str(folder / "log"),
+            "-o",
+            f"-p {port} -h 127.0.0.1 -k {folder} -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     subprocess.run([*run_as, pg_ctl, "-D", str(db), "-m", "immediate", "stop"], capture_output=True)
     shutil.rmtree(folder, ignore_errors=True)
@@ -159,8 +174,9 @@ def test_keys_are_stored_hashed(tmp_path):
 
     cfg = tmp_path / "serve.toml"
     cfg.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n')
-    r = CliRunner().invoke(app, ["serve", "key", "create", "--name", "analysts", "--max-area", "25", "--config",
-                                 str(cfg), "--json"])
+    r = CliRunner().invoke(
+        app, ["serve", "key", "create", "--name", "analysts", "--max-area", "25", "--config", str(cfg), "--json"]
+    )
     assert r.exit_code == 0, r.output
     import json
 

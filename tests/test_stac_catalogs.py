@@ -31,8 +31,20 @@ ES_BOX = (-39.825, -4.600, -39.800, -4.590)  # across 24MUV's east swath edge (-
 PC_BOX = (95.970, 81.495, 96.030, 81.505)  # across the zone 46/47 boundary and the DEM seam (96 E)
 PC_CUTS = {"46XER": lambda lon: lon < 96.01, "47XML": lambda lon: lon > 95.99}  # where each PC tile has data
 SLOPE_DEG = 20.0
-ES_BANDS = {"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B06": "rededge2",
-            "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B09": "nir09", "B11": "swir16", "B12": "swir22"}
+ES_BANDS = {
+    "B01": "coastal",
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B05": "rededge1",
+    "B06": "rededge2",
+    "B07": "rededge3",
+    "B08": "nir",
+    "B8A": "nir08",
+    "B09": "nir09",
+    "B11": "swir16",
+    "B12": "swir22",
+}
 BANDS = tuple(ES_BANDS)  # catalog names of the bands generated
 
 
@@ -61,6 +73,7 @@ def s2_values(item: dict, offset: int, band_of: dict[str, str]):
         if key in band:
             return np.where(inside, np.round(reflectance(band[key], lon, lat) * 10000) + offset, 0)
         return np.where(inside, 4, 0)
+
     return values
 
 
@@ -74,9 +87,11 @@ def plane(box, crs: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def dem_values(box, epsg: int):
     """``values(key, lon, lat)`` of the DEM: :func:`plane` on ``EPSG:epsg`` (the scene's grid)."""
+
     def values(key, lon, lat):
         x, y = transform("EPSG:4326", f"EPSG:{epsg}", lon.ravel(), lat.ravel())
         return plane(box, f"EPSG:{epsg}", np.asarray(x), np.asarray(y)).reshape(lon.shape)
+
     return values
 
 
@@ -97,14 +112,30 @@ class Scenes:
                 item["properties"][k] = v
         from tests.stac_items import localise
 
-        return localise(item, self.server.data, self.server.url + "/data", [*band_of.values(), scl], box,
-                        s2_values(item, offset, band_of))
+        return localise(
+            item,
+            self.server.data,
+            self.server.url + "/data",
+            [*band_of.values(), scl],
+            box,
+            s2_values(item, offset, band_of),
+        )
 
     def dem(self, template: dict, tiles, epsg: int, box) -> list[dict]:
         from tests.stac_items import copernicus_item, localise
 
-        return [localise(copernicus_item(template, lat, lon), self.server.data, self.server.url + "/data", ["data"],
-                         box, dem_values(box, epsg), "float32") for lat, lon in tiles]
+        return [
+            localise(
+                copernicus_item(template, lat, lon),
+                self.server.data,
+                self.server.url + "/data",
+                ["data"],
+                box,
+                dem_values(box, epsg),
+                "float32",
+            )
+            for lat, lon in tiles
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +166,7 @@ def check_scene(path, box) -> dict:
     """The written scene against the ground it shows; returns its tags."""
     with rasterio.open(path) as src:
         x, tags, crs = src.read(), src.tags(), src.crs.to_string()
-        rows, cols = np.mgrid[0:src.height, 0:src.width]
+        rows, cols = np.mgrid[0 : src.height, 0 : src.width]
         xs, ys = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
         lon, lat = (np.asarray(v).reshape(rows.shape) for v in transform(src.crs, "EPSG:4326", xs, ys))
         east, north = (np.asarray(v).reshape(rows.shape) for v in (xs, ys))
@@ -154,11 +185,14 @@ def test_earth_search_both_collections(catalogs, pgstac_api, tmp_path):
     give the same reflectance: each item's own metadata decides its scaling."""
     from landslide_fusion.acquire import fetch_scene
 
-    for collection, source in (("sentinel-2-c1-l2a", "raster:bands"),
-                               ("sentinel-2-l2a", "earthsearch:boa_offset_applied=true")):
+    for collection, source in (
+        ("sentinel-2-c1-l2a", "raster:bands"),
+        ("sentinel-2-l2a", "earthsearch:boa_offset_applied=true"),
+    ):
         out = tmp_path / f"{collection}.tif"
-        r = fetch_scene(box_arg(ES_BOX), "2025-07-31", out, catalog=pgstac_api.url, collection=collection,
-                        progress=False)
+        r = fetch_scene(
+            box_arg(ES_BOX), "2025-07-31", out, catalog=pgstac_api.url, collection=collection, progress=False
+        )
         tags = check_scene(out, ES_BOX)
         assert r["convention"] == "earth-search" and len(r["items"]) == 2 and r["crs"] == "EPSG:32724"
         assert all(source in s for s in r["scaling"].values()) and source in tags["SCALING"]
@@ -178,9 +212,12 @@ def test_planetary_computer_across_utm_zones(catalogs, pgstac_api, tmp_path):
 def _copies(catalogs, date: str, **changes) -> list[dict]:
     """The Earth Search l2a items again, as new items of ``date`` with their own files."""
     scenes, es = catalogs
-    return [scenes.s2(es[uid], 0, ES_BANDS, "scl", ES_BOX, id=uid.replace("20250731", date.replace("-", "")),
-                      date=date, **changes)
-            for uid in ("S2B_24MUV_20250731_0_L2A", "S2B_24MVV_20250731_0_L2A")]
+    return [
+        scenes.s2(
+            es[uid], 0, ES_BANDS, "scl", ES_BOX, id=uid.replace("20250731", date.replace("-", "")), date=date, **changes
+        )
+        for uid in ("S2B_24MUV_20250731_0_L2A", "S2B_24MVV_20250731_0_L2A")
+    ]
 
 
 def _fails(pgstac_api, date, out, **options) -> str:
@@ -202,8 +239,9 @@ def test_flag_contradicted_by_the_pixels_is_refused(catalogs, pgstac_api, tmp_pa
     msg = _fails(pgstac_api, "2025-08-10", tmp_path / "new" / "s.tif")
     assert all(it["id"] in msg for it in items) and "below 1000" in msg and "--boa-offset 0" in msg
     assert not (tmp_path / "new").exists()
-    r = fetch_scene(box_arg(ES_BOX), "2025-08-10", tmp_path / "s.tif", catalog=pgstac_api.url, boa_offset=0,
-                    progress=False)
+    r = fetch_scene(
+        box_arg(ES_BOX), "2025-08-10", tmp_path / "s.tif", catalog=pgstac_api.url, boa_offset=0, progress=False
+    )
     assert all("--boa-offset" in s for s in r["scaling"].values())
     check_scene(tmp_path / "s.tif", ES_BOX)
 
@@ -242,11 +280,15 @@ def test_transient_server_errors_are_retried(catalogs, pgstac_api, tmp_path):
 
     pgstac_api.load(_copies(catalogs, "2025-08-25"))
     try:
-        pgstac_api.faults([{"method": "POST", "prefix": "/search", "status": 500, "count": 2},
-                           {"method": "GET", "prefix": "/data/sentinel-2-l2a/S2B_24MVV_20250825", "status": 503,
-                            "count": 2}])
-        r = fetch_scene(box_arg(ES_BOX), "2025-08-25", tmp_path / "s.tif", catalog=pgstac_api.url, retries=3,
-                        progress=False)
+        pgstac_api.faults(
+            [
+                {"method": "POST", "prefix": "/search", "status": 500, "count": 2},
+                {"method": "GET", "prefix": "/data/sentinel-2-l2a/S2B_24MVV_20250825", "status": 503, "count": 2},
+            ]
+        )
+        r = fetch_scene(
+            box_arg(ES_BOX), "2025-08-25", tmp_path / "s.tif", catalog=pgstac_api.url, retries=3, progress=False
+        )
         assert [f["count"] for f in pgstac_api.faults()] == [0, 0] and len(r["items"]) == 2
         check_scene(tmp_path / "s.tif", ES_BOX)
         pgstac_api.faults([{"method": "POST", "prefix": "/search", "status": 500, "count": 1}])

@@ -24,7 +24,7 @@ def generated_box(x0=X0 + 100, y0=Y0 - 400, x1=X0 + 860, y1=Y0 - 60) -> str:
 
 def _expected(tiles, band: str, src) -> np.ndarray:
     """Per output pixel: median of clear reflectances of ``band`` over both dates (tiles' DNs)."""
-    rows, cols = np.mgrid[0:src.height, 0:src.width]
+    rows, cols = np.mgrid[0 : src.height, 0 : src.width]
     x, y = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
     x, y = np.asarray(x).reshape(rows.shape), np.asarray(y).reshape(rows.shape)
     per_date: dict[str, np.ndarray] = {}
@@ -52,7 +52,9 @@ def test_fetch_generated_composite(stac_generated, tmp_path):
         assert src.crs.to_epsg() == 32646 and src.res == (10.0, 10.0)
         assert src.descriptions == L4S14.bands
         assert src.tags()["DOMAIN_SCALE"] == "reflectance" and "filled" in src.tags(10)["SOURCE"]
-        assert src.tags(1)["S2_BAND"] == "B01" and src.tags(12)["S2_BAND"] == "B12" and src.tags(13)["UNITS"] == "degrees"
+        assert (
+            src.tags(1)["S2_BAND"] == "B01" and src.tags(12)["S2_BAND"] == "B12" and src.tags(13)["UNITS"] == "degrees"
+        )
         x = src.read()
         for band, i in (("B04", 3), ("B08", 7), ("B02", 1)):
             # 10 m bands: exact median of clear observations, offset of baseline 05.09 removed
@@ -76,17 +78,20 @@ def test_fetch_l4s_scale(stac_generated, tmp_path):
     assert np.allclose(y[12], x[12] / L4S_MEANS["SLOPE"], rtol=1e-5)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(date="2024-07-01"), "closest dates with imagery: 2024-08-05, 2024-08-10"),
-    (dict(date="2099-01-01"), "in the future"),
-    (dict(bbox="92.1,22.4,92.0,22.5"), "must be less than east"),
-    (dict(bbox="190,22,191,23"), "outside [-180, 180]"),
-    (dict(max_area_km2=0.01), "more than the limit"),
-    (dict(convention="planetary-computer"), "no item has the assets of convention 'planetary-computer'"),
-    (dict(catalog="unreachable"), "cannot be reached"),
-    (dict(retries=-1), "retries -1 must be between 0 and 20"),
-    (dict(boa_offset=-5), "BOA offset -5 must be a DN"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(date="2024-07-01"), "closest dates with imagery: 2024-08-05, 2024-08-10"),
+        (dict(date="2099-01-01"), "in the future"),
+        (dict(bbox="92.1,22.4,92.0,22.5"), "must be less than east"),
+        (dict(bbox="190,22,191,23"), "outside [-180, 180]"),
+        (dict(max_area_km2=0.01), "more than the limit"),
+        (dict(convention="planetary-computer"), "no item has the assets of convention 'planetary-computer'"),
+        (dict(catalog="unreachable"), "cannot be reached"),
+        (dict(retries=-1), "retries -1 must be between 0 and 20"),
+        (dict(boa_offset=-5), "BOA offset -5 must be a DN"),
+    ],
+)
 def test_fetch_bad_input_writes_nothing(stac_generated, tmp_path, kwargs, words):
     from landslide_fusion.acquire import fetch_scene
     from tests.stac_catalog import free_port

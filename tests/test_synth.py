@@ -3,8 +3,14 @@ from scipy.ndimage import gaussian_filter
 from sklearn.metrics import roc_auc_score
 
 from landslide_fusion.bands import L4S14
-from landslide_fusion.synth import (POSITIVE_PATCH_RATE, S2_BARE_SHIFT, S2_MEAN, susceptibility, synth_patch,
-                                    synth_region_table)
+from landslide_fusion.synth import (
+    POSITIVE_PATCH_RATE,
+    S2_BARE_SHIFT,
+    S2_MEAN,
+    susceptibility,
+    synth_patch,
+    synth_region_table,
+)
 
 
 def _batch(n=80, size=64, seed=0):

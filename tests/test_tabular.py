@@ -48,8 +48,9 @@ def test_sklearn_contract(table):
     assert clone(m).get_params()["num_leaves"] == 5 and m.set_params(num_leaves=9).num_leaves == 9
     with pytest.raises(NotFittedError):
         m.predict(X)
-    scores = cross_validate(LandslideGBM(**FAST), X, y, cv=SpatialBlockKFold(3, 2000.0, ("x", "y")).split(table, y),
-                            scoring="roc_auc")
+    scores = cross_validate(
+        LandslideGBM(**FAST), X, y, cv=SpatialBlockKFold(3, 2000.0, ("x", "y")).split(table, y), scoring="roc_auc"
+    )
     assert len(scores["test_score"]) == 3
 
 
@@ -105,15 +106,40 @@ def test_shap_adds_up_and_matches_lightgbm(table):
     contrib = m.booster_.predict(Xt, pred_contrib=True)
     np.testing.assert_allclose(values, contrib[:, :-1], atol=1e-6)
     imp = shap_importance(m, X)
-    assert list(imp["rank"]) == list(range(1, len(imp) + 1)) and imp.iloc[0]["feature"] in ("rainfall_mm", "fault_distance_m", "lithology")
+    assert list(imp["rank"]) == list(range(1, len(imp) + 1)) and imp.iloc[0]["feature"] in (
+        "rainfall_mm",
+        "fault_distance_m",
+        "lithology",
+    )
 
 
 def test_cli_train_predict_evaluate_explain(table, tmp_path):
     csv = tmp_path / "t.csv"
     table.to_csv(csv, index=False)
     sets = sum((["--set", f"gbm.{k}={v}"] for k, v in FAST.items()), [])
-    r = runner.invoke(app, ["tabular", "train", "--data", str(csv), "--label", "landslide", "--id", "region_id",
-                            "--coords", "x,y", "--cv", "spatial", "--block-size", "2600", "-o", str(tmp_path / "m"), "--json", *sets])
+    r = runner.invoke(
+        app,
+        [
+            "tabular",
+            "train",
+            "--data",
+            str(csv),
+            "--label",
+            "landslide",
+            "--id",
+            "region_id",
+            "--coords",
+            "x,y",
+            "--cv",
+            "spatial",
+            "--block-size",
+            "2600",
+            "-o",
+            str(tmp_path / "m"),
+            "--json",
+            *sets,
+        ],
+    )
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["gbm"]["mean"]["roc_auc"] > 0.7 and len(res["gbm"]["per_fold"]) == 5 and res["logistic_baseline"]
@@ -121,11 +147,15 @@ def test_cli_train_predict_evaluate_explain(table, tmp_path):
     assert res["gbm"]["mean"]["roc_auc"] > res["logistic_baseline"]["mean"]["roc_auc"] + 0.02
     oof = pd.read_csv(tmp_path / "m" / "oof.csv")
     assert oof["probability"].notna().all() and set(oof["id"]) == set(table["region_id"])
-    r = runner.invoke(app, ["tabular", "predict", "--model", str(tmp_path / "m"), "--data", str(csv), "-o", str(tmp_path / "p.csv")])
+    r = runner.invoke(
+        app, ["tabular", "predict", "--model", str(tmp_path / "m"), "--data", str(csv), "-o", str(tmp_path / "p.csv")]
+    )
     assert r.exit_code == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 600
     r = runner.invoke(app, ["tabular", "evaluate", "--model", str(tmp_path / "m"), "--data", str(csv), "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["roc_auc"] > 0.7
-    r = runner.invoke(app, ["tabular", "explain", "--model", str(tmp_path / "m"), "--data", str(csv), "-o", str(tmp_path / "x")])
+    r = runner.invoke(
+        app, ["tabular", "explain", "--model", str(tmp_path / "m"), "--data", str(csv), "-o", str(tmp_path / "x")]
+    )
     assert r.exit_code == 0 and (tmp_path / "x" / "shap_beeswarm.png").stat().st_size > 1000
 
 
@@ -142,7 +172,9 @@ def test_cli_errors(table, tmp_path):
 
 #: scikit-learn checks that fail by design, and why.
 BY_DESIGN = {
-    "check_estimators_dtypes": "labels must be 0/1 or true/false: the landslide class is never guessed from other names",
+    "check_estimators_dtypes": (
+        "labels must be 0/1 or true/false: the landslide class is never guessed from other names"
+    ),
     "check_classifier_data_not_an_array": "labels must be 0/1 or true/false (the check uses 1/2)",
     "check_classifiers_classes": "labels must be 0/1 or true/false (the check uses string class names)",
     "check_fit2d_1feature": "labels must be 0/1 or true/false (the check uses 1/2)",
@@ -150,10 +182,14 @@ BY_DESIGN = {
 }
 
 
-@pytest.mark.parametrize("make", [
-    lambda: LandslideGBM(n_estimators=20, early_stopping_rounds=5, calibration_folds=2, min_child_samples=2),
-    lambda: __import__("landslide_fusion.fusion", fromlist=["StackingFusion"]).StackingFusion(folds=2),
-], ids=["LandslideGBM", "StackingFusion"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LandslideGBM(n_estimators=20, early_stopping_rounds=5, calibration_folds=2, min_child_samples=2),
+        lambda: __import__("landslide_fusion.fusion", fromlist=["StackingFusion"]).StackingFusion(folds=2),
+    ],
+    ids=["LandslideGBM", "StackingFusion"],
+)
 def test_check_estimator(make):
     """scikit-learn's estimator checks; the failures expected by design are listed with their reasons."""
     from sklearn.utils.estimator_checks import check_estimator
@@ -161,8 +197,10 @@ def test_check_estimator(make):
     est = make()
     expected = dict(BY_DESIGN)
     if isinstance(est, LandslideGBM):
-        expected |= {"check_class_weight_classifiers": "class_weight is 'balanced' or None (the check passes a dict)",
-                     "check_dtype_object": "object columns are categorical features, so dicts in them are not an error here"}
+        expected |= {
+            "check_class_weight_classifiers": "class_weight is 'balanced' or None (the check passes a dict)",
+            "check_dtype_object": "object columns are categorical features, so dicts in them are not an error here",
+        }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(est, expected_failed_checks=expected)

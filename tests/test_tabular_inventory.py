@@ -26,25 +26,47 @@ def slope_failure_inventory(n: int, seed: int, classes: tuple[str, str] = ("wet"
     catchment area and distance to a road (m); the class is drawn from a logistic model of them
     (steep, concave, large catchments, near roads fail), named ``classes[0]`` for a failure."""
     rng = np.random.default_rng(seed)
-    t = pd.DataFrame({
-        "pid": [f"p{seed}_{i}" for i in range(n)],
-        "slope": rng.gamma(4.0, 7.0, n),
-        "elevation": rng.normal(1800, 350, n),
-        "plan_curvature": rng.normal(0, 0.01, n),
-        "profile_curvature": rng.normal(0, 0.01, n),
-        "log10_carea": rng.normal(3.0, 0.6, n),
-        "road_distance": rng.exponential(400, n),
-    })
-    logit = 2 * (0.09 * (t["slope"] - 28) - 120 * t["profile_curvature"] + 1.1 * (t["log10_carea"] - 3)
-                 - 0.002 * (t["road_distance"] - 400) - 0.001 * (t["elevation"] - 1800))
+    t = pd.DataFrame(
+        {
+            "pid": [f"p{seed}_{i}" for i in range(n)],
+            "slope": rng.gamma(4.0, 7.0, n),
+            "elevation": rng.normal(1800, 350, n),
+            "plan_curvature": rng.normal(0, 0.01, n),
+            "profile_curvature": rng.normal(0, 0.01, n),
+            "log10_carea": rng.normal(3.0, 0.6, n),
+            "road_distance": rng.exponential(400, n),
+        }
+    )
+    logit = 2 * (
+        0.09 * (t["slope"] - 28)
+        - 120 * t["profile_curvature"]
+        + 1.1 * (t["log10_carea"] - 3)
+        - 0.002 * (t["road_distance"] - 400)
+        - 0.001 * (t["elevation"] - 1800)
+    )
     t["class"] = np.where(rng.random(n) < expit(logit), *classes)
     return t
 
 
 def _train(tmp_path, table: pd.DataFrame, *extra: str) -> object:
     table.to_csv(tmp_path / "inventory.csv", index=False)
-    return runner.invoke(app, ["tabular", "train", "--data", str(tmp_path / "inventory.csv"), "--label", "class",
-                               "--id", "pid", "-o", str(tmp_path / "model"), *GBM, *extra])
+    return runner.invoke(
+        app,
+        [
+            "tabular",
+            "train",
+            "--data",
+            str(tmp_path / "inventory.csv"),
+            "--label",
+            "class",
+            "--id",
+            "pid",
+            "-o",
+            str(tmp_path / "model"),
+            *GBM,
+            *extra,
+        ],
+    )
 
 
 def test_string_classes_with_the_landslide_class_named(tmp_path):
@@ -53,8 +75,9 @@ def test_string_classes_with_the_landslide_class_named(tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["positives"] == int((train["class"] == "wet").sum())
     test.to_csv(tmp_path / "test.csv", index=False)
-    r = runner.invoke(app, ["tabular", "evaluate", "--model", str(tmp_path / "model"),
-                            "--data", str(tmp_path / "test.csv"), "--json"])
+    r = runner.invoke(
+        app, ["tabular", "evaluate", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "test.csv"), "--json"]
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["roc_auc"] > 0.8  # the learnable terrain signal comes through, wet as the landslide
 

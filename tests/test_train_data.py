@@ -20,7 +20,7 @@ from landslide_fusion.segmentation.data import crop_patch, load_patches
 from landslide_fusion.segmentation.dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
 from landslide_fusion.segmentation.pipeline import engineered_stats
 
-TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", "post.tta=\"none\"", "train.warmup_epochs=0"]
+TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0"]
 
 
 def _cfg(root, *extra):
@@ -95,15 +95,22 @@ def test_runs_record_the_scale_their_training_files_declare():
     from landslide_fusion.segmentation.train import _training_domain
 
     cfg = load_config(SegmentConfig, None, ['features.source="rgbn"', 'features.preset="rgbn4"'])
-    s = Sample("a", np.zeros((4, 8, 8), np.float32), ("RED", "GREEN", "BLUE", "NIR"), np.zeros((8, 8), np.int64),
-               scale="uint8")
+    s = Sample(
+        "a", np.zeros((4, 8, 8), np.float32), ("RED", "GREEN", "BLUE", "NIR"), np.zeros((8, 8), np.int64), scale="uint8"
+    )
     assert _training_domain(cfg, PatchDataset([s])) == Domain("rgbn", "uint8")  # e.g. 8-bit GeoTIFFs
     assert _training_domain(cfg, PatchDataset([replace(s, scale=None)])) == Domain("rgbn", "s2-dn")  # the default
 
 
 def test_settings_out_of_range_are_config_errors(l4s_root, tmp_path):
-    for bad in ("train.epochs=0", "train.batch_size=-4", "train.workers=-1", "train.ema=1.0", 'train.monitor="loss"',
-                "data.crop=24"):
+    for bad in (
+        "train.epochs=0",
+        "train.batch_size=-4",
+        "train.workers=-1",
+        "train.ema=1.0",
+        'train.monitor="loss"',
+        "data.crop=24",
+    ):
         with pytest.raises(ConfigError, match=bad.split("=")[0]):
             train_segmentation(_cfg(l4s_root, bad), tmp_path / "x", progress=False)
     assert not list(tmp_path.iterdir())
@@ -114,7 +121,9 @@ def test_native_crop_training_with_workers_and_negative_fraction(tmp_path):
 
     root = tmp_path / "d"
     write_synth_l4s(root, n=8, size=40, seed=5)
-    cfg = _cfg(root, "data.crop=32", "train.epochs=1", "train.workers=2", "train.negative_fraction=0.5", "train.ema=0.9")
+    cfg = _cfg(
+        root, "data.crop=32", "train.epochs=1", "train.workers=2", "train.negative_fraction=0.5", "train.ema=0.9"
+    )
     r = train_segmentation(cfg, tmp_path / "run", progress=False)
     run = SegmentationRun.load(tmp_path / "run")
     from landslide_fusion.segmentation.predict import predict_array
@@ -143,9 +152,13 @@ def test_second_run_to_one_output_is_refused_at_once(tmp_path):
 def test_fingerprint_names_what_differs(l4s_root):
     a = fingerprint(_cfg(l4s_root, "train.lr=0.001"))
     b = fingerprint(_cfg(l4s_root, "train.lr=0.01", "train.threads=3", 'model.name="unet"'))
-    assert differences(a, b) == ['model.name: "rau-net-small" -> "unet"', 'model.options.attention: "mha" -> "none"',
-                                 "model.options.dropout: 0.0 -> 0.2", 'model.options.heads: "multi" -> "mono"',
-                                 "train.lr: 0.001 -> 0.01"]
+    assert differences(a, b) == [
+        'model.name: "rau-net-small" -> "unet"',
+        'model.options.attention: "mha" -> "none"',
+        "model.options.dropout: 0.0 -> 0.2",
+        'model.options.heads: "multi" -> "mono"',
+        "train.lr: 0.001 -> 0.01",
+    ]
     b["data"] = {k: [0, 0] for k in list(b["data"])[:3]} | {k: v for k, v in list(b["data"].items())[3:]}
     assert differences(a, b)[-1] == "data: 3 file(s) differ"
 
@@ -164,10 +177,12 @@ def test_interrupted_before_any_checkpoint_leaves_nothing(l4s_root, tmp_path, mo
 
 def _train_cmd(root, out, *extra):
     sets = [f'data.root="{root}"', *TINY, "train.epochs=6", "train.threads=1", *extra]
-    code = ("import sys; from landslide_fusion.config import load_config; "
-            "from landslide_fusion.segmentation import SegmentConfig, train_segmentation; "
-            "cfg = load_config(SegmentConfig, None, sys.argv[3:]); "
-            "train_segmentation(cfg, sys.argv[1], resume=sys.argv[2] == '1', progress=False)")
+    code = (
+        "import sys; from landslide_fusion.config import load_config; "
+        "from landslide_fusion.segmentation import SegmentConfig, train_segmentation; "
+        "cfg = load_config(SegmentConfig, None, sys.argv[3:]); "
+        "train_segmentation(cfg, sys.argv[1], resume=sys.argv[2] == '1', progress=False)"
+    )
     return lambda resume: [sys.executable, "-c", code, str(out), "1" if resume else "0", *sets]
 
 
@@ -193,14 +208,19 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(l4s_root, tmp_path):
 def test_resume_with_other_lr_or_model_is_refused(l4s_root, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     out = tmp_path / "run"
-    code = ("import sys; from landslide_fusion.config import load_config; "
-            "import landslide_fusion.segmentation.train as T; from landslide_fusion.segmentation import SegmentConfig; "
-            "cfg = load_config(SegmentConfig, None, sys.argv[2:]); real = T._save_checkpoint; "
-            "T._save_checkpoint = lambda *a: (real(*a), __import__('os')._exit(9)); "
-            "T.train_segmentation(cfg, sys.argv[1], progress=False)")
+    code = (
+        "import sys; from landslide_fusion.config import load_config; "
+        "import landslide_fusion.segmentation.train as T; from landslide_fusion.segmentation import SegmentConfig; "
+        "cfg = load_config(SegmentConfig, None, sys.argv[2:]); real = T._save_checkpoint; "
+        "T._save_checkpoint = lambda *a: (real(*a), __import__('os')._exit(9)); "
+        "T.train_segmentation(cfg, sys.argv[1], progress=False)"
+    )
     sets = [f'data.root="{l4s_root}"', *TINY, "train.epochs=3", "train.threads=1"]
     assert subprocess.run([sys.executable, "-c", code, str(out), *sets], env=env, timeout=600).returncode == 9
-    for extra, expected in (("train.lr=0.01", "train.lr: 0.001 -> 0.01"), ('model.name="unet"', 'model.name: "rau-net-small" -> "unet"')):
+    for extra, expected in (
+        ("train.lr=0.01", "train.lr: 0.001 -> 0.01"),
+        ('model.name="unet"', 'model.name: "rau-net-small" -> "unet"'),
+    ):
         cfg = load_config(SegmentConfig, None, [*sets, extra])
         with pytest.raises(DataError, match=expected):
             train_segmentation(cfg, out, resume=True, progress=False)

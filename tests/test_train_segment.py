@@ -14,7 +14,7 @@ from landslide_fusion.segmentation.tuning import PostSweep
 from landslide_fusion.synth import write_synth_l4s
 
 runner = CliRunner()
-TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", "post.tta=\"none\"", "train.warmup_epochs=0"]
+TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0"]
 
 
 def _cfg(root, *extra):
@@ -24,8 +24,16 @@ def _cfg(root, *extra):
 def test_train_writes_complete_run_and_reloads(l4s_root, tmp_path):
     out = tmp_path / "run"
     r = train_segmentation(_cfg(l4s_root, "train.epochs=2"), out, progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["band_stats.json", "config.toml", "curves.png", "history.csv", "metrics.json",
-                                                    "model.pt", "run.json", "sweep.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "band_stats.json",
+        "config.toml",
+        "curves.png",
+        "history.csv",
+        "metrics.json",
+        "model.pt",
+        "run.json",
+        "sweep.csv",
+    ]
     run = SegmentationRun.load(out)
     assert run.threshold == r.threshold and len(run.info["out_bands"]) == 23
     x = torch.rand(2, 14, 32, 32) + 0.5
@@ -61,8 +69,12 @@ def test_resume_continues_from_checkpoint(l4s_root, tmp_path, monkeypatch):
 
 
 def test_kfold_chooses_out_of_fold_and_refits_on_every_image(l4s_root, tmp_path):
-    r = train_segmentation(_cfg(l4s_root, "train.epochs=1", "post.tune_gate=true", "post.landslide_free_share=0.8"),
-                           tmp_path / "cv", folds=2, progress=False)
+    r = train_segmentation(
+        _cfg(l4s_root, "train.epochs=1", "post.tune_gate=true", "post.landslide_free_share=0.8"),
+        tmp_path / "cv",
+        folds=2,
+        progress=False,
+    )
     cv = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert cv["folds"] == 2 and len(cv["per_fold"]) == 2 and "f1" in cv["std"]
     assert (tmp_path / "cv" / "fold_1" / "model.pt").exists()
@@ -84,9 +96,20 @@ def test_kfold_pools_the_training_and_validation_splits(tmp_path):
 
     root = tmp_path / "d"
     write_synth_folder(root, n=12, size=32, seed=1)  # splits/train.txt and splits/val.txt: 80/20
-    cfg = load_config(SegmentConfig, None, [f'data.root="{root}"', 'data.train_split="train"', 'data.val_split="val"',
-                                            'features.source="rgb"', 'features.preset="rgb9"', "data.size=32", *TINY,
-                                            "train.epochs=1"])
+    cfg = load_config(
+        SegmentConfig,
+        None,
+        [
+            f'data.root="{root}"',
+            'data.train_split="train"',
+            'data.val_split="val"',
+            'features.source="rgb"',
+            'features.preset="rgb9"',
+            "data.size=32",
+            *TINY,
+            "train.epochs=1",
+        ],
+    )
     train_segmentation(cfg, tmp_path / "cv", folds=2, refit=False, progress=False)
     oof = pd.read_csv(tmp_path / "cv" / "oof_stats.csv")
     assert len(oof) == 12 and not (tmp_path / "cv" / "model.pt").exists()
@@ -95,8 +118,19 @@ def test_kfold_pools_the_training_and_validation_splits(tmp_path):
 def test_kfold_killed_mid_fold_resumes_to_the_uninterrupted_result(l4s_root, tmp_path):
     from tests.conftest import cli_command, cli_env, debris
 
-    args = ["segment", "train", "--data", str(l4s_root), *[a for t in TINY for a in ("--set", t)],
-            "--set", "train.epochs=3", "--folds", "2", "--set", "train.threads=1"]
+    args = [
+        "segment",
+        "train",
+        "--data",
+        str(l4s_root),
+        *[a for t in TINY for a in ("--set", t)],
+        "--set",
+        "train.epochs=3",
+        "--folds",
+        "2",
+        "--set",
+        "train.threads=1",
+    ]
     whole = tmp_path / "whole"
     subprocess.run(cli_command([*args, "-o", str(whole)]), env=cli_env(), check=True, capture_output=True)
     out = tmp_path / "killed"
@@ -113,8 +147,10 @@ def test_kfold_killed_mid_fold_resumes_to_the_uninterrupted_result(l4s_root, tmp
     subprocess.run(cli_command([*args, "-o", str(out), "--resume"]), env=cli_env(), check=True, capture_output=True)
     for name in ("oof_stats.csv", "sweep.csv", "history.csv", "fold_2/history.csv"):
         a, b = pd.read_csv(whole / name), pd.read_csv(out / name)
-        pd.testing.assert_frame_equal(a.drop(columns=["seconds", "patches_per_s"], errors="ignore"),
-                                      b.drop(columns=["seconds", "patches_per_s"], errors="ignore"))
+        pd.testing.assert_frame_equal(
+            a.drop(columns=["seconds", "patches_per_s"], errors="ignore"),
+            b.drop(columns=["seconds", "patches_per_s"], errors="ignore"),
+        )
     for name in ("model.pt", "fold_1/model.pt", "fold_2/model.pt"):
         wa, wb = torch.load(whole / name, weights_only=True), torch.load(out / name, weights_only=True)
         assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -124,8 +160,18 @@ def test_kfold_killed_mid_fold_resumes_to_the_uninterrupted_result(l4s_root, tmp
 def test_learns_planted_signal(tmp_path):
     root = tmp_path / "d"
     write_synth_l4s(root, n=64, size=48, seed=3)
-    cfg = load_config(SegmentConfig, None, [f'data.root="{root}"', "train.epochs=10", "train.lr=3e-3", "train.batch_size=8",
-                                            "post.tta=\"none\"", "features.preset=\"l4s21\""])
+    cfg = load_config(
+        SegmentConfig,
+        None,
+        [
+            f'data.root="{root}"',
+            "train.epochs=10",
+            "train.lr=3e-3",
+            "train.batch_size=8",
+            'post.tta="none"',
+            'features.preset="l4s21"',
+        ],
+    )
     r = train_segmentation(cfg, tmp_path / "run", progress=False)
     assert r.metrics["f1"] > 0.5, r.metrics
 
@@ -137,8 +183,12 @@ def test_cli_train_evaluate_predict(l4s_root, tmp_path):
     assert 0 <= json.loads(r.stdout)["f1"] <= 1
     r = runner.invoke(app, ["segment", "evaluate", "--run", str(tmp_path / "run"), "--data", str(l4s_root), "--json"])
     m = json.loads(r.stdout)
-    assert r.exit_code == 0 and m["n_images"] == 12 and {"f1", "iou", "miou", "mean_f1", "landslide_free_images"} <= set(m)
-    r = runner.invoke(app, ["segment", "predict", "--run", str(tmp_path / "run"), "-i", str(l4s_root), "-o", str(tmp_path / "p")])
+    assert (
+        r.exit_code == 0 and m["n_images"] == 12 and {"f1", "iou", "miou", "mean_f1", "landslide_free_images"} <= set(m)
+    )
+    r = runner.invoke(
+        app, ["segment", "predict", "--run", str(tmp_path / "run"), "-i", str(l4s_root), "-o", str(tmp_path / "p")]
+    )
     assert r.exit_code == 0 and len(list((tmp_path / "p" / "masks").iterdir())) == 12
     r = runner.invoke(app, ["segment", "models", "--json"])
     assert [m["name"] for m in json.loads(r.stdout)][:3] == ["unet", "rau-net", "rau-net-small"]  # then the model zoo
@@ -147,7 +197,9 @@ def test_cli_train_evaluate_predict(l4s_root, tmp_path):
 def test_cli_bad_inputs(l4s_root, folder_root, tmp_path):
     r = runner.invoke(app, ["segment", "train", "-o", str(tmp_path / "x")])
     assert r.exit_code == 1 and "data.root is empty" in r.stderr
-    r = runner.invoke(app, ["segment", "train", "-o", str(tmp_path / "x"), "--data", str(l4s_root), "--set", "train.optimiser=sgd"])
+    r = runner.invoke(
+        app, ["segment", "train", "-o", str(tmp_path / "x"), "--data", str(l4s_root), "--set", "train.optimiser=sgd"]
+    )
     assert r.exit_code == 1 and "--set train.optimiser=sgd: unknown key 'optimiser'" in r.stderr
     r = runner.invoke(app, ["segment", "evaluate", "--run", str(tmp_path), "--data", str(l4s_root)])
     assert r.exit_code == 1 and "not a segmentation run" in r.stderr
@@ -163,8 +215,23 @@ def test_ddp_two_cpu_processes_on_gloo(l4s_root, tmp_path):
     import sys
 
     sets = sum((["--set", s] for s in TINY + ["train.epochs=2"]), [])
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-           "landslide_fusion.cli", "segment", "train", "--data", str(l4s_root), "-o", str(tmp_path / "run"), *sets]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "landslide_fusion.cli",
+        "segment",
+        "train",
+        "--data",
+        str(l4s_root),
+        "-o",
+        str(tmp_path / "run"),
+        *sets,
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
     info = json.loads((tmp_path / "run" / "run.json").read_text())

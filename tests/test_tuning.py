@@ -71,9 +71,14 @@ def test_prior_weight_formula_and_threshold_rises_with_the_share_of_free_images(
     assert chosen == sorted(chosen) and chosen[-1] > chosen[0]
     # the metrics reported are the split's own, whatever the prior the choice was made for
     c = sweep.best(0.99)
-    assert c.metrics == {**sweep.scores(c.threshold, 0.0).as_dict(), "threshold": c.threshold, "gate": 0.0,
-                         "landslide_free_share": 0.99, "prior_weight": pytest.approx(99.0),
-                         "tuned_f1": c.metrics["tuned_f1"]}
+    assert c.metrics == {
+        **sweep.scores(c.threshold, 0.0).as_dict(),
+        "threshold": c.threshold,
+        "gate": 0.0,
+        "landslide_free_share": 0.99,
+        "prior_weight": pytest.approx(99.0),
+        "tuned_f1": c.metrics["tuned_f1"],
+    }
 
 
 def test_gate_applies_per_map_and_both_array_kinds():
@@ -93,13 +98,44 @@ def test_gate_applies_per_map_and_both_array_kinds():
 def test_cli_tune_writes_a_retuned_run_and_keeps_the_source(l4s_root, tmp_path):
     runner = CliRunner()
     run = tmp_path / "run"
-    r = runner.invoke(app, ["segment", "train", "-o", str(run), "--data", str(l4s_root), "--set", "train.epochs=1",
-                            "--set", "model.widths=[4, 8, 8, 16, 16]", "--set", 'post.tta="none"',
-                            "--set", 'features.preset="l4s14"'])
+    r = runner.invoke(
+        app,
+        [
+            "segment",
+            "train",
+            "-o",
+            str(run),
+            "--data",
+            str(l4s_root),
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "model.widths=[4, 8, 8, 16, 16]",
+            "--set",
+            'post.tta="none"',
+            "--set",
+            'features.preset="l4s14"',
+        ],
+    )
     assert r.exit_code == 0, r.output
     before = (run / "run.json").read_text()
-    r = runner.invoke(app, ["segment", "tune", "--run", str(run), "--data", str(l4s_root), "-o", str(tmp_path / "t"),
-                            "--landslide-free-share", "0.95", "--gate", "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "segment",
+            "tune",
+            "--run",
+            str(run),
+            "--data",
+            str(l4s_root),
+            "-o",
+            str(tmp_path / "t"),
+            "--landslide-free-share",
+            "0.95",
+            "--gate",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     info = json.loads((tmp_path / "t" / "run.json").read_text())
     assert info["metrics"]["landslide_free_share"] == 0.95 and "gate" in info

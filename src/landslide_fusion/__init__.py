@@ -9,9 +9,12 @@ from .lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    ".bands": ["BAND_SETS", "BandSet", "Role", "get_band_set", "register_band_set"],
-    ".errors": ["BandError", "ConfigError", "DataError", "LandslideError", "NotFittedError", "SchemaError"],
-    ".io": ["ImageFolderDataset", "L4SDataset", "Sample", "open_dataset", "register_reader"],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        ".bands": ["BAND_SETS", "BandSet", "Role", "get_band_set", "register_band_set"],
+        ".errors": ["BandError", "ConfigError", "DataError", "LandslideError", "NotFittedError", "SchemaError"],
+        ".io": ["ImageFolderDataset", "L4SDataset", "Sample", "open_dataset", "register_reader"],
+    },
+)
 __all__ += ["__version__"]

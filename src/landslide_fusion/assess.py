@@ -38,6 +38,7 @@ from .progress import stage
 
 __all__ = ["assess", "grid_regions", "scene_band_map", "AssessInputs"]
 
+
 def scene_band_map(model_bands: tuple[str, ...], band_set: str) -> dict[str, str]:
     """Model band -> fetched (``l4s14``) band, by name, else by spectral role; raises naming the
     bands the scene cannot provide."""
@@ -54,8 +55,10 @@ def scene_band_map(model_bands: tuple[str, ...], band_set: str) -> dict[str, str
         else:
             missing.append(b)
     if missing:
-        raise BandError(f"the run needs band(s) {', '.join(missing)}, which a fetched Sentinel-2 scene lacks "
-                        f"(it has {', '.join(L4S14.bands)}); use a run trained on Sentinel-2 bands")
+        raise BandError(
+            f"the run needs band(s) {', '.join(missing)}, which a fetched Sentinel-2 scene lacks "
+            f"(it has {', '.join(L4S14.bands)}); use a run trained on Sentinel-2 bands"
+        )
     return out
 
 
@@ -75,8 +78,16 @@ class AssessInputs:
     notes: list[str]
 
 
-def _check_inputs(run: str | os.PathLike[str], tabular, fusion, regions, grid_m: float | None, table,
-                  share: float | None, allow_mismatch: bool) -> AssessInputs:
+def _check_inputs(
+    run: str | os.PathLike[str],
+    tabular,
+    fusion,
+    regions,
+    grid_m: float | None,
+    table,
+    share: float | None,
+    allow_mismatch: bool,
+) -> AssessInputs:
     """Everything that can be checked before the download: run, domain, bands, fusion and its
     sources, the share, the regions (and their id property) and the tabular table's columns."""
     from .fusion.join import check_region_files
@@ -100,22 +111,39 @@ def _check_inputs(run: str | os.PathLike[str], tabular, fusion, regions, grid_m:
     band_map = scene_band_map(seg.bands, source)
     band_factors(tuple(band_map.values()), Domain(L4S14.name, "reflectance"), Domain(L4S14.name, domain.scale))
     if domain.scale not in ("reflectance", "s2-dn", "l4s"):
-        raise BandError(f"run {run} was trained on {domain}, which a Sentinel-2 scene (l4s14/reflectance) cannot "
-                        "be converted to; use a run trained on Sentinel-2 data")
+        raise BandError(
+            f"run {run} was trained on {domain}, which a Sentinel-2 scene (l4s14/reflectance) cannot "
+            "be converted to; use a run trained on Sentinel-2 data"
+        )
     fused, notes, provenance = None, [], {"run": str(Path(run).resolve())}
     if fusion is not None:
         from .fusion.run import load_fusion
 
         fused = load_fusion(fusion)
         sources = {"image": image_source(run), "tabular": tabular_source(tabular)}
-        notes = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch,
-                              names=(f"statistics of {run}", f"scores of {tabular}"))
+        notes = check_sources(
+            fusion,
+            sources["image"],
+            sources["tabular"],
+            allow_mismatch=allow_mismatch,
+            names=(f"statistics of {run}", f"scores of {tabular}"),
+        )
         provenance = {"fusion": str(Path(fusion).resolve()), **sources}
         check_region_files(tabular, table=table, regions=regions)
     polys, crs = read_geojson(regions) if regions is not None else (None, None)
     id_column = _id_column(polys, tabular, str(regions)) if polys is not None else "id"
-    return AssessInputs(seg, domain, band_map, fused, Path(tabular) if tabular is not None else None, polys, crs,
-                        id_column, provenance, notes)
+    return AssessInputs(
+        seg,
+        domain,
+        band_map,
+        fused,
+        Path(tabular) if tabular is not None else None,
+        polys,
+        crs,
+        id_column,
+        provenance,
+        notes,
+    )
 
 
 def grid_regions(scene: str | os.PathLike[str], cell_m: float) -> tuple[pd.DataFrame, str]:
@@ -131,12 +159,16 @@ def grid_regions(scene: str | os.PathLike[str], cell_m: float) -> tuple[pd.DataF
     rows = []
     for r0 in range(0, p.shape[0], n):
         for c0 in range(0, p.shape[1], n):
-            if not np.isfinite(p[r0:r0 + n, c0:c0 + n]).any():
+            if not np.isfinite(p[r0 : r0 + n, c0 : c0 + n]).any():
                 continue
             x0, y0 = tr @ (c0, r0)
             x1, y1 = tr @ (min(c0 + n, p.shape[1]), min(r0 + n, p.shape[0]))
-            rows.append({"id": f"g{r0 // n}_{c0 // n}", "geometry": box_geometry(min(x0, x1), min(y0, y1),
-                                                                                  max(x0, x1), max(y0, y1))})
+            rows.append(
+                {
+                    "id": f"g{r0 // n}_{c0 // n}",
+                    "geometry": box_geometry(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
+                }
+            )
     if not rows:
         raise DataError(f"{scene}: no valid pixel (clouds or nodata everywhere); choose other dates")
     return pd.DataFrame(rows), crs
@@ -153,8 +185,10 @@ def _id_column(polys: pd.DataFrame, tabular, source: str) -> str:
     for n in names:
         if n in polys.columns:
             return n
-    raise DataError(f"{source}: regions have no {' or '.join(repr(n) for n in names)} property; "
-                    f"properties: {', '.join(c for c in polys.columns if c != 'geometry')}")
+    raise DataError(
+        f"{source}: regions have no {' or '.join(repr(n) for n in names)} property; "
+        f"properties: {', '.join(c for c in polys.columns if c != 'geometry')}"
+    )
 
 
 def _risk(tmp: Path, inputs: AssessInputs, grid_m, table, share: float | None):
@@ -170,8 +204,9 @@ def _risk(tmp: Path, inputs: AssessInputs, grid_m, table, share: float | None):
     if inputs.regions is not None:
         from rasterio.warp import transform_geom
 
-        polys = inputs.regions.assign(geometry=[dict(transform_geom(inputs.regions_crs, crs, g))
-                                                for g in inputs.regions["geometry"]])
+        polys = inputs.regions.assign(
+            geometry=[dict(transform_geom(inputs.regions_crs, crs, g)) for g in inputs.regions["geometry"]]
+        )
     else:
         polys, _ = grid_regions(tmp / "probability.tif", grid_m or 500.0)
     source = "regions" if inputs.regions is not None else f"{grid_m or 500:g} m grid"
@@ -181,18 +216,41 @@ def _risk(tmp: Path, inputs: AssessInputs, grid_m, table, share: float | None):
     else:
         scorer, cfg, edges = inputs.fusion.scorer, inputs.fusion.cfg, inputs.fusion.cfg.risk.edges
     share = scorer.share(share)
-    risk, d, notes, counts = score_map(scorer, inputs.run, tmp, polys, inputs.id_column, share, edges,
-                                       tabular_model=inputs.tabular, table=table, source=source, cfg=cfg)
+    risk, d, notes, counts = score_map(
+        scorer,
+        inputs.run,
+        tmp,
+        polys,
+        inputs.id_column,
+        share,
+        edges,
+        tabular_model=inputs.tabular,
+        table=table,
+        source=source,
+        cfg=cfg,
+    )
     return risk, d, notes, counts, crs
 
 
 @writes_output("out")
-def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.PathLike[str], *,
-           tabular: str | os.PathLike[str] | None = None, fusion: str | os.PathLike[str] | None = None,
-           regions: str | os.PathLike[str] | None = None, grid_m: float | None = None,
-           table: str | os.PathLike[str] | None = None, place: str | None = None,
-           landslide_free_share: float | None = None, allow_mismatch: bool = False, overwrite: bool = False,
-           progress: bool = True, **fetch_options: Any) -> dict:
+def assess(
+    bbox: str,
+    date: str,
+    run: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    tabular: str | os.PathLike[str] | None = None,
+    fusion: str | os.PathLike[str] | None = None,
+    regions: str | os.PathLike[str] | None = None,
+    grid_m: float | None = None,
+    table: str | os.PathLike[str] | None = None,
+    place: str | None = None,
+    landslide_free_share: float | None = None,
+    allow_mismatch: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    **fetch_options: Any,
+) -> dict:
     """Run the whole assessment (see the module docstring); ``fetch_options`` go to
     :meth:`~landslide_fusion.acquire.FetchRequest.parse`. Returns a summary."""
     from .acquire.fetch import fetch
@@ -212,13 +270,33 @@ def assess(bbox: str, date: str, run: str | os.PathLike[str], out: str | os.Path
         r = write_scores(tmp, risk, d, None, inputs.notes + notes, crs, inputs.provenance, inputs.id_column)
         title = f"Landslide risk: {place or req.box}, {', '.join(scene['dates'])}"
         draw_risk_map(tmp / "scene.tif", risk, tmp / "landslides.geojson", tmp / "map.png", title)
-        summary = {"out": str(out), "bbox": str(req.box), "dates": scene["dates"], "crs": crs,
-                   "width": scene["width"], "height": scene["height"], "run_domain": inputs.domain.to_dict(),
-                   "items": scene["items"], "method": "fused" if inputs.fusion is not None else "image-only",
-                   **{k: r[k] for k in ("regions", "landslide", "review", "disagreements", "risk_classes", "decision",
-                                        "warnings")},
-                   "landslide_pixels": counts["pixels"], "landslide_polygons": counts["polygons"],
-                   "files": ["scene.tif", "probability.tif", "scene_mask.tif", "mask.tif", "landslides.geojson",
-                             *r["files"], "provenance.json", "map.png", "assess.json"]}
+        summary = {
+            "out": str(out),
+            "bbox": str(req.box),
+            "dates": scene["dates"],
+            "crs": crs,
+            "width": scene["width"],
+            "height": scene["height"],
+            "run_domain": inputs.domain.to_dict(),
+            "items": scene["items"],
+            "method": "fused" if inputs.fusion is not None else "image-only",
+            **{
+                k: r[k]
+                for k in ("regions", "landslide", "review", "disagreements", "risk_classes", "decision", "warnings")
+            },
+            "landslide_pixels": counts["pixels"],
+            "landslide_polygons": counts["polygons"],
+            "files": [
+                "scene.tif",
+                "probability.tif",
+                "scene_mask.tif",
+                "mask.tif",
+                "landslides.geojson",
+                *r["files"],
+                "provenance.json",
+                "map.png",
+                "assess.json",
+            ],
+        }
         write_json(tmp / "assess.json", summary)
     return summary

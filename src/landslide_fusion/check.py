@@ -23,8 +23,13 @@ def shape_summary(shapes: Counter[tuple[int, ...]]) -> dict:
     def spread(v: np.ndarray) -> dict[str, float]:
         return {"min": int(v.min()), "median": float(np.median(v)), "max": int(v.max())}
 
-    return {"images": int(len(dims)), "distinct": len(shapes), "bands": sorted({int(c) for c in dims[:, 0]}),
-            "height": spread(dims[:, 1]), "width": spread(dims[:, 2])}
+    return {
+        "images": int(len(dims)),
+        "distinct": len(shapes),
+        "bands": sorted({int(c) for c in dims[:, 0]}),
+        "height": spread(dims[:, 1]),
+        "width": spread(dims[:, 2]),
+    }
 
 
 @dataclass
@@ -58,9 +63,11 @@ class DatasetReport:
         h, w = s["height"], s["width"]
         if s["distinct"] == 1:
             return f"{s['bands'][0]}x{h['min']}x{w['min']} (all {s['images']} images)"
-        text = (f"{s['distinct']} distinct over {s['images']} image(s); {'/'.join(map(str, s['bands']))} band(s), "
-                f"height {h['min']}-{h['max']} (median {h['median']:g}), "
-                f"width {w['min']}-{w['max']} (median {w['median']:g})")
+        text = (
+            f"{s['distinct']} distinct over {s['images']} image(s); {'/'.join(map(str, s['bands']))} band(s), "
+            f"height {h['min']}-{h['max']} (median {h['median']:g}), "
+            f"width {w['min']}-{w['max']} (median {w['median']:g})"
+        )
         if self.shape_counts is not None:
             text += "".join(f"\n    {shape}: {n}" for shape, n in self.shape_counts.items())
         elif s["distinct"] > 1:
@@ -84,7 +91,9 @@ class DatasetReport:
 
 
 def check_dataset(
-    root: str | os.PathLike[str], split: str | None = None, nan_policy: NanPolicy | str = NanPolicy.RAISE,
+    root: str | os.PathLike[str],
+    split: str | None = None,
+    nan_policy: NanPolicy | str = NanPolicy.RAISE,
     list_shapes: bool = False,
 ) -> DatasetReport:
     """Read every sample of ``root`` (validating it) and summarise the set; ``list_shapes`` adds

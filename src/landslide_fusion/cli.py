@@ -44,8 +44,9 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
-    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Options of ``landslide`` itself (the help text is the app's)."""
 
@@ -71,10 +72,12 @@ Convention = Enum("Convention", {name: name for name in CONVENTIONS}, type=str) 
 Scale = Enum("Scale", {s: s for s in SCALES if s != "uint8"}, type=str)  # type: ignore[misc]
 
 
-BBoxOption = typer.Option(..., "--bbox", metavar="W,S,E,N",
-                          help="W,S,E,N in degrees (EPSG:4326), e.g. 91.75,22.40,91.80,22.45.")
-DateOption = typer.Option(..., "--date", metavar="DATE[/DATE]",
-                          help="Day or range: 2024-08-01 or 2024-08-01/2024-08-31.")
+BBoxOption = typer.Option(
+    ..., "--bbox", metavar="W,S,E,N", help="W,S,E,N in degrees (EPSG:4326), e.g. 91.75,22.40,91.80,22.45."
+)
+DateOption = typer.Option(
+    ..., "--date", metavar="DATE[/DATE]", help="Day or range: 2024-08-01 or 2024-08-01/2024-08-31."
+)
 CatalogOption = typer.Option("https://earth-search.aws.element84.com/v1", "--catalog", help="STAC API root URL.")
 CollectionOption = typer.Option(None, "--collection", help="Sentinel-2 L2A collection (default: the catalog's).")
 DemOption = typer.Option(None, "--dem-collection", help="DEM collection (default: cop-dem-glo-30).")
@@ -86,34 +89,71 @@ RetriesOption = typer.Option(3, "--retries", help="Retry failed searches and rea
 OffsetOption = typer.Option(None, "--boa-offset", help="DN offset to subtract, overriding the items' metadata.")
 
 
-def _fetch_options(catalog: str, collection: str | None, dem_collection: str | None, convention: Convention | None,
-                   max_cloud: float | None, max_scenes: int, max_area: float, retries: int,
-                   boa_offset: int | None) -> dict:
-    return {"catalog": catalog, "collection": collection, "dem_collection": dem_collection,
-            "convention": convention.value if convention else None, "max_cloud": max_cloud, "max_scenes": max_scenes,
-            "max_area_km2": max_area, "retries": retries, "boa_offset": boa_offset}
+def _fetch_options(
+    catalog: str,
+    collection: str | None,
+    dem_collection: str | None,
+    convention: Convention | None,
+    max_cloud: float | None,
+    max_scenes: int,
+    max_area: float,
+    retries: int,
+    boa_offset: int | None,
+) -> dict:
+    return {
+        "catalog": catalog,
+        "collection": collection,
+        "dem_collection": dem_collection,
+        "convention": convention.value if convention else None,
+        "max_cloud": max_cloud,
+        "max_scenes": max_scenes,
+        "max_area_km2": max_area,
+        "retries": retries,
+        "boa_offset": boa_offset,
+    }
 
 
-@app.command("fetch", epilog=example(
-    "landslide fetch --bbox 91.75,22.40,91.80,22.45 --date 2024-08-01/2024-08-31 -o scene.tif"))
+@app.command(
+    "fetch", epilog=example("landslide fetch --bbox 91.75,22.40,91.80,22.45 --date 2024-08-01/2024-08-31 -o scene.tif")
+)
 @user_errors
 def fetch(
-    bbox: str = BBoxOption, date: str = DateOption,
+    bbox: str = BBoxOption,
+    date: str = DateOption,
     out: Path = typer.Option(..., "--out", "-o", help="Output GeoTIFF (B1..B12, SLOPE, DEM)."),
     scale: Scale = typer.Option("reflectance", "--scale", help="Value scale of the output (input domain)."),
-    catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
-    convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
-    max_area: float = AreaOption, retries: int = RetriesOption, boa_offset: int = OffsetOption,
-    overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
+    catalog: str = CatalogOption,
+    collection: str = CollectionOption,
+    dem_collection: str = DemOption,
+    convention: Convention = ConventionOption,
+    max_cloud: float = CloudOption,
+    max_scenes: int = ScenesOption,
+    max_area: float = AreaOption,
+    retries: int = RetriesOption,
+    boa_offset: int = OffsetOption,
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Fetch a cloud-free Sentinel-2 composite with slope and DEM for a box and dates over STAC."""
     from .acquire import fetch_scene
 
-    r = fetch_scene(bbox, date, out, scale=scale.value, overwrite=overwrite, progress=not as_json,
-                    **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area,
-                                     retries, boa_offset))
-    emit(r, as_json, f"wrote {r['out']}: {r['width']} x {r['height']} px at {r['resolution_m']:g} m, {r['crs']}, "
-                     f"dates {', '.join(r['dates'])}, {len(r['items'])} item(s)")
+    r = fetch_scene(
+        bbox,
+        date,
+        out,
+        scale=scale.value,
+        overwrite=overwrite,
+        progress=not as_json,
+        **_fetch_options(
+            catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area, retries, boa_offset
+        ),
+    )
+    emit(
+        r,
+        as_json,
+        f"wrote {r['out']}: {r['width']} x {r['height']} px at {r['resolution_m']:g} m, {r['crs']}, "
+        f"dates {', '.join(r['dates'])}, {len(r['items'])} item(s)",
+    )
 
 
 def _grid(value: str | None) -> float | None:
@@ -129,44 +169,81 @@ def _grid(value: str | None) -> float | None:
     return size
 
 
-@app.command("assess", epilog=example(
-    "landslide assess --bbox 91.75,22.40,91.80,22.45 --date 2024-08-01/2024-08-31 --run runs/seg --grid 500m "
-    "-o runs/assess"))
+@app.command(
+    "assess",
+    epilog=example(
+        "landslide assess --bbox 91.75,22.40,91.80,22.45 --date 2024-08-01/2024-08-31 --run runs/seg --grid 500m "
+        "-o runs/assess"
+    ),
+)
 @user_errors
 def assess_cmd(
-    bbox: str = BBoxOption, date: str = DateOption,
+    bbox: str = BBoxOption,
+    date: str = DateOption,
     run: Path = typer.Option(..., "--run", help="Segmentation run folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
     tabular: Path = typer.Option(None, "--tabular", help="Tabular model folder (with --fusion)."),
     fusion: Path = typer.Option(None, "--fusion", help="Fusion folder (with --tabular)."),
     regions: Path = typer.Option(None, "--regions", help="GeoJSON of regions (e.g. slope units)."),
-    grid: str = typer.Option(None, "--grid", metavar="SIZE",
-                             help="Regular grid of cells instead of --regions, e.g. 500m (default)."),
+    grid: str = typer.Option(
+        None, "--grid", metavar="SIZE", help="Regular grid of cells instead of --regions, e.g. 500m (default)."
+    ),
     table: Path = typer.Option(None, "--table", help="Table of tabular features joined on the region id."),
     place: str = typer.Option(None, "--place", help="Place name for the map title."),
     landslide_free_share: float = ShareOption,
-    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Warn instead of refusing when the run or "
-                                        "tabular model differs from those the fusion was trained on."),
-    catalog: str = CatalogOption, collection: str = CollectionOption, dem_collection: str = DemOption,
-    convention: Convention = ConventionOption, max_cloud: float = CloudOption, max_scenes: int = ScenesOption,
-    max_area: float = AreaOption, retries: int = RetriesOption, boa_offset: int = OffsetOption,
-    overwrite: bool = OverwriteOption, as_json: bool = JsonOption,
+    allow_mismatch: bool = typer.Option(
+        False,
+        "--allow-mismatch",
+        help="Warn instead of refusing when the run or tabular model differs from those the fusion was trained on.",
+    ),
+    catalog: str = CatalogOption,
+    collection: str = CollectionOption,
+    dem_collection: str = DemOption,
+    convention: Convention = ConventionOption,
+    max_cloud: float = CloudOption,
+    max_scenes: int = ScenesOption,
+    max_area: float = AreaOption,
+    retries: int = RetriesOption,
+    boa_offset: int = OffsetOption,
+    overwrite: bool = OverwriteOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """From a box and dates to a risk map: fetch, predict, zonal statistics, fused risk, map.png."""
     from .assess import assess
 
-    r = assess(bbox, date, run, out, tabular=tabular, fusion=fusion, regions=regions, grid_m=_grid(grid), table=table,
-               place=place, landslide_free_share=landslide_free_share, allow_mismatch=allow_mismatch,
-               overwrite=overwrite, progress=not as_json,
-               **_fetch_options(catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area,
-                                retries, boa_offset))
+    r = assess(
+        bbox,
+        date,
+        run,
+        out,
+        tabular=tabular,
+        fusion=fusion,
+        regions=regions,
+        grid_m=_grid(grid),
+        table=table,
+        place=place,
+        landslide_free_share=landslide_free_share,
+        allow_mismatch=allow_mismatch,
+        overwrite=overwrite,
+        progress=not as_json,
+        **_fetch_options(
+            catalog, collection, dem_collection, convention, max_cloud, max_scenes, max_area, retries, boa_offset
+        ),
+    )
     d = r["decision"]
-    mix = "the training mix" if d["landslide_free_share"] is None else \
-        f"{100 * d['landslide_free_share']:.0f} % landslide-free regions"
-    emit(r, as_json, f"wrote {r['out']}: {r['regions']} regions ({r['method']} risk: "
-                     f"{', '.join(f'{k} {v}' for k, v in r['risk_classes'].items())}); {r['landslide']} decided "
-                     f"landslide for {mix} (risk >= {d['risk_threshold']:.3f}), {r['landslide_polygons']} confirmed "
-                     "landslide polygons; map.png" + "".join(f"\nwarning: {w}" for w in r["warnings"]))
+    mix = (
+        "the training mix"
+        if d["landslide_free_share"] is None
+        else f"{100 * d['landslide_free_share']:.0f} % landslide-free regions"
+    )
+    emit(
+        r,
+        as_json,
+        f"wrote {r['out']}: {r['regions']} regions ({r['method']} risk: "
+        f"{', '.join(f'{k} {v}' for k, v in r['risk_classes'].items())}); {r['landslide']} decided "
+        f"landslide for {mix} (risk >= {d['risk_threshold']:.3f}), {r['landslide_polygons']} confirmed "
+        "landslide polygons; map.png" + "".join(f"\nwarning: {w}" for w in r["warnings"]),
+    )
 
 
 def main() -> None:

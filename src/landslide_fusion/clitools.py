@@ -16,11 +16,19 @@ from . import usage  # noqa: F401  (help pages show types as words)
 from .errors import LandslideError
 from .io.atomic import NO_SPACE, _jsonable
 
-__all__ = ["user_errors", "emit", "comma_list", "choices", "JsonOption", "OverwriteOption", "ConfigOption", "SetOption",
-           "ShareOption"]
+__all__ = [
+    "user_errors",
+    "emit",
+    "comma_list",
+    "choices",
+    "JsonOption",
+    "OverwriteOption",
+    "ConfigOption",
+    "SetOption",
+    "ShareOption",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
 
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of text.")
@@ -30,10 +38,11 @@ SetOption = typer.Option(
     [], "--set", "-s", metavar="KEY=VALUE", help="Override a config value, e.g. --set train.epochs=5 (repeatable)."
 )
 ShareOption = typer.Option(
-    None, "--landslide-free-share",
+    None,
+    "--landslide-free-share",
     help="Expected share of landslide-free regions where the models are used, in [0, 1) (e.g. 0.9: 9 regions in "
-         "10 hold no landslide); every threshold and decision is made for it (default: the one the model or "
-         "fusion was tuned for)."
+    "10 hold no landslide); every threshold and decision is made for it (default: the one the model or "
+    "fusion was tuned for).",
 )
 
 

@@ -47,16 +47,32 @@ import tomli_w
 from .errors import ConfigError
 from .io.atomic import write_text
 
-__all__ = ["load_config", "from_dict", "to_dict", "save_config", "apply_overrides", "apply_values", "setting", "names_of",
-           "Range", "check_ranges", "check_setting", "check_folds", "build_config", "origin_of", "config_source",
-           "override_origins"]
+__all__ = [
+    "load_config",
+    "from_dict",
+    "to_dict",
+    "save_config",
+    "apply_overrides",
+    "apply_values",
+    "setting",
+    "names_of",
+    "Range",
+    "check_ranges",
+    "check_setting",
+    "check_folds",
+    "build_config",
+    "origin_of",
+    "config_source",
+    "override_origins",
+]
 
 T = TypeVar("T")
 
 #: The config being built: its file (or "config") and where values came from (dotted key -> e.g.
 #: ``from --set train.lr=-1``); set by :func:`build_config`.
-_BUILDING: contextvars.ContextVar[tuple[str, Mapping[str, str]]] = contextvars.ContextVar("config_building",
-                                                                                         default=("", {}))
+_BUILDING: contextvars.ContextVar[tuple[str, Mapping[str, str]]] = contextvars.ContextVar(
+    "config_building", default=("", {})
+)
 
 
 def config_source() -> str | None:
@@ -133,9 +149,7 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config", prefix:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}"
-        )
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}")
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}", f"{prefix}{k}") for k, v in data.items()}
     return cls(**kwargs)
 
@@ -231,7 +245,9 @@ class Range:
     min_length: int | None = None
 
     def describe(self) -> str:
-        parts = [f"{op} {v}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None]
+        parts = [
+            f"{op} {v}" for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None
+        ]
         return " and ".join(parts)
 
     def names(self) -> tuple[str, ...] | None:
@@ -256,8 +272,12 @@ class Range:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 if not math.isfinite(v):
                     return "must be a finite number"
-                bad = ((self.gt is not None and not v > self.gt) or (self.ge is not None and not v >= self.ge)
-                       or (self.lt is not None and not v < self.lt) or (self.le is not None and not v <= self.le))
+                bad = (
+                    (self.gt is not None and not v > self.gt)
+                    or (self.ge is not None and not v >= self.ge)
+                    or (self.lt is not None and not v < self.lt)
+                    or (self.le is not None and not v <= self.le)
+                )
                 if bad:
                     return f"must be {self.describe()}"
                 if self.multiple_of and v % self.multiple_of:
@@ -268,10 +288,19 @@ class Range:
         return None
 
 
-def setting(default: Any, *, gt: float | None = None, ge: float | None = None, lt: float | None = None,
-            le: float | None = None, choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None,
-            increasing: bool = False, multiple_of: int | None = None, length: int | None = None,
-            min_length: int | None = None) -> Any:
+def setting(
+    default: Any,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None,
+    increasing: bool = False,
+    multiple_of: int | None = None,
+    length: int | None = None,
+    min_length: int | None = None,
+) -> Any:
     """A dataclass field with ``default`` and its declared valid values (see :class:`Range`)."""
     rng = Range(gt, ge, lt, le, choices, increasing, multiple_of, length, min_length)
     return dataclasses.field(default=default, metadata={"range": rng})
@@ -345,8 +374,10 @@ def check_folds(folds: int, labels: Any, key: str, what: str = "samples") -> Non
     counts = np.unique(np.asarray(labels), return_counts=True)[1]
     n, most = int(counts.sum()), int(counts.max(initial=0))
     if folds > most:
-        raise ConfigError(f"{key} = {folds} is more folds than the data allows: {n} {what}, {most} in the larger class; "
-                          f"use at most {max(most, 1)} folds (and at least 2), or more data")
+        raise ConfigError(
+            f"{key} = {folds} is more folds than the data allows: {n} {what}, {most} in the larger class; "
+            f"use at most {max(most, 1)} folds (and at least 2), or more data"
+        )
 
 
 def override_origins(cls: type, overrides: Iterable[str], label: str = "--set") -> dict[str, str]:
@@ -360,8 +391,9 @@ def override_origins(cls: type, overrides: Iterable[str], label: str = "--set") 
     return origins
 
 
-def build_config(cls: type[T], data: dict[str, Any], where: str = "config",
-                 origins: Mapping[str, str] | None = None) -> T:
+def build_config(
+    cls: type[T], data: dict[str, Any], where: str = "config", origins: Mapping[str, str] | None = None
+) -> T:
     """``cls`` from the nested dict ``data`` (types, then every declared range), with errors blamed
     on ``origins`` (dotted key -> where its value came from) or else on ``where``."""
     token = _BUILDING.set((where, dict(origins or {})))
@@ -374,7 +406,9 @@ def build_config(cls: type[T], data: dict[str, Any], where: str = "config",
 
 
 def load_config(
-    cls: type[T], path: str | os.PathLike[str] | None = None, overrides: typing.Iterable[str] = (),
+    cls: type[T],
+    path: str | os.PathLike[str] | None = None,
+    overrides: typing.Iterable[str] = (),
     values: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
 ) -> T:
     """Load ``cls`` from a TOML file (or defaults when ``path`` is None), then apply ``overrides``

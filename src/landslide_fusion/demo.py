@@ -51,14 +51,37 @@ def run_demo(out: str | os.PathLike[str], *, seed: int = 0, overwrite: bool = Fa
         say(f"1/4 generating {PATCHES} Landslide4Sense-like patches ({PATCH_SIZE} px) and their region table")
         synth = write_synth_l4s(tmp / "data", n=PATCHES, size=PATCH_SIZE, seed=seed)
         say(f"2/4 training a small RAU-Net on 23 engineered bands, {FOLDS}-fold CV (out-of-fold region statistics)")
-        cfg = load_config(SegmentConfig, None, [  # data.size: same-size patches, validated in batches
-            f"data.size={PATCH_SIZE}", f"model.widths={list(WIDTHS)}", f"train.epochs={EPOCHS}", "train.lr=3e-3",
-            "train.batch_size=16", f"train.seed={seed}", 'post.tta="none"'], {"data.root": tmp / "data"})
+        cfg = load_config(
+            SegmentConfig,
+            None,
+            [  # data.size: same-size patches, validated in batches
+                f"data.size={PATCH_SIZE}",
+                f"model.widths={list(WIDTHS)}",
+                f"train.epochs={EPOCHS}",
+                "train.lr=3e-3",
+                "train.batch_size=16",
+                f"train.seed={seed}",
+                'post.tta="none"',
+            ],
+            {"data.root": tmp / "data"},
+        )
         seg = train_segmentation(cfg, tmp / "segmentation", folds=FOLDS, progress=progress)
         say("3/4 training the LightGBM region model (spatial 5-fold CV, logistic baseline, SHAP)")
-        tcfg = load_config(TabularConfig, None, [
-            'label="landslide"', 'id="region_id"', 'coords=["x", "y"]', 'cv.splitter="spatial"', "cv.block_size=2560.0",
-            "gbm.n_estimators=300", "gbm.learning_rate=0.05", "gbm.min_child_samples=10", f"gbm.random_state={seed}"])
+        tcfg = load_config(
+            TabularConfig,
+            None,
+            [
+                'label="landslide"',
+                'id="region_id"',
+                'coords=["x", "y"]',
+                'cv.splitter="spatial"',
+                "cv.block_size=2560.0",
+                "gbm.n_estimators=300",
+                "gbm.learning_rate=0.05",
+                "gbm.min_child_samples=10",
+                f"gbm.random_state={seed}",
+            ],
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tab = train_tabular(synth.table, tcfg, tmp / "tabular", progress=progress)

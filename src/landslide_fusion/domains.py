@@ -58,15 +58,35 @@ from .names import SCALES
 if TYPE_CHECKING:
     from .stats import BandStats
 
-__all__ = ["Domain", "SCALES", "SCALE_NAMES", "L4S_MEANS", "DomainError", "band_factors", "can_convert", "convert",
-           "run_domain", "DEFAULT_SCALE", "SCALE_TAG", "BAND_SET_TAG", "declared_scale", "input_factors", "check_values",
-           "VALUE_FACTOR", "SCALE_BOUNDS", "check_bounds", "training_domain"]
+__all__ = [
+    "Domain",
+    "SCALES",
+    "SCALE_NAMES",
+    "L4S_MEANS",
+    "DomainError",
+    "band_factors",
+    "can_convert",
+    "convert",
+    "run_domain",
+    "DEFAULT_SCALE",
+    "SCALE_TAG",
+    "BAND_SET_TAG",
+    "declared_scale",
+    "input_factors",
+    "check_values",
+    "VALUE_FACTOR",
+    "SCALE_BOUNDS",
+    "check_bounds",
+    "training_domain",
+]
 
 #: What each scale holds, for messages.
-SCALE_NAMES: Mapping[str, str] = {"reflectance": "Sentinel-2 reflectance 0-1",
-                                  "s2-dn": "Sentinel-2 digital numbers, reflectance x 10000",
-                                  "l4s": "Landslide4Sense values, each band / its mean",
-                                  "uint8": "8-bit values 0-255"}
+SCALE_NAMES: Mapping[str, str] = {
+    "reflectance": "Sentinel-2 reflectance 0-1",
+    "s2-dn": "Sentinel-2 digital numbers, reflectance x 10000",
+    "l4s": "Landslide4Sense values, each band / its mean",
+    "uint8": "8-bit values 0-255",
+}
 
 #: Scales whose values cannot leave these bounds (8-bit display values).
 SCALE_BOUNDS: Mapping[str, tuple[float, float]] = {"uint8": (0.0, 255.0)}
@@ -80,11 +100,27 @@ VALUE_FACTOR = 20.0
 _PROBE_PIXELS = 65536
 
 #: Landslide4Sense's per-band divisors, B1..B12, SLOPE, DEM (source in the module docstring).
-L4S_MEANS: Mapping[str, float] = dict(zip(
-    SENTINEL2_BANDS + (SLOPE, DEM),
-    (1111.81236406, 824.63171476, 663.41636217, 445.17289745, 645.8582926, 1547.73508126, 1960.44401001,
-     1941.32229668, 674.07572865, 9.04787384, 1113.98338755, 519.90397929, 20.29228266, 772.83144788),
-))
+L4S_MEANS: Mapping[str, float] = dict(
+    zip(
+        SENTINEL2_BANDS + (SLOPE, DEM),
+        (
+            1111.81236406,
+            824.63171476,
+            663.41636217,
+            445.17289745,
+            645.8582926,
+            1547.73508126,
+            1960.44401001,
+            1941.32229668,
+            674.07572865,
+            9.04787384,
+            1113.98338755,
+            519.90397929,
+            20.29228266,
+            772.83144788,
+        ),
+    )
+)
 
 #: The scale a run is assumed to have been trained on when its ``run.json`` records none:
 #: Landslide4Sense patches for ``l4s14``, 8-bit imagery for ``rgb``, DNs for ``rgbn``.
@@ -149,18 +185,23 @@ def _l4s_band(band: str, band_sets: tuple[str, ...]) -> str | None:
 def band_factors(bands: tuple[str, ...], src: Domain, dst: Domain) -> np.ndarray:
     """Per-band multipliers taking ``src`` values to ``dst`` (both scales linear through zero)."""
     if not can_convert(src.scale, dst.scale):
-        raise DomainError(f"input is {src} ({SCALE_NAMES[src.scale]}) but the run was trained on {dst} "
-                          f"({SCALE_NAMES[dst.scale]}), and no documented conversion exists between the two; "
-                          f"give inputs on the {dst.scale} scale or use a run trained on {src.scale} data")
+        raise DomainError(
+            f"input is {src} ({SCALE_NAMES[src.scale]}) but the run was trained on {dst} "
+            f"({SCALE_NAMES[dst.scale]}), and no documented conversion exists between the two; "
+            f"give inputs on the {dst.scale} scale or use a run trained on {src.scale} data"
+        )
     if src.scale == dst.scale:
         return np.ones(len(bands), np.float32)
     names = [_l4s_band(b, (src.band_set, dst.band_set)) if "l4s" in (src.scale, dst.scale) else b for b in bands]
     unknown = [b for b, n in zip(bands, names) if n is None]
     if unknown:
-        raise DomainError(f"bands {', '.join(unknown)} have no Landslide4Sense divisor; "
-                          f"the l4s scale covers {', '.join(L4S_MEANS)} and the bands with their roles")
-    return np.array([_to_reflectance_factor(n, src.scale) / _to_reflectance_factor(n, dst.scale) for n in names],
-                    np.float32)
+        raise DomainError(
+            f"bands {', '.join(unknown)} have no Landslide4Sense divisor; "
+            f"the l4s scale covers {', '.join(L4S_MEANS)} and the bands with their roles"
+        )
+    return np.array(
+        [_to_reflectance_factor(n, src.scale) / _to_reflectance_factor(n, dst.scale) for n in names], np.float32
+    )
 
 
 def convert(x: np.ndarray, bands: tuple[str, ...], src: Domain, dst: Domain) -> np.ndarray:
@@ -187,8 +228,10 @@ def declared_scale(tags: Mapping[str, str], dtype: str, source: str) -> str | No
     if scale is None:
         return "uint8" if dtype == "uint8" else None
     if scale not in SCALES:
-        raise DomainError(f"{source}: tag {SCALE_TAG}={scale!r} is not a value scale; valid: {', '.join(SCALES)}; "
-                          f"correct it, e.g. gdal_edit.py -mo {SCALE_TAG}=reflectance {source}")
+        raise DomainError(
+            f"{source}: tag {SCALE_TAG}={scale!r} is not a value scale; valid: {', '.join(SCALES)}; "
+            f"correct it, e.g. gdal_edit.py -mo {SCALE_TAG}=reflectance {source}"
+        )
     return scale
 
 
@@ -198,8 +241,9 @@ def _probe(x: np.ndarray) -> np.ndarray:
     return flat[:, :: max(1, flat.shape[1] // _PROBE_PIXELS)].astype(np.float64)
 
 
-def check_values(x: np.ndarray, bands: tuple[str, ...], stats: BandStats, run: Domain, declared: Domain | None,
-                 source: str) -> None:
+def check_values(
+    x: np.ndarray, bands: tuple[str, ...], stats: BandStats, run: Domain, declared: Domain | None, source: str
+) -> None:
     """Refuse ``x`` (C, ...), channels ``bands`` already on the ``run``'s scale, when its values
     are clearly on another scale than the run's training values ``stats`` (``band_stats.json``).
 
@@ -225,17 +269,21 @@ def check_values(x: np.ndarray, bands: tuple[str, ...], stats: BandStats, run: D
         elif p99 < mean / VALUE_FACTOR:
             below.append(f"{band}: 99 % of values under {p99:.4g}, training mean {mean:.4g}")
     if declared is None:
-        why = (f"the input declares no scale, so the run's was assumed; convert the input to the run's scale, or "
-               f"declare its own with the {SCALE_TAG} tag (gdal_edit.py -mo {SCALE_TAG}=<{'|'.join(SCALES)}> FILE) "
-               "so it is converted")
+        why = (
+            f"the input declares no scale, so the run's was assumed; convert the input to the run's scale, or "
+            f"declare its own with the {SCALE_TAG} tag (gdal_edit.py -mo {SCALE_TAG}=<{'|'.join(SCALES)}> FILE) "
+            "so it is converted"
+        )
     else:
         converted = f", converted to {run}" if declared.scale != run.scale else ""
         why = f"the input declares {declared}{converted}; check that scale, and the domain in the run's run.json"
     for marked, where in ((above, "far above"), (below, "far below")):
         if 2 * len(marked) > judged:
-            raise DomainError(f"{source}: input values are {where} the run's training values in {len(marked)} of "
-                              f"{judged} bands ({marked[0]}), so not on the run's scale, {run} "
-                              f"({SCALE_NAMES[run.scale]}); {why}")
+            raise DomainError(
+                f"{source}: input values are {where} the run's training values in {len(marked)} of "
+                f"{judged} bands ({marked[0]}), so not on the run's scale, {run} "
+                f"({SCALE_NAMES[run.scale]}); {why}"
+            )
 
 
 def _beyond(x: np.ndarray, scale: str) -> float | None:
@@ -255,10 +303,12 @@ def check_bounds(x: np.ndarray, run: Domain, source: str) -> None:
     value = _beyond(x, run.scale)
     if value is not None:
         lo, hi = SCALE_BOUNDS[run.scale]
-        raise DomainError(f"{source}: input values reach {value:g}, beyond the {lo:g}-{hi:g} of the run's scale {run} "
-                          f"({SCALE_NAMES[run.scale]}), which an input declaring no scale is taken to be on (a "
-                          "16-bit image given to a run trained on 8-bit images?); convert it to the run's scale, or "
-                          "use a run trained on such images")
+        raise DomainError(
+            f"{source}: input values reach {value:g}, beyond the {lo:g}-{hi:g} of the run's scale {run} "
+            f"({SCALE_NAMES[run.scale]}), which an input declaring no scale is taken to be on (a "
+            "16-bit image given to a run trained on 8-bit images?); convert it to the run's scale, or "
+            "use a run trained on such images"
+        )
 
 
 def training_domain(band_set: str, declared: str | None, x: np.ndarray, source: str) -> Domain:
@@ -271,15 +321,18 @@ def training_domain(band_set: str, declared: str | None, x: np.ndarray, source: 
     value = _beyond(x, default.scale)
     if value is not None:
         lo, hi = SCALE_BOUNDS[default.scale]
-        raise DomainError(f"{source}: values reach {value:g}, beyond the {lo:g}-{hi:g} of {default.scale} "
-                          f"({SCALE_NAMES[default.scale]}), the scale assumed for band set {band_set} when images "
-                          f"declare none (16-bit images?); write them as GeoTIFFs declaring their scale "
-                          f"({SCALE_TAG}, e.g. s2-dn), or convert them to 8-bit")
+        raise DomainError(
+            f"{source}: values reach {value:g}, beyond the {lo:g}-{hi:g} of {default.scale} "
+            f"({SCALE_NAMES[default.scale]}), the scale assumed for band set {band_set} when images "
+            f"declare none (16-bit images?); write them as GeoTIFFs declaring their scale "
+            f"({SCALE_TAG}, e.g. s2-dn), or convert them to 8-bit"
+        )
     return default
 
 
-def input_factors(x: np.ndarray, bands: tuple[str, ...], scale: str | None, run: Domain, stats: BandStats | None,
-                  source: str) -> np.ndarray:
+def input_factors(
+    x: np.ndarray, bands: tuple[str, ...], scale: str | None, run: Domain, stats: BandStats | None, source: str
+) -> np.ndarray:
     """Per-band multipliers taking input ``x`` (C, ...; channels ``bands``, the run's) from the
     ``scale`` it declares to the ``run``'s domain; raises :class:`DomainError`, naming ``source``,
     both domains and the fix, where no conversion exists, or where the converted values are not

@@ -38,12 +38,21 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["OperatingCurve", "check_share", "declared_share", "prior_weight", "shift_probability", "weighted_f1",
-           "SHARE_HELP"]
+__all__ = [
+    "OperatingCurve",
+    "check_share",
+    "declared_share",
+    "prior_weight",
+    "shift_probability",
+    "weighted_f1",
+    "SHARE_HELP",
+]
 
 #: The one-line meaning of the setting, for help texts and errors.
-SHARE_HELP = ("expected share of landslide-free regions where the models are used, in [0, 1) "
-              "(e.g. 0.9: 9 regions in 10 hold no landslide)")
+SHARE_HELP = (
+    "expected share of landslide-free regions where the models are used, in [0, 1) "
+    "(e.g. 0.9: 9 regions in 10 hold no landslide)"
+)
 
 
 def check_share(value: float | None, name: str = "--landslide-free-share") -> float | None:
@@ -84,8 +93,7 @@ def shift_probability(p: np.ndarray | float, trained_share: float | None, share:
     return np.divide(num, num + b * (1.0 - p), out=np.zeros_like(p), where=(num + b * (1.0 - p)) > 0)
 
 
-def weighted_f1(tp: np.ndarray, fp_landslide: np.ndarray, fp_free: np.ndarray, fn: np.ndarray,
-                w: float) -> np.ndarray:
+def weighted_f1(tp: np.ndarray, fp_landslide: np.ndarray, fp_free: np.ndarray, fn: np.ndarray, w: float) -> np.ndarray:
     """``2 TP / (2 TP + FP_landslide + w FP_free + FN)`` (0 where TP is 0): F1 at the mix of ``w``,
     false positives split by the kind of region they fall in."""
     tp = np.asarray(tp, dtype=float)
@@ -136,8 +144,13 @@ class OperatingCurve:
         tp[ok], fp[ok] = self.tp[i[ok]], self.fp[i[ok]]
         return tp, fp
 
-    def threshold(self, share: float | None = None, rule: str = "f1", target_recall: float = 0.9,
-                  candidates: np.ndarray | None = None) -> float:
+    def threshold(
+        self,
+        share: float | None = None,
+        rule: str = "f1",
+        target_recall: float = 0.9,
+        candidates: np.ndarray | None = None,
+    ) -> float:
         """The cut for ``share`` among ``candidates`` (default: the curve's own cuts): ``f1``, the
         highest expected F1 (ties to the higher cut); ``recall``, the highest cut reaching
         ``target_recall`` (the prior does not move recall)."""
@@ -166,10 +179,20 @@ class OperatingCurve:
         return shift_probability(p, self.trained_share, share)
 
     def to_dict(self) -> dict:
-        return {"cuts": self.cuts.tolist(), "tp": self.tp.tolist(), "fp": self.fp.tolist(),
-                "positives": self.positives, "negatives": self.negatives}
+        return {
+            "cuts": self.cuts.tolist(),
+            "tp": self.tp.tolist(),
+            "fp": self.fp.tolist(),
+            "positives": self.positives,
+            "negatives": self.negatives,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "OperatingCurve":
-        return cls(np.asarray(d["cuts"], float), np.asarray(d["tp"], int), np.asarray(d["fp"], int),
-                   int(d["positives"]), int(d["negatives"]))
+        return cls(
+            np.asarray(d["cuts"], float),
+            np.asarray(d["tp"], int),
+            np.asarray(d["fp"], int),
+            int(d["positives"]),
+            int(d["negatives"]),
+        )

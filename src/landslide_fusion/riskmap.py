@@ -32,8 +32,16 @@ import pandas as pd
 
 from .domains import SCALE_TAG, Domain, convert
 
-__all__ = ["RISK_COLOURS", "LANDSLIDE_COLOUR", "FILL_ALPHA", "draw_risk_map", "map_georeference", "nice_length",
-           "true_north", "true_colour"]
+__all__ = [
+    "RISK_COLOURS",
+    "LANDSLIDE_COLOUR",
+    "FILL_ALPHA",
+    "draw_risk_map",
+    "map_georeference",
+    "nice_length",
+    "true_north",
+    "true_colour",
+]
 
 RISK_COLOURS = {"low": "#4575b4", "moderate": "#fee090", "high": "#f46d43", "very high": "#a50026"}
 LANDSLIDE_COLOUR = "#ff00ff"
@@ -72,7 +80,7 @@ def true_colour(scene: str | os.PathLike[str]) -> tuple[np.ndarray, tuple[float,
         b, crs = src.bounds, src.crs.to_string()
     rgb = convert(rgb, ("B4", "B3", "B2"), Domain("l4s14", scale), Domain("l4s14", "reflectance"))
     finite = rgb[np.isfinite(rgb)]
-    lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0))
+    lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
     img = np.clip((np.moveaxis(rgb, 0, -1) - lo) / max(hi - lo, 1e-6), 0, 1)
     return np.nan_to_num(img, nan=1.0), (b.left, b.right, b.bottom, b.top), crs
 
@@ -101,15 +109,33 @@ def _decorate(ax: Any, extent: tuple[float, float, float, float], crs: str) -> N
     ax.plot([x0, x0 + length], [y0, y0], color="black", lw=5, solid_capstyle="butt")
     ax.plot([x0, x0 + length / 2], [y0, y0], color="white", lw=3, solid_capstyle="butt")
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(x0 + length / 2, y0 + 0.025 * h, label, ha="center", va="bottom", fontsize=8,
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
+    ax.text(
+        x0 + length / 2,
+        y0 + 0.025 * h,
+        label,
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
+    )
     tail = np.array([right - 0.08 * w, top - 0.22 * h])
     ux, uy = true_north(crs, left + w / 2, bottom + h / 2)
     head = tail + 0.12 * min(w, h) * np.array([ux, uy])
-    ax.annotate("", xy=tuple(head), xytext=tuple(tail),
-                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 2, "mutation_scale": 14})
-    ax.text(*(head + 0.03 * min(w, h) * np.array([ux, uy])), "N", ha="center", va="bottom", fontsize=11,
-            fontweight="bold", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
+    ax.annotate(
+        "",
+        xy=tuple(head),
+        xytext=tuple(tail),
+        arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 2, "mutation_scale": 14},
+    )
+    ax.text(
+        *(head + 0.03 * min(w, h) * np.array([ux, uy])),
+        "N",
+        ha="center",
+        va="bottom",
+        fontsize=11,
+        fontweight="bold",
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
+    )
 
 
 def map_georeference(png: str | os.PathLike[str]) -> tuple[str, Any]:
@@ -122,8 +148,13 @@ def map_georeference(png: str | os.PathLike[str]) -> tuple[str, Any]:
     return ref["crs"], Affine(*ref["pixel"])
 
 
-def draw_risk_map(scene: str | os.PathLike[str], risk: pd.DataFrame, landslides: str | os.PathLike[str] | None,
-                  out: str | os.PathLike[str], title: str) -> Path:
+def draw_risk_map(
+    scene: str | os.PathLike[str],
+    risk: pd.DataFrame,
+    landslides: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str],
+    title: str,
+) -> Path:
     """Write the map (see the module docstring). ``risk`` has ``geometry`` (GeoJSON dicts in the
     scene's CRS) and ``risk_class``; ``landslides`` is ``landslides.geojson`` (WGS 84) or None."""
     import matplotlib
@@ -135,8 +166,7 @@ def draw_risk_map(scene: str | os.PathLike[str], risk: pd.DataFrame, landslides:
     from matplotlib.patches import Patch, Polygon
 
     img, extent, crs = true_colour(scene)
-    fig, ax = plt.subplots(figsize=(8, 8 * (extent[3] - extent[2]) / max(extent[1] - extent[0], 1e-9) + 0.8),
-                           dpi=_DPI)
+    fig, ax = plt.subplots(figsize=(8, 8 * (extent[3] - extent[2]) / max(extent[1] - extent[0], 1e-9) + 0.8), dpi=_DPI)
     ax.imshow(img, extent=extent, interpolation="nearest")
     classes = risk["risk_class"].astype(str)
     for geom, cls in zip(risk["geometry"], classes):
@@ -148,8 +178,10 @@ def draw_risk_map(scene: str | os.PathLike[str], risk: pd.DataFrame, landslides:
         for ring in rings:
             ax.plot(ring[:, 0], ring[:, 1], color=LANDSLIDE_COLOUR, lw=1.5)
     counts = classes.value_counts()
-    handles = [Patch(facecolor=c, alpha=FILL_ALPHA, edgecolor=c, label=f"{k} risk ({counts.get(k, 0)})")
-               for k, c in RISK_COLOURS.items()]
+    handles = [
+        Patch(facecolor=c, alpha=FILL_ALPHA, edgecolor=c, label=f"{k} risk ({counts.get(k, 0)})")
+        for k, c in RISK_COLOURS.items()
+    ]
     handles.append(Line2D([], [], color=LANDSLIDE_COLOUR, lw=1.5, label=f"predicted landslide ({len(slides)})"))
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
     _decorate(ax, extent, crs)

@@ -153,14 +153,16 @@ def synth_patch(
 def _conditions(rng: np.random.Generator, n: int) -> pd.DataFrame:
     """``n`` draws of the conditioning factors, whatever the label (the prior)."""
     rock = rng.choice(np.array(["shale", "granite", "limestone", "sandstone"]), n, p=[0.3, 0.25, 0.25, 0.2])
-    return pd.DataFrame({
-        "rainfall_mm": rng.normal(1150, 200, n),
-        "fault_distance_m": np.exp(rng.normal(np.log(1200), 0.9, n)),
-        "river_distance_m": np.exp(rng.normal(np.log(400), 0.8, n)),
-        "road_distance_m": rng.exponential(800, n),
-        "aspect_deg": rng.uniform(0, 360, n),
-        "lithology": pd.Categorical(rock),
-    })
+    return pd.DataFrame(
+        {
+            "rainfall_mm": rng.normal(1150, 200, n),
+            "fault_distance_m": np.exp(rng.normal(np.log(1200), 0.9, n)),
+            "river_distance_m": np.exp(rng.normal(np.log(400), 0.8, n)),
+            "road_distance_m": rng.exponential(800, n),
+            "aspect_deg": rng.uniform(0, 360, n),
+            "lithology": pd.Categorical(rock),
+        }
+    )
 
 
 def susceptibility(factors: pd.DataFrame) -> np.ndarray:
@@ -176,10 +178,14 @@ def susceptibility(factors: pd.DataFrame) -> np.ndarray:
     """
     f = factors
     rain = 1 / (1 + np.exp(-(f["rainfall_mm"].to_numpy(float) - 1200) / 60))
-    return (3.5 * rain + 2.5 * np.exp(-f["fault_distance_m"].to_numpy(float) / 600)
-            + 2.0 * np.cos(np.radians(f["aspect_deg"].to_numpy(float) - 180))
-            + 1.2 * (f["lithology"].astype(str).to_numpy() == "shale")
-            + 0.8 * (f["road_distance_m"].to_numpy(float) < 200) - 3.0)
+    return (
+        3.5 * rain
+        + 2.5 * np.exp(-f["fault_distance_m"].to_numpy(float) / 600)
+        + 2.0 * np.cos(np.radians(f["aspect_deg"].to_numpy(float) - 180))
+        + 1.2 * (f["lithology"].astype(str).to_numpy() == "shale")
+        + 0.8 * (f["road_distance_m"].to_numpy(float) < 200)
+        - 3.0
+    )
 
 
 def synth_region_table(ids: list[str], labels: np.ndarray, seed: int = 0) -> pd.DataFrame:
@@ -207,17 +213,20 @@ def synth_region_table(ids: list[str], labels: np.ndarray, seed: int = 0) -> pd.
     cols = int(np.ceil(np.sqrt(n)))
     step = 128 * PIXEL_SIZE_M
     factors = pool.iloc[pick].reset_index(drop=True)
-    return pd.DataFrame({
-        "region_id": ids,
-        "x": (np.arange(n) % cols) * step + step / 2,
-        "y": (np.arange(n) // cols) * step + step / 2,
-        **{c: factors[c] for c in factors.columns},
-        "landslide": y,
-    })
+    return pd.DataFrame(
+        {
+            "region_id": ids,
+            "x": (np.arange(n) % cols) * step + step / 2,
+            "y": (np.arange(n) // cols) * step + step / 2,
+            **{c: factors[c] for c in factors.columns},
+            "landslide": y,
+        }
+    )
 
 
-def synth_fusion_regions(n: int = 400, seed: int = 0, tabular_signal: float = 1.2, image_signal: float = 1.2,
-                         positive_rate: float = 0.4) -> pd.DataFrame:
+def synth_fusion_regions(
+    n: int = 400, seed: int = 0, tabular_signal: float = 1.2, image_signal: float = 1.2, positive_rate: float = 0.4
+) -> pd.DataFrame:
     """Paired base-model outputs per region, for fusion tests: ``id``, ``label``,
     ``tabular_probability`` and the image-side columns of
     :func:`~landslide_fusion.fusion.region_stats`.
@@ -235,20 +244,22 @@ def synth_fusion_regions(n: int = 400, seed: int = 0, tabular_signal: float = 1.
     n_px = 128 * 128
     frac = sig(si - 4 + jitter()) * 0.2
     comps = rng.poisson(np.exp(0.5 * si))
-    return pd.DataFrame({
-        "id": [f"region_{i}" for i in range(n)],
-        "label": y,
-        "tabular_probability": sig(st - 0.5),
-        "landslide_fraction": frac,
-        "max_probability": sig(si + 1 + jitter()),
-        "mean_probability": sig(si - 3 + jitter()),
-        "p95_probability": sig(si - 1 + jitter()),
-        "n_components": comps,
-        "largest_component_px": np.round(frac * n_px * 0.6).astype(int),
-        "largest_component_area": np.round(frac * n_px * 0.6) * PIXEL_SIZE_M**2,
-        "mean_probability_in_mask": np.where(comps > 0, sig(si + 0.5 + jitter()), 0.0),
-        "n_pixels": n_px,
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"region_{i}" for i in range(n)],
+            "label": y,
+            "tabular_probability": sig(st - 0.5),
+            "landslide_fraction": frac,
+            "max_probability": sig(si + 1 + jitter()),
+            "mean_probability": sig(si - 3 + jitter()),
+            "p95_probability": sig(si - 1 + jitter()),
+            "n_components": comps,
+            "largest_component_px": np.round(frac * n_px * 0.6).astype(int),
+            "largest_component_area": np.round(frac * n_px * 0.6) * PIXEL_SIZE_M**2,
+            "mean_probability_in_mask": np.where(comps > 0, sig(si + 0.5 + jitter()), 0.0),
+            "n_pixels": n_px,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -274,8 +285,9 @@ def _generate(n: int, size: int, seed: int) -> tuple[list[np.ndarray], list[np.n
 
 def _summary(root: str | os.PathLike[str], masks: list[np.ndarray], labels: np.ndarray, **extra: Path) -> SynthSummary:
     root = Path(root)
-    return SynthSummary(root, len(masks), int(labels.sum()), float(np.mean([m.mean() for m in masks])),
-                        root / "regions.csv", **extra)
+    return SynthSummary(
+        root, len(masks), int(labels.sum()), float(np.mean([m.mean() for m in masks])), root / "regions.csv", **extra
+    )
 
 
 def write_synth_l4s(
@@ -339,19 +351,22 @@ def write_synth_scene(
     truth = np.zeros((rows * size, cols * size), np.uint8)
     for k, (img, m) in enumerate(zip(images, masks)):
         r, c = divmod(k, cols)
-        scene[:, r * size:(r + 1) * size, c * size:(c + 1) * size] = img
-        truth[r * size:(r + 1) * size, c * size:(c + 1) * size] = m
+        scene[:, r * size : (r + 1) * size, c * size : (c + 1) * size] = img
+        truth[r * size : (r + 1) * size, c * size : (c + 1) * size] = m
     west, north = SCENE_ORIGIN
     step = size * PIXEL_SIZE_M
     cells = [divmod(k, cols) for k in range(rows * cols)]
     table = synth_region_table([f"cell_{k + 1}" for k in range(rows * cols)], labels, seed).assign(
-        x=[west + (c + 0.5) * step for _, c in cells], y=[north - (r + 0.5) * step for r, _ in cells])
-    footprints = [box_geometry(west + c * step, north - (r + 1) * step, west + (c + 1) * step, north - r * step)
-                  for r, c in cells]
+        x=[west + (c + 0.5) * step for _, c in cells], y=[north - (r + 0.5) * step for r, _ in cells]
+    )
+    footprints = [
+        box_geometry(west + c * step, north - (r + 1) * step, west + (c + 1) * step, north - r * step) for r, c in cells
+    ]
     geo = GeoInfo(SCENE_CRS, (PIXEL_SIZE_M, 0.0, west, 0.0, -PIXEL_SIZE_M, north))
     with output_dir(root, overwrite) as tmp:
-        write_geotiff(tmp / "scene.tif", scene, geo, descriptions=L4S14.bands,
-                      tags={SCALE_TAG: "l4s", BAND_SET_TAG: L4S14.name})
+        write_geotiff(
+            tmp / "scene.tif", scene, geo, descriptions=L4S14.bands, tags={SCALE_TAG: "l4s", BAND_SET_TAG: L4S14.name}
+        )
         write_geotiff(tmp / "mask.tif", truth, geo)
         write_table(table, tmp / "regions.csv")
         write_geojson(tmp / "regions.geojson", table, footprints, SCENE_CRS)

@@ -18,8 +18,15 @@ __all__ = ["example", "registered"]
 
 
 #: typer's type labels (``<path>``, ``<int range>``, ``<list[str]>``) -> the words help shows instead.
-_TYPE_WORDS = {"path": "PATH", "str": "TEXT", "int": "INTEGER", "float": "FLOAT", "bool": "BOOLEAN",
-               "int range": "INTEGER", "float range": "FLOAT"}
+_TYPE_WORDS = {
+    "path": "PATH",
+    "str": "TEXT",
+    "int": "INTEGER",
+    "float": "FLOAT",
+    "bool": "BOOLEAN",
+    "int range": "INTEGER",
+    "float range": "FLOAT",
+}
 
 
 def _type_word(label: str) -> str:
@@ -94,11 +101,14 @@ def _shell_lines(command: str, width: int = 72) -> list[str]:
     """``command`` broken into lines of at most ``width`` characters with `` \\`` continuations,
     never between an option and its value."""
     words = command.split()
-    joined = [f"{w}\0{nxt}" if w.startswith("-") and not nxt.startswith("-") else w
-              for w, nxt in zip(words, words[1:] + ["-"])]
+    joined = [
+        f"{w}\0{nxt}" if w.startswith("-") and not nxt.startswith("-") else w
+        for w, nxt in zip(words, words[1:] + ["-"])
+    ]
     kept = [w for i, w in enumerate(joined) if i == 0 or "\0" not in joined[i - 1]]
-    lines = textwrap.wrap(" ".join(kept), width, subsequent_indent="    ", break_long_words=False,
-                          break_on_hyphens=False)
+    lines = textwrap.wrap(
+        " ".join(kept), width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False
+    )
     return [line.replace("\0", " ") + (" \\" if i < len(lines) - 1 else "") for i, line in enumerate(lines)]
 
 

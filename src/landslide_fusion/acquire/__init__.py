@@ -10,4 +10,6 @@ SCL, B10), :mod:`.terrain` (slope).
 
 from ..lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {".fetch": ["fetch_scene", "fetch"], ".request": ["FetchRequest"]})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__, {".fetch": ["fetch_scene", "fetch"], ".request": ["FetchRequest"]}
+)

@@ -22,8 +22,16 @@ from typing import Callable, Mapping, Sequence
 
 from ..errors import ConfigError, DataError
 
-__all__ = ["Convention", "EARTH_SEARCH", "PLANETARY_COMPUTER", "CONVENTIONS", "get_convention", "choose_convention",
-           "missing_assets", "sign_items"]
+__all__ = [
+    "Convention",
+    "EARTH_SEARCH",
+    "PLANETARY_COMPUTER",
+    "CONVENTIONS",
+    "get_convention",
+    "choose_convention",
+    "missing_assets",
+    "sign_items",
+]
 
 
 @dataclass(frozen=True)
@@ -62,8 +70,9 @@ class Convention:
         try:
             return self.bands[band]
         except KeyError:
-            raise DataError(f"catalog convention {self.name!r} has no asset for band {band}; "
-                            f"it has {', '.join(self.bands)}") from None
+            raise DataError(
+                f"catalog convention {self.name!r} has no asset for band {band}; it has {', '.join(self.bands)}"
+            ) from None
 
 
 EARTH_SEARCH = Convention(
@@ -71,8 +80,20 @@ EARTH_SEARCH = Convention(
     url="https://earth-search.aws.element84.com/v1",
     collection="sentinel-2-l2a",
     dem_collection="cop-dem-glo-30",
-    bands={"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B06": "rededge2",
-           "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B09": "nir09", "B11": "swir16", "B12": "swir22"},
+    bands={
+        "B01": "coastal",
+        "B02": "blue",
+        "B03": "green",
+        "B04": "red",
+        "B05": "rededge1",
+        "B06": "rededge2",
+        "B07": "rededge3",
+        "B08": "nir",
+        "B8A": "nir08",
+        "B09": "nir09",
+        "B11": "swir16",
+        "B12": "swir22",
+    },
     scl="scl",
 )
 PLANETARY_COMPUTER = Convention(
@@ -100,8 +121,9 @@ def missing_assets(item: object, keys: Sequence[str]) -> list[str]:
     return [k for k in keys if k not in item.assets]  # type: ignore[attr-defined]
 
 
-def choose_convention(items: Sequence, bands: Sequence[str], requested: str | None,
-                      source: str) -> tuple[Convention, list, dict[str, list[str]]]:
+def choose_convention(
+    items: Sequence, bands: Sequence[str], requested: str | None, source: str
+) -> tuple[Convention, list, dict[str, list[str]]]:
     """(convention, usable items, skipped item id -> missing keys) over all ``items``.
 
     The ``requested`` convention, else the one whose keys for ``bands`` + SCL most items carry
@@ -115,10 +137,14 @@ def choose_convention(items: Sequence, bands: Sequence[str], requested: str | No
         scored.append((sum(not m for m in missing.values()), conv, missing))
     n_usable, conv, missing = max(scored, key=lambda t: t[0])  # max keeps the first of equals
     if n_usable == 0:
-        lacks = "; ".join(f"{i} lacks {', '.join(m[:4])}{' ...' if len(m) > 4 else ''}"
-                          for i, m in list(missing.items())[:3])
-        hint = "pass another --convention" if requested else \
-            f"their asset keys match no known catalog convention ({', '.join(CONVENTIONS)}); pass --convention"
+        lacks = "; ".join(
+            f"{i} lacks {', '.join(m[:4])}{' ...' if len(m) > 4 else ''}" for i, m in list(missing.items())[:3]
+        )
+        hint = (
+            "pass another --convention"
+            if requested
+            else f"their asset keys match no known catalog convention ({', '.join(CONVENTIONS)}); pass --convention"
+        )
         raise DataError(f"{source}: no item has the assets of convention {conv.name!r} ({lacks}); {hint}")
     usable = [it for it in items if not missing[it.id]]
     return conv, usable, {i: m for i, m in missing.items() if m}
@@ -132,7 +158,8 @@ def sign_items(items: list, convention: Convention) -> list:
     try:
         import planetary_computer  # type: ignore[import-not-found]
     except ImportError:
-        raise ConfigError("the Planetary Computer serves signed URLs only; install the signer with "
-                          "'pip install planetary-computer'") from None
+        raise ConfigError(
+            "the Planetary Computer serves signed URLs only; install the signer with 'pip install planetary-computer'"
+        ) from None
     sign: Callable = planetary_computer.sign
     return [sign(item) for item in items]

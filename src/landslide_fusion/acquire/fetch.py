@@ -62,8 +62,11 @@ MEASURED = tuple(catalog_band(b) for b in L4S14.bands[:12] if b not in _MISSING_
 def _collections(req: FetchRequest) -> tuple[str, str]:
     """(Sentinel-2 collection, DEM collection): the request's, else its convention's, else the
     convention of the catalog at that URL, else Earth Search's."""
-    conv = get_convention(req.convention) if req.convention else \
-        next((c for c in CONVENTIONS.values() if c.url == req.catalog), EARTH_SEARCH)
+    conv = (
+        get_convention(req.convention)
+        if req.convention
+        else next((c for c in CONVENTIONS.values() if c.url == req.catalog), EARTH_SEARCH)
+    )
     return req.collection or conv.collection, req.dem_collection or conv.dem_collection
 
 
@@ -73,8 +76,7 @@ def _stack(plan: ScenePlan, geobox: Any) -> list:
 
     comp = load_composite(plan, geobox)
     dem, slope = load_terrain(list(plan.dem), plan.convention.dem, geobox)
-    filled = da.full((geobox.shape.y, geobox.shape.x), B10_FILL, dtype=np.float32,
-                     chunks=comp[MEASURED[0]].data.chunks)
+    filled = da.full((geobox.shape.y, geobox.shape.x), B10_FILL, dtype=np.float32, chunks=comp[MEASURED[0]].data.chunks)
     by_name = {SLOPE: slope, DEM: dem, **{b: filled for b in _MISSING_IN_L2A}}
     return [by_name[b] if b in by_name else comp[catalog_band(b)].data for b in L4S14.bands]
 
@@ -94,16 +96,33 @@ def _no_new_folders(path: Path) -> Iterator[None]:
         raise
 
 
-def write_stack(path: Path, arrays: list, names: tuple[str, ...], geobox: Any, tags: dict[str, str],
-                band_tags: dict[str, dict[str, str]], progress: bool = True) -> None:
+def write_stack(
+    path: Path,
+    arrays: list,
+    names: tuple[str, ...],
+    geobox: Any,
+    tags: dict[str, str],
+    band_tags: dict[str, dict[str, str]],
+    progress: bool = True,
+) -> None:
     """Write lazy (H, W) ``arrays`` as one float32 GeoTIFF, a strip of :data:`CHUNK` rows at a time."""
     import dask.array as da
     import rasterio
 
     h, w = geobox.shape.y, geobox.shape.x
-    profile = {"driver": "GTiff", "width": w, "height": h, "count": len(arrays), "dtype": "float32",
-               "nodata": float("nan"), "crs": geobox.crs.to_wkt(), "transform": geobox.transform,
-               "compress": "deflate", "predictor": 3, "interleave": "pixel"}
+    profile = {
+        "driver": "GTiff",
+        "width": w,
+        "height": h,
+        "count": len(arrays),
+        "dtype": "float32",
+        "nodata": float("nan"),
+        "crs": geobox.crs.to_wkt(),
+        "transform": geobox.transform,
+        "compress": "deflate",
+        "predictor": 3,
+        "interleave": "pixel",
+    }
     if w >= 256 and h >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     stack = da.stack(arrays)
@@ -115,12 +134,18 @@ def write_stack(path: Path, arrays: list, names: tuple[str, ...], geobox: Any, t
         for r0 in track(range(0, h, CHUNK), "read and write strips", enabled=progress):
             with warnings.catch_warnings():  # a pixel clear on no date is NaN, as documented
                 warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
-                block = np.asarray(stack[:, r0:r0 + CHUNK].compute(scheduler="threads"), np.float32)
+                block = np.asarray(stack[:, r0 : r0 + CHUNK].compute(scheduler="threads"), np.float32)
             dst.write(block, window=((r0, r0 + block.shape[1]), (0, w)))
 
 
-def fetch(req: FetchRequest, out: str | os.PathLike[str], *, scale: str = "reflectance", overwrite: bool = False,
-          progress: bool = True) -> dict:
+def fetch(
+    req: FetchRequest,
+    out: str | os.PathLike[str],
+    *,
+    scale: str = "reflectance",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
     """Run the pipeline of the module docstring for a parsed request; returns a summary."""
     target = Domain(L4S14.name, scale)
     factors = band_factors(L4S14.bands, Domain(L4S14.name, "reflectance"), target)
@@ -130,30 +155,58 @@ def fetch(req: FetchRequest, out: str | os.PathLike[str], *, scale: str = "refle
     found = find_items(req, collection, dem_collection)
     plan = plan_scene(req, found, MEASURED)
     geobox = output_geobox(req.box, utm_epsg(req.box), req.resolution)
-    stage(f"found {len(found.scenes)} Sentinel-2 item(s); using {len(plan.items)} on "
-          f"{len({p.day for p in plan.items})} day(s) ({plan.convention.name}), {len(plan.dem)} DEM item(s)", progress)
+    stage(
+        f"found {len(found.scenes)} Sentinel-2 item(s); using {len(plan.items)} on "
+        f"{len({p.day for p in plan.items})} day(s) ({plan.convention.name}), {len(plan.dem)} DEM item(s)",
+        progress,
+    )
     with reading(plan, req.retries):
         check_scaling(plan, offset_statistics(plan, geobox))
     days = sorted({p.day for p in plan.items})
-    tags = {BAND_SET_TAG: target.band_set, SCALE_TAG: target.scale, "CATALOG": req.catalog,
-            "CONVENTION": plan.convention.name, "ITEMS": ",".join(p.item.id for p in plan.items),
-            "SCALING": "; ".join(f"{p.item.id}: {p.scaling.describe()}" for p in plan.items),
-            "DEM_ITEMS": ",".join(i.id for i in plan.dem), "DATES": ",".join(days), "BBOX": str(req.box)}
+    tags = {
+        BAND_SET_TAG: target.band_set,
+        SCALE_TAG: target.scale,
+        "CATALOG": req.catalog,
+        "CONVENTION": plan.convention.name,
+        "ITEMS": ",".join(p.item.id for p in plan.items),
+        "SCALING": "; ".join(f"{p.item.id}: {p.scaling.describe()}" for p in plan.items),
+        "DEM_ITEMS": ",".join(i.id for i in plan.dem),
+        "DATES": ",".join(days),
+        "BBOX": str(req.box),
+    }
     band_tags = {b: {"S2_BAND": catalog_band(b)} for b in L4S14.bands[:12]}  # ESA's name, e.g. B01
     band_tags["B10"].update(SOURCE="filled: Sentinel-2 L2A has no B10", VALUE=f"{B10_FILL * factors[9]:g}")
     band_tags.update({SLOPE: {"UNITS": "degrees"}, DEM: {"UNITS": "metres"}})
     with _no_new_folders(Path(out)), output_file(out, overwrite) as tmp, reading(plan, req.retries):
         arrays = [a * np.float32(f) if f != 1 else a for a, f in zip(_stack(plan, geobox), factors)]
         write_stack(tmp, arrays, L4S14.bands, geobox, tags, band_tags, progress)
-    return {"out": str(out), "crs": f"EPSG:{utm_epsg(req.box)}", "width": geobox.shape.x, "height": geobox.shape.y,
-            "resolution_m": req.resolution, "items": [p.item.id for p in plan.items],
-            "skipped_items": sorted(plan.skipped), "scaling": {p.item.id: p.scaling.describe() for p in plan.items},
-            "dem_items": [i.id for i in plan.dem], "dates": days, "convention": plan.convention.name,
-            "domain": target.to_dict(), "bands": list(L4S14.bands)}
+    return {
+        "out": str(out),
+        "crs": f"EPSG:{utm_epsg(req.box)}",
+        "width": geobox.shape.x,
+        "height": geobox.shape.y,
+        "resolution_m": req.resolution,
+        "items": [p.item.id for p in plan.items],
+        "skipped_items": sorted(plan.skipped),
+        "scaling": {p.item.id: p.scaling.describe() for p in plan.items},
+        "dem_items": [i.id for i in plan.dem],
+        "dates": days,
+        "convention": plan.convention.name,
+        "domain": target.to_dict(),
+        "bands": list(L4S14.bands),
+    }
 
 
-def fetch_scene(bbox: str | tuple, date: str, out: str | os.PathLike[str], *, scale: str = "reflectance",
-                overwrite: bool = False, progress: bool = True, **options: Any) -> dict:
+def fetch_scene(
+    bbox: str | tuple,
+    date: str,
+    out: str | os.PathLike[str],
+    *,
+    scale: str = "reflectance",
+    overwrite: bool = False,
+    progress: bool = True,
+    **options: Any,
+) -> dict:
     """Search, load and write the scene of ``bbox`` on ``date`` to ``out`` (see the module docstring).
 
     ``options`` are :meth:`FetchRequest.parse`'s keywords (catalog, collection, dem_collection,

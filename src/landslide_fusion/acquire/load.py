@@ -60,8 +60,12 @@ def output_geobox(box: BBox, epsg: int, resolution: float) -> Any:
 
 def read_env(retries: int) -> dict[str, str]:
     """GDAL options for reads that retry transient HTTP errors (see the module docstring)."""
-    return {"GDAL_HTTP_MAX_RETRY": str(retries), "GDAL_HTTP_RETRY_DELAY": str(BACKOFF_S),
-            "GDAL_HTTP_RETRY_CODES": ",".join(map(str, RETRY_STATUS)), "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+    return {
+        "GDAL_HTTP_MAX_RETRY": str(retries),
+        "GDAL_HTTP_RETRY_DELAY": str(BACKOFF_S),
+        "GDAL_HTTP_RETRY_CODES": ",".join(map(str, RETRY_STATUS)),
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    }
 
 
 def _status(text: str, retries: int) -> str:
@@ -101,8 +105,10 @@ def reading(plan: ScenePlan, retries: int) -> Iterator[None]:
         if where is None:  # not a read of the plan's assets (e.g. writing the output): as it is
             raise
         item, key, url = where
-        raise DataError(f"STAC item {item}: asset {key!r} ({url}) cannot be read ({_status(str(e), retries)}); "
-                        "choose other dates, try again later or raise --retries") from None
+        raise DataError(
+            f"STAC item {item}: asset {key!r} ({url}) cannot be read ({_status(str(e), retries)}); "
+            "choose other dates, try again later or raise --retries"
+        ) from None
 
 
 def _one_slice(*_: Any) -> int:
@@ -113,8 +119,15 @@ def _one_slice(*_: Any) -> int:
 def _load(items: list, keys: list[str], geobox: Any, resampling: str, **kw: Any) -> Any:
     import odc.stac
 
-    return odc.stac.load(items, bands=keys, geobox=geobox, groupby=_one_slice, chunks={"x": CHUNK, "y": CHUNK},
-                         resampling=resampling, **kw).isel(time=0)
+    return odc.stac.load(
+        items,
+        bands=keys,
+        geobox=geobox,
+        groupby=_one_slice,
+        chunks={"x": CHUNK, "y": CHUNK},
+        resampling=resampling,
+        **kw,
+    ).isel(time=0)
 
 
 def load_composite(plan: ScenePlan, geobox: Any) -> Any:
@@ -128,9 +141,12 @@ def load_composite(plan: ScenePlan, geobox: Any) -> Any:
     for (_, scaling), items in plan.groups().items():
         ds = _load(items, keys + [conv.scl], geobox, "nearest", nodata=NODATA_DN, dtype="uint16")
         clear = xr.apply_ufunc(clear_mask, ds[conv.scl], dask="parallelized", output_dtypes=[bool])
-        refl = {b: xr.apply_ufunc(to_reflectance, ds[k], kwargs={"scaling": scaling}, dask="parallelized",
-                                  output_dtypes=[np.float32]).where(clear)
-                for b, k in zip(plan.bands, keys)}
+        refl = {
+            b: xr.apply_ufunc(
+                to_reflectance, ds[k], kwargs={"scaling": scaling}, dask="parallelized", output_dtypes=[np.float32]
+            ).where(clear)
+            for b, k in zip(plan.bands, keys)
+        }
         slices.append(xr.Dataset(refl))
     stack = xr.concat(slices, dim="time").chunk({"time": -1})
     return stack.median("time", skipna=True).astype(np.float32)
@@ -147,8 +163,9 @@ def offset_statistics(plan: ScenePlan, geobox: Any, band: str = "B02") -> dict[s
     coarse = geobox.zoom_out(max(1.0, max(geobox.shape) / STATS_SIDE))
     out = {}
     for p in todo:
-        ds = _load([p.item], [conv.asset(band), conv.scl], coarse, "nearest", nodata=NODATA_DN,
-                   dtype="uint16").compute(scheduler="threads")
+        ds = _load([p.item], [conv.asset(band), conv.scl], coarse, "nearest", nodata=NODATA_DN, dtype="uint16").compute(
+            scheduler="threads"
+        )
         dn, scl = ds[conv.asset(band)].values, ds[conv.scl].values
         ok = (dn != NODATA_DN) & clear_mask(scl)
         n = int(ok.sum())
@@ -164,8 +181,10 @@ def _native_geobox(items: list, key: str, geobox: Any, margin: int = 3) -> Any:
 
     grids = odc.stac.parse_item(items[0]).geoboxes([key])
     if not grids:
-        raise DataError(f"DEM item {items[0].id} declares no grid for asset {key!r} (proj:shape and "
-                        "proj:transform, or proj:bbox); choose a DEM collection that does (--dem-collection)")
+        raise DataError(
+            f"DEM item {items[0].id} declares no grid for asset {key!r} (proj:shape and "
+            "proj:transform, or proj:bbox); choose a DEM collection that does (--dem-collection)"
+        )
     tile = grids[0]
     inv = ~tile.affine
     cols, rows = zip(*(inv @ pt for pt in geobox.footprint(tile.crs, buffer=0).exterior.points))

@@ -89,29 +89,39 @@ def choose_days(items: list, max_scenes: int) -> list:
 def _warn_skipped(kind: str, skipped: Mapping[str, list[str]]) -> None:
     if skipped:
         parts = "; ".join(f"{i} (no {', '.join(m)})" for i, m in skipped.items())
-        warnings.warn(f"skipped {len(skipped)} {kind} item(s) without the assets the scene needs: {parts}",
-                      SkippedItemsWarning, stacklevel=3)
+        warnings.warn(
+            f"skipped {len(skipped)} {kind} item(s) without the assets the scene needs: {parts}",
+            SkippedItemsWarning,
+            stacklevel=3,
+        )
 
 
 def plan_scene(req: FetchRequest, found: Found, bands: tuple[str, ...]) -> ScenePlan:
     """The plan for ``bands`` (catalog names) over the items found (see the module docstring)."""
-    conv, usable, skipped = choose_convention(found.scenes, bands, req.convention,
-                                              f"{found.collection} items in {req.catalog}")
+    conv, usable, skipped = choose_convention(
+        found.scenes, bands, req.convention, f"{found.collection} items in {req.catalog}"
+    )
     dem_missing = {it.id: missing_assets(it, [conv.dem]) for it in found.dem}
     dem = [it for it in found.dem if not dem_missing[it.id]]
     if not dem:
-        raise DataError(f"no {found.dem_collection} item in {req.catalog} has the height asset {conv.dem!r} "
-                        f"({', '.join(list(dem_missing)[:3])}); pass --dem-collection")
+        raise DataError(
+            f"no {found.dem_collection} item in {req.catalog} has the height asset {conv.dem!r} "
+            f"({', '.join(list(dem_missing)[:3])}); pass --dem-collection"
+        )
     _warn_skipped(found.collection, skipped)
     _warn_skipped(found.dem_collection, {i: m for i, m in dem_missing.items() if m})
     chosen = choose_days(usable, req.max_scenes)
     if conv.signed and req.catalog == conv.url:
         chosen, dem = sign_items(chosen, conv), sign_items(dem, conv)
     keys = [conv.asset(b) for b in bands]
-    plans = tuple(ItemPlan(it, it.datetime.date().isoformat(),
-                           decide_scaling(it.id, it.properties, {k: it.assets[k].extra_fields for k in keys},
-                                          req.boa_offset))
-                  for it in chosen)
+    plans = tuple(
+        ItemPlan(
+            it,
+            it.datetime.date().isoformat(),
+            decide_scaling(it.id, it.properties, {k: it.assets[k].extra_fields for k in keys}, req.boa_offset),
+        )
+        for it in chosen
+    )
     return ScenePlan(conv, bands, plans, tuple(dem), skipped)
 
 
@@ -119,12 +129,22 @@ def check_scaling(plan: ScenePlan, below: Mapping[str, tuple[float, int]], min_c
     """Refuse, naming the items, when an item whose DNs should carry an offset has more than
     :data:`~.sentinel2.MAX_BELOW_OFFSET` of its clear blue-band DNs below it (``below``: item id ->
     (share below, clear pixels counted); items with fewer than ``min_clear`` are not judged)."""
-    bad = [(p, below[p.item.id][0]) for p in plan.items
-           if p.scaling.dn_offset > 0 and p.scaling.source != "--boa-offset" and p.item.id in below
-           and below[p.item.id][1] >= min_clear and below[p.item.id][0] > MAX_BELOW_OFFSET]
+    bad = [
+        (p, below[p.item.id][0])
+        for p in plan.items
+        if p.scaling.dn_offset > 0
+        and p.scaling.source != "--boa-offset"
+        and p.item.id in below
+        and below[p.item.id][1] >= min_clear
+        and below[p.item.id][0] > MAX_BELOW_OFFSET
+    ]
     if bad:
-        parts = "; ".join(f"{p.item.id} ({share:.0%} of clear blue DNs below {p.scaling.dn_offset:g}, "
-                          f"offset from {p.scaling.source})" for p, share in bad)
-        raise DataError(f"the metadata of {len(bad)} item(s) say their DNs carry the BOA offset but their pixels "
-                        f"do not: {parts}; the catalog's metadata are likely wrong (as in Element84/earth-search#66, "
-                        "#71): pass --boa-offset 0 to read them as harmonised, or choose other dates")
+        parts = "; ".join(
+            f"{p.item.id} ({share:.0%} of clear blue DNs below {p.scaling.dn_offset:g}, offset from {p.scaling.source})"
+            for p, share in bad
+        )
+        raise DataError(
+            f"the metadata of {len(bad)} item(s) say their DNs carry the BOA offset but their pixels "
+            f"do not: {parts}; the catalog's metadata are likely wrong (as in Element84/earth-search#66, "
+            "#71): pass --boa-offset 0 to read them as harmonised, or choose other dates"
+        )

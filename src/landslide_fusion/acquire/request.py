@@ -17,8 +17,18 @@ from dataclasses import dataclass
 
 from ..errors import DataError
 
-__all__ = ["BBox", "DateRange", "FetchRequest", "parse_bbox", "parse_dates", "utm_epsg", "box_size_km",
-           "check_box_size", "MAX_AREA_KM2", "EARTH_SEARCH_URL"]
+__all__ = [
+    "BBox",
+    "DateRange",
+    "FetchRequest",
+    "parse_bbox",
+    "parse_dates",
+    "utm_epsg",
+    "box_size_km",
+    "check_box_size",
+    "MAX_AREA_KM2",
+    "EARTH_SEARCH_URL",
+]
 
 #: Mean Earth radius (m), for the box-size estimate only.
 _EARTH_RADIUS_M = 6_371_008.8
@@ -70,7 +80,9 @@ def parse_bbox(value: str | tuple[float, float, float, float]) -> BBox:
         try:
             nums = [float(p) for p in parts]
         except ValueError:
-            raise DataError(f"bbox {value!r} must be four numbers W,S,E,N in degrees, e.g. 91.75,22.40,91.80,22.45") from None
+            raise DataError(
+                f"bbox {value!r} must be four numbers W,S,E,N in degrees, e.g. 91.75,22.40,91.80,22.45"
+            ) from None
     else:
         nums = [float(v) for v in value]
     if len(nums) != 4 or not all(math.isfinite(v) for v in nums):
@@ -126,8 +138,10 @@ def check_box_size(box: BBox, max_km2: float) -> float:
     w, h = box_size_km(box)
     area = w * h
     if area > max_km2:
-        raise DataError(f"bbox {box} covers {area:,.0f} km^2, more than the limit of {max_km2:,.0f} km^2; "
-                        "choose a smaller box or raise the limit (--max-area)")
+        raise DataError(
+            f"bbox {box} covers {area:,.0f} km^2, more than the limit of {max_km2:,.0f} km^2; "
+            "choose a smaller box or raise the limit (--max-area)"
+        )
     return area
 
 
@@ -153,10 +167,22 @@ class FetchRequest:
     boa_offset: int | None
 
     @classmethod
-    def parse(cls, bbox: str | tuple, date: str, *, catalog: str = EARTH_SEARCH_URL, collection: str | None = None,
-              dem_collection: str | None = None, convention: str | None = None, max_cloud: float | None = None,
-              max_scenes: int = 3, resolution: float = 10.0, max_area_km2: float = MAX_AREA_KM2, retries: int = 3,
-              boa_offset: int | None = None) -> "FetchRequest":
+    def parse(
+        cls,
+        bbox: str | tuple,
+        date: str,
+        *,
+        catalog: str = EARTH_SEARCH_URL,
+        collection: str | None = None,
+        dem_collection: str | None = None,
+        convention: str | None = None,
+        max_cloud: float | None = None,
+        max_scenes: int = 3,
+        resolution: float = 10.0,
+        max_area_km2: float = MAX_AREA_KM2,
+        retries: int = 3,
+        boa_offset: int | None = None,
+    ) -> "FetchRequest":
         from .catalogs import get_convention
 
         box, dates = parse_bbox(bbox), parse_dates(date)
@@ -171,5 +197,16 @@ class FetchRequest:
             raise DataError(f"retries {retries} must be between 0 and 20")
         if boa_offset is not None and not 0 <= boa_offset <= 10000:
             raise DataError(f"BOA offset {boa_offset} must be a DN between 0 and 10000 (0 or 1000 for Sentinel-2)")
-        return cls(box, dates, catalog.rstrip("/"), collection, dem_collection, convention, max_cloud, max_scenes,
-                   resolution, retries, boa_offset)
+        return cls(
+            box,
+            dates,
+            catalog.rstrip("/"),
+            collection,
+            dem_collection,
+            convention,
+            max_cloud,
+            max_scenes,
+            resolution,
+            retries,
+            boa_offset,
+        )

@@ -22,8 +22,16 @@ from typing import Any
 from ..errors import DataError
 from .request import DateRange, FetchRequest
 
-__all__ = ["RETRY_STATUS", "BACKOFF_S", "Found", "retry_policy", "open_catalog", "search_collection", "closest_dates",
-           "find_items"]
+__all__ = [
+    "RETRY_STATUS",
+    "BACKOFF_S",
+    "Found",
+    "retry_policy",
+    "open_catalog",
+    "search_collection",
+    "closest_dates",
+    "find_items",
+]
 
 #: HTTP statuses retried (rate limit, server error, bad gateway, unavailable, gateway timeout).
 RETRY_STATUS = (429, 500, 502, 503, 504)
@@ -51,8 +59,16 @@ def retry_policy(retries: int) -> Any:
     """urllib3 ``Retry``: ``retries`` attempts on :data:`RETRY_STATUS` and connection errors, any method."""
     from urllib3 import Retry
 
-    return Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=BACKOFF_S,
-                 status_forcelist=RETRY_STATUS, allowed_methods=None, raise_on_status=True)
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=BACKOFF_S,
+        status_forcelist=RETRY_STATUS,
+        allowed_methods=None,
+        raise_on_status=True,
+    )
 
 
 def open_catalog(url: str, retries: int) -> Any:
@@ -64,19 +80,24 @@ def open_catalog(url: str, retries: int) -> Any:
     try:
         return pystac_client.Client.open(url, stac_io=StacApiIO(max_retries=retry_policy(retries), timeout=30))
     except Exception as e:  # requests' connection and retry errors, JSON errors, HTTP errors
-        raise DataError(f"STAC catalog {url} cannot be reached ({_reason(e)}); check the URL and the network "
-                        "or pass --catalog") from None
+        raise DataError(
+            f"STAC catalog {url} cannot be reached ({_reason(e)}); check the URL and the network or pass --catalog"
+        ) from None
 
 
-def search_collection(client: Any, url: str, collection: str, req: FetchRequest, when: str | None = None,
-                      limit: int = 500) -> list:
+def search_collection(
+    client: Any, url: str, collection: str, req: FetchRequest, when: str | None = None, limit: int = 500
+) -> list:
     """Every item of ``collection`` over the request's box (in ``when``, cloud cover <= ``max_cloud``)."""
     try:
-        items = list(client.search(collections=[collection], bbox=req.box.as_tuple(), datetime=when,
-                                   max_items=limit).items())
+        items = list(
+            client.search(collections=[collection], bbox=req.box.as_tuple(), datetime=when, max_items=limit).items()
+        )
     except Exception as e:
-        raise DataError(f"STAC search of {url} (collection {collection}) failed after {req.retries} "
-                        f"retries ({_reason(e)}); try again later or raise --retries") from None
+        raise DataError(
+            f"STAC search of {url} (collection {collection}) failed after {req.retries} "
+            f"retries ({_reason(e)}); try again later or raise --retries"
+        ) from None
     if req.max_cloud is None or when is None:
         return items
     return [it for it in items if float(it.properties.get("eo:cloud_cover", 0.0)) <= req.max_cloud]
@@ -84,8 +105,10 @@ def search_collection(client: Any, url: str, collection: str, req: FetchRequest,
 
 def closest_dates(items: list, dates: DateRange, n: int = 5) -> list[str]:
     """Up to ``n`` distinct acquisition days of ``items``, closest to ``dates`` first."""
-    days = sorted({it.datetime.date() for it in items if it.datetime is not None},
-                  key=lambda d: min(abs((d - dates.start).days), abs((d - dates.end).days)))
+    days = sorted(
+        {it.datetime.date() for it in items if it.datetime is not None},
+        key=lambda d: min(abs((d - dates.start).days), abs((d - dates.end).days)),
+    )
     return [d.isoformat() for d in days[:n]]
 
 

@@ -52,8 +52,19 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["QUANTIFICATION", "BOA_OFFSET", "MASKED_SCL", "B10_FILL", "NODATA_DN", "MAX_BELOW_OFFSET", "Scaling",
-           "decide_scaling", "baseline", "to_reflectance", "clear_mask"]
+__all__ = [
+    "QUANTIFICATION",
+    "BOA_OFFSET",
+    "MASKED_SCL",
+    "B10_FILL",
+    "NODATA_DN",
+    "MAX_BELOW_OFFSET",
+    "Scaling",
+    "decide_scaling",
+    "baseline",
+    "to_reflectance",
+    "clear_mask",
+]
 
 QUANTIFICATION = 10000.0
 BOA_OFFSET = 1000
@@ -100,13 +111,16 @@ def _declared(item_id: str, bands: Mapping[str, Mapping[str, Any]]) -> tuple[flo
             found.setdefault((float(rb.get("scale", 1 / QUANTIFICATION)), float(rb.get("offset", 0.0))), []).append(key)
     if len(found) > 1:
         parts = "; ".join(f"{', '.join(k)}: scale {s:g} offset {o:g}" for (s, o), k in found.items())
-        raise DataError(f"STAC item {item_id}: its band assets declare different raster:bands scaling ({parts}); "
-                        "one composite needs one scaling per item: pass --boa-offset to set the offset")
+        raise DataError(
+            f"STAC item {item_id}: its band assets declare different raster:bands scaling ({parts}); "
+            "one composite needs one scaling per item: pass --boa-offset to set the offset"
+        )
     return next(iter(found), None)
 
 
-def decide_scaling(item_id: str, properties: Mapping[str, Any], bands: Mapping[str, Mapping[str, Any]],
-                   override: int | None = None) -> Scaling:
+def decide_scaling(
+    item_id: str, properties: Mapping[str, Any], bands: Mapping[str, Mapping[str, Any]], override: int | None = None
+) -> Scaling:
     """The item's scaling from its own metadata (see the module docstring); ``bands`` are the
     band assets' fields (``raster:bands``). Raises naming the item when its metadata contradict."""
     declared = _declared(item_id, bands)
@@ -122,9 +136,11 @@ def decide_scaling(item_id: str, properties: Mapping[str, Any], bands: Mapping[s
     if declared is not None:
         dn_offset = -declared[1] / declared[0] if declared[0] else math.nan
         if rule is not None and not math.isclose(dn_offset, rule, abs_tol=0.5):
-            raise DataError(f"STAC item {item_id}: raster:bands offset {declared[1]:g} (DN offset {dn_offset:g}) "
-                            f"contradicts s2:processing_baseline {base:05.2f} (DN offset {rule}); the catalog's "
-                            "metadata disagree: pass --boa-offset with the offset its DNs carry")
+            raise DataError(
+                f"STAC item {item_id}: raster:bands offset {declared[1]:g} (DN offset {dn_offset:g}) "
+                f"contradicts s2:processing_baseline {base:05.2f} (DN offset {rule}); the catalog's "
+                "metadata disagree: pass --boa-offset with the offset its DNs carry"
+            )
         return Scaling(scale, dn_offset, "raster:bands")
     if rule is not None:
         return Scaling(scale, float(rule), f"s2:processing_baseline {base:05.2f}")

@@ -2,14 +2,17 @@
 
 from ..lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    ".compare": ["CompareResult", "compare_fusion", "mcnemar"],
-    ".config": ["FusionConfig"],
-    ".crosscheck": ["CrossCheckFusion"],
-    ".descriptors": ["describe_samples", "image_descriptors"],
-    ".join": ["join_regions"],
-    "..regions": ["region_stats"],
-    ".methods": ["create_method", "get_method", "list_methods", "method_from_dict", "register_method"],
-    ".risk": ["risk_classes"],
-    ".stacking": ["IMAGE_FEATURES", "TABULAR_COLUMN", "StackingFusion"],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        ".compare": ["CompareResult", "compare_fusion", "mcnemar"],
+        ".config": ["FusionConfig"],
+        ".crosscheck": ["CrossCheckFusion"],
+        ".descriptors": ["describe_samples", "image_descriptors"],
+        ".join": ["join_regions"],
+        "..regions": ["region_stats"],
+        ".methods": ["create_method", "get_method", "list_methods", "method_from_dict", "register_method"],
+        ".risk": ["risk_classes"],
+        ".stacking": ["IMAGE_FEATURES", "TABULAR_COLUMN", "StackingFusion"],
+    },
+)

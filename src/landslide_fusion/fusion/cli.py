@@ -14,34 +14,62 @@ from .names import ON_MISSING
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Fuse the image and tabular views of each region into one decision and a risk score.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Fuse the image and tabular views of each region into one decision and a risk score.", no_args_is_help=True
+)
 
-ImageOption = typer.Option(..., "--image", help="Region statistics: predictions.csv of 'segment predict' or "
-                                                "oof_stats.csv of 'segment train --folds K'.")
-TabularOption = typer.Option(..., "--tabular", help="Tabular scores (id, probability): oof.csv of 'tabular train' "
-                                                    "or the output of 'tabular predict'.")
+ImageOption = typer.Option(
+    ...,
+    "--image",
+    help="Region statistics: predictions.csv of 'segment predict' or oof_stats.csv of 'segment train --folds K'.",
+)
+TabularOption = typer.Option(
+    ...,
+    "--tabular",
+    help="Tabular scores (id, probability): oof.csv of 'tabular train' or the output of 'tabular predict'.",
+)
 
 
 OnMissing = choices("OnMissing", ON_MISSING)
 
 
-SetOption = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
-                         help="Override a config value, e.g. --set stacking.C=0.5 or "
-                              "--set 'crosscheck.policy=\"both\"' (repeatable; see configs/fusion.toml).")
+SetOption = typer.Option(
+    [],
+    "--set",
+    "-s",
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set stacking.C=0.5 or "
+    "--set 'crosscheck.policy=\"both\"' (repeatable; see configs/fusion.toml).",
+)
 OnMissingOption = typer.Option(None, help="Ids on one side only: error, or drop them (listed).")
-AllowMismatchOption = typer.Option(False, "--allow-mismatch",
-                                   help="Warn instead of refusing when the inputs come from other models than the "
-                                        "fusion was trained on (see provenance.json).")
+AllowMismatchOption = typer.Option(
+    False,
+    "--allow-mismatch",
+    help="Warn instead of refusing when the inputs come from other models than the "
+    "fusion was trained on (see provenance.json).",
+)
 
 
-def _config(config: Path | None, set_: list[str], method: str | None = None, folds: int | None = None,
-            on_missing: OnMissing | None = None, landslide_free_share: float | None = None):
+def _config(
+    config: Path | None,
+    set_: list[str],
+    method: str | None = None,
+    folds: int | None = None,
+    on_missing: OnMissing | None = None,
+    landslide_free_share: float | None = None,
+):
     from .config import FusionConfig
 
-    values = {k: v for k, v in (("method", method), ("folds", folds),
-                                ("on_missing", on_missing.value if on_missing else None),
-                                ("landslide_free_share", landslide_free_share)) if v is not None}
+    values = {
+        k: v
+        for k, v in (
+            ("method", method),
+            ("folds", folds),
+            ("on_missing", on_missing.value if on_missing else None),
+            ("landslide_free_share", landslide_free_share),
+        )
+        if v is not None
+    }
     return load_config(FusionConfig, config, set_, values)
 
 
@@ -52,20 +80,28 @@ def _notes(r: dict) -> str:
 def _fmt(mean: dict, std: dict) -> str:
     from .compare import METHODS
 
-    return "\n".join(f"  {m:<8} ROC-AUC {mean[m]['roc_auc']:.3f} ± {std[m]['roc_auc']:.3f}   "
-                     f"PR-AUC {mean[m]['pr_auc']:.3f} ± {std[m]['pr_auc']:.3f}   F1 {mean[m]['f1']:.3f} ± {std[m]['f1']:.3f}"
-                     for m in METHODS)
+    return "\n".join(
+        f"  {m:<8} ROC-AUC {mean[m]['roc_auc']:.3f} ± {std[m]['roc_auc']:.3f}   "
+        f"PR-AUC {mean[m]['pr_auc']:.3f} ± {std[m]['pr_auc']:.3f}   F1 {mean[m]['f1']:.3f} ± {std[m]['f1']:.3f}"
+        for m in METHODS
+    )
 
 
-@app.command("train", epilog=example(
-    "landslide fuse train --image runs/segcv/oof_stats.csv --tabular runs/tab/oof.csv -o runs/fusion"))
+@app.command(
+    "train",
+    epilog=example("landslide fuse train --image runs/segcv/oof_stats.csv --tabular runs/tab/oof.csv -o runs/fusion"),
+)
 @user_errors
 def train(
     image: Path = ImageOption,
     tabular: Path = TabularOption,
     out: Path = typer.Option(..., "--out", "-o", help="Fusion folder to create."),
-    method: str = typer.Option(None, parser=registered("fusion method", list_methods), metavar="METHOD",
-                               help="A registered fusion method, e.g. stacking (default: the config's)."),
+    method: str = typer.Option(
+        None,
+        parser=registered("fusion method", list_methods),
+        metavar="METHOD",
+        help="A registered fusion method, e.g. stacking (default: the config's).",
+    ),
     folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
     on_missing: OnMissing = OnMissingOption,
     landslide_free_share: float = ShareOption,
@@ -80,12 +116,17 @@ def train(
     cfg = _config(config, set_, method, folds, on_missing, landslide_free_share)
     r = train_fusion(image, tabular, cfg, out, overwrite=overwrite, progress=not as_json)
     c = r["compare"]
-    emit(r, as_json, f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
-         f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
-         f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
-         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
-         + _decision_text(r["landslide_free_share"], r["decision"]) + "\n"
-         f"inputs from: {_sources(r['sources'])} (provenance.json)" + _notes(r))
+    emit(
+        r,
+        as_json,
+        f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
+        f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
+        f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
+        f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
+        + _decision_text(r["landslide_free_share"], r["decision"])
+        + "\n"
+        f"inputs from: {_sources(r['sources'])} (provenance.json)" + _notes(r),
+    )
 
 
 def _mix(share: float | None) -> str:
@@ -94,28 +135,39 @@ def _mix(share: float | None) -> str:
 
 def _decision_text(share: float | None, d: dict) -> str:
     """The decision made for the prior, and what it is expected to give on unseen regions."""
-    text = (f"decisions for {_mix(share)}: landslide where the risk reaches {d['risk_threshold']:.3f}; fused masks: "
-            f"pixels >= {d['mask_threshold']:.2f} in those regions")
+    text = (
+        f"decisions for {_mix(share)}: landslide where the risk reaches {d['risk_threshold']:.3f}; fused masks: "
+        f"pixels >= {d['mask_threshold']:.2f} in those regions"
+    )
     reg, px = d["expected"].get("regions", {}), d["expected"].get("pixels") or {}
     if reg:
-        text += (f"\n  expected on unseen regions at that mix: region precision {reg['precision']:.3f}  "
-                 f"recall {reg['recall']:.3f}  F1 {reg['f1']:.3f}  PR-AUC {reg['pr_auc']:.3f}")
+        text += (
+            f"\n  expected on unseen regions at that mix: region precision {reg['precision']:.3f}  "
+            f"recall {reg['recall']:.3f}  F1 {reg['f1']:.3f}  PR-AUC {reg['pr_auc']:.3f}"
+        )
     if px:
-        text += (f"\n  fused masks (cross-fitted, {px['folds']} folds): pixel F1 {px['f1']:.3f}  "
-                 f"precision {px['precision']:.3f}  recall {px['recall']:.3f}")
+        text += (
+            f"\n  fused masks (cross-fitted, {px['folds']} folds): pixel F1 {px['f1']:.3f}  "
+            f"precision {px['precision']:.3f}  recall {px['recall']:.3f}"
+        )
     return text
 
 
 def _sources(sources: dict) -> str:
     from .provenance import describe_source
 
-    return "; ".join(f"{side}: {describe_source(rec) if rec else 'unknown (no provenance found)'}"
-                     for side, rec in sources.items())
+    return "; ".join(
+        f"{side}: {describe_source(rec) if rec else 'unknown (no provenance found)'}" for side, rec in sources.items()
+    )
 
 
-@app.command("predict", epilog=example(
-    "landslide fuse predict --fusion runs/fusion --image runs/pred/predictions.csv --tabular runs/scores.csv "
-    "-o runs/risk"))
+@app.command(
+    "predict",
+    epilog=example(
+        "landslide fuse predict --fusion runs/fusion --image runs/pred/predictions.csv --tabular runs/scores.csv "
+        "-o runs/risk"
+    ),
+)
 @user_errors
 def predict(
     fusion: Path = typer.Option(..., help="Fusion folder from 'fuse train'."),
@@ -131,32 +183,52 @@ def predict(
     """Risk score, risk class and decision per region, and the regions where the models disagree."""
     from .run import predict_fusion
 
-    r = predict_fusion(fusion, image, tabular, out, landslide_free_share=landslide_free_share, overwrite=overwrite,
-                       on_missing=on_missing.value if on_missing else None, allow_mismatch=allow_mismatch)
+    r = predict_fusion(
+        fusion,
+        image,
+        tabular,
+        out,
+        landslide_free_share=landslide_free_share,
+        overwrite=overwrite,
+        on_missing=on_missing.value if on_missing else None,
+        allow_mismatch=allow_mismatch,
+    )
     emit(r, as_json, _risk_text(r))
 
 
 def _risk_text(r: dict) -> str:
     classes = ", ".join(f"{k} {v}" for k, v in r["risk_classes"].items())
     review = f", {r['review']} kept for review" if r.get("review") else ""
-    return (f"{r['regions']} regions: {r['landslide']} landslide{review}; risk classes: {classes}; "
-            f"{r['disagreements']} disagreements\n{_decision_text(r['decision']['landslide_free_share'], r['decision'])}"
-            + _evaluation_text(r.get("evaluation")) + f"\nwritten: {', '.join(r['files'])}" + _notes(r))
+    return (
+        f"{r['regions']} regions: {r['landslide']} landslide{review}; risk classes: {classes}; "
+        f"{r['disagreements']} disagreements\n{_decision_text(r['decision']['landslide_free_share'], r['decision'])}"
+        + _evaluation_text(r.get("evaluation"))
+        + f"\nwritten: {', '.join(r['files'])}"
+        + _notes(r)
+    )
 
 
 def _evaluation_text(e: dict | None) -> str:
     if not e:
         return ""
-    text = (f"\nfused masks of the {e['n_images']} labelled images, as written (native size): F1 {e['f1']:.4f}  "
-            f"precision {e['precision']:.4f}  recall {e['recall']:.4f}  IoU {e['iou']:.4f}")
+    text = (
+        f"\nfused masks of the {e['n_images']} labelled images, as written (native size): F1 {e['f1']:.4f}  "
+        f"precision {e['precision']:.4f}  recall {e['recall']:.4f}  IoU {e['iou']:.4f}"
+    )
     if (at := e.get("at_prior")) is not None:
-        text += (f"\n  expected at {_mix(at['landslide_free_share'])}: F1 {at['f1']:.4f}  precision "
-                 f"{at['precision']:.4f}  recall {at['recall']:.4f}")
+        text += (
+            f"\n  expected at {_mix(at['landslide_free_share'])}: F1 {at['f1']:.4f}  precision "
+            f"{at['precision']:.4f}  recall {at['recall']:.4f}"
+        )
     return text
 
 
-@app.command("compare", epilog=example(
-    "landslide fuse compare --image runs/segcv/oof_stats.csv --tabular runs/tab/oof.csv -o runs/compare"))
+@app.command(
+    "compare",
+    epilog=example(
+        "landslide fuse compare --image runs/segcv/oof_stats.csv --tabular runs/tab/oof.csv -o runs/compare"
+    ),
+)
 @user_errors
 def compare(
     image: Path = ImageOption,
@@ -173,12 +245,18 @@ def compare(
     from .run import compare_regions
 
     r = compare_regions(image, tabular, _config(config, set_, None, folds, on_missing), out, overwrite=overwrite)
-    emit(r, as_json, f"{r['regions']} regions ({r['positives']} landslide)\n{r['text']}\nchart: {r['chart']}" + _notes(r))
+    emit(
+        r, as_json, f"{r['regions']} regions ({r['positives']} landslide)\n{r['text']}\nchart: {r['chart']}" + _notes(r)
+    )
 
 
-@app.command("score", epilog=example(
-    "landslide fuse score --fusion runs/fusion --run runs/seg --tabular runs/tab --data runs/new "
-    "--table runs/new/regions.csv -o runs/risk-new"))
+@app.command(
+    "score",
+    epilog=example(
+        "landslide fuse score --fusion runs/fusion --run runs/seg --tabular runs/tab --data runs/new "
+        "--table runs/new/regions.csv -o runs/risk-new"
+    ),
+)
 @user_errors
 def score(
     fusion: Path = typer.Option(..., help="Fusion folder from 'fuse train'."),
@@ -188,8 +266,9 @@ def score(
     data: Path = typer.Option(None, help="Patches: images of the regions (Landslide4Sense or image folder)."),
     scene: Path = typer.Option(None, help="Map: a scene (GeoTIFF) covering the regions."),
     regions: Path = typer.Option(None, help="Map: region polygons (GeoJSON) with an id and the tabular features."),
-    table: Path = typer.Option(None, help="Region table for the tabular model (default: descriptors of the images, "
-                                          "or the region properties)."),
+    table: Path = typer.Option(
+        None, help="Region table for the tabular model (default: descriptors of the images, or the region properties)."
+    ),
     split: str = typer.Option(None, help="Split list of an image folder."),
     band_map: str = typer.Option(None, help="Map: model band <- scene band number or name (segment predict --help)."),
     on_missing: OnMissing = OnMissingOption,
@@ -203,15 +282,27 @@ def score(
     from .run import score_regions
 
     bm = comma_list(band_map)
-    r = score_regions(fusion, run, tabular, out, data=data, table=table, split=split, scene=scene, regions=regions,
-                      band_map=bm, landslide_free_share=landslide_free_share, overwrite=overwrite,
-                      on_missing=on_missing.value if on_missing else None, allow_mismatch=allow_mismatch,
-                      progress=not as_json)
+    r = score_regions(
+        fusion,
+        run,
+        tabular,
+        out,
+        data=data,
+        table=table,
+        split=split,
+        scene=scene,
+        regions=regions,
+        band_map=bm,
+        landslide_free_share=landslide_free_share,
+        overwrite=overwrite,
+        on_missing=on_missing.value if on_missing else None,
+        allow_mismatch=allow_mismatch,
+        progress=not as_json,
+    )
     emit(r, as_json, _risk_text(r))
 
 
-@app.command("describe", epilog=example(
-    "landslide fuse describe runs/new -o runs/desc.csv"))
+@app.command("describe", epilog=example("landslide fuse describe runs/new -o runs/desc.csv"))
 @user_errors
 def describe(
     data: Path = typer.Argument(..., help="Images (Landslide4Sense or image folder)."),

@@ -63,18 +63,30 @@ class CompareResult:
     def text(self) -> str:
         lines = [f"{'method':<8} {'ROC-AUC':>15} {'PR-AUC':>15} {'F1':>15}"]
         for m in METHODS:
-            lines.append(f"{m:<8} " + " ".join(f"{self.mean[m][k]:>7.3f} ± {self.std[m][k]:.3f}" for k in ("roc_auc", "pr_auc", "f1")))
+            lines.append(
+                f"{m:<8} "
+                + " ".join(f"{self.mean[m][k]:>7.3f} ± {self.std[m][k]:.3f}" for k in ("roc_auc", "pr_auc", "f1"))
+            )
         a = self.agreement
-        lines.append(f"tabular vs image decisions: Cohen's kappa {a['kappa_tabular_image']:.3f}; "
-                     f"McNemar p = {a['mcnemar']['tabular_vs_image']['p_value']:.3g} (tabular vs image), "
-                     f"{a['mcnemar']['fused_vs_tabular']['p_value']:.3g} (fused vs tabular), "
-                     f"{a['mcnemar']['fused_vs_image']['p_value']:.3g} (fused vs image)")
+        lines.append(
+            f"tabular vs image decisions: Cohen's kappa {a['kappa_tabular_image']:.3f}; "
+            f"McNemar p = {a['mcnemar']['tabular_vs_image']['p_value']:.3g} (tabular vs image), "
+            f"{a['mcnemar']['fused_vs_tabular']['p_value']:.3g} (fused vs tabular), "
+            f"{a['mcnemar']['fused_vs_image']['p_value']:.3g} (fused vs image)"
+        )
         return "\n".join(lines)
 
 
 def compare_fusion(
-    frame: pd.DataFrame, y, *, image_columns: tuple[str, ...] = IMAGE_FEATURES, tabular_column: str = TABULAR_COLUMN,
-    folds: int = 5, stacker: StackingFusion | None = None, random_state: int = 0, progress: bool = False,
+    frame: pd.DataFrame,
+    y,
+    *,
+    image_columns: tuple[str, ...] = IMAGE_FEATURES,
+    tabular_column: str = TABULAR_COLUMN,
+    folds: int = 5,
+    stacker: StackingFusion | None = None,
+    random_state: int = 0,
+    progress: bool = False,
 ) -> CompareResult:
     """Cross-validate tabular-only, image-only and fused detection over the regions of ``frame``
     (``progress`` shows the folds)."""
@@ -107,10 +119,15 @@ def compare_fusion(
     agreement = {
         "kappa_tabular_image": float(cohen_kappa_score(d["tabular"], d["image"])),
         "disagreements": int(np.sum(d["tabular"] != d["image"])),
-        "mcnemar": {f"{a}_vs_{b}": mcnemar(y, d[a], d[b]) for a, b in (("tabular", "image"), ("fused", "tabular"), ("fused", "image"))},
+        "mcnemar": {
+            f"{a}_vs_{b}": mcnemar(y, d[a], d[b])
+            for a, b in (("tabular", "image"), ("fused", "tabular"), ("fused", "image"))
+        },
     }
-    oof = pd.DataFrame({"fold": fold_of, "label": y, **{f"p_{m}": p[m] for m in METHODS},
-                        **{f"landslide_{m}": d[m] for m in METHODS}}, index=frame.index)
+    oof = pd.DataFrame(
+        {"fold": fold_of, "label": y, **{f"p_{m}": p[m] for m in METHODS}, **{f"landslide_{m}": d[m] for m in METHODS}},
+        index=frame.index,
+    )
     return CompareResult(per_fold, mean, std, agreement, oof)
 
 
@@ -127,8 +144,14 @@ def compare_chart(result: CompareResult, path: str | os.PathLike[str]) -> Path:
     keys = ("roc_auc", "pr_auc", "f1")
     xs = np.arange(len(keys))
     for j, m in enumerate(METHODS):
-        ax1.bar(xs + (j - 1) * 0.26, [result.mean[m][k] for k in keys], 0.26, yerr=[result.std[m][k] for k in keys],
-                capsize=3, label=m)
+        ax1.bar(
+            xs + (j - 1) * 0.26,
+            [result.mean[m][k] for k in keys],
+            0.26,
+            yerr=[result.std[m][k] for k in keys],
+            capsize=3,
+            label=m,
+        )
     ax1.set_xticks(xs, ["ROC-AUC", "PR-AUC", "F1"])
     ax1.set_ylim(0, 1.05)
     ax1.set_title(f"{len(result.per_fold)}-fold CV over regions (mean ± std)")

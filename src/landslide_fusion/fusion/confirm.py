@@ -41,16 +41,25 @@ def region_status(table: pd.DataFrame, review_disagreements: bool) -> pd.Series:
     return pd.Series(status, index=table.index, name="status")
 
 
-def confirm_image(probability: np.ndarray, valid: np.ndarray, keep: bool, threshold: float, opening: int = 0,
-                  closing: int = 0) -> np.ndarray:
+def confirm_image(
+    probability: np.ndarray, valid: np.ndarray, keep: bool, threshold: float, opening: int = 0, closing: int = 0
+) -> np.ndarray:
     """The fused 0/1 mask (uint8) of one image-region (module docstring)."""
     if not keep:
         return np.zeros(probability.shape, np.uint8)
     return landslide_mask(probability, threshold, opening, closing, valid)
 
 
-def confirm_scene(probability: str | os.PathLike[str], regions: pd.DataFrame, threshold: float, out_mask: Path,
-                  out_polygons: Path, *, opening: int = 0, closing: int = 0) -> dict:
+def confirm_scene(
+    probability: str | os.PathLike[str],
+    regions: pd.DataFrame,
+    threshold: float,
+    out_mask: Path,
+    out_polygons: Path,
+    *,
+    opening: int = 0,
+    closing: int = 0,
+) -> dict:
     """Write the fused mask raster and polygons of a scene (module docstring).
 
     ``regions`` is a risk table indexed by region id with a ``geometry`` column (GeoJSON dicts in
@@ -69,6 +78,7 @@ def confirm_scene(probability: str | os.PathLike[str], regions: pd.DataFrame, th
                 p = src.read(1, window=win)
                 dst.write(np.where(np.isfinite(p), 0, 255).astype(np.uint8), 1, window=win)
         with rasterio.open(out_mask, "r+") as dst:
+
             def features() -> Iterator[tuple[dict, dict]]:
                 for rid, row in kept.iterrows():
                     win = region_window(src, row["geometry"], halo)
@@ -114,5 +124,12 @@ def _polygons(src, win, mask: np.ndarray) -> Iterator[tuple[dict, dict]]:
     for geom, value in shapes(labels.astype(np.int32), mask=mask, connectivity=8, transform=src.window_transform(win)):
         k = int(value)
         area = area_m2(geom)
-        yield {"area_m2": area, "area_ha": None if area is None else area / 1e4, "pixels": int(counts[k]),
-               "mean_probability": float(sums[k] / counts[k])}, geom
+        yield (
+            {
+                "area_m2": area,
+                "area_ha": None if area is None else area / 1e4,
+                "pixels": int(counts[k]),
+                "mean_probability": float(sums[k] / counts[k]),
+            },
+            geom,
+        )

@@ -39,9 +39,16 @@ POLICIES = ("both", "either", "weighted")
 class CrossCheckFusion(ClassifierMixin, BaseEstimator):
     """Agreement-based fusion of a tabular probability and an image score (see the module docstring)."""
 
-    def __init__(self, policy: str = "weighted", weight: float = 0.5, tabular_column: str = TABULAR_COLUMN,
-                 image_column: str = "max_probability", tabular_threshold: float | None = None,
-                 image_threshold: float | None = None, threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        policy: str = "weighted",
+        weight: float = 0.5,
+        tabular_column: str = TABULAR_COLUMN,
+        image_column: str = "max_probability",
+        tabular_threshold: float | None = None,
+        image_threshold: float | None = None,
+        threshold: float | None = None,
+    ) -> None:
         self.policy = policy
         self.weight = weight
         self.tabular_column = tabular_column
@@ -61,7 +68,10 @@ class CrossCheckFusion(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         require_columns(X, [self.tabular_column, self.image_column], "fusion input")
-        return (pd.to_numeric(X[self.tabular_column]).to_numpy(float), pd.to_numeric(X[self.image_column]).to_numpy(float))
+        return (
+            pd.to_numeric(X[self.tabular_column]).to_numpy(float),
+            pd.to_numeric(X[self.image_column]).to_numpy(float),
+        )
 
     def _combine(self, pt: np.ndarray, pi: np.ndarray) -> np.ndarray:
         if self.policy == "both":
@@ -76,15 +86,26 @@ class CrossCheckFusion(ClassifierMixin, BaseEstimator):
         if not 0.0 <= self.weight <= 1.0:
             raise ConfigError(f"weight {self.weight} is outside [0, 1]; it is the tabular model's share")
         pt, pi = self._scores(X)
-        needs = [n for n, v in (("tabular_threshold", self.tabular_threshold), ("image_threshold", self.image_threshold),
-                                ("threshold", self.threshold if self.policy == "weighted" else 0.0)) if v is None]
+        needs = [
+            n
+            for n, v in (
+                ("tabular_threshold", self.tabular_threshold),
+                ("image_threshold", self.image_threshold),
+                ("threshold", self.threshold if self.policy == "weighted" else 0.0),
+            )
+            if v is None
+        ]
         if needs and y is None:
             raise ConfigError(f"cross-check needs labels to tune {', '.join(needs)}; pass y or set them")
         y = None if y is None else binary_labels(y, "fusion labels")
-        self.tabular_threshold_ = self.tabular_threshold if self.tabular_threshold is not None else choose_threshold(y, pt)
+        self.tabular_threshold_ = (
+            self.tabular_threshold if self.tabular_threshold is not None else choose_threshold(y, pt)
+        )
         self.image_threshold_ = self.image_threshold if self.image_threshold is not None else choose_threshold(y, pi)
         if self.policy == "weighted":
-            self.threshold_ = self.threshold if self.threshold is not None else choose_threshold(y, self._combine(pt, pi))
+            self.threshold_ = (
+                self.threshold if self.threshold is not None else choose_threshold(y, self._combine(pt, pi))
+            )
         else:
             self.threshold_ = float("nan")
         self.classes_ = np.array([0, 1])
@@ -118,9 +139,18 @@ class CrossCheckFusion(ClassifierMixin, BaseEstimator):
         """Per region: both scores, both votes, ``agree``, the fused decision and score (index kept)."""
         pt, pi = self._scores(X)
         dt, di = self.votes(X)
-        return pd.DataFrame({"tabular_probability": pt, "image_score": pi, "tabular_vote": dt, "image_vote": di,
-                             "agree": (dt == di).astype(int), "fused_score": self.predict_proba(X)[:, 1],
-                             "landslide": self.predict(X)}, index=X.index)
+        return pd.DataFrame(
+            {
+                "tabular_probability": pt,
+                "image_score": pi,
+                "tabular_vote": dt,
+                "image_vote": di,
+                "agree": (dt == di).astype(int),
+                "fused_score": self.predict_proba(X)[:, 1],
+                "landslide": self.predict(X),
+            },
+            index=X.index,
+        )
 
     def disagreements(self, X: pd.DataFrame) -> pd.DataFrame:
         """The rows of :meth:`report` where the two models disagree, most confident conflicts first."""
@@ -130,8 +160,13 @@ class CrossCheckFusion(ClassifierMixin, BaseEstimator):
 
     def to_dict(self) -> dict:
         self._check()
-        return {"method": self.name, "params": self.get_params(), "tabular_threshold": self.tabular_threshold_,
-                "image_threshold": self.image_threshold_, "threshold": self.threshold_}
+        return {
+            "method": self.name,
+            "params": self.get_params(),
+            "tabular_threshold": self.tabular_threshold_,
+            "image_threshold": self.image_threshold_,
+            "threshold": self.threshold_,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "CrossCheckFusion":

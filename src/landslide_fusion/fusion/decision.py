@@ -76,9 +76,19 @@ class DecisionRule:
         self.trained_share = self.curve.trained_share if self.calibrated else None
 
     @classmethod
-    def fit(cls, y: np.ndarray, probability: np.ndarray, ids: list[str], *, edges: tuple[float, ...],
-            mask_threshold: float, calibrated: bool = True, rule: str = "f1", target_recall: float = 0.9,
-            sweep: PostSweep | None = None) -> "DecisionRule":
+    def fit(
+        cls,
+        y: np.ndarray,
+        probability: np.ndarray,
+        ids: list[str],
+        *,
+        edges: tuple[float, ...],
+        mask_threshold: float,
+        calibrated: bool = True,
+        rule: str = "f1",
+        target_recall: float = 0.9,
+        sweep: PostSweep | None = None,
+    ) -> "DecisionRule":
         """From held-out fused probabilities of labelled regions ``ids``; ``sweep`` (image-side
         mask counts) is used for the regions it shares with ``ids`` when it covers them all."""
         curve = OperatingCurve.from_scores(y, probability)
@@ -125,10 +135,12 @@ class DecisionRule:
         expected = {"regions": {**self.curve.expected(cut, share), "pr_auc": self._pr_auc(share)}, "pixels": expected}
         note = None
         if better:
-            note = (f"the best decision threshold for a landslide-free share of {share} would be a risk of "
-                    f"{float(self.risk(best_cut, share)):.4g}, outside the moderate risk class {self.edges[0]} - "
-                    f"{self.edges[1]}; {float(self.risk(cut, share)):.4g} is used, so decisions and classes agree "
-                    "(the training regions may be too few or too easily separated to place it)")
+            note = (
+                f"the best decision threshold for a landslide-free share of {share} would be a risk of "
+                f"{float(self.risk(best_cut, share)):.4g}, outside the moderate risk class {self.edges[0]} - "
+                f"{self.edges[1]}; {float(self.risk(cut, share)):.4g} is used, so decisions and classes agree "
+                "(the training regions may be too few or too easily separated to place it)"
+            )
         return Decision(share, float(cut), float(self.risk(cut, share)), float(mask_threshold), expected, note)
 
     def _joint(self, share: float | None, cuts: np.ndarray) -> tuple[float, float, float]:
@@ -145,8 +157,14 @@ class DecisionRule:
         return float((precision * recall_steps).sum())
 
     def to_dict(self) -> dict:
-        return {"curve": self.curve.to_dict(), "edges": list(self.edges), "mask_threshold": self.mask_threshold,
-                "calibrated": self.calibrated, "rule": self.rule, "target_recall": self.target_recall}
+        return {
+            "curve": self.curve.to_dict(),
+            "edges": list(self.edges),
+            "mask_threshold": self.mask_threshold,
+            "calibrated": self.calibrated,
+            "rule": self.rule,
+            "target_recall": self.target_recall,
+        }
 
     def sweep_frame(self) -> pd.DataFrame | None:
         """The image-side sweep with each region's held-out fused probability (``fused``), or None."""
@@ -161,8 +179,16 @@ class DecisionRule:
         if sweep_frame is not None:
             sweep = PostSweep.from_frame(sweep_frame)
             scores = sweep_frame.groupby("id", sort=False)["fused"].first().reindex(sweep.ids).to_numpy(float)
-        return cls(OperatingCurve.from_dict(d["curve"]), tuple(d["edges"]), float(d["mask_threshold"]),
-                   bool(d["calibrated"]), d["rule"], float(d["target_recall"]), sweep, scores)
+        return cls(
+            OperatingCurve.from_dict(d["curve"]),
+            tuple(d["edges"]),
+            float(d["mask_threshold"]),
+            bool(d["calibrated"]),
+            d["rule"],
+            float(d["target_recall"]),
+            sweep,
+            scores,
+        )
 
 
 def _spread(cuts: np.ndarray, most: int = MAX_CUTS) -> np.ndarray:

@@ -36,8 +36,11 @@ def _summary(name: str, values: np.ndarray) -> dict[str, float]:
     if v.size == 0:
         return {f"{name}_{s}": np.nan for s in ("mean", "std", *(f"p{q}" for q in _QUANTILES))}
     qs = np.percentile(v, _QUANTILES)
-    return {f"{name}_mean": float(v.mean()), f"{name}_std": float(v.std()),
-            **{f"{name}_p{q}": float(x) for q, x in zip(_QUANTILES, qs)}}
+    return {
+        f"{name}_mean": float(v.mean()),
+        f"{name}_std": float(v.std()),
+        **{f"{name}_p{q}": float(x) for q, x in zip(_QUANTILES, qs)},
+    }
 
 
 def image_descriptors(image: np.ndarray, bands: BandSet | str) -> dict[str, float]:

@@ -31,7 +31,9 @@ def _names(ids: list, limit: int = 10) -> str:
 def _keyed(frame: pd.DataFrame, side: str, id_column: str) -> pd.DataFrame:
     if frame.index.name != id_column:
         if id_column not in frame.columns:
-            raise SchemaError(f"{side} regions have no {id_column!r} column; columns: {', '.join(map(str, frame.columns[:20]))}")
+            raise SchemaError(
+                f"{side} regions have no {id_column!r} column; columns: {', '.join(map(str, frame.columns[:20]))}"
+            )
         frame = frame.set_index(id_column)
     frame.index = frame.index.astype(str)
     dup = frame.index[frame.index.duplicated()].unique().tolist()
@@ -47,8 +49,13 @@ def _check_finite(frame: pd.DataFrame, side: str, columns: tuple[str, ...]) -> N
 
 
 def join_regions(
-    image: pd.DataFrame, tabular: pd.DataFrame, *, id_column: str = "id", on_missing: str = "error",
-    names: tuple[str, str] = ("image", "tabular"), finite: tuple[str, ...] = (),
+    image: pd.DataFrame,
+    tabular: pd.DataFrame,
+    *,
+    id_column: str = "id",
+    on_missing: str = "error",
+    names: tuple[str, str] = ("image", "tabular"),
+    finite: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inner-join two region frames on ``id_column`` (index or column; ids compared as strings).
 
@@ -64,10 +71,15 @@ def join_regions(
     _check_finite(b, names[1], finite)
     only_a = [i for i in a.index if i not in b.index]
     only_b = [i for i in b.index if i not in a.index]
-    unmatched = pd.DataFrame({"id": only_a + only_b,
-                              "missing_from": [names[1]] * len(only_a) + [names[0]] * len(only_b)})
+    unmatched = pd.DataFrame(
+        {"id": only_a + only_b, "missing_from": [names[1]] * len(only_a) + [names[0]] * len(only_b)}
+    )
     if len(unmatched):
-        parts = [f"{len(ids)} only in {side} ({_names(ids)})" for ids, side in ((only_a, names[0]), (only_b, names[1])) if ids]
+        parts = [
+            f"{len(ids)} only in {side} ({_names(ids)})"
+            for ids, side in ((only_a, names[0]), (only_b, names[1]))
+            if ids
+        ]
         msg = f"region ids do not match: {'; '.join(parts)}"
         if on_missing == "error":
             raise DataError(msg + "; fix the ids or pass --on-missing drop to leave them out")
@@ -84,8 +96,12 @@ def join_regions(
     return joined, unmatched
 
 
-def check_region_files(tabular_model: str | os.PathLike[str], *, table: str | os.PathLike[str] | None = None,
-                       regions: str | os.PathLike[str] | None = None) -> None:
+def check_region_files(
+    tabular_model: str | os.PathLike[str],
+    *,
+    table: str | os.PathLike[str] | None = None,
+    regions: str | os.PathLike[str] | None = None,
+) -> None:
     """Check the region table (or the polygons' properties) that ``fuse score`` will give the
     tabular model, before any image is predicted: readable, the model's columns, unique ids,
     the values policy. Scoring a table is cheap, so it is simply scored once."""

@@ -91,7 +91,9 @@ def create_method(cfg: "FusionConfig") -> FusionMethod:
 def method_from_dict(d: dict) -> FusionMethod:
     """A fitted estimator back from ``to_dict()`` output (its ``method`` entry picks the class)."""
     if not isinstance(d, dict) or "method" not in d:
-        raise ConfigError("fitted fusion state has no 'method' entry; the fusion folder is damaged, re-run 'fuse train'")
+        raise ConfigError(
+            "fitted fusion state has no 'method' entry; the fusion folder is damaged, re-run 'fuse train'"
+        )
     return get_method(d["method"]).from_dict(d)
 
 

@@ -55,8 +55,17 @@ from ..errors import DataError
 from ..io.fingerprint import file_sha256, read_sidecar
 from ..tabular.train import model_fingerprint as tabular_fingerprint
 
-__all__ = ["ProvenanceError", "run_fingerprint", "kfold_fingerprint", "tabular_fingerprint", "image_source",
-           "tabular_source", "check_sources", "describe_source", "PROVENANCE_FILE"]
+__all__ = [
+    "ProvenanceError",
+    "run_fingerprint",
+    "kfold_fingerprint",
+    "tabular_fingerprint",
+    "image_source",
+    "tabular_source",
+    "check_sources",
+    "describe_source",
+    "PROVENANCE_FILE",
+]
 
 #: The provenance record of a fusion folder (and of a risk folder).
 PROVENANCE_FILE = "provenance.json"
@@ -101,10 +110,18 @@ def run_fingerprint(run: str | os.PathLike[str]) -> dict:
     folder = Path(run)
     weights = _weights(folder)
     if weights is None:
-        raise DataError(f"{folder}: not a segmentation run (no {' or '.join(_WEIGHTS)}); pass a folder of 'segment train'")
+        raise DataError(
+            f"{folder}: not a segmentation run (no {' or '.join(_WEIGHTS)}); pass a folder of 'segment train'"
+        )
     info = _run_json(folder)
-    return {"kind": "run", "path": str(folder.resolve()), "model_sha256": file_sha256(weights), **_post(info),
-            "data_sha256": info.get("data_sha256"), "recipe_sha256": _recipe_sha256(folder / "config.toml")}
+    return {
+        "kind": "run",
+        "path": str(folder.resolve()),
+        "model_sha256": file_sha256(weights),
+        **_post(info),
+        "data_sha256": info.get("data_sha256"),
+        "recipe_sha256": _recipe_sha256(folder / "config.toml"),
+    }
 
 
 def kfold_fingerprint(folder: str | os.PathLike[str]) -> dict:
@@ -114,16 +131,21 @@ def kfold_fingerprint(folder: str | os.PathLike[str]) -> dict:
     folds = sorted((f for f in folder.glob("fold_*") if _weights(f) is not None), key=lambda f: f.name)
     root, first = _run_json(folder), (_run_json(folds[0]) if folds else {})
     refit = _weights(folder)
-    return {"kind": "kfold", "path": str(folder.resolve()),
-            "models": [file_sha256(_weights(f)) for f in folds],
-            "thresholds": [_run_json(f).get("threshold") for f in folds],
-            "model_sha256": file_sha256(refit) if refit is not None else None, **_post(root),
-            "data_sha256": root.get("data_sha256") or first.get("data_sha256"),
-            "recipe_sha256": _recipe_sha256(folder / "config.toml")}
+    return {
+        "kind": "kfold",
+        "path": str(folder.resolve()),
+        "models": [file_sha256(_weights(f)) for f in folds],
+        "thresholds": [_run_json(f).get("threshold") for f in folds],
+        "model_sha256": file_sha256(refit) if refit is not None else None,
+        **_post(root),
+        "data_sha256": root.get("data_sha256") or first.get("data_sha256"),
+        "recipe_sha256": _recipe_sha256(folder / "config.toml"),
+    }
 
 
-def _source(path: str | os.PathLike[str] | None, of_folder: Callable[[Path], dict],
-            beside: Callable[[Path], dict | None]) -> dict | None:
+def _source(
+    path: str | os.PathLike[str] | None, of_folder: Callable[[Path], dict], beside: Callable[[Path], dict | None]
+) -> dict | None:
     """A folder's fingerprint, a table's sidecar record, or what the files beside the table say."""
     if path is None:
         return None
@@ -155,8 +177,15 @@ def image_source(path: str | os.PathLike[str] | None) -> dict | None:
 
 def tabular_source(path: str | os.PathLike[str] | None) -> dict | None:
     """Fingerprint of the tabular model behind a score table or model folder; None if unknown."""
-    return _source(path, tabular_fingerprint, lambda folder: tabular_fingerprint(folder) if (
-        (folder / "model.txt").is_file() and (folder / "meta.json").is_file()) else None)
+    return _source(
+        path,
+        tabular_fingerprint,
+        lambda folder: (
+            tabular_fingerprint(folder)
+            if ((folder / "model.txt").is_file() and (folder / "meta.json").is_file())
+            else None
+        ),
+    )
 
 
 def describe_source(rec: dict) -> str:
@@ -164,8 +193,11 @@ def describe_source(rec: dict) -> str:
     if rec.get("kind") == "kfold":
         return f"k-fold run {rec.get('path')} ({len(rec.get('models', []))} fold models)"
     sha = str(rec.get("model_sha256"))[:12]
-    return f"tabular model {rec.get('path')} (model.txt {sha})" if rec.get("kind") == "tabular" else \
-        f"segmentation run {rec.get('path')} (weights {sha})"
+    return (
+        f"tabular model {rec.get('path')} (model.txt {sha})"
+        if rec.get("kind") == "tabular"
+        else f"segmentation run {rec.get('path')} (weights {sha})"
+    )
 
 
 def _differs(a: object, b: object) -> bool:
@@ -190,12 +222,16 @@ def _image_problem(trained: dict, used: dict) -> str | None:
         if trained.get("recipe_sha256") is None or used.get("recipe_sha256") != trained.get("recipe_sha256"):
             return "other weights and another config; use a run trained with the same config and data"
         if _differs(trained.get("data_sha256"), used.get("data_sha256")):
-            return (f"the same config but other training data (data SHA-256 {str(used['data_sha256'])[:12]}, the "
-                    f"fusion's {str(trained['data_sha256'])[:12]}: regenerated or edited behind the same path); "
-                    "use a run trained on the fusion's data")
+            return (
+                f"the same config but other training data (data SHA-256 {str(used['data_sha256'])[:12]}, the "
+                f"fusion's {str(trained['data_sha256'])[:12]}: regenerated or edited behind the same path); "
+                "use a run trained on the fusion's data"
+            )
     if _differs(trained.get("threshold"), used.get("threshold")) or _differs(trained.get("gate"), used.get("gate")):
-        return (f"statistics made at {_post_text(used)}, the fusion's at {_post_text(trained)} (a retuned run or an "
-                "edited run.json); use the run the fusion's statistics came from")
+        return (
+            f"statistics made at {_post_text(used)}, the fusion's at {_post_text(trained)} (a retuned run or an "
+            "edited run.json); use the run the fusion's statistics came from"
+        )
     return None
 
 
@@ -205,8 +241,14 @@ def _tabular_problem(trained: dict, used: dict) -> str | None:
     return "use the same tabular model"
 
 
-def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: dict | None, *,
-                  allow_mismatch: bool = False, names: tuple[str, str] = ("image inputs", "tabular inputs")) -> list[str]:
+def check_sources(
+    fusion: str | os.PathLike[str],
+    image: dict | None,
+    tabular: dict | None,
+    *,
+    allow_mismatch: bool = False,
+    names: tuple[str, str] = ("image inputs", "tabular inputs"),
+) -> list[str]:
     """Compare the sources of new inputs with the fusion's; returns warnings (text), raises on a mismatch.
 
     Raises:
@@ -216,19 +258,25 @@ def check_sources(fusion: str | os.PathLike[str], image: dict | None, tabular: d
     record = Path(fusion) / PROVENANCE_FILE
     trained = json.loads(record.read_text()) if record.is_file() else {}
     notes = []
-    for side, used, problem, name in (("image", image, _image_problem, names[0]),
-                                      ("tabular", tabular, _tabular_problem, names[1])):
+    for side, used, problem, name in (
+        ("image", image, _image_problem, names[0]),
+        ("tabular", tabular, _tabular_problem, names[1]),
+    ):
         t = trained.get(side)
         if t is None:
             continue
         if used is None:
-            notes.append(f"{name}: no provenance found, so it cannot be checked against the {side} side the fusion "
-                         f"was trained on ({describe_source(t)})")
+            notes.append(
+                f"{name}: no provenance found, so it cannot be checked against the {side} side the fusion "
+                f"was trained on ({describe_source(t)})"
+            )
             continue
         why = problem(t, used)
         if why is not None:
-            msg = (f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on "
-                   f"{describe_source(t)}: {why}, retrain the fusion, or pass --allow-mismatch")
+            msg = (
+                f"{name} come from {describe_source(used)}, but fusion {fusion} was trained on "
+                f"{describe_source(t)}: {why}, retrain the fusion, or pass --allow-mismatch"
+            )
             if not allow_mismatch:
                 raise ProvenanceError(msg)
             notes.append(msg)

@@ -25,27 +25,36 @@ __all__ = ["RISK_CLASSES", "risk_classes", "risk_table", "write_risk"]
 RISK_CLASSES = ("low", "moderate", "high", "very high")
 
 
-def risk_classes(score: np.ndarray, edges: tuple[float, ...] = (0.25, 0.5, 0.75),
-                 labels: tuple[str, ...] = RISK_CLASSES) -> pd.Categorical:
+def risk_classes(
+    score: np.ndarray, edges: tuple[float, ...] = (0.25, 0.5, 0.75), labels: tuple[str, ...] = RISK_CLASSES
+) -> pd.Categorical:
     """Ordered categorical risk class of each score."""
     e = np.asarray(edges, dtype=float)
     if len(labels) != len(e) + 1 or np.any(np.diff(e) <= 0) or e.min() <= 0 or e.max() >= 1:
-        raise ConfigError(f"risk edges {list(edges)} must increase strictly inside (0, 1) and number one less than "
-                          f"the classes {list(labels)}")
-    return pd.Categorical.from_codes(np.searchsorted(e, np.asarray(score, float), side="right"),
-                                     categories=list(labels), ordered=True)
+        raise ConfigError(
+            f"risk edges {list(edges)} must increase strictly inside (0, 1) and number one less than "
+            f"the classes {list(labels)}"
+        )
+    return pd.Categorical.from_codes(
+        np.searchsorted(e, np.asarray(score, float), side="right"), categories=list(labels), ordered=True
+    )
 
 
-def risk_table(frame: pd.DataFrame, score: np.ndarray, decision: np.ndarray,
-               edges: tuple[float, ...] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
+def risk_table(
+    frame: pd.DataFrame, score: np.ndarray, decision: np.ndarray, edges: tuple[float, ...] = (0.25, 0.5, 0.75)
+) -> pd.DataFrame:
     """``frame`` (indexed by region id) with ``risk_score``, ``risk_class`` and ``decision`` (1: the
     region holds a landslide) in front."""
-    head = pd.DataFrame({"risk_score": score, "risk_class": risk_classes(score, edges), "decision": decision.astype(int)},
-                        index=frame.index)
+    head = pd.DataFrame(
+        {"risk_score": score, "risk_class": risk_classes(score, edges), "decision": decision.astype(int)},
+        index=frame.index,
+    )
     return head.join(frame.drop(columns=[c for c in head.columns if c in frame.columns]))
 
 
-def write_risk(table: pd.DataFrame, folder: str | os.PathLike[str], crs: str | None = None) -> tuple[list[Path], list[str]]:
+def write_risk(
+    table: pd.DataFrame, folder: str | os.PathLike[str], crs: str | None = None
+) -> tuple[list[Path], list[str]]:
     """``risk.csv``, plus ``risk.geojson`` in WGS 84 (RFC 7946) when the regions carry geometry (see
     :func:`~landslide_fusion.io.geojson.region_geometries`; ``crs`` or the regions' ``crs`` column
     names their CRS). Returns the paths written and warnings (geometry of unknown CRS)."""

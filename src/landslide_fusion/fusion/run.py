@@ -53,9 +53,21 @@ from .score import Scorer, confirm_images, confirm_map, score_frame, write_score
 from .stacking import TABULAR_COLUMN, StackingFusion
 from .votes import model_folders, region_votes
 
-__all__ = ["read_regions", "train_fusion", "predict_fusion", "compare_regions", "score_regions", "score_map",
-           "describe_dataset", "load_fusion", "fuse_frame", "predict_scene_into", "FittedFusion", "DECISION_FILE",
-           "DECISION_SWEEP_FILE"]
+__all__ = [
+    "read_regions",
+    "train_fusion",
+    "predict_fusion",
+    "compare_regions",
+    "score_regions",
+    "score_map",
+    "describe_dataset",
+    "load_fusion",
+    "fuse_frame",
+    "predict_scene_into",
+    "FittedFusion",
+    "DECISION_FILE",
+    "DECISION_SWEEP_FILE",
+]
 
 #: The decision rule of a fusion folder (:mod:`.decision`) and the image-side sweep it chooses on.
 DECISION_FILE = "decision.json"
@@ -69,13 +81,16 @@ def _tabular_side(df: pd.DataFrame, source: str, cfg: FusionConfig) -> pd.DataFr
     p = pd.to_numeric(df[TABULAR_COLUMN], errors="coerce")
     bad = df.loc[~p.between(0, 1), cfg.id].astype(str).tolist()
     if bad:
-        raise DataError(f"{source}: {len(bad)} tabular probabilities are missing or outside [0, 1] "
-                        f"(ids {', '.join(bad[:5])}); pass the 'probability' column of tabular train/predict output")
+        raise DataError(
+            f"{source}: {len(bad)} tabular probabilities are missing or outside [0, 1] "
+            f"(ids {', '.join(bad[:5])}); pass the 'probability' column of tabular train/predict output"
+        )
     return df[[c for c in (cfg.id, TABULAR_COLUMN, "decision", cfg.label, *GEOMETRY_COLUMNS) if c in df.columns]]
 
 
-def read_regions(image: str | os.PathLike[str] | pd.DataFrame, tabular: str | os.PathLike[str] | pd.DataFrame,
-                 cfg: FusionConfig) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame]:
+def read_regions(
+    image: str | os.PathLike[str] | pd.DataFrame, tabular: str | os.PathLike[str] | pd.DataFrame, cfg: FusionConfig
+) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame]:
     """Read and join both sides: ``(frame indexed by id, labels or None, unmatched ids)``."""
     img = image if isinstance(image, pd.DataFrame) else read_table(image)
     tab = tabular if isinstance(tabular, pd.DataFrame) else read_table(tabular)
@@ -86,9 +101,14 @@ def read_regions(image: str | os.PathLike[str] | pd.DataFrame, tabular: str | os
     if tab.index.name == cfg.id:
         tab = tab.reset_index()
     require_columns(img, [cfg.id, *cfg.image_columns], img_name)
-    frame, unmatched = join_regions(img, _tabular_side(tab, tab_name, cfg), id_column=cfg.id,
-                                    on_missing=cfg.on_missing, names=(img_name, tab_name),
-                                    finite=(*cfg.image_columns, TABULAR_COLUMN))
+    frame, unmatched = join_regions(
+        img,
+        _tabular_side(tab, tab_name, cfg),
+        id_column=cfg.id,
+        on_missing=cfg.on_missing,
+        names=(img_name, tab_name),
+        finite=(*cfg.image_columns, TABULAR_COLUMN),
+    )
     if frame.empty:
         raise DataError(f"{img_name} and {tab_name} share no region ids; check that both use the same ids")
     y = binary_labels(frame[cfg.label], f"column {cfg.label!r}") if cfg.label in frame.columns else None
@@ -141,12 +161,17 @@ class FittedFusion:
 
 
 def _scorer(estimator, rule: DecisionRule, cfg: FusionConfig) -> Scorer:
-    return Scorer(rule, declared_share(cfg.landslide_free_share), estimator=estimator,
-                  review_disagreements=isinstance(estimator, CrossCheckFusion))
+    return Scorer(
+        rule,
+        declared_share(cfg.landslide_free_share),
+        estimator=estimator,
+        review_disagreements=isinstance(estimator, CrossCheckFusion),
+    )
 
 
-def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False,
-                 progress: bool = False) -> dict:
+def train_fusion(
+    image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False, progress: bool = False
+) -> dict:
     """Fit the fusion estimator on held-out base outputs, the decision rule on its held-out
     probabilities (:mod:`.decision`), cross-validate the comparison, and write ``out``."""
     estimator = create_method(cfg)  # an unknown method fails here, before any reading
@@ -163,19 +188,45 @@ def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str],
         held_out = estimator.predict_proba(frame)[:, 1]
     stage("choosing the decision and the fused masks' threshold for the declared prior", progress)
     mask_threshold = post_for_share(run, None)[0] if run is not None else 0.5
-    rule = DecisionRule.fit(y, held_out, list(frame.index), edges=cfg.risk.edges, mask_threshold=mask_threshold,
-                            calibrated=isinstance(estimator, StackingFusion), rule=cfg.stacking.threshold_rule,
-                            target_recall=cfg.stacking.target_recall, sweep=_kfold_sweep(image))
+    rule = DecisionRule.fit(
+        y,
+        held_out,
+        list(frame.index),
+        edges=cfg.risk.edges,
+        mask_threshold=mask_threshold,
+        calibrated=isinstance(estimator, StackingFusion),
+        rule=cfg.stacking.threshold_rule,
+        target_recall=cfg.stacking.target_recall,
+        sweep=_kfold_sweep(image),
+    )
     scorer = _scorer(estimator, rule, cfg)
-    tabular_threshold = (LandslideGBM.load(model).threshold_ if model is not None else
-                         choose_threshold(y, frame[TABULAR_COLUMN].to_numpy(float)))
+    tabular_threshold = (
+        LandslideGBM.load(model).threshold_
+        if model is not None
+        else choose_threshold(y, frame[TABULAR_COLUMN].to_numpy(float))
+    )
     votes, vote_notes = region_votes(frame, run, model, share, tabular_threshold)
     table, d = score_frame(frame, scorer, votes, share, cfg.risk.edges)
-    result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds,
-                            stacker=StackingFusion.from_config(cfg), random_state=cfg.seed, progress=progress)
+    result = compare_fusion(
+        frame,
+        y,
+        image_columns=cfg.image_columns,
+        folds=cfg.folds,
+        stacker=StackingFusion.from_config(cfg),
+        random_state=cfg.seed,
+        progress=progress,
+    )
     with output_dir(out, overwrite) as tmp:
-        write_json(tmp / "fusion.json", {"method": cfg.method, "estimator": estimator.to_dict(), "regions": len(y),
-                                         "positives": int(y.sum()), "tabular_threshold": tabular_threshold})
+        write_json(
+            tmp / "fusion.json",
+            {
+                "method": cfg.method,
+                "estimator": estimator.to_dict(),
+                "regions": len(y),
+                "positives": int(y.sum()),
+                "tabular_threshold": tabular_threshold,
+            },
+        )
         write_json(tmp / DECISION_FILE, rule.to_dict())
         if (sweep := rule.sweep_frame()) is not None:
             write_table(sweep, tmp / DECISION_SWEEP_FILE)
@@ -187,11 +238,23 @@ def train_fusion(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str],
         write_table(disagree.reset_index().drop(columns=["geometry"], errors="ignore"), tmp / "disagreements.csv")
         if len(unmatched):
             write_table(unmatched, tmp / "unmatched.csv")
-    summary = {"out": str(out), "method": cfg.method, "regions": len(y), "positives": int(y.sum()),
-               "unmatched": len(unmatched), "warnings": notes + vote_notes + ([d.note] if d.note else []),
-               "landslide_free_share": share, "decision": {"risk_threshold": d.threshold, "probability_cut": d.cut,
-                                                           "mask_threshold": d.mask_threshold, "expected": d.expected},
-               "sources": sources, "compare": {"mean": result.mean, "std": result.std, "agreement": result.agreement}}
+    summary = {
+        "out": str(out),
+        "method": cfg.method,
+        "regions": len(y),
+        "positives": int(y.sum()),
+        "unmatched": len(unmatched),
+        "warnings": notes + vote_notes + ([d.note] if d.note else []),
+        "landslide_free_share": share,
+        "decision": {
+            "risk_threshold": d.threshold,
+            "probability_cut": d.cut,
+            "mask_threshold": d.mask_threshold,
+            "expected": d.expected,
+        },
+        "sources": sources,
+        "compare": {"mean": result.mean, "std": result.std, "agreement": result.agreement},
+    }
     if (coef := getattr(estimator, "coefficients", None)) is not None and (c := coef()) is not None:
         summary["coefficients"] = c.to_dict()
     return summary
@@ -202,11 +265,15 @@ def load_fusion(path: str | os.PathLike[str]) -> FittedFusion:
     path = Path(path)
     for name in ("fusion.json", "config.toml", DECISION_FILE):
         if not (path / name).is_file():
-            raise DataError(f"{path}: not a fusion folder of this version (no {name}); pass a folder written by "
-                            "'fuse train' (run it again for folders written before decisions for a declared prior)")
+            raise DataError(
+                f"{path}: not a fusion folder of this version (no {name}); pass a folder written by "
+                "'fuse train' (run it again for folders written before decisions for a declared prior)"
+            )
     doc = json.loads((path / "fusion.json").read_text())
     cfg = load_config(FusionConfig, path / "config.toml")
-    sweep = pd.read_csv(path / DECISION_SWEEP_FILE, dtype={"id": str}) if (path / DECISION_SWEEP_FILE).is_file() else None
+    sweep = (
+        pd.read_csv(path / DECISION_SWEEP_FILE, dtype={"id": str}) if (path / DECISION_SWEEP_FILE).is_file() else None
+    )
     rule = DecisionRule.from_dict(json.loads((path / DECISION_FILE).read_text()), sweep)
     estimator = method_from_dict(doc["estimator"])
     record = path / PROVENANCE_FILE
@@ -214,9 +281,14 @@ def load_fusion(path: str | os.PathLike[str]) -> FittedFusion:
     return FittedFusion(path, estimator, cfg, _scorer(estimator, rule, cfg), sources, doc.get("tabular_threshold"))
 
 
-def fuse_frame(frame: pd.DataFrame, fusion: FittedFusion, share: float | None = None, *,
-               run: str | os.PathLike[str] | None = None,
-               tabular_model: str | os.PathLike[str] | None = None) -> tuple[pd.DataFrame, Decision, list[str]]:
+def fuse_frame(
+    frame: pd.DataFrame,
+    fusion: FittedFusion,
+    share: float | None = None,
+    *,
+    run: str | os.PathLike[str] | None = None,
+    tabular_model: str | os.PathLike[str] | None = None,
+) -> tuple[pd.DataFrame, Decision, list[str]]:
     """Risk table of a joined region frame (:func:`.score.score_frame`) at ``share`` (None: the
     fusion's declared one), with both models' votes (``run`` and ``tabular_model`` default to
     those the fusion was trained on); returns the table, the decision made and notes."""
@@ -228,9 +300,17 @@ def fuse_frame(frame: pd.DataFrame, fusion: FittedFusion, share: float | None = 
 
 
 @writes_output("out")
-def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os.PathLike[str], *,
-                   landslide_free_share: float | None = None, overwrite: bool = False, on_missing: str | None = None,
-                   allow_mismatch: bool = False) -> dict:
+def predict_fusion(
+    fusion: str | os.PathLike[str],
+    image,
+    tabular,
+    out: str | os.PathLike[str],
+    *,
+    landslide_free_share: float | None = None,
+    overwrite: bool = False,
+    on_missing: str | None = None,
+    allow_mismatch: bool = False,
+) -> dict:
     """Fuse new regions: ``risk.csv`` (+ ``risk.geojson`` with geometry), ``disagreements.csv``
     and ``provenance.json``, decisions made for ``landslide_free_share``.
 
@@ -241,14 +321,25 @@ def predict_fusion(fusion: str | os.PathLike[str], image, tabular, out: str | os
     fitted = load_fusion(fusion)
     cfg = dataclasses.replace(fitted.cfg, on_missing=on_missing) if on_missing else fitted.cfg
     sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
-    checked = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch,
-                            names=(str(_path(image) or "image regions"), str(_path(tabular) or "tabular regions")))
+    checked = check_sources(
+        fusion,
+        sources["image"],
+        sources["tabular"],
+        allow_mismatch=allow_mismatch,
+        names=(str(_path(image) or "image regions"), str(_path(tabular) or "tabular regions")),
+    )
     frame, _, unmatched, notes = _read_noting(image, tabular, cfg)
     run, model = model_folders(sources)
     table, d, vote_notes = fuse_frame(frame, fitted, landslide_free_share, run=run, tabular_model=model)
     with output_dir(out, overwrite) as tmp:
-        r = write_scores(tmp, table, d, unmatched, checked + notes + vote_notes,
-                         provenance={"fusion": str(Path(fusion).resolve()), **sources})
+        r = write_scores(
+            tmp,
+            table,
+            d,
+            unmatched,
+            checked + notes + vote_notes,
+            provenance={"fusion": str(Path(fusion).resolve()), **sources},
+        )
     return {"out": str(out), **r, "files": [str(Path(out) / f) for f in r["files"]]}
 
 
@@ -257,16 +348,31 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; comparison needs labels")
-    result = compare_fusion(frame, y, image_columns=cfg.image_columns, folds=cfg.folds,
-                            stacker=StackingFusion.from_config(cfg), random_state=cfg.seed)
+    result = compare_fusion(
+        frame,
+        y,
+        image_columns=cfg.image_columns,
+        folds=cfg.folds,
+        stacker=StackingFusion.from_config(cfg),
+        random_state=cfg.seed,
+    )
     with output_dir(out, overwrite) as tmp:
         _write_compare(result, tmp)
-    return {"out": str(out), "regions": len(y), "positives": int(y.sum()), "unmatched": len(unmatched), "warnings": notes,
-            **result.to_dict(), "text": result.text(), "chart": str(Path(out) / "compare.png")}
+    return {
+        "out": str(out),
+        "regions": len(y),
+        "positives": int(y.sum()),
+        "unmatched": len(unmatched),
+        "warnings": notes,
+        **result.to_dict(),
+        "text": result.text(),
+        "chart": str(Path(out) / "compare.png"),
+    }
 
 
-def _score_images(seg, tabular_model, data, table, split, share, folder: Path, truth: PostSweep,
-                  progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _score_images(
+    seg, tabular_model, data, table, split, share, folder: Path, truth: PostSweep, progress: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both sides for a folder of images, each image read once: the run's region statistics (the
     probabilities written to ``folder/probabilities/ID.tif`` for the fused masks; labelled images
     counted into ``truth`` at the fused masks' threshold), and the tabular model's scores of
@@ -293,10 +399,20 @@ def _score_images(seg, tabular_model, data, table, split, share, folder: Path, t
     return image, score_table(tabular_model, rows, str(table) if table is not None else f"descriptors of {data}", share)
 
 
-def score_map(scorer: Scorer, run, folder: Path, polys: pd.DataFrame, id_column: str, share: float | None,
-              edges: tuple[float, ...], *, tabular_model: str | os.PathLike[str] | None = None,
-              table: str | os.PathLike[str] | None = None, source: str = "regions",
-              cfg: FusionConfig | None = None) -> tuple[pd.DataFrame, Decision, list[str], dict]:
+def score_map(
+    scorer: Scorer,
+    run,
+    folder: Path,
+    polys: pd.DataFrame,
+    id_column: str,
+    share: float | None,
+    edges: tuple[float, ...],
+    *,
+    tabular_model: str | os.PathLike[str] | None = None,
+    table: str | os.PathLike[str] | None = None,
+    source: str = "regions",
+    cfg: FusionConfig | None = None,
+) -> tuple[pd.DataFrame, Decision, list[str], dict]:
     """Risk of region polygons over a predicted scene in ``folder`` (``probability.tif`` and the
     run's ``scene_mask.tif``), and the fused ``mask.tif`` and ``landslides.geojson`` written there:
     zonal statistics -> the tabular model's scores of the polygons' properties (or ``table``, joined
@@ -326,13 +442,24 @@ def score_map(scorer: Scorer, run, folder: Path, polys: pd.DataFrame, id_column:
 
 
 @writes_output("out")
-def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], tabular_model: str | os.PathLike[str],
-                  out: str | os.PathLike[str], *, data: str | os.PathLike[str] | None = None,
-                  table: str | os.PathLike[str] | None = None, split: str | None = None,
-                  scene: str | os.PathLike[str] | None = None, regions: str | os.PathLike[str] | None = None,
-                  band_map: tuple[str, ...] | None = None, landslide_free_share: float | None = None,
-                  overwrite: bool = False, on_missing: str | None = None, allow_mismatch: bool = False,
-                  progress: bool = False) -> dict:
+def score_regions(
+    fusion: str | os.PathLike[str],
+    run: str | os.PathLike[str],
+    tabular_model: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    data: str | os.PathLike[str] | None = None,
+    table: str | os.PathLike[str] | None = None,
+    split: str | None = None,
+    scene: str | os.PathLike[str] | None = None,
+    regions: str | os.PathLike[str] | None = None,
+    band_map: tuple[str, ...] | None = None,
+    landslide_free_share: float | None = None,
+    overwrite: bool = False,
+    on_missing: str | None = None,
+    allow_mismatch: bool = False,
+    progress: bool = False,
+) -> dict:
     """Score regions end to end with both trained models and the fusion folder, and write the
     masks the fused decision confirms.
 
@@ -359,8 +486,13 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
     fitted = load_fusion(fusion)
     cfg = dataclasses.replace(fitted.cfg, on_missing=on_missing) if on_missing else fitted.cfg
     sources = {"image": image_source(run), "tabular": tabular_source(tabular_model)}
-    checked = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch,
-                            names=(f"statistics of {run}", f"scores of {tabular_model}"))
+    checked = check_sources(
+        fusion,
+        sources["image"],
+        sources["tabular"],
+        allow_mismatch=allow_mismatch,
+        names=(f"statistics of {run}", f"scores of {tabular_model}"),
+    )
     share = fitted.scorer.share(landslide_free_share)
     seg = SegmentationRun.load(run)
     rid = load_config(TabularConfig, Path(tabular_model) / "config.toml").id or cfg.id  # the user's id column
@@ -370,8 +502,19 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
             predict_scene_into(seg, scene, tmp, band_map, progress)
             polys, crs = read_geojson(regions, to_crs=_raster_crs(tmp / "probability.tif"))
             stage("fusing both views into risk; fused masks", progress)
-            risk, d, notes, counts = score_map(fitted.scorer, seg, tmp, polys, rid, share, cfg.risk.edges,
-                                               tabular_model=tabular_model, table=table, source=str(regions), cfg=cfg)
+            risk, d, notes, counts = score_map(
+                fitted.scorer,
+                seg,
+                tmp,
+                polys,
+                rid,
+                share,
+                cfg.risk.edges,
+                tabular_model=tabular_model,
+                table=table,
+                source=str(regions),
+                cfg=cfg,
+            )
             r = write_scores(tmp, risk, d, None, checked + notes, crs, provenance, rid)
             r["files"] += ["mask.tif", "landslides.geojson", "probability.tif", "scene_mask.tif"]
         else:
@@ -379,8 +522,11 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
             truth = PostSweep(np.array([fitted.scorer.decision(share).mask_threshold]), post.opening, post.closing)
             image, tab = _score_images(seg, tabular_model, data, table, split, share, tmp, truth, progress)
             stage("fusing both views into risk; fused masks", progress)
-            frame, _, unmatched, notes = _read_noting(image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
-                                                      tab.rename(columns={"id": cfg.id}), cfg)
+            frame, _, unmatched, notes = _read_noting(
+                image.reset_index().rename(columns={image.index.name or "index": cfg.id}),
+                tab.rename(columns={"id": cfg.id}),
+                cfg,
+            )
             risk, d, vote_notes = fuse_frame(frame, fitted, share, run=run, tabular_model=tabular_model)
             r = write_scores(tmp, risk, d, unmatched, checked + notes + vote_notes, None, provenance, rid)
             counts = {"pixels": confirm_images(tmp, risk, d, post.opening, post.closing)}
@@ -389,7 +535,12 @@ def score_regions(fusion: str | os.PathLike[str], run: str | os.PathLike[str], t
                 r["evaluation"] = _evaluate_fused(truth, risk, d, share)
                 write_json(tmp / "evaluation.json", r["evaluation"])
                 r["files"].append("evaluation.json")
-    return {"out": str(out), **r, "landslide_pixels": counts["pixels"], "files": [str(Path(out) / f) for f in r["files"]]}
+    return {
+        "out": str(out),
+        **r,
+        "landslide_pixels": counts["pixels"],
+        "files": [str(Path(out) / f) for f in r["files"]],
+    }
 
 
 def _evaluate_fused(truth: PostSweep, risk: pd.DataFrame, d: Decision, share: float | None) -> dict:
@@ -397,9 +548,13 @@ def _evaluate_fused(truth: PostSweep, risk: pd.DataFrame, d: Decision, share: fl
     them), over the images as they are and expected at ``share`` (landslide-free images weighted)."""
     kept = (risk["status"] != "none").astype(float).reindex(pd.Index(truth.ids, dtype=str)).fillna(0.0).to_numpy()
     scores = truth.scores(d.mask_threshold, 0.5, image_scores=kept)
-    return {"n_images": len(truth.ids), "mask_threshold": d.mask_threshold,
-            "scored_at": "native size, the fused masks as written", **scores.as_dict(),
-            "at_prior": scores.as_dict(share) if share is not None else None}
+    return {
+        "n_images": len(truth.ids),
+        "mask_threshold": d.mask_threshold,
+        "scored_at": "native size, the fused masks as written",
+        **scores.as_dict(),
+        "at_prior": scores.as_dict(share) if share is not None else None,
+    }
 
 
 def _raster_crs(path: Path) -> str | None:
@@ -423,8 +578,14 @@ def predict_scene_into(seg, scene, folder: Path, band_map, progress: bool) -> di
     return summary
 
 
-def describe_dataset(data: str | os.PathLike[str], out: str | os.PathLike[str], *, split: str | None = None,
-                     band_set: str | None = None, overwrite: bool = False) -> dict:
+def describe_dataset(
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    band_set: str | None = None,
+    overwrite: bool = False,
+) -> dict:
     """Write the image descriptors of every sample of ``data`` as a region table (``id``,
     descriptors, ``landslide`` when masks exist): a tabular side computed from the imagery."""
     from ..io.open import open_dataset
@@ -433,5 +594,9 @@ def describe_dataset(data: str | os.PathLike[str], out: str | os.PathLike[str], 
     with output_file(table_path(out), overwrite) as tmp:
         table = describe_samples(open_dataset(data, split=split, band_set=band_set))
         write_table(table, tmp)
-    return {"out": str(out), "regions": len(table), "features": table.shape[1] - 1 - int("landslide" in table.columns),
-            "positives": int(table["landslide"].sum()) if "landslide" in table.columns else None}
+    return {
+        "out": str(out),
+        "regions": len(table),
+        "features": table.shape[1] - 1 - int("landslide" in table.columns),
+        "positives": int(table["landslide"].sum()) if "landslide" in table.columns else None,
+    }

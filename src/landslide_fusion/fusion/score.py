@@ -73,15 +73,18 @@ def image_only_scorer(run, edges: tuple[float, ...]) -> Scorer:
     sweep = run_sweep(run)
     y = np.array(sweep.positive, int)
     if y.min() == y.max():
-        raise DataError(f"{run.path}: its sweep holds one class only, so an image-only risk cannot be calibrated; "
-                        "tune the run on images with and without landslides")
+        raise DataError(
+            f"{run.path}: its sweep holds one class only, so an image-only risk cannot be calibrated; "
+            "tune the run on images with and without landslides"
+        )
     calibrator = Calibrator("sigmoid").fit(_logit(np.array(sweep.peaks)), y)
 
     def calibrate(peak: np.ndarray) -> np.ndarray:
         return calibrator(_logit(peak))
 
-    rule = DecisionRule.fit(y, calibrate(np.array(sweep.peaks)), sweep.ids, edges=edges, mask_threshold=run.threshold,
-                            sweep=sweep)
+    rule = DecisionRule.fit(
+        y, calibrate(np.array(sweep.peaks)), sweep.ids, edges=edges, mask_threshold=run.threshold, sweep=sweep
+    )
     return Scorer(rule, declared_share(run.config.post.landslide_free_share), calibrate=calibrate)
 
 
@@ -90,8 +93,9 @@ def _logit(p: np.ndarray, eps: float = 1e-4) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def score_frame(frame: pd.DataFrame, scorer: Scorer, votes: pd.DataFrame, share: float | None,
-                edges: tuple[float, ...]) -> tuple[pd.DataFrame, Decision]:
+def score_frame(
+    frame: pd.DataFrame, scorer: Scorer, votes: pd.DataFrame, share: float | None, edges: tuple[float, ...]
+) -> tuple[pd.DataFrame, Decision]:
     """Risk table (risk score, class, decision, status, both votes, agreement, inputs) of a joined
     region frame, and the decision rule's choice for ``share``."""
     d = scorer.decision(share)
@@ -101,8 +105,16 @@ def score_frame(frame: pd.DataFrame, scorer: Scorer, votes: pd.DataFrame, share:
     return table.join(status), d
 
 
-def write_scores(folder: Path, table: pd.DataFrame, d: Decision, unmatched: pd.DataFrame | None, notes: list[str],
-                 crs: str | None = None, provenance: dict | None = None, id_name: str | None = None) -> dict:
+def write_scores(
+    folder: Path,
+    table: pd.DataFrame,
+    d: Decision,
+    unmatched: pd.DataFrame | None,
+    notes: list[str],
+    crs: str | None = None,
+    provenance: dict | None = None,
+    id_name: str | None = None,
+) -> dict:
     """``risk.csv`` (+ ``risk.geojson`` with geometry), ``disagreements.csv``, ``unmatched.csv``,
     ``provenance.json``, the region id column named ``id_name`` (the user's id column);
     returns the summary every scoring command prints."""
@@ -113,16 +125,27 @@ def write_scores(folder: Path, table: pd.DataFrame, d: Decision, unmatched: pd.D
     write_table(disagree.reset_index().drop(columns=["geometry"], errors="ignore"), folder / "disagreements.csv")
     if unmatched is not None and len(unmatched):
         write_table(unmatched, folder / "unmatched.csv")
-    decision = {"landslide_free_share": d.share, "risk_threshold": d.threshold, "probability_cut": d.cut,
-                "mask_threshold": d.mask_threshold, "expected": d.expected}
+    decision = {
+        "landslide_free_share": d.share,
+        "risk_threshold": d.threshold,
+        "probability_cut": d.cut,
+        "mask_threshold": d.mask_threshold,
+        "expected": d.expected,
+    }
     if provenance is not None:
         write_json(folder / "provenance.json", {**provenance, "decision": decision})
     counts = table["risk_class"].value_counts().reindex(table["risk_class"].cat.categories).astype(int).to_dict()
-    return {"regions": len(table), "landslide": int(table["decision"].sum()),
-            "review": int((table["status"] == "review").sum()), "disagreements": len(disagree),
-            "unmatched": 0 if unmatched is None else len(unmatched), "risk_classes": counts, "decision": decision,
-            "files": [p.name for p in paths] + ["disagreements.csv"],
-            "warnings": notes + geo_notes + ([d.note] if d.note else [])}
+    return {
+        "regions": len(table),
+        "landslide": int(table["decision"].sum()),
+        "review": int((table["status"] == "review").sum()),
+        "disagreements": len(disagree),
+        "unmatched": 0 if unmatched is None else len(unmatched),
+        "risk_classes": counts,
+        "decision": decision,
+        "files": [p.name for p in paths] + ["disagreements.csv"],
+        "warnings": notes + geo_notes + ([d.note] if d.note else []),
+    }
 
 
 def confirm_images(folder: Path, table: pd.DataFrame, d: Decision, opening: int, closing: int) -> int:
@@ -142,10 +165,18 @@ def confirm_images(folder: Path, table: pd.DataFrame, d: Decision, opening: int,
     return pixels
 
 
-def confirm_map(folder: Path, table: pd.DataFrame, d: Decision, opening: int, closing: int,
-                probability: str | os.PathLike[str]) -> dict:
+def confirm_map(
+    folder: Path, table: pd.DataFrame, d: Decision, opening: int, closing: int, probability: str | os.PathLike[str]
+) -> dict:
     """The fused ``mask.tif`` and ``landslides.geojson`` of a scene's regions in ``folder``."""
     if "geometry" not in table.columns:
         raise DataError("the regions carry no geometry; a map needs region polygons")
-    return confirm_scene(probability, table, d.mask_threshold, folder / "mask.tif", folder / "landslides.geojson",
-                         opening=opening, closing=closing)
+    return confirm_scene(
+        probability,
+        table,
+        d.mask_threshold,
+        folder / "mask.tif",
+        folder / "landslides.geojson",
+        opening=opening,
+        closing=closing,
+    )

@@ -44,19 +44,43 @@ from .methods import register_method
 if TYPE_CHECKING:
     from .config import FusionConfig
 
-__all__ = ["StackingFusion", "TABULAR_COLUMN", "IMAGE_FEATURES", "LOGIT_COLUMNS", "NOT_FEATURES", "stacking_inputs",
-           "META_LEARNERS"]
+__all__ = [
+    "StackingFusion",
+    "TABULAR_COLUMN",
+    "IMAGE_FEATURES",
+    "LOGIT_COLUMNS",
+    "NOT_FEATURES",
+    "stacking_inputs",
+    "META_LEARNERS",
+]
 
 #: The tabular model's (held-out) probability, as a column of the region frame.
 TABULAR_COLUMN = "tabular_probability"
 #: Image-side statistics the stacker uses by default.
-IMAGE_FEATURES = ("max_probability", "p95_probability", "mean_probability", "landslide_fraction",
-                  "mean_probability_in_mask", "n_components")
+IMAGE_FEATURES = (
+    "max_probability",
+    "p95_probability",
+    "mean_probability",
+    "landslide_fraction",
+    "mean_probability_in_mask",
+    "n_components",
+)
 LOGIT_COLUMNS = (*PROBABILITY_COLUMNS, TABULAR_COLUMN)
 _LOG_COLUMNS = ("n_components", "largest_component_px", "largest_component_area", "n_pixels")
 #: Columns never taken as inputs by default: labels, folds, decisions and votes, ids and geometry.
-NOT_FEATURES = ("label", "landslide", "decision", "fold", "target", "y", "id", "tabular_vote", "image_vote", "agree",
-                *GEOMETRY_COLUMNS)
+NOT_FEATURES = (
+    "label",
+    "landslide",
+    "decision",
+    "fold",
+    "target",
+    "y",
+    "id",
+    "tabular_vote",
+    "image_vote",
+    "agree",
+    *GEOMETRY_COLUMNS,
+)
 META_LEARNERS = ("logistic", "lightgbm")
 _EPS = 1e-4
 
@@ -67,8 +91,10 @@ def stacking_inputs(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
     for j, c in enumerate(columns):
         v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
         if np.isnan(v).any():
-            raise DataError(f"column {c!r} has {int(np.isnan(v).sum())} missing or non-numeric values; "
-                            "fusion inputs must be complete numbers")
+            raise DataError(
+                f"column {c!r} has {int(np.isnan(v).sum())} missing or non-numeric values; "
+                "fusion inputs must be complete numbers"
+            )
         if c in LOGIT_COLUMNS:
             p = np.clip(v, _EPS, 1 - _EPS)
             v = np.log(p / (1 - p))
@@ -84,8 +110,11 @@ def _feature_columns(X: pd.DataFrame) -> list[str]:
     cols = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and str(c).lower() not in NOT_FEATURES]
     empty = [c for c in cols if X[c].isna().all()]
     if empty:
-        warnings.warn(f"column(s) {', '.join(map(str, empty))} hold no value and are left out of the stacker",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"column(s) {', '.join(map(str, empty))} hold no value and are left out of the stacker",
+            UserWarning,
+            stacklevel=3,
+        )
     return [c for c in cols if c not in empty]
 
 
@@ -96,13 +125,27 @@ def _fit_meta(kind: str, Z: np.ndarray, y: np.ndarray, C: float, seed: int) -> d
         mean, scale = Z.mean(0), Z.std(0)
         scale = np.where(scale > 0, scale, 1.0)
         lr = LogisticRegression(C=C, max_iter=1000).fit((Z - mean) / scale, y)
-        return {"kind": kind, "mean": mean.tolist(), "scale": scale.tolist(), "coef": lr.coef_[0].tolist(),
-                "intercept": float(lr.intercept_[0])}
+        return {
+            "kind": kind,
+            "mean": mean.tolist(),
+            "scale": scale.tolist(),
+            "coef": lr.coef_[0].tolist(),
+            "intercept": float(lr.intercept_[0]),
+        }
     if kind == "lightgbm":
         import lightgbm as lgb
 
-        params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 4, "min_child_samples": 10,
-                  "verbosity": -1, "seed": seed, "deterministic": True, "force_col_wise": True, "num_threads": 0}
+        params = {
+            "objective": "binary",
+            "learning_rate": 0.05,
+            "num_leaves": 4,
+            "min_child_samples": 10,
+            "verbosity": -1,
+            "seed": seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "num_threads": 0,
+        }
         booster = lgb.train(params, lgb.Dataset(Z, y), num_boost_round=200)
         return {"kind": kind, "model": booster.model_to_string()}
     raise ConfigError(f"unknown meta-learner {kind!r}; valid: {', '.join(META_LEARNERS)}")
@@ -110,7 +153,9 @@ def _fit_meta(kind: str, Z: np.ndarray, y: np.ndarray, C: float, seed: int) -> d
 
 def _margin(meta: dict, Z: np.ndarray, cache: dict) -> np.ndarray:
     if meta["kind"] == "logistic":
-        return ((Z - np.asarray(meta["mean"])) / np.asarray(meta["scale"])) @ np.asarray(meta["coef"]) + meta["intercept"]
+        return ((Z - np.asarray(meta["mean"])) / np.asarray(meta["scale"])) @ np.asarray(meta["coef"]) + meta[
+            "intercept"
+        ]
     if "booster" not in cache:
         import lightgbm as lgb
 
@@ -133,9 +178,17 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         random_state: seed of the folds and of LightGBM.
     """
 
-    def __init__(self, columns: tuple[str, ...] | None = None, meta: str = "logistic", C: float = 1.0,
-                 calibration: str = "sigmoid", folds: int = 5, threshold_rule: str = "f1",
-                 target_recall: float = 0.9, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        columns: tuple[str, ...] | None = None,
+        meta: str = "logistic",
+        C: float = 1.0,
+        calibration: str = "sigmoid",
+        folds: int = 5,
+        threshold_rule: str = "f1",
+        target_recall: float = 0.9,
+        random_state: int = 0,
+    ) -> None:
         self.columns = columns
         self.meta = meta
         self.C = C
@@ -152,9 +205,16 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
     def from_config(cls, cfg: "FusionConfig") -> "StackingFusion":
         """Unfitted stacker over the tabular probability and ``cfg.image_columns``, options from ``[stacking]``."""
         s = cfg.stacking
-        return cls(columns=(TABULAR_COLUMN, *cfg.image_columns), meta=s.meta, C=s.C, calibration=s.calibration,
-                   folds=s.folds, threshold_rule=s.threshold_rule, target_recall=s.target_recall,
-                   random_state=cfg.seed)
+        return cls(
+            columns=(TABULAR_COLUMN, *cfg.image_columns),
+            meta=s.meta,
+            C=s.C,
+            calibration=s.calibration,
+            folds=s.folds,
+            threshold_rule=s.threshold_rule,
+            target_recall=s.target_recall,
+            random_state=cfg.seed,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -167,8 +227,10 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
 
             arr = check_array(X, dtype=float)  # scikit-learn's messages for sparse, complex, empty, NaN, 1-D input
             if not fitting and arr.shape[1] != self.n_features_in_:
-                raise DataError(f"X has {arr.shape[1]} features, but StackingFusion is expecting {self.n_features_in_} "
-                                "features as input")
+                raise DataError(
+                    f"X has {arr.shape[1]} features, but StackingFusion is expecting {self.n_features_in_} "
+                    "features as input"
+                )
             X = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
         if fitting:
             cols = list(self.columns) if self.columns else _feature_columns(X)
@@ -177,7 +239,9 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
             self.columns_ = cols
         missing = [c for c in self.columns_ if c not in X.columns]
         if missing:
-            raise SchemaError(f"fusion input lacks column(s) {', '.join(missing)}; it was fitted on {', '.join(self.columns_)}")
+            raise SchemaError(
+                f"fusion input lacks column(s) {', '.join(missing)}; it was fitted on {', '.join(self.columns_)}"
+            )
         Z = stacking_inputs(X, self.columns_)
         if fitting or getattr(self, "input_min_", None) is None:
             return Z
@@ -190,7 +254,9 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
             raise DataError(f"X has {len(Z)} regions but y has {len(y)} labels")
         k = min(self.folds, int(np.bincount(y).min()))
         if k < 2:
-            raise DataError(f"the stacker needs at least 2 regions of each class; got {np.bincount(y).tolist()} (no, yes)")
+            raise DataError(
+                f"the stacker needs at least 2 regions of each class; got {np.bincount(y).tolist()} (no, yes)"
+            )
         oof = np.zeros(len(y))
         for tr, te in StratifiedKFold(k, shuffle=True, random_state=self.random_state).split(Z, y):
             oof[te] = _margin(_fit_meta(self.meta, Z[tr], y[tr], self.C, self.random_state), Z[te], {})
@@ -224,13 +290,22 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
     def coefficients(self) -> pd.Series | None:
         """Standardised logistic coefficients by input column (None for LightGBM)."""
         self._check()
-        return pd.Series(self.meta_["coef"], index=self.columns_, name="coefficient") if self.meta_["kind"] == "logistic" else None
+        return (
+            pd.Series(self.meta_["coef"], index=self.columns_, name="coefficient")
+            if self.meta_["kind"] == "logistic"
+            else None
+        )
 
     def to_dict(self) -> dict:
         self._check()
-        return {"method": self.name, "params": {**self.get_params(), "columns": list(self.columns_)},
-                "meta": self.meta_, "calibration": {"method": self.calibrator_.method, "params": self.calibrator_.params},
-                "threshold": self.threshold_, "input_range": [self.input_min_.tolist(), self.input_max_.tolist()]}
+        return {
+            "method": self.name,
+            "params": {**self.get_params(), "columns": list(self.columns_)},
+            "meta": self.meta_,
+            "calibration": {"method": self.calibrator_.method, "params": self.calibrator_.params},
+            "threshold": self.threshold_,
+            "input_range": [self.input_min_.tolist(), self.input_max_.tolist()],
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "StackingFusion":

@@ -37,8 +37,13 @@ def model_folders(sources: dict) -> tuple[Path | None, Path | None]:
     return run, model if model is not None and (model / "meta.json").is_file() else None
 
 
-def region_votes(frame: pd.DataFrame, run: str | os.PathLike[str] | None, tabular_model: str | os.PathLike[str] | None,
-                 share: float | None, tabular_threshold: float | None = None) -> tuple[pd.DataFrame, list[str]]:
+def region_votes(
+    frame: pd.DataFrame,
+    run: str | os.PathLike[str] | None,
+    tabular_model: str | os.PathLike[str] | None,
+    share: float | None,
+    tabular_threshold: float | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
     """``tabular_vote``, ``image_vote`` and ``agree`` per region of a joined frame, and notes."""
     from ..segmentation.tuning import post_for_share
     from ..tabular.model import LandslideGBM
@@ -50,19 +55,24 @@ def region_votes(frame: pd.DataFrame, run: str | os.PathLike[str] | None, tabula
         tab = (p >= LandslideGBM.load(tabular_model).threshold_at(share)).astype(int)
     elif "decision" in frame.columns:
         tab = frame["decision"].to_numpy(int)
-        notes.append("tabular votes are the decisions in the tabular input (its model is unknown, so they follow "
-                     "the prior it was scored for)")
+        notes.append(
+            "tabular votes are the decisions in the tabular input (its model is unknown, so they follow "
+            "the prior it was scored for)"
+        )
     elif TABULAR_COLUMN in frame.columns and tabular_threshold is not None:
         tab = (frame[TABULAR_COLUMN].to_numpy(float) >= tabular_threshold).astype(int)
-        notes.append(f"tabular votes at {tabular_threshold:.3f}, the threshold recorded when the fusion was trained "
-                     "(the tabular model is unknown)")
+        notes.append(
+            f"tabular votes at {tabular_threshold:.3f}, the threshold recorded when the fusion was trained "
+            "(the tabular model is unknown)"
+        )
     if run is not None:
         threshold, gate = post_for_share(run, share)
         img = (frame["max_probability"].to_numpy(float) >= max(threshold, gate)).astype(int)
     else:
         img = (frame["landslide_fraction"].to_numpy(float) > 0).astype(int)
-        notes.append("image votes are the input's masks (its segmentation run is unknown, so they follow the run's "
-                     "own prior)")
+        notes.append(
+            "image votes are the input's masks (its segmentation run is unknown, so they follow the run's own prior)"
+        )
     if tab is None:
         return pd.DataFrame({"image_vote": img}, index=frame.index), notes
     votes = pd.DataFrame({"tabular_vote": tab, "image_vote": img, "agree": (tab == img).astype(int)}, index=frame.index)

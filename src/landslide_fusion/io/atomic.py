@@ -45,8 +45,22 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from ..errors import OutputError, OutputExistsError
 
-__all__ = ["atomic_path", "output_dir", "output_file", "write_json", "write_text", "check_can_write", "resolve_output",
-           "output_lock", "clean_stale", "writing", "writes_output", "NO_SPACE", "terminate_raises", "Terminated"]
+__all__ = [
+    "atomic_path",
+    "output_dir",
+    "output_file",
+    "write_json",
+    "write_text",
+    "check_can_write",
+    "resolve_output",
+    "output_lock",
+    "clean_stale",
+    "writing",
+    "writes_output",
+    "NO_SPACE",
+    "terminate_raises",
+    "Terminated",
+]
 
 _TAGS = ("tmp", "old")
 #: errno values of a write refused for lack of space: disk full, quota exceeded, file-size limit.
@@ -98,8 +112,10 @@ def terminate_raises() -> Iterator[None]:
     in the main thread (Python runs signal handlers there; elsewhere this does nothing). Nested
     uses are free: the outermost one installs the handlers and restores the previous ones on exit.
     """
-    ours = {signal.SIGTERM: (signal.SIG_DFL, _raise_terminated), signal.SIGINT: (signal.default_int_handler,
-                                                                                  _raise_interrupt)}
+    ours = {
+        signal.SIGTERM: (signal.SIG_DFL, _raise_terminated),
+        signal.SIGINT: (signal.default_int_handler, _raise_interrupt),
+    }
     main = threading.current_thread() is threading.main_thread()
     installed = {sig: default for sig, (default, handler) in ours.items() if main and signal.getsignal(sig) == default}
     for sig in installed:
@@ -143,7 +159,7 @@ def clean_stale(path: Path) -> list[Path]:
         return removed
     for tag in _TAGS:
         for p in path.parent.glob(f".{glob.escape(path.name)}.{tag}-*"):
-            pid = p.name[len(f".{path.name}.{tag}-"):].split("-", 1)[0]
+            pid = p.name[len(f".{path.name}.{tag}-") :].split("-", 1)[0]
             if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
                 if tag == "old" and not path.exists() and not path.is_symlink():
                     os.replace(p, path)
@@ -180,9 +196,7 @@ def _refuse_existing(path: Path, overwrite: bool) -> Path:
     path = resolve_output(path)
     if path.exists() and not overwrite:
         if not path.is_dir() or any(path.iterdir()):
-            raise OutputExistsError(
-                f"{path}: already exists; choose another output or pass --overwrite to replace it"
-            )
+            raise OutputExistsError(f"{path}: already exists; choose another output or pass --overwrite to replace it")
     return path
 
 
@@ -304,8 +318,10 @@ def _naming_space(path: Path) -> Iterator[None]:
     except OSError as e:
         if isinstance(e, OutputError) or e.errno not in NO_SPACE:
             raise
-        raise OutputError(f"{path}: could not be written ({e.strerror or e}); free space on its disk or choose "
-                          "another output (nothing was replaced)") from None
+        raise OutputError(
+            f"{path}: could not be written ({e.strerror or e}); free space on its disk or choose "
+            "another output (nothing was replaced)"
+        ) from None
 
 
 def _not_a_folder(path: Path) -> Path:

@@ -21,9 +21,9 @@ class Layout(str, Enum):
     scene = "scene"
 
 
-@app.command("check", epilog=example(
-    "landslide data check runs/synth",
-    "landslide data check data/bijie --split val --json"))
+@app.command(
+    "check", epilog=example("landslide data check runs/synth", "landslide data check data/bijie --split val --json")
+)
 @user_errors
 def check(
     root: Path = typer.Argument(..., help="Dataset folder: img/+mask/ (Landslide4Sense) or images/+masks/."),
@@ -37,8 +37,9 @@ def check(
     from ..check import check_dataset
     from .validate import NanPolicy
 
-    report = check_dataset(root, split=split, nan_policy=NanPolicy.ZERO if fix_nan else NanPolicy.RAISE,
-                           list_shapes=shapes)
+    report = check_dataset(
+        root, split=split, nan_policy=NanPolicy.ZERO if fix_nan else NanPolicy.RAISE, list_shapes=shapes
+    )
     emit(report.to_dict(), as_json, report.to_text())
 
 
@@ -49,8 +50,11 @@ def synth(
     n: int = typer.Option(64, "--n", min=1, help="Number of patches."),
     size: int = typer.Option(128, min=16, help="Patch size in pixels."),
     seed: int = typer.Option(0, help="Random seed."),
-    layout: Layout = typer.Option(Layout.l4s, help="l4s: 14-band HDF5; folder: RGB PNG images/ + masks/; scene: one "
-                                  "georeferenced GeoTIFF of the patches side by side + regions.geojson."),
+    layout: Layout = typer.Option(
+        Layout.l4s,
+        help="l4s: 14-band HDF5; folder: RGB PNG images/ + masks/; scene: one "
+        "georeferenced GeoTIFF of the patches side by side + regions.geojson.",
+    ),
     overwrite: bool = OverwriteOption,
     as_json: bool = JsonOption,
 ) -> None:

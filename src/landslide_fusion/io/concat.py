@@ -24,8 +24,9 @@ class ConcatDataset:
         for part, name in zip(self.parts, names):
             for i in part.ids:
                 if i in seen:
-                    raise DataError(f"image {i} is in both {seen[i]} and {name}; a labelled image may be in one "
-                                    "split only")
+                    raise DataError(
+                        f"image {i} is in both {seen[i]} and {name}; a labelled image may be in one split only"
+                    )
                 seen[i] = name
         sets = {getattr(p, "band_set", None) and p.band_set.name for p in self.parts} - {None}
         if len(sets) > 1:

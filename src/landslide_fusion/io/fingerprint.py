@@ -41,8 +41,11 @@ def folder_sha256(root: str | os.PathLike[str]) -> str | None:
     if not root or not Path(root).is_dir():
         return None
     root = Path(root).resolve()
-    files = sorted(p for p in root.rglob("*") if p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     listing = tuple((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     key = (str(root), listing)
     if key not in _FOLDERS:

@@ -55,7 +55,9 @@ def _by_stem(folder: Path) -> dict[str, Path]:
     for p in sorted(folder.iterdir()):
         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."):
             if p.stem in found:
-                raise DataError(f"{folder}: two files share the stem {p.stem!r} ({found[p.stem].name}, {p.name}); keep one")
+                raise DataError(
+                    f"{folder}: two files share the stem {p.stem!r} ({found[p.stem].name}, {p.name}); keep one"
+                )
             found[p.stem] = p
     return found
 
@@ -95,7 +97,9 @@ class ImageFolderDataset(Sequence[Sample]):
     def _read_split(self, split: str, images: dict[str, Path]) -> list[str]:
         path = self.root / "splits" / f"{split}.txt"
         if not path.is_file():
-            have = sorted(p.stem for p in (self.root / "splits").glob("*.txt")) if (self.root / "splits").is_dir() else []
+            have = (
+                sorted(p.stem for p in (self.root / "splits").glob("*.txt")) if (self.root / "splits").is_dir() else []
+            )
             raise DataError(f"{path}: split list not found; available splits: {', '.join(have) or 'none'}")
         stems = [s.strip() for s in path.read_text().splitlines() if s.strip()]
         unknown = [s for s in stems if s not in images]
@@ -158,5 +162,6 @@ def write_image_folder_sample(
             Image.fromarray((mask > 0).astype(np.uint8) * 255).save(tmp, format="PNG")
 
 
-register_reader("image-folder", detect=is_image_folder, open=ImageFolderDataset,
-                layout="images/ + masks/, PNG or GeoTIFF")
+register_reader(
+    "image-folder", detect=is_image_folder, open=ImageFolderDataset, layout="images/ + masks/, PNG or GeoTIFF"
+)

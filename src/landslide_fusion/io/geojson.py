@@ -28,14 +28,29 @@ import pandas as pd
 from ..errors import DataError
 from .atomic import atomic_path
 
-__all__ = ["write_geojson", "write_features", "read_geojson", "box_geometry", "point_geometry", "region_geometries",
-           "region_crs", "to_wgs84", "is_wgs84", "right_hand", "GEOMETRY_COLUMNS", "WGS84", "UNKNOWN_CRS_NOTE",
-           "NOTE_MEMBER"]
+__all__ = [
+    "write_geojson",
+    "write_features",
+    "read_geojson",
+    "box_geometry",
+    "point_geometry",
+    "region_geometries",
+    "region_crs",
+    "to_wgs84",
+    "is_wgs84",
+    "right_hand",
+    "GEOMETRY_COLUMNS",
+    "WGS84",
+    "UNKNOWN_CRS_NOTE",
+    "NOTE_MEMBER",
+]
 
 WGS84 = "EPSG:4326"
 #: What a collection without a known CRS says about its coordinates.
-UNKNOWN_CRS_NOTE = ("unknown CRS: coordinates are the input's own map or pixel units, not longitude/latitude; "
-                    "give the regions lon/lat columns or georeferenced footprints")
+UNKNOWN_CRS_NOTE = (
+    "unknown CRS: coordinates are the input's own map or pixel units, not longitude/latitude; "
+    "give the regions lon/lat columns or georeferenced footprints"
+)
 #: The foreign member of a collection without a known CRS that holds :data:`UNKNOWN_CRS_NOTE`.
 NOTE_MEMBER = "coordinate_note"
 
@@ -75,8 +90,12 @@ def region_crs(frame: pd.DataFrame, crs: str | None = None) -> str | None:
         return crs
     if "crs" in frame.columns and frame["crs"].notna().any():
         return str(frame["crs"].dropna().iloc[0])
-    uses_lonlat = "geometry" not in frame.columns and not {"minx", "miny", "maxx", "maxy"} <= set(frame.columns) \
-        and not {"x", "y"} <= set(frame.columns) and {"lon", "lat"} <= set(frame.columns)
+    uses_lonlat = (
+        "geometry" not in frame.columns
+        and not {"minx", "miny", "maxx", "maxy"} <= set(frame.columns)
+        and not {"x", "y"} <= set(frame.columns)
+        and {"lon", "lat"} <= set(frame.columns)
+    )
     return WGS84 if uses_lonlat else None
 
 
@@ -125,8 +144,14 @@ def _value(v: Any) -> Any:
     return v
 
 
-def write_geojson(path: str | os.PathLike[str], properties: pd.DataFrame, geometries: list[dict], crs: str | None = None,
-                  *, wgs84: bool = True) -> Path:
+def write_geojson(
+    path: str | os.PathLike[str],
+    properties: pd.DataFrame,
+    geometries: list[dict],
+    crs: str | None = None,
+    *,
+    wgs84: bool = True,
+) -> Path:
     """Write one Feature per row of ``properties`` with the matching geometry, atomically
     (reprojected from ``crs`` to WGS 84 unless ``wgs84=False``; see the module docstring)."""
     if len(geometries) != len(properties):
@@ -138,11 +163,12 @@ def write_geojson(path: str | os.PathLike[str], properties: pd.DataFrame, geomet
 def _header(crs: str | None, wgs84: bool) -> str:
     if crs and not wgs84:
         return f'"crs": {json.dumps({"type": "name", "properties": {"name": crs}})}, '
-    return "" if crs else f'{json.dumps(NOTE_MEMBER)}: {json.dumps(UNKNOWN_CRS_NOTE)}, '
+    return "" if crs else f"{json.dumps(NOTE_MEMBER)}: {json.dumps(UNKNOWN_CRS_NOTE)}, "
 
 
-def write_features(path: str | os.PathLike[str], features: Iterable[tuple[dict, dict]], crs: str | None = None,
-                   *, wgs84: bool = True) -> Path:
+def write_features(
+    path: str | os.PathLike[str], features: Iterable[tuple[dict, dict]], crs: str | None = None, *, wgs84: bool = True
+) -> Path:
     """Stream ``(properties, geometry)`` pairs into a FeatureCollection, atomically; memory does
     not grow with the number of features. Geometries in ``crs`` are written in WGS 84 (RFC 7946)
     unless ``wgs84=False``, which keeps ``crs`` and names it in a ``crs`` member; polygon rings
@@ -176,7 +202,9 @@ def read_geojson(path: str | os.PathLike[str], to_crs: str | None = None) -> tup
     for i, f in enumerate(doc["features"]):
         g = f.get("geometry")
         if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
-            raise DataError(f"{path}: feature {i} has geometry {g and g.get('type')!r}; regions must be Polygon or MultiPolygon")
+            raise DataError(
+                f"{path}: feature {i} has geometry {g and g.get('type')!r}; regions must be Polygon or MultiPolygon"
+            )
         rows.append({**(f.get("properties") or {}), "geometry": g})
     crs = (doc.get("crs") or {}).get("properties", {}).get("name") or WGS84
     frame = pd.DataFrame(rows)

@@ -85,8 +85,11 @@ class L4SDataset(Sequence[Sample]):
         self.root = Path(root)
         self.nan_policy = NanPolicy(nan_policy)
         images, masks = find_pairs(
-            self.root, _LAYOUT, lambda folder, is_mask: _numbered(folder, _MASK_RE if is_mask else _IMAGE_RE),
-            lambda n: f"image_{n}.h5", require_masks,
+            self.root,
+            _LAYOUT,
+            lambda folder, is_mask: _numbered(folder, _MASK_RE if is_mask else _IMAGE_RE),
+            lambda n: f"image_{n}.h5",
+            require_masks,
         )
         self._numbers = sorted(images)
         self._images = images
@@ -109,8 +112,7 @@ class L4SDataset(Sequence[Sample]):
         img = _read_key(path, IMAGE_KEY)
         if img.ndim != 3 or img.shape[-1] != len(L4S14):
             raise DataError(
-                f"{path}: image shape {img.shape}; expected (H, W, {len(L4S14)}) with bands "
-                f"{', '.join(L4S14.bands)}"
+                f"{path}: image shape {img.shape}; expected (H, W, {len(L4S14)}) with bands {', '.join(L4S14.bands)}"
             )
         image = np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32)
         image = check_finite(image, path, L4S14.bands, self.nan_policy)
@@ -141,8 +143,13 @@ def open_l4s(
 
 
 # tried before other layouts: a folder with img/ has always opened as Landslide4Sense
-register_reader("l4s", detect=lambda root: (root / "img").is_dir(), open=open_l4s,
-                layout="img/ + mask/, Landslide4Sense HDF5", priority=1)
+register_reader(
+    "l4s",
+    detect=lambda root: (root / "img").is_dir(),
+    open=open_l4s,
+    layout="img/ + mask/, Landslide4Sense HDF5",
+    priority=1,
+)
 
 
 def write_l4s_patch(

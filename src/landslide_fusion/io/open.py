@@ -16,8 +16,10 @@ def refuse_table(path: str | os.PathLike[str]) -> None:
     """A region table (CSV/Parquet) passed where images go is an error naming the commands that take tables."""
     path = Path(path)
     if path.suffix.lower() in (".csv", ".parquet", ".pq") and path.is_file():
-        raise DataError(f"{path}: a table, not images; region tables go to 'landslide tabular train|predict "
-                        "--data TABLE' (or 'fuse score --table TABLE' beside the images)")
+        raise DataError(
+            f"{path}: a table, not images; region tables go to 'landslide tabular train|predict "
+            "--data TABLE' (or 'fuse score --table TABLE' beside the images)"
+        )
 
 
 def open_dataset(
@@ -40,5 +42,4 @@ def open_dataset(
     """
     refuse_table(root)
     reader = detect_reader(root)
-    return reader.open(Path(root), split=split, band_set=band_set, require_masks=require_masks,
-                       nan_policy=nan_policy)
+    return reader.open(Path(root), split=split, band_set=band_set, require_masks=require_masks, nan_policy=nan_policy)

@@ -31,7 +31,10 @@ class FolderLayout:
 
 
 def find_pairs(
-    root: Path, layout: FolderLayout, scan: Callable[[Path, bool], dict[K, Path]], mask_name: Callable[[K], str],
+    root: Path,
+    layout: FolderLayout,
+    scan: Callable[[Path, bool], dict[K, Path]],
+    mask_name: Callable[[K], str],
     require_masks: bool,
 ) -> tuple[dict[K, Path], dict[K, Path]]:
     """``(images, masks)`` by key; ``masks`` is empty when the mask folder is absent.

@@ -109,7 +109,9 @@ def _read_gdal(path: Path, limit: int | None) -> tuple[np.ndarray, GeoInfo | Non
         raise DataError(f"{path}: not a readable {kind} ({e})") from None
 
 
-def read_raster(path: str | os.PathLike[str], limit: int | None = None) -> tuple[np.ndarray, GeoInfo | None, str | None]:
+def read_raster(
+    path: str | os.PathLike[str], limit: int | None = None
+) -> tuple[np.ndarray, GeoInfo | None, str | None]:
     """Read an image as (C, H, W) in its stored dtype, plus georeferencing for GeoTIFFs and the
     value scale the file declares (:func:`~landslide_fusion.domains.declared_scale`: the
     ``DOMAIN_SCALE`` tag, else ``uint8`` for 8-bit pixels, else None).

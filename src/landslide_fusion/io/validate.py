@@ -34,8 +34,7 @@ def check_finite(
     n_nan = int(np.isnan(image).sum())
     n_inf = int(bad.sum()) - n_nan
     raise DataError(
-        f"{path}: {n_nan} NaN and {n_inf} inf values ({where}); "
-        "fix the file or pass --fix-nan to replace them with 0"
+        f"{path}: {n_nan} NaN and {n_inf} inf values ({where}); fix the file or pass --fix-nan to replace them with 0"
     )
 
 
@@ -47,7 +46,4 @@ def binary_mask(mask: np.ndarray, path: Path) -> np.ndarray:
     if np.isin(values, (0, 255)).all():
         return (mask == 255).astype(np.int64)
     shown = ", ".join(str(v) for v in values[:8]) + (" ..." if len(values) > 8 else "")
-    raise DataError(
-        f"{path}: mask values {shown} are not binary; masks must hold 0/1 or 0/255 "
-        "(landslide = 1 or 255)"
-    )
+    raise DataError(f"{path}: mask values {shown} are not binary; masks must hold 0/1 or 0/255 (landslide = 1 or 255)")

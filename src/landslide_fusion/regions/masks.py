@@ -75,8 +75,14 @@ def morphology_halo(opening: int = 0, closing: int = 0) -> int:
     return max(opening - 1, 0) + max(closing - 1, 0)
 
 
-def landslide_mask(probability: torch.Tensor | np.ndarray, threshold: float, opening: int = 0, closing: int = 0,
-                   valid: torch.Tensor | np.ndarray | None = None, gate: float = 0.0) -> torch.Tensor | np.ndarray:
+def landslide_mask(
+    probability: torch.Tensor | np.ndarray,
+    threshold: float,
+    opening: int = 0,
+    closing: int = 0,
+    valid: torch.Tensor | np.ndarray | None = None,
+    gate: float = 0.0,
+) -> torch.Tensor | np.ndarray:
     """The 0/1 landslide mask (uint8) of a probability map ((H, W) or (B, H, W): each map a
     region for the gate); see the module docstring. NaN probabilities are never landslide."""
     for name, value in (("threshold", threshold), ("gate", gate)):

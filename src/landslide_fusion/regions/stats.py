@@ -44,8 +44,13 @@ STAT_COLUMNS = (
     "n_pixels",
 )
 #: The statistics that live in [0, 1].
-PROBABILITY_COLUMNS = ("landslide_fraction", "max_probability", "mean_probability", "p95_probability",
-                       "mean_probability_in_mask")
+PROBABILITY_COLUMNS = (
+    "landslide_fraction",
+    "max_probability",
+    "mean_probability",
+    "p95_probability",
+    "mean_probability_in_mask",
+)
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -57,7 +62,9 @@ def _as_maps(probabilities) -> list[np.ndarray]:
         if probabilities.ndim == 2:
             probabilities = probabilities[None]
         if probabilities.ndim != 3:
-            raise DataError(f"probabilities must be (N, H, W) or a list of (H, W) maps; got shape {probabilities.shape}")
+            raise DataError(
+                f"probabilities must be (N, H, W) or a list of (H, W) maps; got shape {probabilities.shape}"
+            )
         return list(probabilities)
     maps = [np.asarray(p.detach().cpu() if isinstance(p, torch.Tensor) else p) for p in probabilities]
     for i, p in enumerate(maps):
@@ -66,8 +73,9 @@ def _as_maps(probabilities) -> list[np.ndarray]:
     return maps
 
 
-def mask_statistics(probability: np.ndarray, mask: np.ndarray, valid: np.ndarray | None = None,
-                    pixel_area: float = np.nan) -> dict[str, float]:
+def mask_statistics(
+    probability: np.ndarray, mask: np.ndarray, valid: np.ndarray | None = None, pixel_area: float = np.nan
+) -> dict[str, float]:
     """The statistics (module docstring) of one region from its probability map, its landslide
     mask (from :func:`~landslide_fusion.regions.masks.landslide_mask`) and its valid pixels."""
     p = np.nan_to_num(np.asarray(probability, np.float64), nan=0.0)
@@ -126,8 +134,11 @@ def region_stats(
     ids = list(range(len(maps))) if region_ids is None else list(region_ids)
     if len(ids) != len(maps):
         raise DataError(f"{len(ids)} region ids for {len(maps)} probability maps; pass one id per map")
-    areas = [np.nan] * len(maps) if pixel_area is None else (
-        list(pixel_area) if isinstance(pixel_area, Sequence) else [float(pixel_area)] * len(maps))
+    areas = (
+        [np.nan] * len(maps)
+        if pixel_area is None
+        else (list(pixel_area) if isinstance(pixel_area, Sequence) else [float(pixel_area)] * len(maps))
+    )
     if valid is not None and len(valid) != len(maps):
         raise DataError(f"{len(valid)} valid-pixel maps for {len(maps)} probability maps")
     rows = []

@@ -47,8 +47,9 @@ def region_window(src, geom: dict, halo: int = 0):
         return None
 
 
-def zonal_stats(probability: str | os.PathLike[str], mask: str | os.PathLike[str], regions: pd.DataFrame,
-                id_column: str = "id") -> pd.DataFrame:
+def zonal_stats(
+    probability: str | os.PathLike[str], mask: str | os.PathLike[str], regions: pd.DataFrame, id_column: str = "id"
+) -> pd.DataFrame:
     """Region statistics (indexed by id) of each polygon in ``regions`` (a ``geometry`` column
     of GeoJSON dicts, as :func:`~landslide_fusion.io.geojson.read_geojson` returns) over a
     scene's ``probability.tif`` and ``mask.tif`` (see the module docstring)."""
@@ -60,14 +61,19 @@ def zonal_stats(probability: str | os.PathLike[str], mask: str | os.PathLike[str
     rows, ids, empty = [], [], []
     with rasterio.open(Path(probability)) as src, rasterio.open(Path(mask)) as msrc:
         if (msrc.width, msrc.height) != (src.width, src.height):
-            raise DataError(f"{mask}: {msrc.width}x{msrc.height} pixels, {probability} has {src.width}x{src.height}; "
-                            "pass the probability and mask rasters of one scene prediction")
+            raise DataError(
+                f"{mask}: {msrc.width}x{msrc.height} pixels, {probability} has {src.width}x{src.height}; "
+                "pass the probability and mask rasters of one scene prediction"
+            )
         area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
         for rid, geom in zip(regions[id_column], regions["geometry"]):
             win = region_window(src, geom)
             p = src.read(1, window=win) if win is not None else np.zeros((0, 0), np.float32)
-            inside = ~geometry_mask([geom], out_shape=p.shape, transform=src.window_transform(win)) if p.size else \
-                np.zeros(p.shape, bool)
+            inside = (
+                ~geometry_mask([geom], out_shape=p.shape, transform=src.window_transform(win))
+                if p.size
+                else np.zeros(p.shape, bool)
+            )
             m = msrc.read(1, window=win) if p.size else np.zeros(p.shape, np.uint8)
             inside &= np.isfinite(p) & (m != 255)
             if src.nodata is not None and np.isfinite(src.nodata):
@@ -78,6 +84,8 @@ def zonal_stats(probability: str | os.PathLike[str], mask: str | os.PathLike[str
             rows.append(mask_statistics(p, m, inside, area))
             ids.append(rid)
     if empty:
-        raise DataError(f"{len(empty)} region(s) cover no valid pixel of {probability} ({', '.join(empty[:10])}); "
-                        "check that the regions and the scene share a CRS and overlap")
+        raise DataError(
+            f"{len(empty)} region(s) cover no valid pixel of {probability} ({', '.join(empty[:10])}); "
+            "check that the regions and the scene share a CRS and overlap"
+        )
     return stats_frame(rows, ids)

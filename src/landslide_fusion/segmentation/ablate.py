@@ -97,7 +97,9 @@ def parse_vary(items: list[str]) -> list[tuple[str, list[str]]]:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or "." not in key or not values.strip():
-            raise ConfigError(f"--vary {item!r}: expected section.key=value1,value2,..., e.g. model.name=rau-net-small,vnet")
+            raise ConfigError(
+                f"--vary {item!r}: expected section.key=value1,value2,..., e.g. model.name=rau-net-small,vnet"
+            )
         if any(key == k for k, _ in out):
             raise ConfigError(f"--vary {key} is given twice; list all its values in one --vary")
         out.append((key, _split_top_level(values)))
@@ -117,8 +119,12 @@ def _cell_data(base: dict[str, Any], keys: list[str], values: tuple[str, ...]) -
     return apply_overrides(data, [f"{k}={v}" for k, v in zip(keys, values)])
 
 
-def ablation_cells(base: str | os.PathLike[str] | None, vary: list[str], overrides: list[str] = (),
-                   values: dict[str, Any] | None = None) -> list[tuple[str, dict[str, str], SegmentConfig]]:
+def ablation_cells(
+    base: str | os.PathLike[str] | None,
+    vary: list[str],
+    overrides: list[str] = (),
+    values: dict[str, Any] | None = None,
+) -> list[tuple[str, dict[str, str], SegmentConfig]]:
     """``(name, {key: value}, config)`` of every cell, all configs checked before any training:
     types and declared ranges, a bad value blamed on the ``--set`` or ``--vary`` that gave it.
     ``values`` are ``{dotted key: value}`` from command-line options (``data.root``), set as values."""
@@ -159,8 +165,9 @@ def _preflight(cells: list[tuple[str, dict[str, str], SegmentConfig]]) -> None:
     for _, _, cfg in cells:
         create_loss(cfg.train.loss)
         f = cfg.features
-        eng = BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel,
-                           blur=f.blur)
+        eng = BandEngineer(
+            f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel, blur=f.blur
+        )
         with torch.device("meta"):
             create_model(cfg.model.name, eng.out_channels, **cfg.model.options)
         if not cfg.data.root:
@@ -206,11 +213,15 @@ def _summarise(run_dir: Path, folds: int, size: int) -> dict[str, Any]:
 def _check_same_config(run_dir: Path, cfg: SegmentConfig) -> None:
     saved = run_dir / "config.toml"
     if saved.is_file() and load_config(SegmentConfig, saved) != cfg:
-        raise DataError(f"{run_dir}: this cell was trained with a different config; use a new -o folder "
-                        "or delete the cell to retrain it")
+        raise DataError(
+            f"{run_dir}: this cell was trained with a different config; use a new -o folder "
+            "or delete the cell to retrain it"
+        )
 
 
-def _train_cell(name: str, cfg: SegmentConfig, cells_dir: Path, folds: int, progress: bool, size: int) -> dict[str, Any]:
+def _train_cell(
+    name: str, cfg: SegmentConfig, cells_dir: Path, folds: int, progress: bool, size: int
+) -> dict[str, Any]:
     from .train import train_segmentation
 
     run_dir = cells_dir / name
@@ -238,29 +249,44 @@ def _recorded_folds(out: Path) -> int | None:
     return int(json.loads(cv.read_text())["folds"]) if cv is not None else 0
 
 
-def _check_output(out: Path, folds: int, cells: list[tuple[str, dict[str, str], SegmentConfig]],
-                  overwrite: bool) -> None:
+def _check_output(
+    out: Path, folds: int, cells: list[tuple[str, dict[str, str], SegmentConfig]], overwrite: bool
+) -> None:
     """Refuse ``out`` unless it is absent, empty or this ablation's own folder (see the module docstring)."""
     if not out.exists() or (out.is_dir() and not any(out.iterdir())) or overwrite:
         return
     recorded = _recorded_folds(out) if out.is_dir() else None
     if recorded is None:
-        raise OutputExistsError(f"{out}: already exists and is not an ablation folder (no {ABLATION_FILE} or cells/); "
-                                "choose another output or pass --overwrite to replace it")
+        raise OutputExistsError(
+            f"{out}: already exists and is not an ablation folder (no {ABLATION_FILE} or cells/); "
+            "choose another output or pass --overwrite to replace it"
+        )
     if recorded != folds:
+
         def runs(k: int) -> str:
             return f"--folds {k}" if k >= 2 else "one run each (no --folds)"
 
-        raise OutputExistsError(f"{out}: its cells were trained with {runs(recorded)}, not {runs(folds)}; rerun with "
-                                f"the same --folds to resume, or write this ablation to another -o")
+        raise OutputExistsError(
+            f"{out}: its cells were trained with {runs(recorded)}, not {runs(folds)}; rerun with "
+            f"the same --folds to resume, or write this ablation to another -o"
+        )
     for name, _, cfg in cells:
         if (out / "cells" / name).is_dir():
             _check_same_config(out / "cells" / name, cfg)
 
 
-def run_ablation(base: str | os.PathLike[str] | None, vary: list[str], out: str | os.PathLike[str], *,
-                 data: str | os.PathLike[str] | None = None, overrides: list[str] = (), folds: int = 0,
-                 infer_size: int = 128, overwrite: bool = False, progress: bool = True) -> AblationResult:
+def run_ablation(
+    base: str | os.PathLike[str] | None,
+    vary: list[str],
+    out: str | os.PathLike[str],
+    *,
+    data: str | os.PathLike[str] | None = None,
+    overrides: list[str] = (),
+    folds: int = 0,
+    infer_size: int = 128,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> AblationResult:
     """Train every cell of ``vary`` over ``base`` (+ ``overrides``) into ``out`` and write the table;
     everything is checked before the first cell trains (see the module docstring)."""
     if folds < 0 or folds == 1:
@@ -281,8 +307,10 @@ def run_ablation(base: str | os.PathLike[str] | None, vary: list[str], out: str 
                 row = json.loads(record.read_text())
                 stage(f"cell {i}/{len(cells)} {name}: kept (finished earlier)", progress)
             else:
-                stage(f"cell {i}/{len(cells)} {name}: training ({', '.join(f'{k}={v}' for k, v in values.items())})",
-                      progress)
+                stage(
+                    f"cell {i}/{len(cells)} {name}: training ({', '.join(f'{k}={v}' for k, v in values.items())})",
+                    progress,
+                )
                 row = {"cell": name, **values, **_train_cell(name, cfg, cells_dir, folds, progress, infer_size)}
                 write_json(record, row)
                 trained += 1
@@ -305,10 +333,12 @@ def _markdown(table: pd.DataFrame, folds: int) -> str:
     cols = list(table.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    note = (f"Validation metrics: mean over {folds} folds." if folds >= 2 else "Validation metrics of one run.")
-    return "\n".join(lines) + (f"\n\n{note} F1, IoU, precision, recall: landslide class; mean_f1: mean over both "
-                               "classes; cross_fitted_f1: F1 with the threshold and gate chosen on other folds of "
-                               "the validation images.\n")
+    note = f"Validation metrics: mean over {folds} folds." if folds >= 2 else "Validation metrics of one run."
+    return "\n".join(lines) + (
+        f"\n\n{note} F1, IoU, precision, recall: landslide class; mean_f1: mean over both "
+        "classes; cross_fitted_f1: F1 with the threshold and gate chosen on other folds of "
+        "the validation images.\n"
+    )
 
 
 def _plot(table: pd.DataFrame, path: Path) -> None:

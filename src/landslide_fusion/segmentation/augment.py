@@ -20,7 +20,11 @@ def rot90_flip(x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> tuple[to
     """Random rotation by k*90 degrees and random horizontal flip, per sample."""
     b = x.shape[0]
     square = x.shape[-1] == x.shape[-2]
-    k = torch.randint(0, 4, (b,), generator=g, device=g.device) if square else 2 * torch.randint(0, 2, (b,), generator=g, device=g.device)
+    k = (
+        torch.randint(0, 4, (b,), generator=g, device=g.device)
+        if square
+        else 2 * torch.randint(0, 2, (b,), generator=g, device=g.device)
+    )
     flip = torch.rand(b, generator=g, device=g.device) < 0.5
     x, y = x.clone(), y.clone()
     for kk in k.unique().tolist():

@@ -34,7 +34,11 @@ def _conv_bn_act(cin: int, cout: int, k: int, padding: int | tuple[int, int, int
     if isinstance(padding, tuple):
         layers.append(nn.ZeroPad2d(padding))
         padding = 0
-    layers += [nn.Conv2d(cin, cout, k, padding=padding, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(_SLOPE, inplace=True)]
+    layers += [
+        nn.Conv2d(cin, cout, k, padding=padding, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.LeakyReLU(_SLOPE, inplace=True),
+    ]
     return nn.Sequential(*layers)
 
 

@@ -40,8 +40,17 @@ from ..errors import DataError
 from ..io.atomic import terminate_raises
 from .config import SegmentConfig
 
-__all__ = ["WorkDir", "open_workdir", "has_work", "LOCK", "fingerprint", "differences", "check_fingerprint",
-           "load_checkpoint", "COSMETIC"]
+__all__ = [
+    "WorkDir",
+    "open_workdir",
+    "has_work",
+    "LOCK",
+    "fingerprint",
+    "differences",
+    "check_fingerprint",
+    "load_checkpoint",
+    "COSMETIC",
+]
 
 LOCK = "lock"
 COSMETIC = ("data.root", "data.cache", "train.threads", "train.workers", "post.", "scene.")
@@ -95,8 +104,10 @@ def _others(out: Path, mine: Path | None = None) -> list[tuple[Path, int]]:
             for _, f in stale:
                 os.close(f)
             pid = (p / LOCK).read_text().strip() or "?"
-            raise DataError(f"{out}: another 'segment train' (pid {pid}) is writing it, lock {p / LOCK}; "
-                            "wait for it to finish or choose another output")
+            raise DataError(
+                f"{out}: another 'segment train' (pid {pid}) is writing it, lock {p / LOCK}; "
+                "wait for it to finish or choose another output"
+            )
         stale.append((p, fd))
     return stale
 
@@ -136,8 +147,13 @@ def open_workdir(out: str | os.PathLike[str], resume: bool) -> WorkDir:
 def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
     """Dotted key -> value of a config, tables (dataclasses and ``model.options``) flattened and
     values as JSON holds them (tuples as lists), so a saved fingerprint compares equal."""
-    items = ((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)) if dataclasses.is_dataclass(obj) else \
-        obj.items() if isinstance(obj, dict) else None
+    items = (
+        ((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj))
+        if dataclasses.is_dataclass(obj)
+        else obj.items()
+        if isinstance(obj, dict)
+        else None
+    )
     if items is None:
         return {prefix[:-1]: json.loads(json.dumps(obj))}
     out: dict[str, Any] = {}
@@ -162,8 +178,11 @@ def fingerprint(cfg: SegmentConfig) -> dict[str, Any]:
 def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """One item per differing config key (``key: old -> new``) and one for the data files."""
     oc, nc = old.get("config", {}), new.get("config", {})
-    out = [f"{k}: {json.dumps(oc.get(k))} -> {json.dumps(nc.get(k))}" for k in sorted(set(oc) | set(nc))
-           if oc.get(k) != nc.get(k)]
+    out = [
+        f"{k}: {json.dumps(oc.get(k))} -> {json.dumps(nc.get(k))}"
+        for k in sorted(set(oc) | set(nc))
+        if oc.get(k) != nc.get(k)
+    ]
     od, nd = old.get("data", {}), new.get("data", {})
     changed = sum(od.get(k) != nd.get(k) for k in set(od) | set(nd))
     if changed:
@@ -174,12 +193,15 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def check_fingerprint(saved: str | None, current: dict[str, Any], ckpt: Path) -> None:
     """Refuse to resume from ``ckpt`` unless its fingerprint ``saved`` (JSON) equals ``current``."""
     if saved is None:
-        raise DataError(f"{ckpt}: checkpoint carries no fingerprint (written by an older version); "
-                        "train afresh without --resume")
+        raise DataError(
+            f"{ckpt}: checkpoint carries no fingerprint (written by an older version); train afresh without --resume"
+        )
     diffs = differences(json.loads(saved), current)
     if diffs:
-        raise DataError(f"{ckpt}: cannot resume, it was trained on other settings ({'; '.join(diffs)}); "
-                        "resume with the original config and data, or train afresh without --resume")
+        raise DataError(
+            f"{ckpt}: cannot resume, it was trained on other settings ({'; '.join(diffs)}); "
+            "resume with the original config and data, or train afresh without --resume"
+        )
 
 
 def load_checkpoint(path: Path, device: str) -> dict[str, Any]:
@@ -189,8 +211,10 @@ def load_checkpoint(path: Path, device: str) -> dict[str, Any]:
         state = torch.load(path, map_location=device, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError, KeyError) as e:
         why = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-        raise DataError(f"{path}: checkpoint is damaged and cannot be resumed ({why}); "
-                        "train afresh without --resume (that deletes it)") from None
+        raise DataError(
+            f"{path}: checkpoint is damaged and cannot be resumed ({why}); "
+            "train afresh without --resume (that deletes it)"
+        ) from None
     if not isinstance(state, dict) or "model" not in state:
         raise DataError(f"{path}: not a training checkpoint of this project; train afresh without --resume")
     return state

@@ -10,8 +10,17 @@ from ..errors import ConfigError
 
 from ..config import names_of, setting
 
-__all__ = ["NETWORK_MULTIPLE", "DataConfig", "FeatureConfig", "ModelConfig", "AugmentConfig", "TrainConfig", "PostConfig",
-           "SceneConfig", "SegmentConfig"]
+__all__ = [
+    "NETWORK_MULTIPLE",
+    "DataConfig",
+    "FeatureConfig",
+    "ModelConfig",
+    "AugmentConfig",
+    "TrainConfig",
+    "PostConfig",
+    "SceneConfig",
+    "SegmentConfig",
+]
 
 #: Window sizes are multiples of this (the networks downsample 4 times): a training crop is the
 #: window its run predicts with, so ``data.crop`` is declared with it.
@@ -36,7 +45,9 @@ class DataConfig:
     val_fraction: float = setting(0.2, gt=0, lt=1)
     size: int = setting(0, ge=0)
     crop: int = setting(0, ge=0, multiple_of=NETWORK_MULTIPLE)
-    cache: bool = False  # true: keep resized patches in memory after their first read (resize mode; memory grows with the set)
+    cache: bool = (
+        False  # true: keep resized patches in memory after their first read (resize mode; memory grows with the set)
+    )
     normalization: str = setting("standard", choices=names_of("landslide_fusion.stats", "Normalization"))
     nan_policy: str = setting("raise", choices=names_of("landslide_fusion.io.validate", "NanPolicy"))
 
@@ -129,7 +140,9 @@ class TrainConfig:
     negative_fraction: float = setting(-1.0, le=1)
     ema: float = setting(0.0, ge=0, lt=1)
     monitor: str = setting("best_f1", choices=names_of("landslide_fusion.segmentation.train", "MONITORS"))
-    max_seconds: float = setting(0.0, ge=0)  # time budget in seconds (0: none): the schedule spans it, training stops when it is spent; epochs is then an upper bound
+    max_seconds: float = setting(
+        0.0, ge=0
+    )  # time budget in seconds (0: none): the schedule spans it, training stops when it is spent; epochs: a bound
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 

@@ -59,8 +59,10 @@ def patch_labels(samples: Sequence[Sample], same_shape: bool = False) -> np.ndar
             raise DataError(f"sample {s.id} has no mask; training and evaluation need labelled data")
         shape = shape or s.image.shape
         if same_shape and s.image.shape != shape:
-            raise DataError(f"sample {s.id} has shape {s.image.shape}, the first had {shape}; "
-                            "set data.size (e.g. --set data.size=128) or data.crop to train on images of several sizes")
+            raise DataError(
+                f"sample {s.id} has shape {s.image.shape}, the first had {shape}; "
+                "set data.size (e.g. --set data.size=128) or data.crop to train on images of several sizes"
+            )
         labels.append(int(np.any(s.mask)))
     return np.asarray(labels, dtype=np.int64)
 
@@ -99,9 +101,7 @@ def load_patches(
     return torch.stack(xs).float(), masks, ids
 
 
-def stratified_holdout(
-    labels: np.ndarray | torch.Tensor, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def stratified_holdout(labels: np.ndarray | torch.Tensor, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a train/validation split stratified by "patch holds a landslide": ``labels``
     are those 0/1 flags (see :func:`patch_labels`) or the (N, H, W) masks themselves."""
     from sklearn.model_selection import train_test_split

@@ -50,8 +50,16 @@ class PatchDataset(Dataset):
             decode and resize the files again; crops and native sizes always stream.
     """
 
-    def __init__(self, samples: Sequence[Sample], indices: Sequence[int] | None = None, *, size: int = 0,
-                 crop: int = 0, seed: int = 0, cache: bool = False) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        indices: Sequence[int] | None = None,
+        *,
+        size: int = 0,
+        crop: int = 0,
+        seed: int = 0,
+        cache: bool = False,
+    ) -> None:
         self.samples = samples
         self.indices = list(range(len(samples))) if indices is None else [int(i) for i in indices]
         self.size, self.crop, self.seed, self.epoch = size, crop, seed, 0
@@ -104,8 +112,9 @@ def _cycle(pool: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
 class EpochSampler(Sampler[int]):
     """Indices of one rank for one epoch (see the module docstring); call :meth:`set_epoch`."""
 
-    def __init__(self, labels: np.ndarray, *, rank: int = 0, world: int = 1, seed: int = 0,
-                 negative_fraction: float = -1.0) -> None:
+    def __init__(
+        self, labels: np.ndarray, *, rank: int = 0, world: int = 1, seed: int = 0, negative_fraction: float = -1.0
+    ) -> None:
         self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
         self.rank, self.world, self.seed, self.negative_fraction = rank, world, seed, negative_fraction
         self.epoch = 0
@@ -134,8 +143,15 @@ class EpochSampler(Sampler[int]):
         return math.ceil(len(self.labels) / self.world)
 
 
-def make_loader(dataset: Dataset, batch_size: int, *, workers: int = 0, sampler: Sampler[int] | None = None,
-                pin: bool = False, drop_single: bool = False) -> DataLoader:
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    workers: int = 0,
+    sampler: Sampler[int] | None = None,
+    pin: bool = False,
+    drop_single: bool = False,
+) -> DataLoader:
     """A DataLoader in ``sampler`` order (default: item order) with ``workers`` processes.
 
     ``drop_single`` (training): a trailing batch of one sample is left out. BatchNorm cannot
@@ -144,8 +160,15 @@ def make_loader(dataset: Dataset, batch_size: int, *, workers: int = 0, sampler:
     """
     n = len(sampler if sampler is not None else dataset)
     drop = drop_single and batch_size > 1 and n % batch_size == 1
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers,
-                      pin_memory=pin, drop_last=drop)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=pin,
+        drop_last=drop,
+    )
 
 
 class _LazyImages:

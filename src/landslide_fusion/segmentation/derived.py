@@ -137,8 +137,10 @@ def register_derived_band(band: DerivedBand, *, replace: bool = False) -> Derive
     """
     for r in band.reads:
         if not isinstance(r, Role) and (r == band.name or r not in _REGISTRY):
-            raise BandError(f"derived band {band.name!r} reads {r!r}, which is neither a Role nor a registered "
-                            f"derived band; valid: {_REGISTRY.valid()}")
+            raise BandError(
+                f"derived band {band.name!r} reads {r!r}, which is neither a Role nor a registered "
+                f"derived band; valid: {_REGISTRY.valid()}"
+            )
     return _REGISTRY.register(band.name, band, replace=replace)
 
 

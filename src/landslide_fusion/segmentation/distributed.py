@@ -24,8 +24,16 @@ def _one(run: str, scene: str, out: str, options: dict) -> dict:
     return predict_scene(run, scene, out, **options)
 
 
-def predict_scenes(run: str | os.PathLike[str], scenes: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
-                   scheduler: str | None = None, workers: int = 2, threads_per_task: int = 1, **options) -> list[dict]:
+def predict_scenes(
+    run: str | os.PathLike[str],
+    scenes: list[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
+    threads_per_task: int = 1,
+    **options,
+) -> list[dict]:
     """Predict ``scenes`` in parallel on Dask; returns one summary per scene (input order).
 
     ``scheduler``: address of a running ``dask.distributed`` scheduler, or None for a local
@@ -44,13 +52,25 @@ def predict_scenes(run: str | os.PathLike[str], scenes: list[str | os.PathLike[s
         raise DataError("two scenes share a file name; each writes OUT/<name>/, so rename one")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
-                                                  dashboard_address=None)
+    cluster = (
+        None
+        if scheduler
+        else LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None)
+    )
     try:
         with Client(scheduler or cluster) as client:
-            futures = [client.submit(_one, str(run), str(s), str(out / s.stem),
-                                     {**options, "threads": threads_per_task}, key=f"scene-{s.stem}", pure=False)
-                       for s in scenes]
+            futures = [
+                client.submit(
+                    _one,
+                    str(run),
+                    str(s),
+                    str(out / s.stem),
+                    {**options, "threads": threads_per_task},
+                    key=f"scene-{s.stem}",
+                    pure=False,
+                )
+                for s in scenes
+            ]
             return client.gather(futures)
     finally:
         if cluster is not None:

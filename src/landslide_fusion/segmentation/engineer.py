@@ -112,8 +112,9 @@ def _chain(source: str, names: tuple[str, ...], steps: tuple[tuple[str, ...], ..
         register_preset(Preset(name, source, derived))
 
 
-_chain("l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"),
-       ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",)))
+_chain(
+    "l4s14", ("l4s14", "l4s17", "l4s21", "l4s23", "l4s25", "l4s26"), ((), _MM, _L4S_INDICES, _BLUR, _SOBEL, ("CANNY",))
+)
 _chain("rgb", ("rgb3", "rgb7", "rgb9", "rgb12"), ((), _MM + ("GRAY",), _BLUR, _SOBEL + ("CANNY",)))
 _chain("rgbn", ("rgbn4", "rgbn9", "rgbn11", "rgbn14"), ((), _MM + ("NDVI", "GRAY"), _BLUR, _SOBEL + ("CANNY",)))
 

@@ -68,9 +68,12 @@ class Scores:
         w = prior_weight(landslide_free_share, self.landslide_images, self.free_images)
         n = max(self.free_images, 1)
         free = self.free_pixels
-        images = ConfusionMatrix(self.landslide_images_detected, w * self.free_images_detected,
-                                 self.landslide_images - self.landslide_images_detected,
-                                 w * (self.free_images - self.free_images_detected)).as_dict()
+        images = ConfusionMatrix(
+            self.landslide_images_detected,
+            w * self.free_images_detected,
+            self.landslide_images - self.landslide_images_detected,
+            w * (self.free_images - self.free_images_detected),
+        ).as_dict()
         out = {
             **(self.landslide_pixels + free.scaled(w)).as_dict(),
             "landslide_images": {"n": self.landslide_images, **self.landslide_pixels.as_dict()},
@@ -88,9 +91,15 @@ class Scores:
 
 
 def evaluate_run(
-    run: str | os.PathLike[str] | SegmentationRun, data: str | os.PathLike[str], split: str | None = None,
-    tta: str | None = None, nan_policy: str = "raise", overlays: str | os.PathLike[str] | None = None,
-    max_overlays: int = 16, landslide_free_share: float | None = None, progress: bool = False,
+    run: str | os.PathLike[str] | SegmentationRun,
+    data: str | os.PathLike[str],
+    split: str | None = None,
+    tta: str | None = None,
+    nan_policy: str = "raise",
+    overlays: str | os.PathLike[str] | None = None,
+    max_overlays: int = 16,
+    landslide_free_share: float | None = None,
+    progress: bool = False,
 ) -> dict:
     """Metrics of ``run`` on labelled ``data`` at native size (see the module docstring); with
     ``overlays``, PNG overlays of the first ``max_overlays`` images go there. With
@@ -115,14 +124,31 @@ def evaluate_run(
 
     frame = predict_regions(run, ds, str(data), tta=tta, each=score, progress=progress)
     post = run.config.post
-    result = {"run": str(run.path), "data": str(data), "split": split, "n_images": len(frame),
-              "threshold": run.threshold, "gate": run.gate, "tta": tta or post.tta, "opening": post.opening, "closing": post.closing,
-              "scored_at": "native size, masks as 'segment predict' writes them", **scores.as_dict(),
-              "at_prior": scores.as_dict(share) if share is not None else None}
+    result = {
+        "run": str(run.path),
+        "data": str(data),
+        "split": split,
+        "n_images": len(frame),
+        "threshold": run.threshold,
+        "gate": run.gate,
+        "tta": tta or post.tta,
+        "opening": post.opening,
+        "closing": post.closing,
+        "scored_at": "native size, masks as 'segment predict' writes them",
+        **scores.as_dict(),
+        "at_prior": scores.as_dict(share) if share is not None else None,
+    }
     if overlays is not None:
         with output_dir(overlays, overwrite=False) as tmp:
             for sample, pred in drawn:
-                write_overlays(sample.image[None], sample.mask[None], pred.probability[None], pred.mask[None],
-                               [sample.id], run.config.features.source, tmp)
+                write_overlays(
+                    sample.image[None],
+                    sample.mask[None],
+                    pred.probability[None],
+                    pred.mask[None],
+                    [sample.id],
+                    run.config.features.source,
+                    tmp,
+                )
         result["overlays"] = str(overlays)
     return result

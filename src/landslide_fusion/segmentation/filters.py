@@ -28,8 +28,17 @@ import torch.nn.functional as F
 from .opencv import median_blur_u8
 from .sortnet import window_median
 
-__all__ = ["gaussian_kernel1d", "gaussian_blur", "box_blur", "median_blur", "quantize_uint8", "median_blur_levels",
-           "median_blur_uint8", "sobel", "canny_edges"]
+__all__ = [
+    "gaussian_kernel1d",
+    "gaussian_blur",
+    "box_blur",
+    "median_blur",
+    "quantize_uint8",
+    "median_blur_levels",
+    "median_blur_uint8",
+    "sobel",
+    "canny_edges",
+]
 
 
 def _reflect101_index(n: int, before: int, after: int, device: torch.device) -> torch.Tensor:

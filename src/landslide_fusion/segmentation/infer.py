@@ -42,7 +42,9 @@ def _views(tta: str) -> list[tuple[int, bool]]:
 
 @torch.no_grad()
 def predict_proba(
-    pipeline: SegmentationPipeline | Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: str = "none",
+    pipeline: SegmentationPipeline | Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    tta: str = "none",
     batch_size: int = 16,
 ) -> torch.Tensor:
     """Landslide probabilities (B, H, W) for raw bands ``x`` (B, C, H, W).
@@ -112,7 +114,9 @@ class SegmentationRun:
         stats = BandStats.load(path / "band_stats.json")
         from .weights import build_with_weights, load_weights
 
-        pipeline = build_with_weights(lambda: build_pipeline(cfg, stats), load_weights(path / "model.pt"), str(path / "model.pt"))
+        pipeline = build_with_weights(
+            lambda: build_pipeline(cfg, stats), load_weights(path / "model.pt"), str(path / "model.pt")
+        )
         pipeline.to(device).eval()
         info = json.loads((path / "run.json").read_text())
         runner = None

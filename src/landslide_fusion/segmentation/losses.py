@@ -115,7 +115,9 @@ def dice_loss(z: torch.Tensor, y: torch.Tensor, eps: float = EPS) -> torch.Tenso
     return 1 - (2 * tp + eps) / (2 * tp + fp + fn + eps)
 
 
-def tversky_loss(z: torch.Tensor, y: torch.Tensor, alpha: float = 0.3, beta: float = 0.7, eps: float = EPS) -> torch.Tensor:
+def tversky_loss(
+    z: torch.Tensor, y: torch.Tensor, alpha: float = 0.3, beta: float = 0.7, eps: float = EPS
+) -> torch.Tensor:
     tp, fp, fn = _counts(z, y)
     return 1 - (tp + eps) / (tp + alpha * fp + beta * fn + eps)
 
@@ -191,7 +193,9 @@ def parse_loss_spec(spec: str) -> list[tuple[float, str]]:
     for part in spec.split("+"):
         m = _TERM.match(part)
         if not m:
-            raise ConfigError(f"loss {spec!r}: cannot parse term {part!r}; write e.g. 'focal+iou' or '0.7*focal+0.3*iou'")
+            raise ConfigError(
+                f"loss {spec!r}: cannot parse term {part!r}; write e.g. 'focal+iou' or '0.7*focal+0.3*iou'"
+            )
         if m.group(2) not in LOSSES:
             raise ConfigError(f"loss {spec!r}: unknown loss {m.group(2)!r}; valid: {', '.join(LOSSES)}")
         terms.append((float(m.group(1)) if m.group(1) else None, m.group(2)))

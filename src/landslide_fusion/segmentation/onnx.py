@@ -37,8 +37,10 @@ def require_onnx(purpose: str, packages: tuple[str, ...] = ("onnx", "onnxruntime
         except ImportError:
             missing.append(package)
     if missing:
-        raise DataError(f"{purpose} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
-                        f"not installed; {_INSTALL}")
+        raise DataError(
+            f"{purpose} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+            f"not installed; {_INSTALL}"
+        )
 
 
 class OnnxPipeline:
@@ -60,29 +62,50 @@ class OnnxPipeline:
             if not type(e).__module__.startswith("onnxruntime"):
                 raise
             why = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-            raise DataError(f"{path}: not a readable ONNX model ({why}); export it again with "
-                            f"'landslide segment export --run {path.parent} --overwrite'") from None
+            raise DataError(
+                f"{path}: not a readable ONNX model ({why}); export it again with "
+                f"'landslide segment export --run {path.parent} --overwrite'"
+            ) from None
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.session.run(None, {self.input_name: np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)})[0]
+        out = self.session.run(
+            None, {self.input_name: np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)}
+        )[0]
         return torch.from_numpy(out)
 
 
-def export_module(module: torch.nn.Module, example: torch.Tensor, out: str | os.PathLike[str], *, opset: int = 18) -> Path:
+def export_module(
+    module: torch.nn.Module, example: torch.Tensor, out: str | os.PathLike[str], *, opset: int = 18
+) -> Path:
     """Write ``module`` (eval mode, input ``bands`` -> output ``logits``) to ``out`` atomically,
     with dynamic batch, height and width."""
     with atomic_path(out) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (example,), str(tmp), input_names=["bands"], output_names=["logits"],
-                          dynamic_axes={"bands": {0: "batch", 2: "height", 3: "width"},
-                                        "logits": {0: "batch", 2: "height", 3: "width"}},
-                          opset_version=opset, dynamo=False)
+        torch.onnx.export(
+            module,
+            (example,),
+            str(tmp),
+            input_names=["bands"],
+            output_names=["logits"],
+            dynamic_axes={
+                "bands": {0: "batch", 2: "height", 3: "width"},
+                "logits": {0: "batch", 2: "height", 3: "width"},
+            },
+            opset_version=opset,
+            dynamo=False,
+        )
     return Path(out)
 
 
-def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *, opset: int = 18,
-                size: int = 0, overwrite: bool = False) -> dict:
+def export_onnx(
+    run: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    opset: int = 18,
+    size: int = 0,
+    overwrite: bool = False,
+) -> dict:
     """Export ``run`` to ``out`` (default ``RUN/model.onnx``) and verify it against torch."""
     from ..io.atomic import output_file
     from .infer import SegmentationRun
@@ -100,6 +123,11 @@ def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None 
         with torch.no_grad():
             ref = pipeline(check)
         diff = float((OnnxPipeline(tmp)(check) - ref).abs().max())
-        report = {"onnx": str(out), "opset": opset, "max_abs_logit_difference": diff, "checked_shape": list(check.shape)}
+        report = {
+            "onnx": str(out),
+            "opset": opset,
+            "max_abs_logit_difference": diff,
+            "checked_shape": list(check.shape),
+        }
         write_json(tmp.with_name(f"{out.stem}.json" if out.name != "model.onnx" else "onnx.json"), report)
     return report

@@ -35,8 +35,10 @@ def median_blur_u8(levels: torch.Tensor, size: int) -> torch.Tensor:
     import cv2
 
     if levels.dtype != torch.uint8 or levels.ndim != 3 or levels.device.type != "cpu" or size % 2 == 0:
-        raise ValueError(f"median_blur_u8 needs a (N, H, W) uint8 CPU tensor and an odd size; "
-                         f"got {levels.dtype} {tuple(levels.shape)} on {levels.device}, size {size}")
+        raise ValueError(
+            f"median_blur_u8 needs a (N, H, W) uint8 CPU tensor and an odd size; "
+            f"got {levels.dtype} {tuple(levels.shape)} on {levels.device}, size {size}"
+        )
     images = np.ascontiguousarray(levels.numpy())
     out = np.empty_like(images)
 

@@ -29,8 +29,14 @@ __all__ = ["predict_dataset", "predict_input", "prior_of"]
 
 
 def predict_dataset(
-    run: str | os.PathLike[str] | SegmentationRun, data: str | os.PathLike[str], out: str | os.PathLike[str], *,
-    split: str | None = None, tta: str | None = None, overwrite: bool = False, nan_policy: str = "raise",
+    run: str | os.PathLike[str] | SegmentationRun,
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    tta: str | None = None,
+    overwrite: bool = False,
+    nan_policy: str = "raise",
     progress: bool = False,
 ) -> dict:
     """Predict every image of ``data`` at its own size into ``out`` (see the module docstring)."""
@@ -46,11 +52,27 @@ def predict_dataset(
 
         stats = predict_regions(run, ds, str(data), tta=tta, each=save, progress=progress)
         write_table(stats.reset_index(), tmp / "predictions.csv")
-        write_json(tmp / "prediction.json", {"run": str(Path(run.path)), "data": str(data), "split": split,
-                                             "threshold": run.threshold, "gate": run.gate,
-                                             "landslide_free_share": prior_of(run), "n_patches": len(stats)})
-    return {"kind": "folder", "out": str(out), "n_patches": len(stats), "threshold": run.threshold, "gate": run.gate,
-            "landslide_free_share": prior_of(run), "landslide_patches": int((stats["n_components"] > 0).sum())}
+        write_json(
+            tmp / "prediction.json",
+            {
+                "run": str(Path(run.path)),
+                "data": str(data),
+                "split": split,
+                "threshold": run.threshold,
+                "gate": run.gate,
+                "landslide_free_share": prior_of(run),
+                "n_patches": len(stats),
+            },
+        )
+    return {
+        "kind": "folder",
+        "out": str(out),
+        "n_patches": len(stats),
+        "threshold": run.threshold,
+        "gate": run.gate,
+        "landslide_free_share": prior_of(run),
+        "landslide_patches": int((stats["n_components"] > 0).sum()),
+    }
 
 
 def prior_of(run: SegmentationRun) -> float | None:
@@ -60,10 +82,20 @@ def prior_of(run: SegmentationRun) -> float | None:
 
 
 def predict_input(
-    run: str | os.PathLike[str], source: str | os.PathLike[str], out: str | os.PathLike[str], *,
-    split: str | None = None, tta: str | None = None, band_map: tuple[str, ...] | None = None,
-    window: int | None = None, overlap: float | None = None, nodata: float | None = None, polygons: bool = True,
-    engine: str = "torch", landslide_free_share: float | None = None, overwrite: bool = False,
+    run: str | os.PathLike[str],
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    tta: str | None = None,
+    band_map: tuple[str, ...] | None = None,
+    window: int | None = None,
+    overlap: float | None = None,
+    nodata: float | None = None,
+    polygons: bool = True,
+    engine: str = "torch",
+    landslide_free_share: float | None = None,
+    overwrite: bool = False,
     progress: bool = False,
 ) -> dict:
     """``segment predict``: a dataset folder (:func:`predict_dataset`) or one scene file of any size
@@ -79,7 +111,19 @@ def predict_input(
 
     source = Path(source)  # a missing file named like a scene is reported as a missing scene, not a folder
     if source.is_file() or (not source.is_dir() and source.suffix.lower() in SCENE_SUFFIXES):
-        r = predict_scene(loaded, source, out, band_map=band_map, window=window, overlap=overlap, tta=tta,
-                          nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite, progress=progress)
+        r = predict_scene(
+            loaded,
+            source,
+            out,
+            band_map=band_map,
+            window=window,
+            overlap=overlap,
+            tta=tta,
+            nodata=nodata,
+            polygons=polygons,
+            engine=engine,
+            overwrite=overwrite,
+            progress=progress,
+        )
         return {"kind": "scene", **r, "landslide_free_share": prior_of(loaded)}
     return predict_dataset(loaded, source, out, split=split, tta=tta, overwrite=overwrite, progress=progress)

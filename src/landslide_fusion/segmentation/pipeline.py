@@ -51,8 +51,14 @@ class SegmentationPipeline(nn.Module):
 
 def _engineer(cfg: SegmentConfig) -> BandEngineer:
     f = cfg.features
-    return BandEngineer(f.source, f.preset, gaussian_kernel=f.gaussian_kernel, median_kernel=f.median_kernel,
-                        blur=f.blur, median=f.median)
+    return BandEngineer(
+        f.source,
+        f.preset,
+        gaussian_kernel=f.gaussian_kernel,
+        median_kernel=f.median_kernel,
+        blur=f.blur,
+        median=f.median,
+    )
 
 
 @torch.no_grad()

@@ -61,8 +61,9 @@ def _overlay_figure(plt, rgb: np.ndarray, truth: np.ndarray | None, pred: np.nda
     panels = [("image (RGB, 2-98 % stretch)", rgb, None)]
     if truth is not None:
         panels.append((f"ground truth ({int(truth.sum())} px)", blend(rgb, truth, TRUTH_COLOUR), (truth, TRUTH_COLOUR)))
-    panels.append((f"prediction ({int(pred.sum())} px)", blend(rgb, pred, PREDICTION_COLOUR),
-                   (pred, PREDICTION_COLOUR)))
+    panels.append(
+        (f"prediction ({int(pred.sum())} px)", blend(rgb, pred, PREDICTION_COLOUR), (pred, PREDICTION_COLOUR))
+    )
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(3.3 * (len(panels) + 1), 3.9))
     for ax, (name, picture, outline) in zip(axes, panels):
         ax.imshow(picture, interpolation="nearest")
@@ -74,16 +75,24 @@ def _overlay_figure(plt, rgb: np.ndarray, truth: np.ndarray | None, pred: np.nda
     fig.colorbar(im, ax=axes[-1], fraction=0.046, label="p(landslide)")
     for ax in axes:
         ax.set_axis_off()
-    handles = ([Patch(color=TRUTH_COLOUR, label="ground truth")] if truth is not None else []) + \
-        [Patch(color=PREDICTION_COLOUR, label="prediction")]
+    handles = ([Patch(color=TRUTH_COLOUR, label="ground truth")] if truth is not None else []) + [
+        Patch(color=PREDICTION_COLOUR, label="prediction")
+    ]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
-def write_overlays(images: np.ndarray, truth: np.ndarray | None, prob: np.ndarray, masks: np.ndarray, ids: list[str],
-                   band_set: str, folder: str | os.PathLike[str]) -> list[Path]:
+def write_overlays(
+    images: np.ndarray,
+    truth: np.ndarray | None,
+    prob: np.ndarray,
+    masks: np.ndarray,
+    ids: list[str],
+    band_set: str,
+    folder: str | os.PathLike[str],
+) -> list[Path]:
     """One PNG per patch: the image; the ground truth (green) and the predicted mask (red) laid
     over it in colour with an outline; the probability map; a legend. ``images`` (N, C, H, W),
     ``truth``/``prob``/``masks`` (N, H, W); the masks are those the run writes
@@ -93,8 +102,14 @@ def write_overlays(images: np.ndarray, truth: np.ndarray | None, prob: np.ndarra
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, rid in enumerate(ids):
-        fig = _overlay_figure(plt, rgb_composite(images[i], band_set), None if truth is None else np.asarray(truth[i]) > 0,
-                              np.asarray(masks[i]) == 1, np.asarray(prob[i]), str(rid))
+        fig = _overlay_figure(
+            plt,
+            rgb_composite(images[i], band_set),
+            None if truth is None else np.asarray(truth[i]) > 0,
+            np.asarray(masks[i]) == 1,
+            np.asarray(prob[i]),
+            str(rid),
+        )
         paths.append(_save(fig, folder / f"{rid}.png"))
     return paths
 

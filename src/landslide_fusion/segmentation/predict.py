@@ -64,8 +64,15 @@ def _resized(run: SegmentationRun, image: np.ndarray, tta: str | None) -> np.nda
     return F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].clamp(0, 1).numpy()
 
 
-def predict_array(run: SegmentationRun, image: np.ndarray, *, tta: str | None = None, window: int | None = None,
-                  overlap: float | None = None, batch_size: int | None = None) -> np.ndarray:
+def predict_array(
+    run: SegmentationRun,
+    image: np.ndarray,
+    *,
+    tta: str | None = None,
+    window: int | None = None,
+    overlap: float | None = None,
+    batch_size: int | None = None,
+) -> np.ndarray:
     """Probabilities (H, W) float32 of one (C, H, W) image at its own size (module docstring).
 
     Invalid pixels (non-finite in any band) are predicted from zeros and come out NaN."""
@@ -93,10 +100,10 @@ def blend(run: SegmentationRun, image: np.ndarray, tiling: Tiling, tta: str | No
 
     for r in window_starts(h, win, tiling.stride):
         hh = min(win, h - r)
-        for s, p in zip(cols, predict_windows(predict, image[:, r:r + win], win, cols)):
+        for s, p in zip(cols, predict_windows(predict, image[:, r : r + win], win, cols)):
             ww = min(win, w - s)
-            prob[r:r + hh, s:s + ww] += (p * weights)[:hh, :ww]
-            weight[r:r + hh, s:s + ww] += weights[:hh, :ww]
+            prob[r : r + hh, s : s + ww] += (p * weights)[:hh, :ww]
+            weight[r : r + hh, s : s + ww] += weights[:hh, :ww]
     return prob / np.maximum(weight, 1e-12)
 
 
@@ -132,9 +139,15 @@ def _row(sample: Sample, pred: RegionPrediction) -> dict:
     return row
 
 
-def predict_regions(run: SegmentationRun, samples: Iterable[Sample], source: str, *, tta: str | None = None,
-                    each: Callable[[Sample, RegionPrediction], None] | None = None,
-                    progress: bool = False) -> pd.DataFrame:
+def predict_regions(
+    run: SegmentationRun,
+    samples: Iterable[Sample],
+    source: str,
+    *,
+    tta: str | None = None,
+    each: Callable[[Sample, RegionPrediction], None] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
     """Region statistics of every sample (a frame indexed by id), plus ``label`` (1 if the
     sample's mask holds landslide pixels) when labelled and the footprint ``minx, miny, maxx,
     maxy, crs`` when georeferenced. Each sample must hold the run's bands on the run's scale, or

@@ -54,8 +54,16 @@ from .infer import SegmentationRun
 from .predict import run_window
 from .tiling import Tiling, predict_windows, window_starts
 
-__all__ = ["predict_scene", "resolve_band_map", "panels", "SCENE_SUFFIXES", "polygonize", "equal_area", "PANEL_WIDTH",
-           "MASK_BLOCK"]
+__all__ = [
+    "predict_scene",
+    "resolve_band_map",
+    "panels",
+    "SCENE_SUFFIXES",
+    "polygonize",
+    "equal_area",
+    "PANEL_WIDTH",
+    "MASK_BLOCK",
+]
 
 SCENE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt")
 #: GDAL's block cache while predicting a scene (MB). GDAL's default, 5 % of RAM, lets the cache,
@@ -78,8 +86,13 @@ def panels(width: int, starts: list[int], window: int, panel: int = PANEL_WIDTH)
     return [(a, b, [s for s in starts if s < b and s + window > a]) for a, b in zip(edges, edges[1:])]
 
 
-def resolve_band_map(model_bands: tuple[str, ...], count: int, descriptions: tuple[str | None, ...],
-                     band_map: tuple[str, ...] | dict[str, int | str], source: str) -> list[int]:
+def resolve_band_map(
+    model_bands: tuple[str, ...],
+    count: int,
+    descriptions: tuple[str | None, ...],
+    band_map: tuple[str, ...] | dict[str, int | str],
+    source: str,
+) -> list[int]:
     """0-based input band index feeding each model band.
 
     ``band_map`` maps model band -> input band (1-based number or description). Without one,
@@ -101,12 +114,16 @@ def resolve_band_map(model_bands: tuple[str, ...], count: int, descriptions: tup
         if count == len(model_bands):
             return list(range(count))
         example = ",".join(f"{b}={i}" for i, b in enumerate(model_bands[:3], start=1))
-        raise BandError(f"{source}: {count} bands, the model needs {len(model_bands)} ({', '.join(model_bands)}); "
-                        f"describe the file's bands with these names, or pass --band-map MODEL=INPUT for every "
-                        f"model band (INPUT: a 1-based band number or description), e.g. {example},...")
+        raise BandError(
+            f"{source}: {count} bands, the model needs {len(model_bands)} ({', '.join(model_bands)}); "
+            f"describe the file's bands with these names, or pass --band-map MODEL=INPUT for every "
+            f"model band (INPUT: a 1-based band number or description), e.g. {example},..."
+        )
     unknown = [k for k in band_map if k not in model_bands]
     if unknown:
-        raise BandError(f"band map names {', '.join(unknown)}, which the model does not use; model bands: {', '.join(model_bands)}")
+        raise BandError(
+            f"band map names {', '.join(unknown)}, which the model does not use; model bands: {', '.join(model_bands)}"
+        )
     missing = [b for b in model_bands if b not in band_map]
     if missing:
         raise BandError(f"{source}: no input band for model band(s) {', '.join(missing)}; add them to --band-map")
@@ -120,8 +137,10 @@ def resolve_band_map(model_bands: tuple[str, ...], count: int, descriptions: tup
         elif v.upper() in names:
             out.append(names[v.upper()])
         else:
-            raise BandError(f"{source}: band map {b}={v}: no band numbered or described {v!r} "
-                            f"(descriptions: {', '.join(d or '-' for d in descriptions)})")
+            raise BandError(
+                f"{source}: band map {b}={v}: no band numbered or described {v!r} "
+                f"(descriptions: {', '.join(d or '-' for d in descriptions)})"
+            )
     return out
 
 
@@ -137,8 +156,12 @@ class _Accumulator:
 
     @classmethod
     def empty(cls, height: int, width: int) -> "_Accumulator":
-        return cls(0, np.zeros((height, width), np.float32), np.zeros((height, width), np.float32),
-                   np.ones((height, width), bool))
+        return cls(
+            0,
+            np.zeros((height, width), np.float32),
+            np.zeros((height, width), np.float32),
+            np.ones((height, width), bool),
+        )
 
     def advance(self, n: int) -> None:
         """Drop the first ``n`` rows (written out) and start ``n`` fresh rows below, in place."""
@@ -149,8 +172,17 @@ class _Accumulator:
 
 
 def _profile(src, dtype: str, nodata: float) -> dict:
-    p = {"driver": "GTiff", "width": src.width, "height": src.height, "count": 1, "dtype": dtype, "nodata": nodata,
-         "compress": "deflate", "crs": src.crs, "transform": src.transform}
+    p = {
+        "driver": "GTiff",
+        "width": src.width,
+        "height": src.height,
+        "count": 1,
+        "dtype": dtype,
+        "nodata": nodata,
+        "compress": "deflate",
+        "crs": src.crs,
+        "transform": src.transform,
+    }
     if src.width >= 256 and src.height >= 256:
         p.update(tiled=True, blockxsize=256, blockysize=256)
     return p
@@ -176,8 +208,9 @@ class _Reader:
         try:
             x = src.read([b + 1 for b in self.index], window=win).astype(np.float32)
         except RasterioIOError as e:
-            raise DataError(f"{src.name}: cannot read rows {row}-{row + win.height} ({e}); "
-                            "the file is damaged or truncated") from None
+            raise DataError(
+                f"{src.name}: cannot read rows {row}-{row + win.height} ({e}); the file is damaged or truncated"
+            ) from None
         ok = valid_pixels(x, self.nodata)  # nodata is a value of the file's scale
         x *= self.factors[:, None, None]
         return np.where(ok, x, np.float32(0.0)), ok
@@ -196,8 +229,17 @@ class _Sweep:
     rows: list[int]  # window start rows
 
 
-def _predict_panel(run: SegmentationRun, reader: _Reader, sweep: _Sweep, first: int, end: int, starts: list[int],
-                   prob_dst, tta: str | None, batch_size: int) -> int:
+def _predict_panel(
+    run: SegmentationRun,
+    reader: _Reader,
+    sweep: _Sweep,
+    first: int,
+    end: int,
+    starts: list[int],
+    prob_dst,
+    tta: str | None,
+    batch_size: int,
+) -> int:
     """Sweep one panel top to bottom: predict the windows at ``starts`` and write columns
     ``[first, end)`` of the probability raster (NaN where the input has no data). Returns the
     number of valid pixels written."""
@@ -227,15 +269,15 @@ def _predict_panel(run: SegmentationRun, reader: _Reader, sweep: _Sweep, first: 
     for r in sweep.rows:
         flush(r)
         off = r - acc.top
-        for group in (starts[i:i + _WINDOWS_PER_READ] for i in range(0, len(starts), _WINDOWS_PER_READ)):
+        for group in (starts[i : i + _WINDOWS_PER_READ] for i in range(0, len(starts), _WINDOWS_PER_READ)):
             c0 = group[0]
             block, ok = reader.block(r, c0, window, group[-1] + window - c0)
             h, bw = ok.shape
-            acc.valid[off:off + h, c0 - left:c0 - left + bw] = ok
+            acc.valid[off : off + h, c0 - left : c0 - left + bw] = ok
             for s, p in zip(group, predict_windows(predict, block, window, group)):
                 w = min(window, src.width - s)
-                acc.prob[off:off + h, s - left:s - left + w] += (p * weights)[:h, :w]
-                acc.weight[off:off + h, s - left:s - left + w] += weights[:h, :w]
+                acc.prob[off : off + h, s - left : s - left + w] += (p * weights)[:h, :w]
+                acc.weight[off : off + h, s - left : s - left + w] += weights[:h, :w]
     flush(src.height)
     return valid
 
@@ -264,10 +306,20 @@ def _write_mask(run: SegmentationRun, prob_src, mask_dst) -> int:
 
 
 def predict_scene(
-    run: str | os.PathLike[str] | SegmentationRun, scene: str | os.PathLike[str], out: str | os.PathLike[str], *,
-    band_map: tuple[str, ...] | dict[str, int | str] | None = None, window: int | None = None, overlap: float | None = None,
-    batch_size: int | None = None, tta: str | None = None, nodata: float | None = None, polygons: bool = True,
-    engine: str = "torch", overwrite: bool = False, progress: bool = False,
+    run: str | os.PathLike[str] | SegmentationRun,
+    scene: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    band_map: tuple[str, ...] | dict[str, int | str] | None = None,
+    window: int | None = None,
+    overlap: float | None = None,
+    batch_size: int | None = None,
+    tta: str | None = None,
+    nodata: float | None = None,
+    polygons: bool = True,
+    engine: str = "torch",
+    overwrite: bool = False,
+    progress: bool = False,
 ) -> dict:
     """Predict a whole scene with a sliding window (see the module docstring)."""
     import rasterio
@@ -275,13 +327,26 @@ def predict_scene(
 
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # PNG scenes have no CRS
-        return _predict_scene(run, scene, out, band_map=band_map, window=window, overlap=overlap, batch_size=batch_size,
-                              tta=tta, nodata=nodata, polygons=polygons, engine=engine, overwrite=overwrite,
-                              progress=progress)
+        return _predict_scene(
+            run,
+            scene,
+            out,
+            band_map=band_map,
+            window=window,
+            overlap=overlap,
+            batch_size=batch_size,
+            tta=tta,
+            nodata=nodata,
+            polygons=polygons,
+            engine=engine,
+            overwrite=overwrite,
+            progress=progress,
+        )
 
 
-def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tta, nodata, polygons, engine,
-                   overwrite, progress) -> dict:
+def _predict_scene(
+    run, scene, out, *, band_map, window, overlap, batch_size, tta, nodata, polygons, engine, overwrite, progress
+) -> dict:
     import rasterio
     from rasterio.errors import RasterioIOError
 
@@ -296,7 +361,9 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
     except RasterioIOError as e:
         raise DataError(f"{scene}: not a readable raster ({e})") from None
     with src:
-        tiling = Tiling.create(run_window(run, (src.height, src.width), window), sc.overlap if overlap is None else overlap)
+        tiling = Tiling.create(
+            run_window(run, (src.height, src.width), window), sc.overlap if overlap is None else overlap
+        )
         with output_dir(out, overwrite) as tmp:
             bands = resolve_band_map(run.bands, src.count, tuple(src.descriptions), band_map or sc.band_map, str(scene))
             nodata = nodata if nodata is not None else (sc.nodata if sc.nodata is not None else src.nodata)
@@ -307,11 +374,14 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
             cols = window_starts(src.width, tiling.window, tiling.stride)
             valid_px = 0
             with rasterio.open(tmp / "probability.tif", "w", **_profile(src, "float32", float("nan"))) as prob_dst:
-                for first, end, starts in track(panels(src.width, cols, tiling.window, PANEL_WIDTH),
-                                                f"predict {scene.name}", enabled=progress):
+                for first, end, starts in track(
+                    panels(src.width, cols, tiling.window, PANEL_WIDTH), f"predict {scene.name}", enabled=progress
+                ):
                     valid_px += _predict_panel(run, reader, sweep, first, end, starts, prob_dst, tta, batch_size)
-            with rasterio.open(tmp / "probability.tif") as prob_src, \
-                    rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst:
+            with (
+                rasterio.open(tmp / "probability.tif") as prob_src,
+                rasterio.open(tmp / "mask.tif", "w", **_profile(src, "uint8", 255)) as mask_dst,
+            ):
                 landslide_px = _write_mask(run, prob_src, mask_dst)
             counted = [0]
 
@@ -322,15 +392,27 @@ def _predict_scene(run, scene, out, *, band_map, window, overlap, batch_size, tt
 
             if polygons:
                 write_features(tmp / "landslides.geojson", features(), src.crs.to_string() if src.crs else None)
-            summary = {"scene": str(scene), "out": str(out), "width": src.width, "height": src.height,
-                       "crs": src.crs.to_string() if src.crs else None,
-                       "window": tiling.window, "overlap": overlap if overlap is not None else sc.overlap,
-                       "windows": len(sweep.rows) * len(cols), "threshold": run.threshold,
-                       "opening": run.config.post.opening, "closing": run.config.post.closing,
-                       "landslide_pixels": landslide_px, "valid_pixels": valid_px,
-                       "landslide_fraction": landslide_px / max(valid_px, 1), "polygons": counted[0],
-                       "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)}, "engine": engine,
-                       "input_scale": scale, "run_domain": run.domain.to_dict()}
+            summary = {
+                "scene": str(scene),
+                "out": str(out),
+                "width": src.width,
+                "height": src.height,
+                "crs": src.crs.to_string() if src.crs else None,
+                "window": tiling.window,
+                "overlap": overlap if overlap is not None else sc.overlap,
+                "windows": len(sweep.rows) * len(cols),
+                "threshold": run.threshold,
+                "opening": run.config.post.opening,
+                "closing": run.config.post.closing,
+                "landslide_pixels": landslide_px,
+                "valid_pixels": valid_px,
+                "landslide_fraction": landslide_px / max(valid_px, 1),
+                "polygons": counted[0],
+                "bands": {b: int(i) + 1 for b, i in zip(run.bands, bands)},
+                "engine": engine,
+                "input_scale": scale,
+                "run_domain": run.domain.to_dict(),
+            }
             write_json(tmp / "scene.json", summary)
     return summary
 
@@ -400,12 +482,20 @@ def polygonize(mask_path: str | os.PathLike[str], prob_path: str | os.PathLike[s
                 prob = np.nan_to_num(p.read(1, window=win))
                 counts = np.bincount(labels.ravel(), minlength=n + 1)
                 sums = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n + 1)
-                for geom, value in shapes(labels.astype(np.int32), mask=block, connectivity=8,
-                                          transform=m.window_transform(win)):
+                for geom, value in shapes(
+                    labels.astype(np.int32), mask=block, connectivity=8, transform=m.window_transform(win)
+                ):
                     k = int(value)
                     area = area_m2(geom)
-                    yield {"geometry": geom, "properties": {
-                        "id": next_id + k - 1, "area_m2": area, "area_ha": None if area is None else area / 1e4,
-                        "pixels": int(counts[k]), "mean_probability": float(sums[k] / counts[k])}}
+                    yield {
+                        "geometry": geom,
+                        "properties": {
+                            "id": next_id + k - 1,
+                            "area_m2": area,
+                            "area_ha": None if area is None else area / 1e4,
+                            "pixels": int(counts[k]),
+                            "mean_probability": float(sums[k] / counts[k]),
+                        },
+                    }
                 next_id += n
             r0 = r1

@@ -109,11 +109,7 @@ def _plan(size: int) -> _Plan:
     for w in wires[1:]:
         merged = _merge(merged, w, rest_ops)
     rank = m - low
-    terms = tuple(
-        (i - 1, rank - i)
-        for i in range(rank + 2)
-        if i <= high - low + 1 and rank + 1 - i <= len(merged)
-    )
+    terms = tuple((i - 1, rank - i) for i in range(rank + 2) if i <= high - low + 1 and rank + 1 - i <= len(merged))
     rest, live = _prune(rest_ops, {merged[j] for _, j in terms if j >= 0})
     needed: dict[int, set[int]] = {groups[0]: set(range(low, high + 1))}
     for s, w in zip(groups[1:], wires):

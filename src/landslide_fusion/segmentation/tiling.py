@@ -43,7 +43,7 @@ def blend_weights(window: int, overlap: int, eps: float = 1e-3) -> np.ndarray:
         u = np.arange(overlap, dtype=np.float32)
         taper = np.maximum(np.sin(np.pi * (u + 0.5) / (2 * overlap)), eps)
         ramp[:overlap] = taper
-        ramp[window - overlap:] = np.minimum(ramp[window - overlap:], taper[::-1])
+        ramp[window - overlap :] = np.minimum(ramp[window - overlap :], taper[::-1])
     return np.outer(ramp, ramp)
 
 
@@ -60,10 +60,14 @@ class Tiling:
         """Tiling for ``window`` px windows sharing ``overlap`` (a fraction in [0, 1)) with each neighbour."""
         if window <= 0 or window % NETWORK_MULTIPLE:
             fix = NETWORK_MULTIPLE * max(1, math.ceil(window / NETWORK_MULTIPLE))
-            raise ConfigError(f"window {window} must be a positive multiple of {NETWORK_MULTIPLE} "
-                              f"(the network downsamples 4 times); try {fix}")
+            raise ConfigError(
+                f"window {window} must be a positive multiple of {NETWORK_MULTIPLE} "
+                f"(the network downsamples 4 times); try {fix}"
+            )
         if not 0 <= overlap < 1:
-            raise ConfigError(f"overlap {overlap} must be in [0, 1): the fraction of a window shared with its neighbour")
+            raise ConfigError(
+                f"overlap {overlap} must be in [0, 1): the fraction of a window shared with its neighbour"
+            )
         ov = int(round(overlap * window))
         return cls(window, window - ov, blend_weights(window, ov))
 
@@ -80,5 +84,5 @@ def predict_windows(predict, strip: np.ndarray, window: int, starts: list[int]) 
     if pad_h or pad_w:
         mode = "reflect" if pad_h < h and pad_w < w else "replicate"
         t = F.pad(t, (0, pad_w, 0, pad_h), mode=mode)
-    tiles = torch.cat([t[..., :, s - starts[0]:s - starts[0] + window] for s in starts])
+    tiles = torch.cat([t[..., :, s - starts[0] : s - starts[0] + window] for s in starts])
     return list(predict(tiles).numpy())

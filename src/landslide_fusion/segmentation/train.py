@@ -86,7 +86,12 @@ from .weights import save_weights
 
 __all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split", "labelled_images"]
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
 SCHEDULERS = ("cosine", "step", "warmup", "none")
 MONITORS = ("best_f1", "f1")
 
@@ -122,7 +127,9 @@ def _open(cfg: SegmentConfig, split: str):
     d = cfg.data
     if not d.root:
         raise ConfigError("data.root is empty; pass --data DIR or set data.root in the config")
-    ds = open_dataset(d.root, split=split or None, band_set=cfg.features.source, require_masks=True, nan_policy=d.nan_policy)
+    ds = open_dataset(
+        d.root, split=split or None, band_set=cfg.features.source, require_masks=True, nan_policy=d.nan_policy
+    )
     if ds.band_set is not None and ds.band_set.name != cfg.features.source:
         raise DataError(f"{d.root}: holds band set {ds.band_set.name!r}; set features.source accordingly")
     return ds
@@ -131,8 +138,11 @@ def _open(cfg: SegmentConfig, split: str):
 def _sets(cfg: SegmentConfig, train, train_idx, val, val_idx, labels: np.ndarray) -> Split:
     """Training items as configured (resized or cropped); validation resized, or whole images in crop mode."""
     d = cfg.data
-    return Split(PatchDataset(train, train_idx, size=d.size, crop=d.crop, seed=cfg.train.seed, cache=d.cache),
-                 PatchDataset(val, val_idx, size=0 if d.crop else d.size, cache=d.cache), labels)
+    return Split(
+        PatchDataset(train, train_idx, size=d.size, crop=d.crop, seed=cfg.train.seed, cache=d.cache),
+        PatchDataset(val, val_idx, size=0 if d.crop else d.size, cache=d.cache),
+        labels,
+    )
 
 
 def load_split(cfg: SegmentConfig) -> Split:
@@ -265,8 +275,16 @@ def _train_epoch(p: _Parts, loader, cfg: SegmentConfig, device: str, desc: str, 
         if p.clock.fraction() >= 1:  # the time budget is spent: stop mid-epoch
             break
         xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-        xb, yb = augment_batch(xb, yb, p.g, rotate=a.rotate, cutmix_prob=a.cutmix_prob, cutmix_max=a.cutmix_max,
-                               jitter=a.jitter, spectral=p.spectral)
+        xb, yb = augment_batch(
+            xb,
+            yb,
+            p.g,
+            rotate=a.rotate,
+            cutmix_prob=a.cutmix_prob,
+            cutmix_max=a.cutmix_max,
+            jitter=a.jitter,
+            spectral=p.spectral,
+        )
         xb = xb.contiguous(memory_format=p.fmt)
         with torch.autocast(device_type="cuda", enabled=p.scaler.is_enabled()):
             loss = p.loss_fn(p.model(xb), yb.long())
@@ -301,8 +319,9 @@ def _validate(pipeline: nn.Module, loader) -> dict[str, float]:
     return {"val_f1": half["f1"], "val_iou": half["iou"], "val_best_f1": best["f1"], "val_threshold": threshold}
 
 
-def _tune_post(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig,
-               domain: Domain) -> tuple[PostChoice, PostSweep]:
+def _tune_post(
+    pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig, domain: Domain
+) -> tuple[PostChoice, PostSweep]:
     """The decision threshold and image gate (tuned, or ``post.threshold``/``post.gate``) and the
     validation metrics there (:mod:`.tuning`), scored at native size against the native masks:
     each validation image is predicted exactly as ``segment predict`` will
@@ -314,11 +333,20 @@ def _tune_post(pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentCo
 
 
 def _save_checkpoint(path: Path, p: _Parts, prog: _Progress, fp: dict) -> None:
-    state = {"model": p.pipeline.state_dict(), "optimizer": p.opt.state_dict(), "scheduler": p.sched.state_dict(),
-             "scaler": p.scaler.state_dict(), "generator": p.g.get_state(),
-             "ema": None if p.ema is None else p.ema.state_dict(), "history": json.dumps(prog.history),
-             "epoch": prog.epoch, "best_f1": prog.best_score, "best_epoch": prog.best_epoch,
-             "best_model": prog.best_state, "fingerprint": json.dumps(fp)}
+    state = {
+        "model": p.pipeline.state_dict(),
+        "optimizer": p.opt.state_dict(),
+        "scheduler": p.sched.state_dict(),
+        "scaler": p.scaler.state_dict(),
+        "generator": p.g.get_state(),
+        "ema": None if p.ema is None else p.ema.state_dict(),
+        "history": json.dumps(prog.history),
+        "epoch": prog.epoch,
+        "best_f1": prog.best_score,
+        "best_epoch": prog.best_epoch,
+        "best_model": prog.best_state,
+        "fingerprint": json.dumps(fp),
+    }
     with atomic_path(path) as tmp:
         save_weights(state, tmp)
 
@@ -332,14 +360,18 @@ def _restore(path: Path, p: _Parts, fp: dict, device: str) -> _Progress:
         if p.ema is not None:
             p.ema.load_state_dict(state["ema"])
     except RuntimeError as e:
-        raise DataError(f"{path}: the checkpoint's weights do not fit this model ({str(e).splitlines()[0]}); "
-                        "train afresh without --resume") from None
+        raise DataError(
+            f"{path}: the checkpoint's weights do not fit this model ({str(e).splitlines()[0]}); "
+            "train afresh without --resume"
+        ) from None
     p.opt.load_state_dict(state["optimizer"])
     p.sched.load_state_dict(state["scheduler"])
     if p.scaler.is_enabled() and state.get("scaler"):
         p.scaler.load_state_dict(state["scaler"])
     p.g.set_state(state["generator"])
-    return _Progress(state["epoch"], json.loads(state["history"]), state["best_f1"], state["best_epoch"], state["best_model"])
+    return _Progress(
+        state["epoch"], json.loads(state["history"]), state["best_f1"], state["best_epoch"], state["best_model"]
+    )
 
 
 def _keep_best(prog: _Progress, row: dict, scored: nn.Module, monitor: str) -> None:
@@ -361,8 +393,15 @@ def _training_domain(cfg: SegmentConfig, train: PatchDataset) -> Domain:
     return training_domain(cfg.features.source, first.scale, first.image, f"{cfg.data.root}: image {first.id}")
 
 
-def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: PostChoice, prog: _Progress,
-              world: int, domain: Domain) -> dict:
+def _run_info(
+    cfg: SegmentConfig,
+    pipeline: SegmentationPipeline,
+    stats,
+    post: PostChoice,
+    prog: _Progress,
+    world: int,
+    domain: Domain,
+) -> dict:
     return {
         "model": cfg.model.name,
         "parameters": count_parameters(pipeline.model),
@@ -380,9 +419,16 @@ def _run_info(cfg: SegmentConfig, pipeline: SegmentationPipeline, stats, post: P
     }
 
 
-def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False, progress: bool = True,
-        device: str | None = None, post: PostChoice | None = None,
-        ) -> tuple[SegmentationPipeline, dict, list[dict], PostSweep | None]:
+def fit(
+    cfg: SegmentConfig,
+    split: Split,
+    workdir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    device: str | None = None,
+    post: PostChoice | None = None,
+) -> tuple[SegmentationPipeline, dict, list[dict], PostSweep | None]:
     """Train on ``split``; returns the best pipeline, its run info, the history and the sweep its
     threshold and gate were chosen on. A split without validation set (``split.val`` None: the
     refit of a k-fold on every image) trains for ``train.epochs`` (or the time budget) and keeps
@@ -402,8 +448,9 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
     domain = _training_domain(cfg, split.train)  # refused before any work when the files' scale is impossible
     stats = streamed_stats(cfg, split.train)
     sampler = EpochSampler(split.labels, rank=rank, world=world, seed=t.seed, negative_fraction=t.negative_fraction)
-    loader = make_loader(split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda",
-                         drop_single=True)
+    loader = make_loader(
+        split.train, t.batch_size, workers=t.workers, sampler=sampler, pin=device == "cuda", drop_single=True
+    )
     val_loader = _val_loader(cfg, split.val) if split.val is not None else None
     p = _build(cfg, stats, device, rank, world, steps=len(loader))
     prog, fp, ckpt = _Progress(), fingerprint(cfg), workdir / "last.pt"
@@ -416,13 +463,25 @@ def fit(cfg: SegmentConfig, split: Split, workdir: Path, *, resume: bool = False
         split.train.set_epoch(epoch)
         t0 = time.time()
         p.clock.start_epoch(sum(r["seconds"] for r in prog.history))
-        loss, seen, secs = _train_epoch(p, loader, cfg, device, f"epoch {epoch + 1}/{t.epochs}", say and sys.stderr.isatty())
+        loss, seen, secs = _train_epoch(
+            p, loader, cfg, device, f"epoch {epoch + 1}/{t.epochs}", say and sys.stderr.isatty()
+        )
         scores = _validate(p.scored, val_loader) if val_loader is not None else {}
-        row = {"epoch": epoch + 1, "loss": loss, **scores, "lr": p.sched.get_last_lr()[0],
-               "seconds": time.time() - t0, "patches_per_s": seen * world / max(secs, 1e-9)}
+        row = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            **scores,
+            "lr": p.sched.get_last_lr()[0],
+            "seconds": time.time() - t0,
+            "patches_per_s": seen * world / max(secs, 1e-9),
+        }
         _keep_best(prog, row, p.scored, t.monitor)
-        val = (f"  val F1 {row['val_f1']:.4f} (best {row['val_best_f1']:.4f} at {row['val_threshold']:.2f})  "
-               f"IoU {row['val_iou']:.4f}" if scores else "")
+        val = (
+            f"  val F1 {row['val_f1']:.4f} (best {row['val_best_f1']:.4f} at {row['val_threshold']:.2f})  "
+            f"IoU {row['val_iou']:.4f}"
+            if scores
+            else ""
+        )
         stage(f"epoch {epoch + 1:>3}/{t.epochs}  loss {loss:.4f}{val}  ({row['patches_per_s']:.1f} patches/s)", say)
         if rank == 0:
             _save_checkpoint(ckpt, p, prog, fp)
@@ -450,15 +509,28 @@ def _history_csv(history: list[dict]) -> str:
     return buf.getvalue()
 
 
-def write_run(out: Path, cfg: SegmentConfig, pipeline: SegmentationPipeline, info: dict, history: list[dict],
-              overwrite: bool, sweep: PostSweep | None = None) -> None:
+def write_run(
+    out: Path,
+    cfg: SegmentConfig,
+    pipeline: SegmentationPipeline,
+    info: dict,
+    history: list[dict],
+    overwrite: bool,
+    sweep: PostSweep | None = None,
+) -> None:
     """Write a complete run folder atomically."""
     with output_dir(out, overwrite) as tmp:
         write_run_files(tmp, cfg, pipeline, info, history, sweep)
 
 
-def write_run_files(folder: Path, cfg: SegmentConfig, pipeline: SegmentationPipeline, info: dict,
-                    history: list[dict], sweep: PostSweep | None) -> None:
+def write_run_files(
+    folder: Path,
+    cfg: SegmentConfig,
+    pipeline: SegmentationPipeline,
+    info: dict,
+    history: list[dict],
+    sweep: PostSweep | None,
+) -> None:
     """The files of a run (module docstring) into ``folder``."""
     from ..stats import BandStats
 
@@ -472,8 +544,6 @@ def write_run_files(folder: Path, cfg: SegmentConfig, pipeline: SegmentationPipe
         sweep.save(folder / SWEEP_FILE)
     if any("val_f1" in row for row in history):
         plot_history(history, folder / "curves.png")
-
-
 
 
 @writes_output("out")  # checked, and held from here to the commit: one writer for the whole training
@@ -493,10 +563,12 @@ def train_segmentation(
     for prediction at the folder's root)."""
     out = Path(out)
     if folds >= 2:
-        return _cross_validate(cfg, out, folds, overwrite=overwrite, resume=resume, refit=refit, progress=progress,
-                               device=device)
-    return _train_one(cfg, lambda: load_split(cfg), out, overwrite=overwrite, resume=resume, progress=progress,
-                      device=device)
+        return _cross_validate(
+            cfg, out, folds, overwrite=overwrite, resume=resume, refit=refit, progress=progress, device=device
+        )
+    return _train_one(
+        cfg, lambda: load_split(cfg), out, overwrite=overwrite, resume=resume, progress=progress, device=device
+    )
 
 
 def _shared(path: Path | None, world: int) -> Path:
@@ -508,8 +580,9 @@ def _shared(path: Path | None, world: int) -> Path:
     return Path(box[0])  # type: ignore[arg-type]
 
 
-def _train_one(cfg: SegmentConfig, load: Callable[[], Split], out: Path, *, overwrite, resume, progress,
-               device) -> TrainResult:
+def _train_one(
+    cfg: SegmentConfig, load: Callable[[], Split], out: Path, *, overwrite, resume, progress, device
+) -> TrainResult:
     """Claim this run's partial folder (refusing at once if another run holds one), load the
     data, fit, and commit the run folder; an interrupted run keeps its checkpoint for ``resume``."""
     rank, world = _dist()
@@ -540,8 +613,9 @@ def labelled_images(cfg: SegmentConfig) -> Dataset:
     return ConcatDataset([ds, _open(cfg, d.val_split)], [f"split {d.train_split!r}", f"split {d.val_split!r}"])
 
 
-def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, resume, refit, progress,
-                    device) -> TrainResult:
+def _cross_validate(
+    cfg: SegmentConfig, out: Path, folds: int, *, overwrite, resume, refit, progress, device
+) -> TrainResult:
     """k-fold over every labelled image (:func:`labelled_images`), stratified by "holds a landslide".
 
     1. Each fold trains on the other folds and chooses its epoch on its own (``fold_i/``).
@@ -565,7 +639,9 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, res
     ds = labelled_images(cfg)
     labels = patch_labels(ds, same_shape=not (d.size or d.crop))
     check_folds(folds, labels, "--folds", "patches")
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=cfg.train.seed).split(np.zeros(len(labels)), labels))
+    splits = list(
+        StratifiedKFold(folds, shuffle=True, random_state=cfg.train.seed).split(np.zeros(len(labels)), labels)
+    )
     work = open_workdir(out, resume)
     try:
         runs = []
@@ -580,11 +656,19 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, res
             runs.append(SegmentationRun.load(fold))
         sweep = PostSweep.concat([run_sweep(r) for r in runs])
         choice = choose_post(sweep, cfg)
-        stage(f"out-of-fold choice over {len(sweep.ids)} images: threshold {choice.threshold:.2f}, "
-              f"gate {choice.gate:.3g}", progress)
-        oof = [predict_regions(replace(r, threshold=choice.threshold, info={**r.info, "gate": choice.gate}),
-                               (ds[int(i)] for i in va), str(d.root)).assign(fold=k)
-               for k, (r, (_, va)) in enumerate(zip(runs, splits), start=1)]
+        stage(
+            f"out-of-fold choice over {len(sweep.ids)} images: threshold {choice.threshold:.2f}, "
+            f"gate {choice.gate:.3g}",
+            progress,
+        )
+        oof = [
+            predict_regions(
+                replace(r, threshold=choice.threshold, info={**r.info, "gate": choice.gate}),
+                (ds[int(i)] for i in va),
+                str(d.root),
+            ).assign(fold=k)
+            for k, (r, (_, va)) in enumerate(zip(runs, splits), start=1)
+        ]
         write_table(pd.concat(oof).reset_index(), work.path / "oof_stats.csv")
         summary = _cv_summary([r.info["metrics"] for r in runs], runs, choice)
         if refit:
@@ -604,15 +688,30 @@ def _cross_validate(cfg: SegmentConfig, out: Path, folds: int, *, overwrite, res
 
 def _cv_summary(metrics: list[dict], runs: list[SegmentationRun], choice: PostChoice) -> dict:
     keys = ("precision", "recall", "f1", "iou", "miou", "mean_f1")
-    return {"folds": len(metrics), "per_fold": [{k: m[k] for k in keys} for m in metrics],
-            "mean": {k: float(np.mean([m[k] for m in metrics])) for k in keys},
-            "std": {k: float(np.std([m[k] for m in metrics])) for k in keys},
-            "best_epochs": [r.info.get("best_epoch") for r in runs],
-            "out_of_fold": choice.metrics, "threshold": choice.threshold, "gate": choice.gate}
+    return {
+        "folds": len(metrics),
+        "per_fold": [{k: m[k] for k in keys} for m in metrics],
+        "mean": {k: float(np.mean([m[k] for m in metrics])) for k in keys},
+        "std": {k: float(np.std([m[k] for m in metrics])) for k in keys},
+        "best_epochs": [r.info.get("best_epoch") for r in runs],
+        "out_of_fold": choice.metrics,
+        "threshold": choice.threshold,
+        "gate": choice.gate,
+    }
 
 
-def _refit(cfg: SegmentConfig, ds: Dataset, labels: np.ndarray, choice: PostChoice, sweep: PostSweep, folder: Path,
-           *, resume: bool, progress: bool, device: str | None) -> None:
+def _refit(
+    cfg: SegmentConfig,
+    ds: Dataset,
+    labels: np.ndarray,
+    choice: PostChoice,
+    sweep: PostSweep,
+    folder: Path,
+    *,
+    resume: bool,
+    progress: bool,
+    device: str | None,
+) -> None:
     """Train on every image and write the run's files into ``folder`` (checkpoints in ``.refit/``)."""
     d = cfg.data
     stage(f"refit on all {len(labels)} images for {cfg.train.epochs} epochs", progress)

@@ -55,11 +55,24 @@ from .infer import SegmentationRun
 from .metrics import THRESHOLDS, ConfusionMatrix
 from .predict import predict_regions
 
-__all__ = ["PostChoice", "PostSweep", "GATES", "SWEEP_FILE", "choose_post", "cross_fitted", "sweep_run", "run_sweep",
-           "run_for_share", "post_for_share", "tune_run"]
+__all__ = [
+    "PostChoice",
+    "PostSweep",
+    "GATES",
+    "SWEEP_FILE",
+    "choose_post",
+    "cross_fitted",
+    "sweep_run",
+    "run_sweep",
+    "run_for_share",
+    "post_for_share",
+    "tune_run",
+]
 
-NO_LANDSLIDE_IMAGES = ("none of the {n} labelled images holds a landslide, so no threshold or gate can be chosen on "
-                       "them; choose on images that include landslides")
+NO_LANDSLIDE_IMAGES = (
+    "none of the {n} labelled images holds a landslide, so no threshold or gate can be chosen on "
+    "them; choose on images that include landslides"
+)
 #: The per-image mask counts a run's threshold and gate were chosen on, kept in its folder.
 SWEEP_FILE = "sweep.csv"
 GATES = np.concatenate([[0.0], THRESHOLDS, [0.97, 0.99, 0.995, 0.999]])  # peaks crowd near 1
@@ -126,8 +139,9 @@ class PostSweep:
             setattr(out, name, [getattr(self, name)[i] for i in images])
         return out
 
-    def scores(self, threshold: float, gate: float, into: Scores | None = None,
-               image_scores: np.ndarray | None = None) -> Scores:
+    def scores(
+        self, threshold: float, gate: float, into: Scores | None = None, image_scores: np.ndarray | None = None
+    ) -> Scores:
         """The scores at one (threshold, gate) pair (added to ``into``); the threshold must be a
         candidate. An image keeps its mask when its score (default: its peak) reaches ``gate``."""
         i = int(np.argmin(np.abs(self.thresholds - threshold)))
@@ -137,8 +151,9 @@ class PostSweep:
             s.add(ConfusionMatrix(*(int(v) for v in counts)), positive)
         return s
 
-    def choose(self, landslide_free_share: float | None, cuts: np.ndarray,
-               image_scores: np.ndarray | None = None) -> tuple[float, float, float]:
+    def choose(
+        self, landslide_free_share: float | None, cuts: np.ndarray, image_scores: np.ndarray | None = None
+    ) -> tuple[float, float, float]:
         """``(threshold, cut, F1_pi)`` of the highest ``F1_pi`` where an image keeps its mask when
         its score (default: its peak) reaches the cut. Ties go to the smaller cut, then to the
         threshold closest to 0.5."""
@@ -159,18 +174,29 @@ class PostSweep:
         share = declared_share(landslide_free_share)
         threshold, gate, f1 = self.choose(share, np.zeros(1) if gates is None else gates)
         pos = np.array(self.positive, dtype=bool)
-        metrics = {**self.scores(threshold, gate).as_dict(), "threshold": threshold, "gate": gate,
-                   "landslide_free_share": -1.0 if share is None else share,
-                   "prior_weight": prior_weight(share, int(pos.sum()), int((~pos).sum())), "tuned_f1": f1}
+        metrics = {
+            **self.scores(threshold, gate).as_dict(),
+            "threshold": threshold,
+            "gate": gate,
+            "landslide_free_share": -1.0 if share is None else share,
+            "prior_weight": prior_weight(share, int(pos.sum()), int((~pos).sum())),
+            "tuned_f1": f1,
+        }
         return PostChoice(threshold, gate, metrics)
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: one row per image and threshold (``id, label, peak, threshold, tp, fp, fn, tn``)."""
         n, k = len(self.ids), len(self.thresholds)
         c = np.stack(self.counts).reshape(n * k, 4) if n else np.zeros((0, 4), np.int64)
-        return pd.DataFrame({"id": np.repeat(self.ids, k), "label": np.repeat(np.array(self.positive, int), k),
-                             "peak": np.repeat(self.peaks, k), "threshold": np.tile(self.thresholds, n),
-                             **{name: c[:, j] for j, name in enumerate(_COUNTS)}})
+        return pd.DataFrame(
+            {
+                "id": np.repeat(self.ids, k),
+                "label": np.repeat(np.array(self.positive, int), k),
+                "peak": np.repeat(self.peaks, k),
+                "threshold": np.tile(self.thresholds, n),
+                **{name: c[:, j] for j, name in enumerate(_COUNTS)},
+            }
+        )
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, opening: int = 0, closing: int = 0) -> "PostSweep":
@@ -196,8 +222,14 @@ class PostSweep:
         return cls.from_frame(pd.read_csv(path, dtype={"id": str}), opening, closing)
 
 
-def cross_fitted(sweep: PostSweep, landslide_free_share: float | None = None, gates: np.ndarray | None = None,
-                 folds: int = 5, seed: int = 0, image_scores: np.ndarray | None = None) -> dict | None:
+def cross_fitted(
+    sweep: PostSweep,
+    landslide_free_share: float | None = None,
+    gates: np.ndarray | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    image_scores: np.ndarray | None = None,
+) -> dict | None:
     """The scores of choices made on other images, expected at ``landslide_free_share``: the
     images are split into ``folds`` stratified folds (fewer when a class has fewer images; None
     below 2), the pair is chosen on all folds but one and that fold is scored with it, and the
@@ -214,8 +246,9 @@ def cross_fitted(sweep: PostSweep, landslide_free_share: float | None = None, ga
     scores = None if image_scores is None else np.asarray(image_scores, float)
     total = Scores()
     for fit, held in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(pos)), pos):
-        t, g, _ = sweep.subset(fit).choose(share, np.zeros(1) if gates is None else gates,
-                                           None if scores is None else scores[fit])
+        t, g, _ = sweep.subset(fit).choose(
+            share, np.zeros(1) if gates is None else gates, None if scores is None else scores[fit]
+        )
         sweep.subset(held).scores(t, g, into=total, image_scores=None if scores is None else scores[held])
     return {"folds": k, **total.as_dict(share)}
 
@@ -232,9 +265,17 @@ def choose_post(sweep: PostSweep, cfg: SegmentConfig) -> PostChoice:
     scored at that share: the estimate for unseen images."""
     p = cfg.post
     if not any(sweep.positive):  # every choice would tie: keep the configured values, and say so
-        return PostChoice(p.threshold, p.gate, {"n_images": len(sweep.peaks), "threshold": p.threshold, "gate": p.gate,
-                                                **sweep.scores(p.threshold, p.gate).as_dict(),
-                                                "warning": NO_LANDSLIDE_IMAGES.format(n=len(sweep.peaks))})
+        return PostChoice(
+            p.threshold,
+            p.gate,
+            {
+                "n_images": len(sweep.peaks),
+                "threshold": p.threshold,
+                "gate": p.gate,
+                **sweep.scores(p.threshold, p.gate).as_dict(),
+                "warning": NO_LANDSLIDE_IMAGES.format(n=len(sweep.peaks)),
+            },
+        )
     share = declared_share(p.landslide_free_share)
     c = sweep.best(share, _gates(cfg))
     about = {"n_images": len(sweep.peaks), "tta": p.tta, "opening": p.opening, "closing": p.closing}
@@ -248,8 +289,14 @@ def sweep_run(run: SegmentationRun, samples, source: str, *, progress: bool = Fa
     the run's bands, input domain and TTA) and count its masks; ``source`` names the data in errors."""
     p = run.config.post
     sweep = PostSweep(THRESHOLDS if p.tune_threshold else np.array([p.threshold]), p.opening, p.closing)
-    predict_regions(run, samples, source, tta=p.tta, progress=progress,
-                    each=lambda sample, pred: sweep.update(pred.probability, sample.mask, pred.valid, sample.id))
+    predict_regions(
+        run,
+        samples,
+        source,
+        tta=p.tta,
+        progress=progress,
+        each=lambda sample, pred: sweep.update(pred.probability, sample.mask, pred.valid, sample.id),
+    )
     return sweep
 
 
@@ -257,8 +304,10 @@ def run_sweep(run: SegmentationRun) -> PostSweep:
     """The sweep a run's threshold and gate were chosen on (``SWEEP_FILE`` in its folder)."""
     path = Path(run.path) / SWEEP_FILE
     if not path.is_file():
-        raise DataError(f"{run.path}: no {SWEEP_FILE} (the run predates choices for a declared prior); choose again "
-                        f"with 'landslide segment tune --run {run.path} --data LABELLED -o NEW'")
+        raise DataError(
+            f"{run.path}: no {SWEEP_FILE} (the run predates choices for a declared prior); choose again "
+            f"with 'landslide segment tune --run {run.path} --data LABELLED -o NEW'"
+        )
     return PostSweep.load(path, run.config.post.opening, run.config.post.closing)
 
 
@@ -274,8 +323,10 @@ def post_for_share(folder: str | os.PathLike[str], landslide_free_share: float |
     if share is None or share == declared_share(cfg.post.landslide_free_share):
         return float(info["threshold"]), float(info.get("gate", 0.0))
     if not (folder / SWEEP_FILE).is_file():
-        raise DataError(f"{folder}: no {SWEEP_FILE} (the run predates choices for a declared prior); choose again "
-                        f"with 'landslide segment tune --run {folder} --data LABELLED -o NEW'")
+        raise DataError(
+            f"{folder}: no {SWEEP_FILE} (the run predates choices for a declared prior); choose again "
+            f"with 'landslide segment tune --run {folder} --data LABELLED -o NEW'"
+        )
     c = PostSweep.load(folder / SWEEP_FILE).best(share, _gates(cfg))
     return c.threshold, c.gate
 
@@ -292,9 +343,17 @@ def run_for_share(run: SegmentationRun, landslide_free_share: float | None) -> S
 
 
 @writes_output("out")  # an existing -o is refused before anything is predicted, and held to the commit
-def tune_run(run: str | os.PathLike[str], data: str | os.PathLike[str] | None, out: str | os.PathLike[str], *,
-             split: str | None = None, landslide_free_share: float | None = None, tune_gate: bool | None = None,
-             overwrite: bool = False, progress: bool = False) -> PostChoice:
+def tune_run(
+    run: str | os.PathLike[str],
+    data: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    landslide_free_share: float | None = None,
+    tune_gate: bool | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> PostChoice:
     """Choose a trained run's threshold and gate again (e.g. for another expected share of
     landslide-free regions) on labelled ``data``, or, without ``data``, on the sweep the run was
     tuned on (its ``SWEEP_FILE``: nothing is predicted), and write the retuned run to ``out``: the
@@ -302,22 +361,31 @@ def tune_run(run: str | os.PathLike[str], data: str | os.PathLike[str] | None, o
     share = check_share(landslide_free_share)
     src = SegmentationRun.load(run)
     post = src.config.post
-    post = replace(post, landslide_free_share=post.landslide_free_share if share is None else share,
-                   tune_gate=post.tune_gate if tune_gate is None else tune_gate)
+    post = replace(
+        post,
+        landslide_free_share=post.landslide_free_share if share is None else share,
+        tune_gate=post.tune_gate if tune_gate is None else tune_gate,
+    )
     cfg = replace(src.config, post=post)
     src = replace(src, config=cfg)
     if data is None:
         sweep = run_sweep(src)
     else:
-        ds = open_dataset(data, split=split, band_set=cfg.features.source, require_masks=True,
-                          nan_policy=cfg.data.nan_policy)
+        ds = open_dataset(
+            data, split=split, band_set=cfg.features.source, require_masks=True, nan_policy=cfg.data.nan_policy
+        )
         sweep = sweep_run(src, ds, str(data), progress=progress)
     if not any(sweep.positive):
         raise DataError(f"{data if data is not None else run}: " + NO_LANDSLIDE_IMAGES.format(n=len(sweep.peaks)))
     choice = choose_post(sweep, cfg)
     tuned_on = {"data": str(data), "split": split} if data is not None else src.info.get("tuned_on", "its sweep")
-    info = {**src.info, "threshold": choice.threshold, "gate": choice.gate, "metrics": choice.metrics,
-            "tuned_on": tuned_on}
+    info = {
+        **src.info,
+        "threshold": choice.threshold,
+        "gate": choice.gate,
+        "metrics": choice.metrics,
+        "tuned_on": tuned_on,
+    }
     with output_dir(Path(out), overwrite) as tmp:
         for f in Path(run).iterdir():
             if f.is_file() and f.name not in ("config.toml", "run.json", "metrics.json", SWEEP_FILE):

@@ -34,7 +34,9 @@ M = TypeVar("M", bound=nn.Module)
 _RUN_FIX = "restore the run's model.pt or train the run again"
 
 
-def load_weights(path: str | os.PathLike[str], *, refuse: str | None = None, fix: str = _RUN_FIX) -> dict[str, torch.Tensor]:
+def load_weights(
+    path: str | os.PathLike[str], *, refuse: str | None = None, fix: str = _RUN_FIX
+) -> dict[str, torch.Tensor]:
     """The ``{name: tensor}`` state dict in ``path`` (memory-mapped, no code run).
 
     Anything else raises ``"<refuse> (<what it is>); <fix>"``; ``refuse`` defaults to
@@ -75,10 +77,16 @@ def check_fit(expected: Mapping[str, torch.Tensor], state: Mapping[str, torch.Te
     got = {k: tuple(v.shape) for k, v in state.items()}
     want = {k: tuple(v.shape) for k, v in expected.items()}
     missing, extra = [k for k in want if k not in got], [k for k in got if k not in want]
-    differ = [f"{k!r} has shape {got[k]} in the file and {want[k]} in the model" for k in want if k in got and got[k] != want[k]]
-    problems = ([f"the file lacks {len(missing)} tensor(s) of the model ({_listed(missing)})"] if missing else []) + \
-               ([f"it has {len(extra)} the model does not ({_listed(extra)})"] if extra else []) + \
-               ([_listed(differ, 2)] if differ else [])
+    differ = [
+        f"{k!r} has shape {got[k]} in the file and {want[k]} in the model"
+        for k in want
+        if k in got and got[k] != want[k]
+    ]
+    problems = (
+        ([f"the file lacks {len(missing)} tensor(s) of the model ({_listed(missing)})"] if missing else [])
+        + ([f"it has {len(extra)} the model does not ({_listed(extra)})"] if extra else [])
+        + ([_listed(differ, 2)] if differ else [])
+    )
     if problems:
         raise DataError(f"{where}: {'; '.join(problems)}; {fix}")
 
@@ -86,8 +94,10 @@ def check_fit(expected: Mapping[str, torch.Tensor], state: Mapping[str, torch.Te
 def build_with_weights(build: Callable[[], M], state: dict[str, torch.Tensor], source: str) -> M:
     """``build()`` the module, after checking on the meta device that ``state`` fits it exactly,
     then load ``state`` into it."""
-    where, fix = f"{source}: the weights do not fit the model of the run's config.toml", \
-        "config.toml and model.pt must come from the same run"
+    where, fix = (
+        f"{source}: the weights do not fit the model of the run's config.toml",
+        "config.toml and model.pt must come from the same run",
+    )
     try:
         with torch.device("meta"):
             expected = build().state_dict()

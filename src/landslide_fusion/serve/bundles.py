@@ -47,8 +47,12 @@ class Bundle:
 
     def describe(self) -> dict[str, Any]:
         """What a client may know: never the folders."""
-        return {"name": self.name, "method": self.method, "description": self.description,
-                "fingerprint": self.fingerprint[:16]}
+        return {
+            "name": self.name,
+            "method": self.method,
+            "description": self.description,
+            "fingerprint": self.fingerprint[:16],
+        }
 
 
 def fingerprint(folders: list[Path]) -> str:
@@ -79,7 +83,7 @@ def parse_bundles(table: dict[str, Any], base: Path, where: str, check: bool = T
             raise ConfigError(f"{where}: bundle name {name!r} must be letters, digits, '-' or '_'")
         e = from_dict(BundleEntry, entry, f"{where}: {key}") if isinstance(entry, dict) else None
         if e is None:
-            raise ConfigError(f"{where}: {key} must be a table with run = \"FOLDER\"")
+            raise ConfigError(f'{where}: {key} must be a table with run = "FOLDER"')
         if bool(e.tabular) != bool(e.fusion):
             raise ConfigError(f"{where}: {key} needs both tabular and fusion (a fused risk) or neither (image-only)")
         run = _folder(base, e.run, f"{key}.run", where, check)

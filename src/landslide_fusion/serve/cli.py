@@ -11,13 +11,20 @@ from ..usage import example
 
 __all__ = ["app"]
 
-app = typer.Typer(help="The assessment service (OGC API - Processes, web map at /) and its API keys.",
-                  invoke_without_command=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="The assessment service (OGC API - Processes, web map at /) and its API keys.",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+)
 key_app = typer.Typer(help="API keys: bearer tokens stored hashed, with per-key quotas.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 
-ServeConfigOption = typer.Option(None, "--config", "-c", help="Server TOML (see configs/serve.toml); default: "
-                                 "SQLite and job folders in ./serve-data, no bundles.")
+ServeConfigOption = typer.Option(
+    None,
+    "--config",
+    "-c",
+    help="Server TOML (see configs/serve.toml); default: SQLite and job folders in ./serve-data, no bundles.",
+)
 
 
 @app.callback()
@@ -52,8 +59,9 @@ def _shown(k) -> dict:
     return {"id": k.id, "name": k.name, "revoked": k.revoked, "quota": k.quota.__dict__}
 
 
-@key_app.command("create", epilog=example(
-    "landslide serve key create --name analyst -c configs/serve.toml --max-area 100"))
+@key_app.command(
+    "create", epilog=example("landslide serve key create --name analyst -c configs/serve.toml --max-area 100")
+)
 @user_errors
 def key_create(
     ctx: typer.Context,
@@ -75,9 +83,12 @@ def key_create(
     quota = replace(cfg.quota, **{k: v for k, v in asked.items() if v is not None})
     check_ranges(quota, "the command line")
     k, token = create_key(store, name, quota)
-    emit({**_shown(k), "token": token}, as_json,
-         f"key {k.id} ({k.name}): box <= {quota.max_area_km2:g} km^2, <= {quota.max_days} days, "
-         f"<= {quota.max_concurrent} jobs at once\ntoken (shown once; send as 'Authorization: Bearer TOKEN'):\n{token}")
+    emit(
+        {**_shown(k), "token": token},
+        as_json,
+        f"key {k.id} ({k.name}): box <= {quota.max_area_km2:g} km^2, <= {quota.max_days} days, "
+        f"<= {quota.max_concurrent} jobs at once\ntoken (shown once; send as 'Authorization: Bearer TOKEN'):\n{token}",
+    )
 
 
 @key_app.command("list", epilog=example("landslide serve key list -c configs/serve.toml"))
@@ -87,15 +98,26 @@ def key_list(ctx: typer.Context, config: Path = ServeConfigOption, as_json: bool
     from .keys import list_keys
 
     keys = list_keys(_store(ctx, config)[0])
-    emit([_shown(k) for k in keys], as_json, "\n".join(
-        f"{k.id}  {k.name}{'  (revoked)' if k.revoked else ''}  box <= {k.quota.max_area_km2:g} km^2, "
-        f"<= {k.quota.max_days} days, <= {k.quota.max_concurrent} jobs" for k in keys) or "no keys")
+    emit(
+        [_shown(k) for k in keys],
+        as_json,
+        "\n".join(
+            f"{k.id}  {k.name}{'  (revoked)' if k.revoked else ''}  box <= {k.quota.max_area_km2:g} km^2, "
+            f"<= {k.quota.max_days} days, <= {k.quota.max_concurrent} jobs"
+            for k in keys
+        )
+        or "no keys",
+    )
 
 
 @key_app.command("revoke", epilog=example("landslide serve key revoke KEY_ID -c configs/serve.toml"))
 @user_errors
-def key_revoke(ctx: typer.Context, key_id: str = typer.Argument(..., help="The key's id (landslide serve key list)."),
-               config: Path = ServeConfigOption, as_json: bool = JsonOption) -> None:
+def key_revoke(
+    ctx: typer.Context,
+    key_id: str = typer.Argument(..., help="The key's id (landslide serve key list)."),
+    config: Path = ServeConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
     """Revoke a key: its token is refused from the next request on."""
     from .keys import revoke_key
 

@@ -32,8 +32,12 @@ def _composite(scene: Path, out: Path) -> None:
     with MemoryFile() as mem:
         with mem.open(driver="GTiff", count=4, dtype="uint8", photometric="RGB", **profile) as tmp:
             tmp.write(bands)
-            tmp.colorinterp = [rasterio.enums.ColorInterp.red, rasterio.enums.ColorInterp.green,
-                               rasterio.enums.ColorInterp.blue, rasterio.enums.ColorInterp.alpha]
+            tmp.colorinterp = [
+                rasterio.enums.ColorInterp.red,
+                rasterio.enums.ColorInterp.green,
+                rasterio.enums.ColorInterp.blue,
+                rasterio.enums.ColorInterp.alpha,
+            ]
         with mem.open() as tmp:
             rasterio.shutil.copy(tmp, out, **_COG)
 

@@ -102,16 +102,21 @@ class ServeConfig:
 
 def _catalogs(table: dict, where: str) -> dict[str, str]:
     if not table:
-        raise ConfigError(f"{where}: [catalogs] is empty; name at least one STAC API, e.g. "
-                          f'earth-search = "{DEFAULT_CATALOG}"')
+        raise ConfigError(
+            f'{where}: [catalogs] is empty; name at least one STAC API, e.g. earth-search = "{DEFAULT_CATALOG}"'
+        )
     bad = [k for k, v in table.items() if not isinstance(v, str) or not v.startswith(("http://", "https://"))]
     if bad:
         raise ConfigError(f"{where}: catalogs.{bad[0]} = {table[bad[0]]!r} must be an http(s) URL of a STAC API")
     return dict(table)
 
 
-def load_serve_config(path: str | os.PathLike[str] | None = None, overrides: list[str] | tuple[str, ...] = (),
-                      values: dict[str, Any] | None = None, check_bundles: bool = True) -> ServeConfig:
+def load_serve_config(
+    path: str | os.PathLike[str] | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    values: dict[str, Any] | None = None,
+    check_bundles: bool = True,
+) -> ServeConfig:
     """Load and check ``path`` (the embedded default when None), then ``--set`` ``overrides``,
     then ``values`` (command-line options: dotted key -> value; None values are left out).
 
@@ -123,9 +128,10 @@ def load_serve_config(path: str | os.PathLike[str] | None = None, overrides: lis
     data_dir = (base / settings.server.data_dir).resolve()
     database = settings.server.database or f"sqlite:///{data_dir / 'jobs.db'}"
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
-        database = f"sqlite:///{(base / database[len('sqlite:///'):]).resolve()}"
+        database = f"sqlite:///{(base / database[len('sqlite:///') :]).resolve()}"
     if settings.server.web_modules:
-        settings = replace(settings, server=replace(settings.server,
-                                                    web_modules=str((base / settings.server.web_modules).resolve())))
+        settings = replace(
+            settings, server=replace(settings.server, web_modules=str((base / settings.server.web_modules).resolve()))
+        )
     bundles = parse_bundles(settings.bundles, base, where, check=check_bundles)
     return ServeConfig(settings, database, data_dir, bundles, _catalogs(settings.catalogs, where), where)

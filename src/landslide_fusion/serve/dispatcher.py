@@ -100,11 +100,19 @@ class Dispatcher:
             from ..io.atomic import write_json
 
             regions = write_json(folder / "input" / "regions.geojson", x["regions"])
-        return {"job_dir": str(folder), "bbox": x["bbox"], "date": x["date"], "run": str(bundle.run),
-                "tabular": str(bundle.tabular) if bundle.tabular else None,
-                "fusion": str(bundle.fusion) if bundle.fusion else None, "regions": str(regions) if regions else None,
-                "grid_m": x.get("grid_m"), "place": x.get("place"), "catalog": self.cfg.catalogs[x["catalog"]],
-                "options": self.cfg.assess_options}
+        return {
+            "job_dir": str(folder),
+            "bbox": x["bbox"],
+            "date": x["date"],
+            "run": str(bundle.run),
+            "tabular": str(bundle.tabular) if bundle.tabular else None,
+            "fusion": str(bundle.fusion) if bundle.fusion else None,
+            "regions": str(regions) if regions else None,
+            "grid_m": x.get("grid_m"),
+            "place": x.get("place"),
+            "catalog": self.cfg.catalogs[x["catalog"]],
+            "options": self.cfg.assess_options,
+        }
 
     def _start(self, job: Job) -> None:
         folder = job_folder(self.cfg.data_dir, job.id)
@@ -120,8 +128,9 @@ class Dispatcher:
             s = outcome.summary or {}
             classes = ", ".join(f"{k} {v}" for k, v in (s.get("risk_classes") or {}).items())
             message = f"done: {s.get('regions', '?')} regions ({s.get('method', '?')} risk: {classes})"
-            kept = self.store.finish(outcome.job_id, self.owner, "successful", message,
-                                     f"jobs/{outcome.job_id}/results")
+            kept = self.store.finish(
+                outcome.job_id, self.owner, "successful", message, f"jobs/{outcome.job_id}/results"
+            )
         else:
             kept = self.store.finish(outcome.job_id, self.owner, "failed", outcome.message)
         if not kept:  # dismissed while it ran

@@ -24,7 +24,7 @@ SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"no-referrer",
     b"content-security-policy": b"default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-                                b"script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    b"script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
 }
 
 Scope = dict[str, Any]
@@ -47,12 +47,25 @@ class Guard:
         self.app, self.max_body_bytes = app, max_body_bytes
 
     async def _refuse(self, send: Send, path: str) -> None:
-        p = Problem(413, "body-too-large", "Request body too large",
-                    f"the request body is larger than this server's limit of {self.max_body_bytes:,} bytes")
+        p = Problem(
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"the request body is larger than this server's limit of {self.max_body_bytes:,} bytes",
+        )
         body = json.dumps(p.to_dict(path)).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close"), *SECURITY_HEADERS.items()]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                    *SECURITY_HEADERS.items(),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,8 +94,10 @@ class Guard:
             if message["type"] == "http.response.start":
                 started = True
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *((k, v) for k, v in SECURITY_HEADERS.items() if k not in names)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in SECURITY_HEADERS.items() if k not in names),
+                ]
             await send(message)
 
         try:

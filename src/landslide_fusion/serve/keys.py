@@ -51,8 +51,16 @@ def create_key(store: JobStore, name: str, quota: Quota) -> tuple[ApiKey, str]:
         raise ConfigError(f"key name {name!r} must be 1 to 200 characters, e.g. --name analyst-team")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key_id = "k" + secrets.token_hex(6)
-    store.insert_key({"id": key_id, "name": name.strip(), "token_hash": hash_token(token), "created": time.time(),
-                      "revoked": False, **{f.name: getattr(quota, f.name) for f in fields(Quota)}})
+    store.insert_key(
+        {
+            "id": key_id,
+            "name": name.strip(),
+            "token_hash": hash_token(token),
+            "created": time.time(),
+            "revoked": False,
+            **{f.name: getattr(quota, f.name) for f in fields(Quota)},
+        }
+    )
     return ApiKey(key_id, name.strip(), quota), token
 
 
@@ -72,12 +80,21 @@ def authenticate(store: JobStore, authorization: str | None) -> ApiKey:
     """The key of an ``Authorization: Bearer`` header value; raises a 401 :class:`Problem` otherwise."""
     challenge = {"WWW-Authenticate": 'Bearer realm="landslide"'}
     if not authorization:
-        raise Problem(401, "unauthorized", "API key required",
-                      "send the header 'Authorization: Bearer <token>' with a key from "
-                      "'landslide serve key create'", headers=challenge)
+        raise Problem(
+            401,
+            "unauthorized",
+            "API key required",
+            "send the header 'Authorization: Bearer <token>' with a key from 'landslide serve key create'",
+            headers=challenge,
+        )
     scheme, _, token = authorization.partition(" ")
     row = store.key_by_hash(hash_token(token.strip())) if scheme.lower() == "bearer" and token.strip() else None
     if row is None or row["revoked"]:
-        raise Problem(401, "unauthorized", "Unknown or revoked API key",
-                      "the bearer token is not a valid key of this service", headers=challenge)
+        raise Problem(
+            401,
+            "unauthorized",
+            "Unknown or revoked API key",
+            "the bearer token is not a valid key of this service",
+            headers=challenge,
+        )
     return _key(row)

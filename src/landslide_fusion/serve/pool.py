@@ -30,10 +30,18 @@ from .worker import run_job_safely
 __all__ = ["Outcome", "Pool", "LocalPool", "DaskPool", "make_pool", "PRELOAD"]
 
 #: Imported once by the fork server, started with the pool (a name that no longer exists is skipped).
-PRELOAD = ("landslide_fusion.serve.worker", "landslide_fusion.serve.cogs", "landslide_fusion.assess",
-           "landslide_fusion.acquire.fetch", "landslide_fusion.segmentation.infer",
-           "landslide_fusion.segmentation.scene", "landslide_fusion.regions", "landslide_fusion.fusion.run",
-           "landslide_fusion.riskmap", "rio_tiler.io")
+PRELOAD = (
+    "landslide_fusion.serve.worker",
+    "landslide_fusion.serve.cogs",
+    "landslide_fusion.assess",
+    "landslide_fusion.acquire.fetch",
+    "landslide_fusion.segmentation.infer",
+    "landslide_fusion.segmentation.scene",
+    "landslide_fusion.regions",
+    "landslide_fusion.fusion.run",
+    "landslide_fusion.riskmap",
+    "rio_tiler.io",
+)
 
 
 @dataclass(frozen=True)
@@ -164,8 +172,10 @@ class DaskPool:
         try:
             self.client = Client(address, timeout="10s", set_as_default=False)
         except (OSError, TimeoutError) as e:
-            raise ConfigError(f"dask_scheduler {address!r} cannot be reached ({e}); start the scheduler or remove "
-                              "dask_scheduler to use the local worker pool") from None
+            raise ConfigError(
+                f"dask_scheduler {address!r} cannot be reached ({e}); start the scheduler or remove "
+                "dask_scheduler to use the local worker pool"
+            ) from None
         self._jobs: dict[str, tuple[Any, float]] = {}
 
     def free(self) -> int:
@@ -189,8 +199,13 @@ class DaskPool:
             if fut.status == "finished":
                 out = _outcome(job_id, fut.result())
             elif fut.status in ("error", "cancelled", "lost"):
-                out = Outcome(job_id, False, f"the Dask cluster lost the job ({fut.status}: {fut.exception()!r})"
-                              if fut.status == "error" else f"the Dask cluster lost the job ({fut.status})")
+                out = Outcome(
+                    job_id,
+                    False,
+                    f"the Dask cluster lost the job ({fut.status}: {fut.exception()!r})"
+                    if fut.status == "error"
+                    else f"the Dask cluster lost the job ({fut.status})",
+                )
             elif time.monotonic() - t0 > self.timeout_s:
                 out = Outcome(job_id, False, f"the job ran longer than {self.timeout_s:g} s and was stopped")
             else:

@@ -25,8 +25,9 @@ _OGC = {"no-such-job", "no-such-process", "result-not-ready"}
 class Problem(Exception):
     """A refusal with its HTTP ``status``, a ``slug`` naming its kind, and a one-line ``detail``."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, status: int, slug: str, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.headers = headers or {}

@@ -31,8 +31,16 @@ from .config import ServeConfig
 from .problems import Problem
 from .quotas import Quota, check_request_quota
 
-__all__ = ["ExecuteRequest", "AssessInputs", "CheckedRequest", "check_request", "process_description",
-           "PROCESS_ID", "request_hash", "DEFAULT_GRID_M"]
+__all__ = [
+    "ExecuteRequest",
+    "AssessInputs",
+    "CheckedRequest",
+    "check_request",
+    "process_description",
+    "PROCESS_ID",
+    "request_hash",
+    "DEFAULT_GRID_M",
+]
 
 PROCESS_ID = "assess"
 DEFAULT_GRID_M = 500.0
@@ -88,8 +96,12 @@ def _bad(detail: str, **extra: Any) -> Problem:
 
 def request_hash(inputs: dict[str, Any], bundle: Bundle, catalog_url: str, options: dict[str, Any]) -> str:
     """SHA-256 of everything that decides a job's results (see the module docstring)."""
-    doc = {"inputs": {k: v for k, v in inputs.items() if k != "place"}, "bundle": bundle.fingerprint,
-           "catalog": catalog_url, "options": options}
+    doc = {
+        "inputs": {k: v for k, v in inputs.items() if k != "place"},
+        "bundle": bundle.fingerprint,
+        "catalog": catalog_url,
+        "options": options,
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -111,8 +123,10 @@ def check_request(body: ExecuteRequest, cfg: ServeConfig, quota: Quota) -> Check
     bad input or unknown names, 403 over the quota)."""
     x = body.inputs
     if x.bundle not in cfg.bundles:
-        raise _bad(f"bundle {x.bundle!r} is not registered; valid: {', '.join(sorted(cfg.bundles)) or 'none'}",
-                   valid=sorted(cfg.bundles))
+        raise _bad(
+            f"bundle {x.bundle!r} is not registered; valid: {', '.join(sorted(cfg.bundles)) or 'none'}",
+            valid=sorted(cfg.bundles),
+        )
     catalog = x.catalog or next(iter(cfg.catalogs))
     if catalog not in cfg.catalogs:
         raise _bad(f"catalog {catalog!r} is not configured; valid: {', '.join(cfg.catalogs)}", valid=list(cfg.catalogs))
@@ -131,25 +145,40 @@ def check_request(body: ExecuteRequest, cfg: ServeConfig, quota: Quota) -> Check
     if grid is not None:
         if not grid >= 20:
             raise _bad(f"grid_m {grid:g} must be at least 20 (two 10 m pixels)")
-        cells = area * 1e6 / grid ** 2
+        cells = area * 1e6 / grid**2
         if cells > cfg.server.max_grid_cells:
-            raise _bad(f"a {grid:g} m grid over {area:,.1f} km^2 makes {cells:,.0f} cells, more than "
-                       f"{cfg.server.max_grid_cells:,}; use larger cells")
-    inputs = {"bbox": ",".join(f"{v:.6f}" for v in box.as_tuple()), "date": str(dates), "bundle": x.bundle,
-              "grid_m": grid, "regions": _regions(x.regions) if x.regions is not None else None, "catalog": catalog,
-              "place": x.place}
+            raise _bad(
+                f"a {grid:g} m grid over {area:,.1f} km^2 makes {cells:,.0f} cells, more than "
+                f"{cfg.server.max_grid_cells:,}; use larger cells"
+            )
+    inputs = {
+        "bbox": ",".join(f"{v:.6f}" for v in box.as_tuple()),
+        "date": str(dates),
+        "bundle": x.bundle,
+        "grid_m": grid,
+        "regions": _regions(x.regions) if x.regions is not None else None,
+        "catalog": catalog,
+        "place": x.place,
+    }
     url = cfg.catalogs[catalog]
-    return CheckedRequest(inputs, cfg.bundles[x.bundle], url, area,
-                          request_hash(inputs, cfg.bundles[x.bundle], url, cfg.assess_options))
+    return CheckedRequest(
+        inputs, cfg.bundles[x.bundle], url, area, request_hash(inputs, cfg.bundles[x.bundle], url, cfg.assess_options)
+    )
 
 
 OUTPUTS = {
     "risk": ("Risk per region", "application/geo+json", "risk.geojson"),
     "landslides": ("Fused landslide polygons", "application/geo+json", "landslides.geojson"),
-    "probability": ("Landslide probability (COG)", "image/tiff; application=geotiff; profile=cloud-optimized",
-                    "probability.tif"),
-    "composite": ("True-colour composite (COG)", "image/tiff; application=geotiff; profile=cloud-optimized",
-                  "composite.tif"),
+    "probability": (
+        "Landslide probability (COG)",
+        "image/tiff; application=geotiff; profile=cloud-optimized",
+        "probability.tif",
+    ),
+    "composite": (
+        "True-colour composite (COG)",
+        "image/tiff; application=geotiff; profile=cloud-optimized",
+        "composite.tif",
+    ),
     "summary": ("What assess did", "application/json", "assess.json"),
 }
 
@@ -158,25 +187,54 @@ def process_description(cfg: ServeConfig, base: str = "") -> dict[str, Any]:
     """The OGC process description of ``assess`` (bundles and catalogs as enumerations)."""
     bundles = [cfg.bundles[n].describe() for n in sorted(cfg.bundles)]
     inputs = {
-        "bbox": {"title": "Box", "description": AssessInputs.model_fields["bbox"].description,
-                 "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}},
-        "date": {"title": "Date or range", "description": AssessInputs.model_fields["date"].description,
-                 "schema": {"type": "string"}},
-        "bundle": {"title": "Model bundle", "schema": {"type": "string", "enum": [b["name"] for b in bundles]},
-                   "bundles": bundles},
-        "grid_m": {"title": "Grid cell (m)", "minOccurs": 0, "schema": {"type": "number", "minimum": 20,
-                                                                       "default": DEFAULT_GRID_M}},
-        "regions": {"title": "Regions", "minOccurs": 0,
-                    "schema": {"type": "object", "contentMediaType": "application/geo+json"}},
+        "bbox": {
+            "title": "Box",
+            "description": AssessInputs.model_fields["bbox"].description,
+            "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+        },
+        "date": {
+            "title": "Date or range",
+            "description": AssessInputs.model_fields["date"].description,
+            "schema": {"type": "string"},
+        },
+        "bundle": {
+            "title": "Model bundle",
+            "schema": {"type": "string", "enum": [b["name"] for b in bundles]},
+            "bundles": bundles,
+        },
+        "grid_m": {
+            "title": "Grid cell (m)",
+            "minOccurs": 0,
+            "schema": {"type": "number", "minimum": 20, "default": DEFAULT_GRID_M},
+        },
+        "regions": {
+            "title": "Regions",
+            "minOccurs": 0,
+            "schema": {"type": "object", "contentMediaType": "application/geo+json"},
+        },
         "catalog": {"title": "STAC catalog", "minOccurs": 0, "schema": {"type": "string", "enum": list(cfg.catalogs)}},
         "place": {"title": "Place name", "minOccurs": 0, "schema": {"type": "string", "maxLength": 200}},
     }
-    outputs = {k: {"title": t, "schema": {"type": "object" if "json" in m else "string", "contentMediaType": m}}
-               for k, (t, m, _) in OUTPUTS.items()}
-    return {"id": PROCESS_ID, "title": "Landslide risk assessment", "version": "1.0.0",
-            "description": "Fetch a cloud-free Sentinel-2 composite for a box and dates, predict landslides, and "
-                           "score the risk of each region (landslide_fusion.assess).",
-            "jobControlOptions": ["async-execute", "dismiss"], "outputTransmission": ["value", "reference"],
-            "inputs": inputs, "outputs": outputs,
-            "links": [{"href": f"{base}/processes/{PROCESS_ID}/execution", "rel": "http://www.opengis.net/def/rel/"
-                       "ogc/1.0/execute", "title": "Execute", "type": "application/json"}]}
+    outputs = {
+        k: {"title": t, "schema": {"type": "object" if "json" in m else "string", "contentMediaType": m}}
+        for k, (t, m, _) in OUTPUTS.items()
+    }
+    return {
+        "id": PROCESS_ID,
+        "title": "Landslide risk assessment",
+        "version": "1.0.0",
+        "description": "Fetch a cloud-free Sentinel-2 composite for a box and dates, predict landslides, and "
+        "score the risk of each region (landslide_fusion.assess).",
+        "jobControlOptions": ["async-execute", "dismiss"],
+        "outputTransmission": ["value", "reference"],
+        "inputs": inputs,
+        "outputs": outputs,
+        "links": [
+            {
+                "href": f"{base}/processes/{PROCESS_ID}/execution",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/execute",
+                "title": "Execute",
+                "type": "application/json",
+            }
+        ],
+    }

@@ -31,20 +31,36 @@ def check_request_quota(quota: Quota, box: BBox, dates: DateRange) -> float:
     w, h = box_size_km(box)
     area = w * h
     if area > quota.max_area_km2:
-        raise Problem(403, "quota-exceeded", "Box over this key's quota",
-                      f"bbox {box} covers {area:,.1f} km^2, more than this key's limit of {quota.max_area_km2:g} km^2; "
-                      "ask for a smaller box", limit_km2=quota.max_area_km2, area_km2=round(area, 3))
+        raise Problem(
+            403,
+            "quota-exceeded",
+            "Box over this key's quota",
+            f"bbox {box} covers {area:,.1f} km^2, more than this key's limit of {quota.max_area_km2:g} km^2; "
+            "ask for a smaller box",
+            limit_km2=quota.max_area_km2,
+            area_km2=round(area, 3),
+        )
     days = (dates.end - dates.start).days + 1
     if days > quota.max_days:
-        raise Problem(403, "quota-exceeded", "Date span over this key's quota",
-                      f"dates {dates} span {days} days, more than this key's limit of {quota.max_days}; "
-                      "ask for a shorter range", limit_days=quota.max_days, days=days)
+        raise Problem(
+            403,
+            "quota-exceeded",
+            "Date span over this key's quota",
+            f"dates {dates} span {days} days, more than this key's limit of {quota.max_days}; ask for a shorter range",
+            limit_days=quota.max_days,
+            days=days,
+        )
     return area
 
 
 def check_concurrent(quota: Quota, active: int, retry_after_s: int = 10) -> None:
     """Raise a 429 :class:`Problem` when a key with ``active`` unfinished jobs may start no other."""
     if active >= quota.max_concurrent:
-        raise Problem(429, "too-many-jobs", "Too many jobs for this key",
-                      f"this key has {active} unfinished job(s), its limit is {quota.max_concurrent}; wait for one to "
-                      "finish or dismiss one (DELETE /jobs/{id})", headers={"Retry-After": str(retry_after_s)})
+        raise Problem(
+            429,
+            "too-many-jobs",
+            "Too many jobs for this key",
+            f"this key has {active} unfinished job(s), its limit is {quota.max_concurrent}; wait for one to "
+            "finish or dismiss one (DELETE /jobs/{id})",
+            headers={"Retry-After": str(retry_after_s)},
+        )

@@ -11,8 +11,13 @@ from .config import load_serve_config
 __all__ = ["run_server"]
 
 
-def run_server(config: str | os.PathLike[str] | None = None, overrides: tuple[str, ...] | list[str] = (),
-               host: str | None = None, port: int | None = None, workers: int | None = None) -> dict[str, Any]:
+def run_server(
+    config: str | os.PathLike[str] | None = None,
+    overrides: tuple[str, ...] | list[str] = (),
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
     """Load the configuration, then serve until stopped (Ctrl-C, SIGTERM); returns what was served."""
     import uvicorn
 
@@ -27,12 +32,25 @@ def run_server(config: str | os.PathLike[str] | None = None, overrides: tuple[st
     keys = len(store.list_keys())
     store.close()
     where = cfg.database.split("@")[-1]
-    runs_on = f"Dask scheduler {cfg.server.dask_scheduler}" if cfg.server.dask_scheduler else \
-        f"{cfg.server.workers} local worker process(es)"
-    print(f"landslide serve: http://{cfg.server.host}:{cfg.server.port}/ (database {where}, {runs_on}, bundles: "
-          f"{', '.join(cfg.bundles) or 'none'}; {keys} API key(s)"
-          + ("" if keys else "; create one with 'landslide serve key create --name NAME'") + ")",
-          file=sys.stderr, flush=True)
-    uvicorn.run(create_app(cfg, pool), host=cfg.server.host, port=cfg.server.port, log_level="warning",
-                timeout_graceful_shutdown=10, access_log=False)
+    runs_on = (
+        f"Dask scheduler {cfg.server.dask_scheduler}"
+        if cfg.server.dask_scheduler
+        else f"{cfg.server.workers} local worker process(es)"
+    )
+    print(
+        f"landslide serve: http://{cfg.server.host}:{cfg.server.port}/ (database {where}, {runs_on}, bundles: "
+        f"{', '.join(cfg.bundles) or 'none'}; {keys} API key(s)"
+        + ("" if keys else "; create one with 'landslide serve key create --name NAME'")
+        + ")",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(cfg, pool),
+        host=cfg.server.host,
+        port=cfg.server.port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+        access_log=False,
+    )
     return {"host": cfg.server.host, "port": cfg.server.port, "database": where}

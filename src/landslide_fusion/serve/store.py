@@ -29,8 +29,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, and_, create_engine, event,
-                        func, select, update)
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError
@@ -45,7 +59,8 @@ FINISHED = ("successful", "failed", "dismissed")
 
 metadata = MetaData()
 keys_table = Table(
-    "keys", metadata,
+    "keys",
+    metadata,
     Column("id", String(24), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
@@ -56,7 +71,8 @@ keys_table = Table(
     Column("max_concurrent", Integer, nullable=False),
 )
 jobs_table = Table(
-    "jobs", metadata,
+    "jobs",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("key_id", String(24), nullable=False, index=True),
     Column("request_hash", String(64), nullable=False, index=True),
@@ -127,7 +143,7 @@ def owner_alive(owner: str) -> bool | None:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    path = url[len("sqlite:///"):]
+    path = url[len("sqlite:///") :]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -155,10 +171,13 @@ def _engine(url: str) -> Engine:
         try:
             import psycopg  # noqa: F401
         except ImportError:
-            raise ConfigError(f"database {url.split('@')[-1]!r} is PostgreSQL, whose driver is not installed; "
-                              "pip install 'landslide-fusion[serve-postgres]'") from None
-        return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), pool_pre_ping=True,
-                             pool_size=8, max_overflow=8)
+            raise ConfigError(
+                f"database {url.split('@')[-1]!r} is PostgreSQL, whose driver is not installed; "
+                "pip install 'landslide-fusion[serve-postgres]'"
+            ) from None
+        return create_engine(
+            url.replace("postgresql://", "postgresql+psycopg://", 1), pool_pre_ping=True, pool_size=8, max_overflow=8
+        )
     raise ConfigError(f"database {url!r} must be sqlite:///PATH or postgresql://USER@HOST/DB")
 
 
@@ -212,8 +231,9 @@ class JobStore:
 
     # --- jobs -----------------------------------------------------------------------------------
 
-    def admit(self, key_id: str, request_hash: str, inputs: dict, quota: Quota, queue: int,
-              retry_after_s: int = 10) -> tuple[Job, bool]:
+    def admit(
+        self, key_id: str, request_hash: str, inputs: dict, quota: Quota, queue: int, retry_after_s: int = 10
+    ) -> tuple[Job, bool]:
         """Insert a job for ``key_id`` or return the one that answers the same request.
 
         Returns ``(job, created)``. The key's own unfinished or successful job with the same
@@ -225,27 +245,50 @@ class JobStore:
         j = jobs_table.c
         now = time.time()
         with self._write(lock_jobs=True) as conn:
-            same = conn.execute(select(jobs_table).where(and_(j.request_hash == request_hash,
-                                                              j.state.in_(("accepted", "running", "successful"))))
-                                .order_by(j.created)).fetchall()
+            same = conn.execute(
+                select(jobs_table)
+                .where(and_(j.request_hash == request_hash, j.state.in_(("accepted", "running", "successful"))))
+                .order_by(j.created)
+            ).fetchall()
             mine = [r for r in same if r.key_id == key_id]
             if mine:
                 return Job.from_row(mine[-1]), False
-            row = {"id": uuid.uuid4().hex, "key_id": key_id, "request_hash": request_hash, "inputs": json.dumps(inputs),
-                   "created": now, "updated": now, "attempts": 0, "message": "", "progress": 0, "reused": False}
+            row = {
+                "id": uuid.uuid4().hex,
+                "key_id": key_id,
+                "request_hash": request_hash,
+                "inputs": json.dumps(inputs),
+                "created": now,
+                "updated": now,
+                "attempts": 0,
+                "message": "",
+                "progress": 0,
+                "reused": False,
+            }
             done = [r for r in same if r.state == "successful" and r.result_dir]
             if done:
-                row.update(state="successful", progress=100, started=now, finished=now, result_dir=done[-1].result_dir,
-                           reused=True, message="an identical request was computed before; its results are returned")
+                row.update(
+                    state="successful",
+                    progress=100,
+                    started=now,
+                    finished=now,
+                    result_dir=done[-1].result_dir,
+                    reused=True,
+                    message="an identical request was computed before; its results are returned",
+                )
             else:
                 mine_active = and_(j.key_id == key_id, j.state.in_(ACTIVE))
                 active = conn.execute(select(func.count()).where(mine_active)).scalar()
                 check_concurrent(quota, int(active), retry_after_s)
                 waiting = conn.execute(select(func.count()).where(j.state == "accepted")).scalar()
                 if waiting >= queue:
-                    raise Problem(503, "queue-full", "The job queue is full",
-                                  f"{waiting} job(s) are waiting for a worker (the queue holds {queue}); "
-                                  "try again later", headers={"Retry-After": str(retry_after_s)})
+                    raise Problem(
+                        503,
+                        "queue-full",
+                        "The job queue is full",
+                        f"{waiting} job(s) are waiting for a worker (the queue holds {queue}); try again later",
+                        headers={"Retry-After": str(retry_after_s)},
+                    )
                 row.update(state="accepted", message="waiting for a worker")
             conn.execute(jobs_table.insert().values(**row))
             return Job.from_row(conn.execute(select(jobs_table).where(j.id == row["id"])).first()), True
@@ -276,9 +319,19 @@ class JobStore:
                 if jid is None:
                     return None
                 now = time.time()
-                n = c.execute(update(jobs_table).where(and_(j.id == jid, j.state == "accepted")).values(
-                    state="running", owner=owner, started=now, updated=now, attempts=j.attempts + 1, progress=5,
-                    message="running")).rowcount
+                n = c.execute(
+                    update(jobs_table)
+                    .where(and_(j.id == jid, j.state == "accepted"))
+                    .values(
+                        state="running",
+                        owner=owner,
+                        started=now,
+                        updated=now,
+                        attempts=j.attempts + 1,
+                        progress=5,
+                        message="running",
+                    )
+                ).rowcount
             if n == 1:
                 return self.get(jid)
         return None
@@ -287,18 +340,32 @@ class JobStore:
         """A running job's message and progress (ignored once it is no longer ``owner``'s)."""
         j = jobs_table.c
         with self._write() as c:
-            c.execute(update(jobs_table).where(and_(j.id == job_id, j.owner == owner, j.state == "running"))
-                      .values(message=message[:1000], progress=progress, updated=time.time()))
+            c.execute(
+                update(jobs_table)
+                .where(and_(j.id == job_id, j.owner == owner, j.state == "running"))
+                .values(message=message[:1000], progress=progress, updated=time.time())
+            )
 
     def finish(self, job_id: str, owner: str, state: str, message: str, result_dir: str | None = None) -> bool:
         """End ``owner``'s running job; False when it is no longer running there (e.g. dismissed)."""
         j = jobs_table.c
         now = time.time()
         with self._write() as c:
-            return c.execute(update(jobs_table).where(and_(j.id == job_id, j.owner == owner, j.state == "running"))
-                             .values(state=state, message=message[:4000], finished=now, updated=now,
-                                     progress=100 if state == "successful" else j.progress,
-                                     result_dir=result_dir)).rowcount == 1
+            return (
+                c.execute(
+                    update(jobs_table)
+                    .where(and_(j.id == job_id, j.owner == owner, j.state == "running"))
+                    .values(
+                        state=state,
+                        message=message[:4000],
+                        finished=now,
+                        updated=now,
+                        progress=100 if state == "successful" else j.progress,
+                        result_dir=result_dir,
+                    )
+                ).rowcount
+                == 1
+            )
 
     def dismiss(self, job_id: str) -> Job | None:
         """Dismiss a job (whatever its state); returns it as it was before."""
@@ -308,21 +375,33 @@ class JobStore:
             return None
         now = time.time()
         with self._write() as c:
-            c.execute(update(jobs_table).where(j.id == job_id).values(
-                state="dismissed", message="dismissed by its client", finished=now, updated=now))
+            c.execute(
+                update(jobs_table)
+                .where(j.id == job_id)
+                .values(state="dismissed", message="dismissed by its client", finished=now, updated=now)
+            )
         return before
 
     def shares_results(self, result_dir: str, except_id: str) -> bool:
         """Whether a job other than ``except_id`` still points at ``result_dir``."""
         j = jobs_table.c
         with self.engine.connect() as c:
-            return c.execute(select(func.count()).where(and_(j.result_dir == result_dir, j.id != except_id,
-                                                             j.state != "dismissed"))).scalar() > 0
+            return (
+                c.execute(
+                    select(func.count()).where(
+                        and_(j.result_dir == result_dir, j.id != except_id, j.state != "dismissed")
+                    )
+                ).scalar()
+                > 0
+            )
 
     def heartbeat(self, owner: str) -> None:
         with self._write() as c:
-            c.execute(update(jobs_table).where(and_(jobs_table.c.owner == owner, jobs_table.c.state == "running"))
-                      .values(updated=time.time()))
+            c.execute(
+                update(jobs_table)
+                .where(and_(jobs_table.c.owner == owner, jobs_table.c.state == "running"))
+                .values(updated=time.time())
+            )
 
     def running_of(self, owner: str) -> list[Job]:
         return [job for job in self.list_jobs(states=("running",), limit=10_000) if job.owner == owner]
@@ -339,9 +418,18 @@ class JobStore:
         """Queue ``owner``'s running jobs again (its server stops cleanly; the run is not counted)."""
         j = jobs_table.c
         with self._write() as c:
-            c.execute(update(jobs_table).where(and_(j.owner == owner, j.state == "running")).values(
-                state="accepted", owner=None, progress=0, attempts=j.attempts - 1, updated=time.time(),
-                message="its server stopped; queued again"))
+            c.execute(
+                update(jobs_table)
+                .where(and_(j.owner == owner, j.state == "running"))
+                .values(
+                    state="accepted",
+                    owner=None,
+                    progress=0,
+                    attempts=j.attempts - 1,
+                    updated=time.time(),
+                    message="its server stopped; queued again",
+                )
+            )
 
     def recover(self, stale_after_s: float, max_attempts: int, me: str) -> list[Job]:
         """Queue again (or fail) running jobs whose server is gone; returns them as they were."""
@@ -356,13 +444,23 @@ class JobStore:
                 lost.append(job)
         for job in lost:
             if job.attempts < max_attempts:
-                values = {"state": "accepted", "owner": None, "progress": 0,
-                          "message": f"its server stopped while it ran; queued again (run {job.attempts + 1} of "
-                                     f"at most {max_attempts})"}
+                values = {
+                    "state": "accepted",
+                    "owner": None,
+                    "progress": 0,
+                    "message": f"its server stopped while it ran; queued again (run {job.attempts + 1} of "
+                    f"at most {max_attempts})",
+                }
             else:
-                values = {"state": "failed", "finished": now,
-                          "message": f"its server stopped while it ran, {job.attempts} time(s); resubmit it"}
+                values = {
+                    "state": "failed",
+                    "finished": now,
+                    "message": f"its server stopped while it ran, {job.attempts} time(s); resubmit it",
+                }
             with self._write() as c:
-                c.execute(update(jobs_table).where(and_(j.id == job.id, j.state == "running", j.owner == job.owner))
-                          .values(updated=now, **values))
+                c.execute(
+                    update(jobs_table)
+                    .where(and_(j.id == job.id, j.state == "running", j.owner == job.owner))
+                    .values(updated=now, **values)
+                )
         return lost

@@ -40,10 +40,21 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
         return json.loads((results / RESULT_MARKER).read_text())
     with open(job_dir / "log.txt", "a", encoding="utf-8") as log, contextlib.redirect_stderr(log):
         with output_dir(results) as tmp:
-            summary = assess(spec["bbox"], spec["date"], spec["run"], tmp / "assess", tabular=spec["tabular"],
-                             fusion=spec["fusion"], regions=spec["regions"], grid_m=spec["grid_m"],
-                             place=spec["place"], overwrite=False, progress=True, catalog=spec["catalog"],
-                             **spec["options"])
+            summary = assess(
+                spec["bbox"],
+                spec["date"],
+                spec["run"],
+                tmp / "assess",
+                tabular=spec["tabular"],
+                fusion=spec["fusion"],
+                regions=spec["regions"],
+                grid_m=spec["grid_m"],
+                place=spec["place"],
+                overwrite=False,
+                progress=True,
+                catalog=spec["catalog"],
+                **spec["options"],
+            )
             print("writing cloud-optimised GeoTIFFs", file=log, flush=True)
             write_cogs(tmp / "assess", tmp)
             summary = {k: v for k, v in summary.items() if k != "out"}

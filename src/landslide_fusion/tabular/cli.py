@@ -16,8 +16,13 @@ __all__ = ["app"]
 
 app = typer.Typer(help="LightGBM landslide classifier over per-region features.", no_args_is_help=True)
 ModelOption = typer.Option(..., help="Model folder from 'tabular train'.")
-SetOption = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
-                         help="Override a config value, e.g. --set gbm.num_leaves=15 or --set cv.folds=10 (repeatable).")
+SetOption = typer.Option(
+    [],
+    "--set",
+    "-s",
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set gbm.num_leaves=15 or --set cv.folds=10 (repeatable).",
+)
 
 
 Splitter = choices("Splitter", SPLITTERS)
@@ -32,9 +37,13 @@ def _fmt(m: dict, s: dict | None = None) -> str:
     return "  ".join(f"{k} {m[k]:.4f}" + (f" ± {s[k]:.4f}" if s else "") for k in keys)
 
 
-@app.command("train", epilog=example(
-    "landslide tabular train --data runs/synth/regions.csv --label landslide --id region_id --coords x,y "
-    "--cv spatial --block-size 2560 -o runs/tab"))
+@app.command(
+    "train",
+    epilog=example(
+        "landslide tabular train --data runs/synth/regions.csv --label landslide --id region_id --coords x,y "
+        "--cv spatial --block-size 2560 -o runs/tab"
+    ),
+)
 @user_errors
 def train(
     data: Path = typer.Option(..., help="CSV or Parquet table, one row per region."),
@@ -56,9 +65,19 @@ def train(
     from .config import TabularConfig
     from .train import train_tabular
 
-    values = {k: v for k, v in (("label", label), ("positive", positive), ("id", id), ("cv.group", group),
-                                ("cv.block_size", block_size), ("cv.splitter", cv.value if cv else None),
-                                ("gbm.threads", threads)) if v is not None}
+    values = {
+        k: v
+        for k, v in (
+            ("label", label),
+            ("positive", positive),
+            ("id", id),
+            ("cv.group", group),
+            ("cv.block_size", block_size),
+            ("cv.splitter", cv.value if cv else None),
+            ("gbm.threads", threads),
+        )
+        if v is not None
+    }
     if coords:
         values["coords"] = [c.strip() for c in coords.split(",")]
     cfg = load_config(TabularConfig, config, set_, values)
@@ -66,13 +85,19 @@ def train(
         warnings.simplefilter("ignore")  # the summary lists them, once
         r = train_tabular(data, cfg, out, overwrite=overwrite, progress=not as_json)
     g, b = r["gbm"], r["logistic_baseline"]
-    emit(r, as_json, f"model written to {out} ({r['rows']} rows, {r['positives']} positive)\n"
-         f"{cfg.cv.splitter} {cfg.cv.folds}-fold CV\n  LightGBM: {_fmt(g['mean'], g['std'])}\n"
-         f"  logistic: {_fmt(b['mean'], b['std'])}" + _notes(r))
+    emit(
+        r,
+        as_json,
+        f"model written to {out} ({r['rows']} rows, {r['positives']} positive)\n"
+        f"{cfg.cv.splitter} {cfg.cv.folds}-fold CV\n  LightGBM: {_fmt(g['mean'], g['std'])}\n"
+        f"  logistic: {_fmt(b['mean'], b['std'])}" + _notes(r),
+    )
 
 
-@app.command("predict", epilog=example(
-    "landslide tabular predict --model runs/tab --data runs/new/regions.csv -o runs/scores.csv"))
+@app.command(
+    "predict",
+    epilog=example("landslide tabular predict --model runs/tab --data runs/new/regions.csv -o runs/scores.csv"),
+)
 @user_errors
 def predict(
     model: Path = ModelOption,
@@ -87,13 +112,19 @@ def predict(
 
     res = predict_tabular(model, data, out, landslide_free_share=landslide_free_share, overwrite=overwrite)
     mix = "as trained" if landslide_free_share is None else f"for {100 * landslide_free_share:.0f} % landslide-free"
-    emit({"out": str(out), "rows": len(res), "positives": int(res["decision"].sum()),
-          "landslide_free_share": landslide_free_share}, as_json,
-         f"scored {len(res)} rows ({int(res['decision'].sum())} predicted landslides, decisions {mix}) -> {out}")
+    emit(
+        {
+            "out": str(out),
+            "rows": len(res),
+            "positives": int(res["decision"].sum()),
+            "landslide_free_share": landslide_free_share,
+        },
+        as_json,
+        f"scored {len(res)} rows ({int(res['decision'].sum())} predicted landslides, decisions {mix}) -> {out}",
+    )
 
 
-@app.command("evaluate", epilog=example(
-    "landslide tabular evaluate --model runs/tab --data runs/new/regions.csv"))
+@app.command("evaluate", epilog=example("landslide tabular evaluate --model runs/tab --data runs/new/regions.csv"))
 @user_errors
 def evaluate(
     model: Path = ModelOption,
@@ -107,8 +138,10 @@ def evaluate(
     emit(m, as_json, f"{m['rows']} rows{' (in-sample)' if m['in_sample'] else ''}: {_fmt(m)}" + _notes(m))
 
 
-@app.command("explain", epilog=example(
-    "landslide tabular explain --model runs/tab --data runs/new/regions.csv -o runs/tab-explain"))
+@app.command(
+    "explain",
+    epilog=example("landslide tabular explain --model runs/tab --data runs/new/regions.csv -o runs/tab-explain"),
+)
 @user_errors
 def explain(
     model: Path = ModelOption,
@@ -121,5 +154,7 @@ def explain(
     from .train import explain_tabular
 
     r = explain_tabular(model, data, out, overwrite=overwrite)
-    ranking = "\n".join(f"  {row['rank']:>2}. {row['feature']:<20} {row['mean_abs_shap']:.4f}" for row in r["importance"])
+    ranking = "\n".join(
+        f"  {row['rank']:>2}. {row['feature']:<20} {row['mean_abs_shap']:.4f}" for row in r["importance"]
+    )
     emit(r, as_json, f"SHAP ranking (mean |SHAP|, log-odds):\n{ranking}\nplots: {', '.join(r['plots'])}")

@@ -23,7 +23,14 @@ from .model import LandslideGBM
 from .schema import FeatureSchema
 from .splits import make_splitter
 
-__all__ = ["CVResult", "cross_validate_model", "detection_scores", "leakage_report", "logistic_baseline", "LeakageWarning"]
+__all__ = [
+    "CVResult",
+    "cross_validate_model",
+    "detection_scores",
+    "leakage_report",
+    "logistic_baseline",
+    "LeakageWarning",
+]
 
 
 class LeakageWarning(UserWarning):
@@ -43,8 +50,11 @@ def leakage_report(X: pd.DataFrame, y: np.ndarray, limit: float = 0.98) -> dict[
         auc = max(auc, 1 - auc)
         if auc >= limit:
             found[str(c)] = float(auc)
-            warnings.warn(f"possible leakage: column {c!r} alone reaches ROC-AUC {auc:.3f}; drop it or list it in exclude",
-                          LeakageWarning, stacklevel=2)
+            warnings.warn(
+                f"possible leakage: column {c!r} alone reaches ROC-AUC {auc:.3f}; drop it or list it in exclude",
+                LeakageWarning,
+                stacklevel=2,
+            )
     return found
 
 
@@ -130,5 +140,7 @@ def cross_validate_model(
     keys = ("roc_auc", "pr_auc", "f1", "brier")
     mean = {k: float(np.nanmean([f[k] for f in per_fold])) for k in keys}
     std = {k: float(np.nanstd([f[k] for f in per_fold])) for k in keys}
-    frame = pd.DataFrame({"id": ids if ids is not None else np.arange(len(y)), "fold": fold_of, "label": y, "probability": oof})
+    frame = pd.DataFrame(
+        {"id": ids if ids is not None else np.arange(len(y)), "fold": fold_of, "label": y, "probability": oof}
+    )
     return CVResult(per_fold, mean, std, frame)

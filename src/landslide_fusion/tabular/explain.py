@@ -71,12 +71,17 @@ def shap_plots(model: LandslideGBM, X: pd.DataFrame, out: str | os.PathLike[str]
 
     values, expected, Xt = shap_values(model, X)
     numeric = Xt.apply(lambda c: c.cat.codes if isinstance(c.dtype, pd.CategoricalDtype) else c)
-    explanation = shap.Explanation(values, base_values=np.full(len(values), expected), data=numeric.to_numpy(float),
-                                   feature_names=list(Xt.columns))
+    explanation = shap.Explanation(
+        values, base_values=np.full(len(values), expected), data=numeric.to_numpy(float), feature_names=list(Xt.columns)
+    )
     paths = []
-    labels = {"shap_beeswarm.png": ("SHAP value (log-odds of landslide, before calibration)",
-                                    f"Contribution of each feature per region ({len(values)} regions)"),
-              "shap_bar.png": ("mean |SHAP value| (log-odds of landslide)", "Global feature importance")}
+    labels = {
+        "shap_beeswarm.png": (
+            "SHAP value (log-odds of landslide, before calibration)",
+            f"Contribution of each feature per region ({len(values)} regions)",
+        ),
+        "shap_bar.png": ("mean |SHAP value| (log-odds of landslide)", "Global feature importance"),
+    }
     for name, fn in (("shap_beeswarm.png", shap.plots.beeswarm), ("shap_bar.png", shap.plots.bar)):
         plt.figure()
         fn(explanation, max_display=max_display, show=False)

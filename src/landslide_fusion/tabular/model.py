@@ -167,12 +167,25 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
 
     def _train_booster(self, X: pd.DataFrame, y: np.ndarray) -> lgb.Booster:
         strat = y if np.bincount(y).min() >= 2 else None
-        tr, va = train_test_split(np.arange(len(y)), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat)
+        tr, va = train_test_split(
+            np.arange(len(y)), test_size=self.validation_fraction, random_state=self.random_state, stratify=strat
+        )
         w = self._weights(y)
-        dtr = lgb.Dataset(X.iloc[tr], y[tr], weight=None if w is None else w[tr], categorical_feature=list(self.schema_.categories) or "auto", free_raw_data=False)
+        dtr = lgb.Dataset(
+            X.iloc[tr],
+            y[tr],
+            weight=None if w is None else w[tr],
+            categorical_feature=list(self.schema_.categories) or "auto",
+            free_raw_data=False,
+        )
         dva = lgb.Dataset(X.iloc[va], y[va], weight=None if w is None else w[va], reference=dtr)
-        return lgb.train(self._lgb_params(len(tr)), dtr, num_boost_round=self.n_estimators, valid_sets=[dva],
-                         callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        return lgb.train(
+            self._lgb_params(len(tr)),
+            dtr,
+            num_boost_round=self.n_estimators,
+            valid_sets=[dva],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
 
     def fit(self, X, y) -> "LandslideGBM":
         X = _frame(X)
@@ -223,8 +236,10 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         if share is None:
             return self.threshold_
         if getattr(self, "curve_", None) is None:
-            raise DataError("this tabular model was saved before decisions for a declared prior; train it again to "
-                            "use --landslide-free-share")
+            raise DataError(
+                "this tabular model was saved before decisions for a declared prior; train it again to "
+                "use --landslide-free-share"
+            )
         return self.curve_.threshold(share, self.threshold_rule, self.target_recall)
 
     def transform_features(self, X, source: str = "input") -> pd.DataFrame:
@@ -237,23 +252,28 @@ class LandslideGBM(ClassifierMixin, BaseEstimator):
         self._check()
         with output_dir(path, overwrite) as tmp:
             write_text(tmp / "model.txt", self.booster_.model_to_string())
-            write_json(tmp / "meta.json", {
-                "params": self.get_params(),
-                "schema": self.schema_.to_dict(),
-                "calibration": {"method": self.calibrator_.method, "params": self.calibrator_.params},
-                "threshold": self.threshold_,
-                "operating_curve": self.curve_.to_dict() if getattr(self, "curve_", None) is not None else None,
-                "best_iteration": self.best_iteration_,
-                "data_sha256": self.data_hash_,
-                "tree_params": getattr(self, "tree_params_", None),
-            })
+            write_json(
+                tmp / "meta.json",
+                {
+                    "params": self.get_params(),
+                    "schema": self.schema_.to_dict(),
+                    "calibration": {"method": self.calibrator_.method, "params": self.calibrator_.params},
+                    "threshold": self.threshold_,
+                    "operating_curve": self.curve_.to_dict() if getattr(self, "curve_", None) is not None else None,
+                    "best_iteration": self.best_iteration_,
+                    "data_sha256": self.data_hash_,
+                    "tree_params": getattr(self, "tree_params_", None),
+                },
+            )
         return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "LandslideGBM":
         path = Path(path)
         if not (path / "model.txt").is_file() or not (path / "meta.json").is_file():
-            raise DataError(f"{path}: not a tabular model (needs model.txt and meta.json); pass a folder written by 'tabular train'")
+            raise DataError(
+                f"{path}: not a tabular model (needs model.txt and meta.json); pass a folder written by 'tabular train'"
+            )
         meta = json.loads((path / "meta.json").read_text())
         params = meta["params"]
         params["categorical"] = tuple(params.get("categorical", ()))

@@ -38,7 +38,9 @@ class FeatureSchema:
                 cats[str(c)] = sorted(values.tolist(), key=str)
         constant = [str(c) for c in X.columns if X[c].nunique(dropna=False) <= 1]
         if constant:
-            raise SchemaError(f"constant column(s) {', '.join(constant)} carry no information; drop them or list them in exclude")
+            raise SchemaError(
+                f"constant column(s) {', '.join(constant)} carry no information; drop them or list them in exclude"
+            )
         return cls(tuple(str(c) for c in X.columns), cats)
 
     def transform(self, X: pd.DataFrame, source: str = "input", unseen: str = "error") -> pd.DataFrame:
@@ -48,7 +50,10 @@ class FeatureSchema:
         """
         missing = [c for c in self.names if c not in X.columns]
         if missing:
-            raise SchemaError(f"{source}: missing feature column(s) {', '.join(missing)}; the model was trained on {', '.join(self.names)}")
+            raise SchemaError(
+                f"{source}: missing feature column(s) {', '.join(missing)}; "
+                f"the model was trained on {', '.join(self.names)}"
+            )
         out = X.loc[:, list(self.names)].copy()
         for c, cats in self.categories.items():
             col = out[c]
@@ -94,7 +99,9 @@ def binary_labels(y: pd.Series | np.ndarray, source: str = "label", positive: st
 
         from sklearn.exceptions import DataConversionWarning
 
-        warnings.warn("A column-vector y was passed when a 1d array was expected; raveled", DataConversionWarning, stacklevel=2)
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; raveled", DataConversionWarning, stacklevel=2
+        )
         arr = arr.ravel()
     if arr.ndim != 1:
         raise DataError(f"{source}: labels must be one column; got shape {arr.shape}")
@@ -111,15 +118,27 @@ def binary_labels(y: pd.Series | np.ndarray, source: str = "label", positive: st
         s = text.str.lower()
         bad = sorted(set(s.unique()) - _TRUE - _FALSE)
         if bad:
-            kind = ("continuous" if arr.dtype.kind == "f" else
-                    "multiclass" if s.nunique() > 2 else "binary with other names")
-            name = (f"; name the landslide class of the two with --positive (e.g. --positive {classes[-1]})"
-                    if len(classes) == 2 else "")
-            raise DataError(f"{source}: labels must be binary (0/1, true/false, yes/no); found {', '.join(bad[:5])} "
-                            f"(Unknown label type: {kind}; Only binary classification is supported){name}")
+            kind = (
+                "continuous"
+                if arr.dtype.kind == "f"
+                else "multiclass"
+                if s.nunique() > 2
+                else "binary with other names"
+            )
+            name = (
+                f"; name the landslide class of the two with --positive (e.g. --positive {classes[-1]})"
+                if len(classes) == 2
+                else ""
+            )
+            raise DataError(
+                f"{source}: labels must be binary (0/1, true/false, yes/no); found {', '.join(bad[:5])} "
+                f"(Unknown label type: {kind}; Only binary classification is supported){name}"
+            )
         out = s.isin(_TRUE).to_numpy().astype(int)
     if len(np.unique(out)) < 2:
-        raise DataError(f"{source}: only one class ({out[0]}) present; a classifier needs landslide and non-landslide rows")
+        raise DataError(
+            f"{source}: only one class ({out[0]}) present; a classifier needs landslide and non-landslide rows"
+        )
     return out
 
 
@@ -128,8 +147,9 @@ def _listed(values: list, limit: int = 5) -> str:
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
-def finite_problem(frame: pd.DataFrame, column: str, ids: np.ndarray | pd.Index | None = None,
-                   allow_nan: bool = False) -> str | None:
+def finite_problem(
+    frame: pd.DataFrame, column: str, ids: np.ndarray | pd.Index | None = None, allow_nan: bool = False
+) -> str | None:
     """``"column 'c' has inf in rows 3, 17 (ids r3, r17)"`` for a numeric column holding
     non-finite values (NaN too unless ``allow_nan``), else None. Rows count from 1."""
     col = frame[column]
@@ -162,8 +182,9 @@ def _text_in_numbers(col: pd.Series) -> list[str]:
     return sorted({str(v) for v in present[numbers.isna()]})
 
 
-def check_table(X: pd.DataFrame, source: str, ids: np.ndarray | None = None, id_column: str = "",
-                categorical: tuple[str, ...] = ()) -> None:
+def check_table(
+    X: pd.DataFrame, source: str, ids: np.ndarray | None = None, id_column: str = "", categorical: tuple[str, ...] = ()
+) -> None:
     """Apply the values policy (module docstring) to feature columns ``X`` of table ``source``."""
     if id_column and ids is not None and (dup := repeated_ids(ids)):
         raise DataError(f"{source}: column {id_column!r} repeats ids ({_listed(dup)}); each region needs one row")
@@ -171,7 +192,9 @@ def check_table(X: pd.DataFrame, source: str, ids: np.ndarray | None = None, id_
         if c in categorical:
             continue
         if text := _text_in_numbers(X[c]):
-            raise SchemaError(f"{source}: column {c!r} holds numbers and text ({_listed(text)}); "
-                              "empty those cells (missing) or fix them, or declare the column categorical")
+            raise SchemaError(
+                f"{source}: column {c!r} holds numbers and text ({_listed(text)}); "
+                "empty those cells (missing) or fix them, or declare the column categorical"
+            )
         if problem := finite_problem(X, c, ids if id_column else None, allow_nan=True):
             raise DataError(f"{source}: {problem}; remove or fill them")

@@ -23,8 +23,13 @@ __all__ = ["SpatialBlockKFold", "make_splitter", "SPLITTERS"]
 class SpatialBlockKFold(BaseCrossValidator):
     """K-fold over square spatial blocks, stratified by label where possible."""
 
-    def __init__(self, n_splits: int = 5, block_size: float = 1000.0, coords: tuple[str, str] = ("x", "y"),
-                 random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_splits: int = 5,
+        block_size: float = 1000.0,
+        coords: tuple[str, str] = ("x", "y"),
+        random_state: int | None = 0,
+    ) -> None:
         self.n_splits = n_splits
         self.block_size = block_size
         self.coords = coords
@@ -42,7 +47,9 @@ class SpatialBlockKFold(BaseCrossValidator):
     def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         blocks = self.blocks(X)
         if len(np.unique(blocks)) < self.n_splits:
-            raise ConfigError(f"only {len(np.unique(blocks))} spatial blocks for {self.n_splits} folds; use a smaller block size")
+            raise ConfigError(
+                f"only {len(np.unique(blocks))} spatial blocks for {self.n_splits} folds; use a smaller block size"
+            )
         y = np.zeros(len(blocks), int) if y is None else np.asarray(y)
         inner = StratifiedGroupKFold(self.n_splits, shuffle=True, random_state=self.random_state)
         yield from inner.split(np.zeros(len(blocks)), y, blocks)
@@ -54,8 +61,14 @@ class SpatialBlockKFold(BaseCrossValidator):
         raise NotImplementedError
 
 
-def make_splitter(kind: str, n_splits: int = 5, *, block_size: float = 1000.0, coords: tuple[str, str] = ("x", "y"),
-                  random_state: int = 0) -> BaseCrossValidator:
+def make_splitter(
+    kind: str,
+    n_splits: int = 5,
+    *,
+    block_size: float = 1000.0,
+    coords: tuple[str, str] = ("x", "y"),
+    random_state: int = 0,
+) -> BaseCrossValidator:
     """``stratified`` (StratifiedKFold), ``group`` (StratifiedGroupKFold on the groups passed to
     ``split``) or ``spatial`` (:class:`SpatialBlockKFold`)."""
     if kind == "stratified":

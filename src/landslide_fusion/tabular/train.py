@@ -31,8 +31,19 @@ from .explain import shap_importance, shap_plots, top_contributions
 from .model import LandslideGBM, data_sha256
 from .schema import binary_labels, check_table
 
-__all__ = ["prepare", "train_tabular", "predict_tabular", "score_table", "load_tabular", "evaluate_tabular", "explain_tabular",
-           "make_gbm", "suspicious_columns", "model_fingerprint", "FeatureWarning"]
+__all__ = [
+    "prepare",
+    "train_tabular",
+    "predict_tabular",
+    "score_table",
+    "load_tabular",
+    "evaluate_tabular",
+    "explain_tabular",
+    "make_gbm",
+    "suspicious_columns",
+    "model_fingerprint",
+    "FeatureWarning",
+]
 
 _ID_NAME = re.compile(r"(^|[_\W])(id|uid|fid|gid|objectid|key|index)$|^(id|fid|gid)[_\W]", re.IGNORECASE)
 _COORD_NAMES = {"x", "y", "lon", "lat", "lng", "long", "longitude", "latitude", "easting", "northing"}
@@ -47,8 +58,12 @@ class FeatureWarning(UserWarning):
 def suspicious_columns(X: pd.DataFrame) -> dict[str, list[str]]:
     """Feature columns that look like ids (name like ``id``/``*_id``, or text unique per row) or
     coordinates (``x``, ``y``, ``lon``, ``lat``, ...): ``{"id": [...], "coords": [...]}``."""
-    ids = [str(c) for c in X.columns if _ID_NAME.search(str(c)) or
-           (not pd.api.types.is_numeric_dtype(X[c]) and len(X) > 1 and X[c].nunique() == len(X))]
+    ids = [
+        str(c)
+        for c in X.columns
+        if _ID_NAME.search(str(c))
+        or (not pd.api.types.is_numeric_dtype(X[c]) and len(X) > 1 and X[c].nunique() == len(X))
+    ]
     coords = [str(c) for c in X.columns if str(c).strip().lower() in _COORD_NAMES and str(c) not in ids]
     return {"id": ids, "coords": coords}
 
@@ -57,11 +72,15 @@ def _column_warnings(X: pd.DataFrame, source: str) -> list[str]:
     found = suspicious_columns(X)
     notes = []
     if found["id"]:
-        notes.append(f"{source}: column(s) {', '.join(found['id'])} look like region ids but are used as features; "
-                     "name the id with --id (or list them in exclude)")
+        notes.append(
+            f"{source}: column(s) {', '.join(found['id'])} look like region ids but are used as features; "
+            "name the id with --id (or list them in exclude)"
+        )
     if found["coords"]:
-        notes.append(f"{source}: coordinate column(s) {', '.join(found['coords'])} are used as features, so the model "
-                     "learns where landslides were; pass them with --coords x,y (spatial CV; kept out of the features)")
+        notes.append(
+            f"{source}: coordinate column(s) {', '.join(found['coords'])} are used as features, so the model "
+            "learns where landslides were; pass them with --coords x,y (spatial CV; kept out of the features)"
+        )
     for n in notes:
         warnings.warn(n, FeatureWarning, stacklevel=3)
     return notes
@@ -70,9 +89,11 @@ def _column_warnings(X: pd.DataFrame, source: str) -> list[str]:
 def _favoured(gbm: dict, base: dict | None) -> list[str]:
     if base is None or not base["mean"]["roc_auc"] > gbm["mean"]["roc_auc"] + FAVOUR_MARGIN:
         return []
-    return [f"this table favours the logistic baseline: ROC-AUC {base['mean']['roc_auc']:.3f} against LightGBM's "
-            f"{gbm['mean']['roc_auc']:.3f} in the same cross-validation (few rows or mostly monotone effects); "
-            "more rows, fewer features or smaller trees (--set gbm.num_leaves=3) may close the gap"]
+    return [
+        f"this table favours the logistic baseline: ROC-AUC {base['mean']['roc_auc']:.3f} against LightGBM's "
+        f"{gbm['mean']['roc_auc']:.3f} in the same cross-validation (few rows or mostly monotone effects); "
+        "more rows, fewer features or smaller trees (--set gbm.num_leaves=3) may close the gap"
+    ]
 
 
 def make_gbm(cfg: TabularConfig) -> LandslideGBM:
@@ -111,14 +132,33 @@ def _cv(X, y, ids, coords, groups, cfg: TabularConfig, baseline: bool = False, p
         raise ConfigError("spatial CV needs coordinates: pass --coords x,y")
     if c.splitter == "group" and groups is None:
         raise ConfigError("group CV needs a group column: pass --group COLUMN")
-    return cross_validate_model(X, y, make_gbm(cfg), splitter=c.splitter, n_splits=c.folds, groups=groups,
-                                block_size=c.block_size, coords=tuple(cfg.coords) or ("x", "y"), split_on=coords,
-                                ids=ids, baseline=baseline, random_state=cfg.gbm.random_state, progress=progress)
+    return cross_validate_model(
+        X,
+        y,
+        make_gbm(cfg),
+        splitter=c.splitter,
+        n_splits=c.folds,
+        groups=groups,
+        block_size=c.block_size,
+        coords=tuple(cfg.coords) or ("x", "y"),
+        split_on=coords,
+        ids=ids,
+        baseline=baseline,
+        random_state=cfg.gbm.random_state,
+        progress=progress,
+    )
 
 
 @writes_output("out")
-def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | os.PathLike[str], *,
-                  overwrite: bool = False, baseline: bool = True, progress: bool = False) -> dict:
+def train_tabular(
+    table: str | os.PathLike[str],
+    cfg: TabularConfig,
+    out: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    baseline: bool = True,
+    progress: bool = False,
+) -> dict:
     """Cross-validate, fit on all rows, and write the model folder.
 
     ``OUT/``: ``model.txt`` + ``meta.json`` (the model), ``config.toml``, ``cv.json`` (per-fold
@@ -129,8 +169,10 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
     X, y, ids, coords, groups = prepare(df, cfg, str(table))
     notes = _column_warnings(X, str(table))
     leaks = leakage_report(X, y)
-    notes += [f"possible leakage: column {c!r} alone reaches ROC-AUC {auc:.3f}; drop it or list it in exclude"
-              for c, auc in leaks.items()]
+    notes += [
+        f"possible leakage: column {c!r} alone reaches ROC-AUC {auc:.3f}; drop it or list it in exclude"
+        for c, auc in leaks.items()
+    ]
     result = _cv(X, y, ids, coords, groups, cfg, progress=progress)
     base = _cv(X, y, ids, coords, groups, cfg, baseline=True, progress=progress).to_dict() if baseline else None
     notes += _favoured(result.to_dict(), base)
@@ -143,10 +185,19 @@ def train_tabular(table: str | os.PathLike[str], cfg: TabularConfig, out: str | 
             f.rename(tmp / f.name)
         (tmp / "model").rmdir()
         save_config(cfg, tmp / "config.toml")
-        summary = {"table": str(table), "rows": len(y), "positives": int(y.sum()), "splitter": cfg.cv.splitter,
-                   "gbm": result.to_dict(), "logistic_baseline": base, "leakage": leaks,
-                   "threshold": model.threshold_, "best_iteration": model.best_iteration_,
-                   "tree_params": model.tree_params_, "warnings": notes}
+        summary = {
+            "table": str(table),
+            "rows": len(y),
+            "positives": int(y.sum()),
+            "splitter": cfg.cv.splitter,
+            "gbm": result.to_dict(),
+            "logistic_baseline": base,
+            "leakage": leaks,
+            "threshold": model.threshold_,
+            "best_iteration": model.best_iteration_,
+            "tree_params": model.tree_params_,
+            "warnings": notes,
+        }
         write_json(tmp / "cv.json", summary)
         write_table(result.oof if coords is None else result.oof.join(coords.reset_index(drop=True)), tmp / "oof.csv")
         write_table(importance, tmp / "importance.csv")
@@ -158,8 +209,9 @@ def load_tabular(model_dir: str | os.PathLike[str]) -> tuple[LandslideGBM, Tabul
     return LandslideGBM.load(model_dir), load_config(TabularConfig, Path(model_dir) / "config.toml")
 
 
-def score_table(model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str,
-                landslide_free_share: float | None = None) -> pd.DataFrame:
+def score_table(
+    model_dir: str | os.PathLike[str], df: pd.DataFrame, source: str, landslide_free_share: float | None = None
+) -> pd.DataFrame:
     """``id, probability, decision`` (and the coordinate columns, when configured) for every
     row of ``df`` with a saved model: the probability as calibrated on the training rows (what
     fusion takes), the decision at the model's threshold for ``landslide_free_share`` (None: as trained)."""
@@ -175,14 +227,27 @@ def model_fingerprint(model_dir: str | os.PathLike[str]) -> dict:
     """Which model this is: folder, SHA-256 of ``model.txt``, training-data hash and threshold."""
     folder = Path(model_dir)
     if not (folder / "model.txt").is_file() or not (folder / "meta.json").is_file():
-        raise DataError(f"{folder}: not a tabular model (needs model.txt and meta.json); pass a folder of 'tabular train'")
+        raise DataError(
+            f"{folder}: not a tabular model (needs model.txt and meta.json); pass a folder of 'tabular train'"
+        )
     meta = json.loads((folder / "meta.json").read_text())
-    return {"kind": "tabular", "path": str(folder.resolve()), "model_sha256": file_sha256(folder / "model.txt"),
-            "data_sha256": meta.get("data_sha256"), "threshold": meta.get("threshold")}
+    return {
+        "kind": "tabular",
+        "path": str(folder.resolve()),
+        "model_sha256": file_sha256(folder / "model.txt"),
+        "data_sha256": meta.get("data_sha256"),
+        "threshold": meta.get("threshold"),
+    }
 
 
-def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
-                    *, landslide_free_share: float | None = None, overwrite: bool = False) -> pd.DataFrame:
+def predict_tabular(
+    model_dir: str | os.PathLike[str],
+    table: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    landslide_free_share: float | None = None,
+    overwrite: bool = False,
+) -> pd.DataFrame:
     """Score every row of ``table``: ``id, probability, decision`` (:func:`score_table`) written to
     ``out`` (CSV/Parquet), and the model's fingerprint with the share and threshold used beside
     it (``STEM.provenance.json``, read by ``fuse predict``); both appear together, as
@@ -192,8 +257,15 @@ def predict_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[
         res = score_table(model_dir, read_table(table), str(table), landslide_free_share)
         write_table(res, tmp)
         threshold = LandslideGBM.load(model_dir).threshold_at(landslide_free_share)
-        write_sidecar(tmp, {**model_fingerprint(model_dir), "table": str(table),
-                            "landslide_free_share": landslide_free_share, "decision_threshold": threshold})
+        write_sidecar(
+            tmp,
+            {
+                **model_fingerprint(model_dir),
+                "table": str(table),
+                "landslide_free_share": landslide_free_share,
+                "decision_threshold": threshold,
+            },
+        )
     return res
 
 
@@ -209,16 +281,34 @@ def evaluate_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike
     X, y, _, _, _ = prepare(read_table(table), cfg, str(table))
     p = model.predict_proba(X)[:, 1]
     in_sample = data_sha256(X, y) == model.data_hash_
-    notes = [f"{table} holds the rows {model_dir} was trained on, so these figures are in-sample (they measure fit, "
-             f"not skill); the cross-validated figures are in {Path(model_dir) / 'cv.json'}"] if in_sample else []
-    return {"rows": len(y), "roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
-            "f1": float(f1_score(y, (p >= model.threshold_).astype(int), zero_division=0)),
-            "brier": float(brier_score_loss(y, p)), "threshold": model.threshold_, "in_sample": in_sample,
-            "warnings": notes}
+    notes = (
+        [
+            f"{table} holds the rows {model_dir} was trained on, so these figures are in-sample (they measure fit, "
+            f"not skill); the cross-validated figures are in {Path(model_dir) / 'cv.json'}"
+        ]
+        if in_sample
+        else []
+    )
+    return {
+        "rows": len(y),
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "f1": float(f1_score(y, (p >= model.threshold_).astype(int), zero_division=0)),
+        "brier": float(brier_score_loss(y, p)),
+        "threshold": model.threshold_,
+        "in_sample": in_sample,
+        "warnings": notes,
+    }
 
 
-def explain_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[str], out: str | os.PathLike[str],
-                    *, overwrite: bool = False, top: int = 3) -> dict:
+def explain_tabular(
+    model_dir: str | os.PathLike[str],
+    table: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    top: int = 3,
+) -> dict:
     """SHAP importance table, per-region top contributions and beeswarm/bar plots into ``out``."""
     model, cfg = load_tabular(model_dir)
     X, _, ids, _, _ = prepare(read_table(table), cfg, str(table), with_label=False)
@@ -229,5 +319,8 @@ def explain_tabular(model_dir: str | os.PathLike[str], table: str | os.PathLike[
             write_table(imp, tmp / "importance.csv")
             write_table(top_contributions(model, X, pd.Series(ids), top), tmp / "contributions.csv")
             shap_plots(model, X, tmp)
-    return {"out": str(out), "importance": imp.head(10).to_dict("records"),
-            "plots": [str(Path(out) / n) for n in ("shap_beeswarm.png", "shap_bar.png")]}
+    return {
+        "out": str(out),
+        "importance": imp.head(10).to_dict("records"),
+        "plots": [str(Path(out) / n) for n in ("shap_beeswarm.png", "shap_bar.png")],
+    }

@@ -63,8 +63,9 @@ class EncoderDecoderNet(SegmentationNet):
     """``encoder`` (returning features at strides 2..32 of widths ``skips``) + :class:`UNetDecoder`
     + the shared heads."""
 
-    def __init__(self, in_channels: int, encoder: nn.Module, skips: Sequence[int], widths: Sequence[int],
-                 heads: str) -> None:
+    def __init__(
+        self, in_channels: int, encoder: nn.Module, skips: Sequence[int], widths: Sequence[int], heads: str
+    ) -> None:
         super().__init__(in_channels, 2 ** len(skips), heads)
         self.encoder = encoder
         self.decoder = UNetDecoder(skips, widths)

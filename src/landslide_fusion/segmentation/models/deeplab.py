@@ -38,10 +38,16 @@ class Bottleneck(nn.Module):
     def __init__(self, cin: int, width: int, stride: int, dilation: int) -> None:
         super().__init__()
         cout = 4 * width
-        self.body = nn.Sequential(conv_bn_act(cin, width, 1), conv_bn_act(width, width, 3, stride, dilation=dilation),
-                                  conv_bn_act(width, cout, 1, act="none"))
-        self.skip = (nn.Identity() if stride == 1 and cin == cout
-                     else nn.Sequential(conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout)))
+        self.body = nn.Sequential(
+            conv_bn_act(cin, width, 1),
+            conv_bn_act(width, width, 3, stride, dilation=dilation),
+            conv_bn_act(width, cout, 1, act="none"),
+        )
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.Sequential(conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+        )
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -62,7 +68,9 @@ class ResNetBackbone(nn.Module):
                 dilation, stride = dilation * stride, 1
             stride_now *= stride
             width = base * 2**i
-            blocks = [Bottleneck(cin if j == 0 else 4 * width, width, stride if j == 0 else 1, dilation) for j in range(n)]
+            blocks = [
+                Bottleneck(cin if j == 0 else 4 * width, width, stride if j == 0 else 1, dilation) for j in range(n)
+            ]
             stages.append(nn.Sequential(*blocks))
             cin = 4 * width
         self.stages = nn.Sequential(*stages)
@@ -77,7 +85,9 @@ class ASPP(nn.Module):
 
     def __init__(self, cin: int, cout: int, rates: tuple[int, ...]) -> None:
         super().__init__()
-        self.branches = nn.ModuleList([conv_bn_act(cin, cout, 1)] + [conv_bn_act(cin, cout, 3, dilation=r) for r in rates])
+        self.branches = nn.ModuleList(
+            [conv_bn_act(cin, cout, 1)] + [conv_bn_act(cin, cout, 3, dilation=r) for r in rates]
+        )
         self.pool = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.ReLU(inplace=True))
         self.project = conv_bn_act(cout * (len(rates) + 2), cout, 1)
 
@@ -89,8 +99,9 @@ class ASPP(nn.Module):
 class DeepLabV3(SegmentationNet):
     """Dilated ResNet + ASPP + 3x3 convolution + 1x1 head."""
 
-    def __init__(self, in_channels: int, base: int, layers: tuple[int, ...], aspp: int, output_stride: int,
-                 heads: str) -> None:
+    def __init__(
+        self, in_channels: int, base: int, layers: tuple[int, ...], aspp: int, output_stride: int, heads: str
+    ) -> None:
         if output_stride not in (8, 16):
             raise ConfigError(f"model.options.output_stride must be 8 or 16, got {output_stride}")
         super().__init__(in_channels, output_stride, heads)
@@ -127,7 +138,9 @@ def _deeplab(in_channels: int, o: DeepLabOptions) -> DeepLabV3:
     return DeepLabV3(in_channels, o.base, tuple(o.layers), o.aspp, o.output_stride, o.heads)
 
 
-register_model("deeplabv3", options=DeepLabOptions,
-               description="DeepLabv3: dilated ResNet-50 + ASPP, output stride 16 (Chen 2017)")(_deeplab)
-register_model("deeplabv3-small", options=DeepLabSmallOptions,
-               description="DeepLabv3 narrowed to ~2.6 M (ResNet base 16, ASPP 72)")(_deeplab)
+register_model(
+    "deeplabv3", options=DeepLabOptions, description="DeepLabv3: dilated ResNet-50 + ASPP, output stride 16 (Chen 2017)"
+)(_deeplab)
+register_model(
+    "deeplabv3-small", options=DeepLabSmallOptions, description="DeepLabv3 narrowed to ~2.6 M (ResNet base 16, ASPP 72)"
+)(_deeplab)

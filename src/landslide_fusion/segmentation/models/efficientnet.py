@@ -44,8 +44,11 @@ def efficientnetv2_encoder(in_channels: int, width: float = 1.0, depth: float = 
         o = make_divisible(out * width)
         blocks = []
         for i in range(max(1, math.ceil(n * depth))):
-            blocks.append(InvertedResidual(c, c * e, o, k, s if i == 0 else 1, "silu", se=max(1, c // 4) if se else 0,
-                                           fused=fused))
+            blocks.append(
+                InvertedResidual(
+                    c, c * e, o, k, s if i == 0 else 1, "silu", se=max(1, c // 4) if se else 0, fused=fused
+                )
+            )
             c = o
         stages.append(nn.Sequential(*blocks))
         channels.append(c)
@@ -63,8 +66,11 @@ class EfficientNetV2Options(HeadOptions):
     decoder: tuple[int, ...] = setting((64, 48, 32, 24, 16), ge=1, length=5)
 
 
-@register_model("efficientnetv2", options=EfficientNetV2Options,
-                description="EfficientNetV2-B0 encoder (Fused-MBConv + MBConv) + U-Net decoder (Tan 2021), ~2.6 M")
+@register_model(
+    "efficientnetv2",
+    options=EfficientNetV2Options,
+    description="EfficientNetV2-B0 encoder (Fused-MBConv + MBConv) + U-Net decoder (Tan 2021), ~2.6 M",
+)
 def efficientnetv2(in_channels: int, o: EfficientNetV2Options) -> EncoderDecoderNet:
     enc = efficientnetv2_encoder(in_channels, o.width, o.depth)
     return EncoderDecoderNet(in_channels, enc, enc.channels, o.decoder, o.heads)

@@ -67,8 +67,9 @@ class SegmentationNet(nn.Module):
         if self.heads == "multi":
             c_up = max(c_full // 2, 4)
             self.head_half = nn.Conv2d(c_half, 1, 1)
-            self.up_double = nn.Sequential(nn.ConvTranspose2d(c_full, c_up, 2, stride=2), nn.BatchNorm2d(c_up),
-                                           nn.LeakyReLU(0.01, inplace=True))
+            self.up_double = nn.Sequential(
+                nn.ConvTranspose2d(c_full, c_up, 2, stride=2), nn.BatchNorm2d(c_up), nn.LeakyReLU(0.01, inplace=True)
+            )
             self.head_double = nn.Conv2d(c_up, 1, 1)
         if self.heads == "dual":
             self.image_head = nn.Linear(c_deep, 1)
@@ -89,8 +90,12 @@ class SegmentationNet(nn.Module):
         masks = [interpolate_to(self.head(full), (hp, wp))[..., :h, :w]]
         if self.heads == "multi":
             half = full if half is None else half  # (multi is only offered by networks that return half)
-            masks.insert(0, interpolate_to(self.head_half(half), (hp // 2, wp // 2))[..., : (h + 1) // 2, : (w + 1) // 2])
-            masks.append(interpolate_to(self.head_double(self.up_double(full)), (2 * hp, 2 * wp))[..., : 2 * h, : 2 * w])
+            masks.insert(
+                0, interpolate_to(self.head_half(half), (hp // 2, wp // 2))[..., : (h + 1) // 2, : (w + 1) // 2]
+            )
+            masks.append(
+                interpolate_to(self.head_double(self.up_double(full)), (2 * hp, 2 * wp))[..., : 2 * h, : 2 * w]
+            )
         image = self.image_head(deep.mean(dim=(2, 3)))[:, 0] if self.heads == "dual" else None
         if self.training:
             return HeadOutputs(masks, image)

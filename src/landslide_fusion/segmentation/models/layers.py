@@ -9,11 +9,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "StridedPointwiseConv2d", "conv2d", "conv_bn_act", "SqueezeExcite", "InvertedResidual",
-           "make_divisible", "TappedEncoder"]
+__all__ = [
+    "ACTIVATIONS",
+    "StridedPointwiseConv2d",
+    "conv2d",
+    "conv_bn_act",
+    "SqueezeExcite",
+    "InvertedResidual",
+    "make_divisible",
+    "TappedEncoder",
+]
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "hswish": nn.Hardswish, "silu": nn.SiLU, "gelu": nn.GELU,
-                                          "none": nn.Identity}
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "hswish": nn.Hardswish,
+    "silu": nn.SiLU,
+    "gelu": nn.GELU,
+    "none": nn.Identity,
+}
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -39,8 +52,16 @@ class StridedPointwiseConv2d(nn.Conv2d):
         return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias, 1, 0, 1, self.groups)
 
 
-def conv2d(cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1,
-           bias: bool = False) -> nn.Conv2d:
+def conv2d(
+    cin: int,
+    cout: int,
+    k: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    groups: int = 1,
+    bias: bool = False,
+) -> nn.Conv2d:
     """``nn.Conv2d(cin, cout, k, stride, padding, dilation, groups, bias)``; an unpadded 1x1
     kernel at stride > 1 is a :class:`StridedPointwiseConv2d`. Build any 1x1 convolution that may
     be strided with this, never with ``nn.Conv2d`` directly (``tests/test_models.py`` checks)."""
@@ -48,8 +69,9 @@ def conv2d(cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, dilat
     return cls(cin, cout, k, stride, padding, dilation=dilation, groups=groups, bias=bias)
 
 
-def conv_bn_act(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: str = "relu",
-                dilation: int = 1) -> nn.Sequential:
+def conv_bn_act(
+    cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: str = "relu", dilation: int = 1
+) -> nn.Sequential:
     """Conv(k x k, 'same' padding) - BatchNorm - activation."""
     pad = dilation * (k - 1) // 2
     return nn.Sequential(conv2d(cin, cout, k, stride, pad, dilation, groups), nn.BatchNorm2d(cout), ACTIVATIONS[act]())
@@ -77,8 +99,18 @@ class InvertedResidual(nn.Module):
     ``se`` is the squeeze width (0: none). Fused-MBConv with expansion 1 is a single k x k conv.
     """
 
-    def __init__(self, cin: int, exp: int, cout: int, k: int, stride: int, act: str, se: int = 0,
-                 fused: bool = False, hard_se: bool = False) -> None:
+    def __init__(
+        self,
+        cin: int,
+        exp: int,
+        cout: int,
+        k: int,
+        stride: int,
+        act: str,
+        se: int = 0,
+        fused: bool = False,
+        hard_se: bool = False,
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         if fused and exp == cin:  # Fused-MBConv without expansion: one k x k convolution

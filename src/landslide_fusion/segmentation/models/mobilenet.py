@@ -23,11 +23,20 @@ __all__ = ["mobilenetv3_encoder", "MobileNetV3Options", "LARGE"]
 # (kernel, expansion width, output width, squeeze-excitation, activation, stride): Table 1 of the paper
 LARGE: tuple[tuple[int, int, int, bool, str, int], ...] = (
     (3, 16, 16, False, "relu", 1),
-    (3, 64, 24, False, "relu", 2), (3, 72, 24, False, "relu", 1),
-    (5, 72, 40, True, "relu", 2), (5, 120, 40, True, "relu", 1), (5, 120, 40, True, "relu", 1),
-    (3, 240, 80, False, "hswish", 2), (3, 200, 80, False, "hswish", 1), (3, 184, 80, False, "hswish", 1),
-    (3, 184, 80, False, "hswish", 1), (3, 480, 112, True, "hswish", 1), (3, 672, 112, True, "hswish", 1),
-    (5, 672, 160, True, "hswish", 2), (5, 960, 160, True, "hswish", 1), (5, 960, 160, True, "hswish", 1),
+    (3, 64, 24, False, "relu", 2),
+    (3, 72, 24, False, "relu", 1),
+    (5, 72, 40, True, "relu", 2),
+    (5, 120, 40, True, "relu", 1),
+    (5, 120, 40, True, "relu", 1),
+    (3, 240, 80, False, "hswish", 2),
+    (3, 200, 80, False, "hswish", 1),
+    (3, 184, 80, False, "hswish", 1),
+    (3, 184, 80, False, "hswish", 1),
+    (3, 480, 112, True, "hswish", 1),
+    (3, 672, 112, True, "hswish", 1),
+    (5, 672, 160, True, "hswish", 2),
+    (5, 960, 160, True, "hswish", 1),
+    (5, 960, 160, True, "hswish", 1),
 )
 
 
@@ -54,8 +63,11 @@ class MobileNetV3Options(HeadOptions):
     decoder: tuple[int, ...] = setting((64, 48, 32, 24, 16), ge=1, length=5)
 
 
-@register_model("mobilenetv3", options=MobileNetV3Options,
-                description="MobileNetV3-Large encoder + U-Net decoder (Howard 2019), ~2.6 M")
+@register_model(
+    "mobilenetv3",
+    options=MobileNetV3Options,
+    description="MobileNetV3-Large encoder + U-Net decoder (Howard 2019), ~2.6 M",
+)
 def mobilenetv3(in_channels: int, o: MobileNetV3Options) -> EncoderDecoderNet:
     enc = mobilenetv3_encoder(in_channels, o.width)
     return EncoderDecoderNet(in_channels, enc, enc.channels, o.decoder, o.heads)

@@ -69,8 +69,9 @@ class HeadOptions:
 
     def __post_init__(self) -> None:
         if self.heads not in self.supported_heads:
-            raise option_error("heads", self.heads,
-                               f"is not supported by this model; valid: {', '.join(self.supported_heads)}")
+            raise option_error(
+                "heads", self.heads, f"is not supported by this model; valid: {', '.join(self.supported_heads)}"
+            )
 
     def check(self) -> None:
         """Rules between options, checked after each option's declared range (none here);
@@ -86,7 +87,9 @@ class ModelEntry(NamedTuple):
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, *, options: type, description: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+def register_model(
+    name: str, *, options: type, description: str
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator adding ``builder(in_channels, options)`` under ``name`` with its options dataclass."""
     if not dataclasses.is_dataclass(options):
         raise TypeError(f"register_model({name!r}): options must be a dataclass, got {options!r}")
@@ -147,5 +150,7 @@ def count_parameters(model: nn.Module) -> int:
 
 def describe_models(in_channels: int = 23) -> list[dict[str, Any]]:
     """Name, parameter count (default options, ``in_channels`` bands) and description of every model."""
-    return [{"name": n, "parameters": count_parameters(create_model(n, in_channels)), "description": e.description}
-            for n, e in _REGISTRY.items()]
+    return [
+        {"name": n, "parameters": count_parameters(create_model(n, in_channels)), "description": e.description}
+        for n, e in _REGISTRY.items()
+    ]

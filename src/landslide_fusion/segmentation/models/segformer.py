@@ -87,7 +87,9 @@ class MiTBlock(nn.Module):
 class MiTStage(nn.Module):
     """Overlapping patch embedding, blocks, LayerNorm; (B, C_in, H, W) -> (B, C, H/s, W/s)."""
 
-    def __init__(self, cin: int, dim: int, patch: int, stride: int, depth: int, heads: int, sr: int, mlp_ratio: int) -> None:
+    def __init__(
+        self, cin: int, dim: int, patch: int, stride: int, depth: int, heads: int, sr: int, mlp_ratio: int
+    ) -> None:
         super().__init__()
         self.embed = nn.Conv2d(cin, dim, patch, stride, patch // 2)
         self.embed_norm = nn.LayerNorm(dim)
@@ -104,15 +106,24 @@ class MiTStage(nn.Module):
 
 
 class SegFormer(SegmentationNet):
-    def __init__(self, in_channels: int, dims: tuple[int, ...], depths: tuple[int, ...], num_heads: tuple[int, ...],
-                 sr: tuple[int, ...], decoder: int, heads: str) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        dims: tuple[int, ...],
+        depths: tuple[int, ...],
+        num_heads: tuple[int, ...],
+        sr: tuple[int, ...],
+        decoder: int,
+        heads: str,
+    ) -> None:
         if not len(dims) == len(depths) == len(num_heads) == len(sr) == 4:
             raise ConfigError("model.options: dims, depths, num_heads and sr_ratios need four entries each")
         super().__init__(in_channels, 32, heads)
         cins = (in_channels,) + tuple(dims[:-1])
         self.stages = nn.ModuleList(
             MiTStage(cins[i], dims[i], 7 if i == 0 else 3, 4 if i == 0 else 2, depths[i], num_heads[i], sr[i], 4)
-            for i in range(4))
+            for i in range(4)
+        )
         self.linears = nn.ModuleList(nn.Conv2d(d, decoder, 1) for d in dims)  # per-pixel linear layers
         self.fuse = conv_bn_act(4 * decoder, decoder, 1)
         self.build_heads(decoder, decoder, dims[-1])
@@ -123,8 +134,10 @@ class SegFormer(SegmentationNet):
             x = stage(x)
             feats.append(x)
         size = feats[0].shape[-2:]
-        ups = [F.interpolate(lin(f), size=size, mode="bilinear", align_corners=False) if i else lin(f)
-               for i, (lin, f) in enumerate(zip(self.linears, feats))]
+        ups = [
+            F.interpolate(lin(f), size=size, mode="bilinear", align_corners=False) if i else lin(f)
+            for i, (lin, f) in enumerate(zip(self.linears, feats))
+        ]
         return self.fuse(torch.cat(ups, dim=1)), None, feats[-1]
 
 
@@ -144,11 +157,20 @@ class SegFormerOptions(HeadOptions):
         for i, (d, h) in enumerate(zip(self.dims, self.num_heads)):
             if d % h:
                 fit = [max(1, round(d / h)) * h for d, h in zip(self.dims, self.num_heads)]
-                raise option_error("dims", self.dims, f"stage {i + 1}'s {d} channels are not divisible by its {h} "
-                                   f"heads (num_heads {list(self.num_heads)}); e.g. {fit}")
+                raise option_error(
+                    "dims",
+                    self.dims,
+                    f"stage {i + 1}'s {d} channels are not divisible by its {h} "
+                    f"heads (num_heads {list(self.num_heads)}); e.g. {fit}",
+                )
 
 
-@register_model("segformer-b0", options=SegFormerOptions,
-                description="SegFormer-B0: Mix Transformer encoder + all-MLP decoder (Xie 2021), ~3.7 M")
+@register_model(
+    "segformer-b0",
+    options=SegFormerOptions,
+    description="SegFormer-B0: Mix Transformer encoder + all-MLP decoder (Xie 2021), ~3.7 M",
+)
 def segformer_b0(in_channels: int, o: SegFormerOptions) -> SegFormer:
-    return SegFormer(in_channels, tuple(o.dims), tuple(o.depths), tuple(o.num_heads), tuple(o.sr_ratios), o.decoder, o.heads)
+    return SegFormer(
+        in_channels, tuple(o.dims), tuple(o.depths), tuple(o.num_heads), tuple(o.sr_ratios), o.decoder, o.heads
+    )

@@ -49,8 +49,9 @@ class UpFire(nn.Module):
         super().__init__()
         s = max(cin // 8, 4)
         self.squeeze = conv_bn_act(cin, s, 1)
-        self.expand_t = nn.Sequential(nn.ConvTranspose2d(s, cout // 2, 2, stride=2, bias=False),
-                                      nn.BatchNorm2d(cout // 2), nn.ReLU(inplace=True))
+        self.expand_t = nn.Sequential(
+            nn.ConvTranspose2d(s, cout // 2, 2, stride=2, bias=False), nn.BatchNorm2d(cout // 2), nn.ReLU(inplace=True)
+        )
         self.expand1 = conv_bn_act(s, cout - cout // 2, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,10 +64,13 @@ class SqueezeUNet(SegmentationNet):
         super().__init__(in_channels, 2 ** (len(widths) - 1), heads)
         w = widths
         self.stem = conv_bn_act(in_channels, w[0], 3)
-        self.left = nn.ModuleList([Fire(w[0], w[0])] + [nn.Sequential(Fire(w[i - 1], w[i], 2), Fire(w[i], w[i]))
-                                                         for i in range(1, len(w))])
+        self.left = nn.ModuleList(
+            [Fire(w[0], w[0])] + [nn.Sequential(Fire(w[i - 1], w[i], 2), Fire(w[i], w[i])) for i in range(1, len(w))]
+        )
         self.ups = nn.ModuleList(UpFire(w[i + 1], w[i]) for i in range(len(w) - 2, -1, -1))
-        self.right = nn.ModuleList(nn.Sequential(Fire(2 * w[i], w[i]), Fire(w[i], w[i])) for i in range(len(w) - 2, -1, -1))
+        self.right = nn.ModuleList(
+            nn.Sequential(Fire(2 * w[i], w[i]), Fire(w[i], w[i])) for i in range(len(w) - 2, -1, -1)
+        )
         self.build_heads(w[0], w[1], w[-1])
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
@@ -86,7 +90,10 @@ class SqueezeUNetOptions(HeadOptions):
     widths: tuple[int, ...] = setting((60, 120, 240, 480, 960), ge=2, min_length=3)
 
 
-@register_model("squeeze-unet", options=SqueezeUNetOptions,
-                description="Squeeze U-Net: fire modules in a U shape (Beheshti 2020), ~2.6 M")
+@register_model(
+    "squeeze-unet",
+    options=SqueezeUNetOptions,
+    description="Squeeze U-Net: fire modules in a U shape (Beheshti 2020), ~2.6 M",
+)
 def squeeze_unet(in_channels: int, o: SqueezeUNetOptions) -> SqueezeUNet:
     return SqueezeUNet(in_channels, tuple(o.widths), o.heads)

@@ -142,11 +142,20 @@ class PatchExpand(nn.Module):
 
 
 class SwinUNet(SegmentationNet):
-    def __init__(self, in_channels: int, dim: int, depths: tuple[int, ...], heads_per_stage: tuple[int, ...],
-                 window: int, heads: str) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        dim: int,
+        depths: tuple[int, ...],
+        heads_per_stage: tuple[int, ...],
+        window: int,
+        heads: str,
+    ) -> None:
         n = len(depths)
         if len(heads_per_stage) != n or n < 2:
-            raise ConfigError(f"model.options: depths {depths} and num_heads {heads_per_stage} need the same length (>= 2)")
+            raise ConfigError(
+                f"model.options: depths {depths} and num_heads {heads_per_stage} need the same length (>= 2)"
+            )
         super().__init__(in_channels, 4 * 2 ** (n - 1) * window, heads)
         dims = [dim * 2**i for i in range(n)]
         self.embed = nn.Conv2d(in_channels, dim, 4, stride=4)
@@ -155,7 +164,9 @@ class SwinUNet(SegmentationNet):
         self.merges = nn.ModuleList(PatchMerging(dims[i]) for i in range(n - 1))
         self.expands = nn.ModuleList(PatchExpand(dims[i + 1], dims[i], 2) for i in range(n - 2, -1, -1))
         self.fuse = nn.ModuleList(nn.Linear(2 * dims[i], dims[i]) for i in range(n - 2, -1, -1))
-        self.decoder = nn.ModuleList(_stage(dims[i], heads_per_stage[i], depths[i], window) for i in range(n - 2, -1, -1))
+        self.decoder = nn.ModuleList(
+            _stage(dims[i], heads_per_stage[i], depths[i], window) for i in range(n - 2, -1, -1)
+        )
         self.final = PatchExpand(dims[0], dim, 4)
         self.build_heads(dim, dims[0], dims[-1])
 
@@ -170,7 +181,11 @@ class SwinUNet(SegmentationNet):
             x = stage(fuse(torch.cat([expand(x), skip], dim=-1)))
         quarter = x.permute(0, 3, 1, 2)
         full = self.final(x).permute(0, 3, 1, 2).contiguous()
-        return full, F.interpolate(quarter, scale_factor=2.0, mode="bilinear", align_corners=False), deep.permute(0, 3, 1, 2)
+        return (
+            full,
+            F.interpolate(quarter, scale_factor=2.0, mode="bilinear", align_corners=False),
+            deep.permute(0, 3, 1, 2),
+        )
 
 
 @dataclass(frozen=True)
@@ -187,18 +202,25 @@ class SwinUNetOptions(HeadOptions):
         """``num_heads`` has one entry per stage, and stage ``i`` (``embed_dim * 2**i`` channels)
         divides evenly among its heads."""
         if len(self.num_heads) != len(self.depths):
-            raise option_error("num_heads", self.num_heads,
-                               f"must have one entry per stage of depths {list(self.depths)}")
+            raise option_error(
+                "num_heads", self.num_heads, f"must have one entry per stage of depths {list(self.depths)}"
+            )
         for i, h in enumerate(self.num_heads):
             if (self.embed_dim * 2**i) % h:
                 need = math.lcm(*(h // math.gcd(h, 2**j) for j, h in enumerate(self.num_heads)))
-                raise option_error("embed_dim", self.embed_dim,
-                                   f"gives stage {i + 1} {self.embed_dim * 2**i} channels, not divisible by its "
-                                   f"{h} heads (num_heads {list(self.num_heads)}); use a multiple of {need}, "
-                                   f"e.g. {need * max(1, round(self.embed_dim / need))}")
+                raise option_error(
+                    "embed_dim",
+                    self.embed_dim,
+                    f"gives stage {i + 1} {self.embed_dim * 2**i} channels, not divisible by its "
+                    f"{h} heads (num_heads {list(self.num_heads)}); use a multiple of {need}, "
+                    f"e.g. {need * max(1, round(self.embed_dim / need))}",
+                )
 
 
-@register_model("swin-unet", options=SwinUNetOptions,
-                description="Swin-UNet: shifted-window Swin blocks in a U shape, Swin-T dims (Cao 2021)")
+@register_model(
+    "swin-unet",
+    options=SwinUNetOptions,
+    description="Swin-UNet: shifted-window Swin blocks in a U shape, Swin-T dims (Cao 2021)",
+)
 def swin_unet(in_channels: int, o: SwinUNetOptions) -> SwinUNet:
     return SwinUNet(in_channels, o.embed_dim, tuple(o.depths), tuple(o.num_heads), o.window, o.heads)

@@ -116,16 +116,22 @@ class RAUNetSmallOptions(RAUNetOptions):
     widths: tuple[int, ...] = setting((8, 24, 48, 112, 336), ge=1, min_length=3)
 
 
-@register_model("unet", options=UNetOptions, description="U-Net baseline (paper Table I), double conv, 64..1024, dropout 0.2")
+@register_model(
+    "unet", options=UNetOptions, description="U-Net baseline (paper Table I), double conv, 64..1024, dropout 0.2"
+)
 def unet(in_channels: int, o: UNetOptions) -> SegmentationModel:
     return SegmentationModel(in_channels, tuple(o.widths), "conv", o.attention, o.heads, o.dropout)
 
 
-@register_model("rau-net", options=RAUNetOptions, description="RAU-Net: residual blocks + attention + multi-resolution heads")
+@register_model(
+    "rau-net", options=RAUNetOptions, description="RAU-Net: residual blocks + attention + multi-resolution heads"
+)
 def rau_net(in_channels: int, o: RAUNetOptions) -> SegmentationModel:
     return SegmentationModel(in_channels, tuple(o.widths), "residual", o.attention, o.heads, o.dropout)
 
 
-@register_model("rau-net-small", options=RAUNetSmallOptions, description="RAU-Net at ~2.6 M parameters for edge devices")
+@register_model(
+    "rau-net-small", options=RAUNetSmallOptions, description="RAU-Net at ~2.6 M parameters for edge devices"
+)
 def rau_net_small(in_channels: int, o: RAUNetSmallOptions) -> SegmentationModel:
     return rau_net(in_channels, o)

@@ -53,8 +53,10 @@ class VNet(SegmentationNet):
     def __init__(self, in_channels: int, base: int, convs: tuple[int, ...], heads: str) -> None:
         super().__init__(in_channels, 2 ** (len(convs) - 1), heads)
         w = [base * 2**i for i in range(len(convs))]
-        self.left = nn.ModuleList([ResidualStage(in_channels, w[0], convs[0])]
-                                  + [ResidualStage(w[i], w[i], convs[i]) for i in range(1, len(w))])
+        self.left = nn.ModuleList(
+            [ResidualStage(in_channels, w[0], convs[0])]
+            + [ResidualStage(w[i], w[i], convs[i]) for i in range(1, len(w))]
+        )
         self.downs = nn.ModuleList(_down(w[i], w[i + 1]) for i in range(len(w) - 1))
         # right stage i (coarse to fine) upsamples to the level width and concatenates the skip
         rev = list(range(len(w) - 2, -1, -1))
@@ -80,7 +82,10 @@ class VNetOptions(HeadOptions):
     convs: tuple[int, ...] = setting((1, 2, 3, 3, 3), ge=1, min_length=3)
 
 
-@register_model("vnet", options=VNetOptions,
-                description="2-D V-Net: residual 5x5 stages, strided-conv down, transposed-conv up (Milletari 2016), ~2.6 M")
+@register_model(
+    "vnet",
+    options=VNetOptions,
+    description="2-D V-Net: residual 5x5 stages, strided-conv down, transposed-conv up (Milletari 2016), ~2.6 M",
+)
 def vnet(in_channels: int, o: VNetOptions) -> VNet:
     return VNet(in_channels, o.base, tuple(o.convs), o.heads)

@@ -26,11 +26,17 @@ def load_initial_weights(model: nn.Module, path: str | os.PathLike[str]) -> nn.M
     """Copy the weights in ``path`` into ``model`` after checking every key and shape."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"model.init_from: {path}: no such file; give a state dict saved with torch.save(model.state_dict())")
+        raise ConfigError(
+            f"model.init_from: {path}: no such file; give a state dict saved with torch.save(model.state_dict())"
+        )
     state = load_weights(path, refuse=f"model.init_from: {path}: not a state dict of tensors", fix=_SAVE)
     if any(k.startswith("model.") for k in state):  # a run's pipeline: keep the network's part
-        state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
-    check_fit(model.state_dict(), state, f"model.init_from: {path}: the weights do not fit the model",
-              "was it saved from the same model.name, model.options and band preset?")
+        state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+    check_fit(
+        model.state_dict(),
+        state,
+        f"model.init_from: {path}: the weights do not fit the model",
+        "was it saved from the same model.name, model.options and band preset?",
+    )
     model.load_state_dict(state)
     return model
