@@ -158,3 +158,50 @@ def test_cross_fitted_scores_choose_on_other_folds():
     assert held["folds"] == 4 and held["landslide_images"]["n"] == 8 and held["landslide_free_images"]["n"] == 8
     assert 0.5 < held["f1"] <= 1.0  # the planted signal holds on images the choice never saw
     assert cross_fitted(sweep.subset(np.array([0, 1, 8])), folds=5) is None  # one landslide-free image: no folds
+
+
+def test_tune_refuses_bad_shares_data_without_landslides_and_an_existing_output_before_predicting(
+    l4s_root, tmp_path, monkeypatch
+):
+    """Issue #24, item 6: every share outside [0, 1) is one line; data with no landslide image cannot
+    choose anything; an existing output is refused before a single image is predicted."""
+    import h5py
+
+    from landslide_fusion.segmentation import tuning
+    from landslide_fusion.synth import write_synth_l4s
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    sets = ["train.epochs=1", "model.widths=[4, 8, 8, 16, 16]", 'post.tta="none"', 'features.preset="l4s14"']
+    r = runner.invoke(
+        app, ["segment", "train", "-o", str(run), "--data", str(l4s_root), *[x for s in sets for x in ("--set", s)]]
+    )
+    assert r.exit_code == 0, r.output
+    for bad in ("1.5", "nan", "inf", "1", "-0.2"):
+        r = runner.invoke(
+            app, ["segment", "tune", "--run", str(run), "-o", str(tmp_path / bad), "--landslide-free-share", bad]
+        )
+        assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "--landslide-free-share" in r.stderr
+        assert "is outside [0, 1)" in r.stderr
+        assert not (tmp_path / bad).exists()
+    # without --data the run's own sweep is used: nothing is predicted
+    monkeypatch.setattr(tuning, "predict_regions", lambda *a, **k: pytest.fail("predicted without --data"))
+    r = runner.invoke(
+        app, ["segment", "tune", "--run", str(run), "-o", str(tmp_path / "s"), "--landslide-free-share", "0.9"]
+    )
+    assert r.exit_code == 0, r.output
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("")
+    r = runner.invoke(
+        app, ["segment", "tune", "--run", str(run), "--data", str(l4s_root), "-o", str(tmp_path / "taken")]
+    )
+    assert r.exit_code == 1 and "taken" in r.stderr and "already exists" in r.stderr  # refused before predicting
+    monkeypatch.undo()
+    free = tmp_path / "free"
+    write_synth_l4s(free, n=4, size=32, seed=5)
+    for f in (free / "mask").glob("*.h5"):  # every patch landslide-free
+        with h5py.File(f, "r+") as h:
+            h["mask"][...] = 0
+    r = runner.invoke(app, ["segment", "tune", "--run", str(run), "--data", str(free), "-o", str(tmp_path / "f")])
+    assert r.exit_code == 1 and "none of the 4 labelled images holds a landslide" in r.stderr
+    assert not (tmp_path / "f").exists()

@@ -49,10 +49,7 @@ __all__ = [
 ]
 
 #: The one-line meaning of the setting, for help texts and errors.
-SHARE_HELP = (
-    "expected share of landslide-free regions where the models are used, in [0, 1) "
-    "(e.g. 0.9: 9 regions in 10 hold no landslide)"
-)
+SHARE_HELP = "expected share of landslide-free regions where the models are used (e.g. 0.9: 9 regions in 10 hold none)"
 
 
 def check_share(value: float | None, name: str = "--landslide-free-share") -> float | None:
@@ -64,7 +61,7 @@ def check_share(value: float | None, name: str = "--landslide-free-share") -> fl
     except (TypeError, ValueError):
         v = math.nan
     if not 0.0 <= v < 1.0:  # NaN fails too
-        raise ConfigError(f"{name} {value!r} is outside [0, 1): it is the {SHARE_HELP}")
+        raise ConfigError(f"{name} {value} is outside [0, 1): it is the {SHARE_HELP}")
     return v
 
 
