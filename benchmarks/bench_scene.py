@@ -114,7 +114,7 @@ def main() -> None:
         d = Path(d)
         run = make_run(d)
         if a.engine == "onnx":
-            from landslide_fusion.segmentation.onnx import export_onnx
+            from landslide_fusion.segmentation.export import export_onnx
 
             export_onnx(run)
         print(f"rau-net-small, l4s23, window {a.window}, overlap {a.overlap}, engine {a.engine}, CPU")

@@ -16,7 +16,7 @@ each choice made on the training images' out-of-fold predictions only:
 5. a bound: the run's masks at step 2's threshold kept on exactly the images that hold a landslide.
 
 Each is printed over the val images as they are and expected at the share (landslide-free images
-weighted, :meth:`~landslide_fusion.segmentation.evaluate.Scores.as_dict`), with the estimate
+weighted, :meth:`~landslide_fusion.segmentation.scores.Scores.as_dict`), with the estimate
 ``fuse train`` printed for step 4 beside it.
 """
 

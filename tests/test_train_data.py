@@ -16,7 +16,7 @@ from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.sample import Sample
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
 from landslide_fusion.segmentation.checkpoint import differences, fingerprint, open_workdir
-from landslide_fusion.segmentation.data import crop_patch, load_patches
+from landslide_fusion.segmentation.data import crop_patch, resize_patch
 from landslide_fusion.segmentation.dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
 from landslide_fusion.segmentation.pipeline import engineered_stats
 
@@ -35,9 +35,15 @@ def _sample(h, w, landslide=True, seed=0):
     return Sample(id=f"s{seed}", image=rng.random((3, h, w), dtype=np.float32), bands=("r", "g", "b"), mask=mask)
 
 
+def _stacked(samples, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The reference the streamed path must equal: every sample resized, then stacked at once."""
+    pairs = [resize_patch(s.image, s.mask, size) for s in samples]
+    return torch.stack([x for x, _ in pairs]).float(), torch.stack([m.to(torch.uint8) for _, m in pairs])
+
+
 def test_dataset_items_equal_the_stacked_path(l4s_root):
     ds = open_dataset(l4s_root, require_masks=True)
-    x, y, _ = load_patches(ds, 24)
+    x, y = _stacked(ds, 24)
     items = PatchDataset(ds, size=24)
     xb, yb = next(iter(make_loader(items, 5, workers=2)))
     assert torch.equal(xb, x[:5]) and torch.equal(yb, y[:5]) and yb.dtype == torch.uint8
@@ -46,7 +52,7 @@ def test_dataset_items_equal_the_stacked_path(l4s_root):
 def test_streamed_stats_equal_stacked_stats(l4s_root):
     cfg = _cfg(l4s_root, "data.size=24")
     ds = open_dataset(l4s_root, require_masks=True)
-    stacked = engineered_stats(cfg, load_patches(ds, 24)[0])
+    stacked = engineered_stats(cfg, _stacked(ds, 24)[0])
     streamed = streamed_stats(cfg, PatchDataset(ds, size=24))
     np.testing.assert_allclose(streamed.mean, stacked.mean, rtol=1e-6)
     np.testing.assert_allclose(streamed.std, stacked.std, rtol=1e-5)

@@ -180,7 +180,8 @@ def test_cli_train_evaluate_predict(l4s_root, tmp_path):
     sets = sum((["--set", s] for s in TINY + ["train.epochs=1"]), [])
     r = runner.invoke(app, ["segment", "train", "--data", str(l4s_root), "-o", str(tmp_path / "run"), "--json", *sets])
     assert r.exit_code == 0, r.output
-    assert 0 <= json.loads(r.stdout)["f1"] <= 1
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert json.loads(r.stdout)["f1"] == written["f1"]  # the figure printed is the one the run keeps
     r = runner.invoke(app, ["segment", "evaluate", "--run", str(tmp_path / "run"), "--data", str(l4s_root), "--json"])
     m = json.loads(r.stdout)
     assert (

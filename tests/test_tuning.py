@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
 from landslide_fusion.regions import landslide_mask
-from landslide_fusion.segmentation.evaluate import Scores
+from landslide_fusion.segmentation.scores import Scores
 from landslide_fusion.segmentation.metrics import ConfusionMatrix
 from landslide_fusion.prior import prior_weight
 from landslide_fusion.segmentation.tuning import PostSweep

@@ -14,7 +14,7 @@ import typer
 
 from . import usage  # noqa: F401  (help pages show types as words)
 from .errors import LandslideError
-from .io.atomic import NO_SPACE, _jsonable
+from .io.atomic import NO_SPACE, jsonable
 
 __all__ = [
     "user_errors",
@@ -81,7 +81,7 @@ def comma_list(value: str | None) -> tuple[str, ...] | None:
 def emit(result: Any, as_json: bool, text: str | None = None) -> None:
     """Print ``result`` as JSON, or ``text`` for people."""
     if as_json:
-        sys.stdout.write(json.dumps(_jsonable(result), indent=2) + "\n")
+        sys.stdout.write(json.dumps(jsonable(result), indent=2) + "\n")
     else:
         typer.echo(text if text is not None else str(result))
 

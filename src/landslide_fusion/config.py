@@ -58,7 +58,6 @@ __all__ = [
     "names_of",
     "Range",
     "check_ranges",
-    "check_setting",
     "check_folds",
     "build_config",
     "origin_of",
@@ -351,19 +350,6 @@ def check_ranges(cfg: Any, where: str = "config", origins: Mapping[str, str] | N
             source = origins.get(key, f"in {where}")
             shown = list(value) if isinstance(value, tuple) else value
             raise ConfigError(f"{key} = {shown!r} {problem}{_example(f, rng, problem)} ({source})")
-
-
-def check_setting(cls: type, key: str, value: Any, label: str | None = None) -> None:
-    """Check one ``value`` given outside a config (a command-line option) against the range that
-    ``cls`` declares for dotted ``key``; the message names ``label`` (e.g. ``--window``)."""
-    node: Any = cls
-    *sections, name = key.split(".")
-    for part in sections:
-        node = _strip_optional(typing.get_type_hints(node)[part])[0]
-    f = next(f for f in dataclasses.fields(node) if f.name == name)
-    rng = f.metadata.get("range")
-    if rng is not None and (problem := rng.problem(value)):
-        raise ConfigError(f"{label or key} = {value!r} {problem}")
 
 
 def check_folds(folds: int, labels: Any, key: str, what: str = "samples") -> None:

@@ -15,12 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import DataError
 from .io.atomic import write_json
-from .io.sample import Sample
+
+if TYPE_CHECKING:
+    from .io.sample import Sample
 
 __all__ = ["BandStats", "Normalization", "compute_band_stats"]
 

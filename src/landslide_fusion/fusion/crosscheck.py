@@ -24,7 +24,6 @@ from ..errors import ConfigError, NotFittedError
 from ..io.tables import require_columns
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
-from .methods import register_method
 from .stacking import TABULAR_COLUMN
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ __all__ = ["CrossCheckFusion", "POLICIES"]
 POLICIES = ("both", "either", "weighted")
 
 
-@register_method
 class CrossCheckFusion(ClassifierMixin, BaseEstimator):
     """Agreement-based fusion of a tabular probability and an image score (see the module docstring)."""
 

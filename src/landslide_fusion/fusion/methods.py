@@ -98,5 +98,10 @@ def method_from_dict(d: dict) -> FusionMethod:
 
 
 def _load_builtins() -> None:
-    """Import the built-in methods so they register (they live in their own modules)."""
-    from . import crosscheck, stacking  # noqa: F401
+    """Register the built-in methods, on the first lookup: they live in their own modules, which
+    import scikit-learn and pandas, so ``landslide --help`` stays light."""
+    from .crosscheck import CrossCheckFusion
+    from .stacking import StackingFusion
+
+    for cls in (StackingFusion, CrossCheckFusion):
+        register_method(cls)

@@ -39,7 +39,6 @@ from ..tabular.calibration import Calibrator
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
 from ..regions import PROBABILITY_COLUMNS
-from .methods import register_method
 
 if TYPE_CHECKING:
     from .config import FusionConfig
@@ -163,7 +162,6 @@ def _margin(meta: dict, Z: np.ndarray, cache: dict) -> np.ndarray:
     return cache["booster"].predict(Z, raw_score=True)
 
 
-@register_method
 class StackingFusion(ClassifierMixin, BaseEstimator):
     """Stacked fusion of base-model outputs into one calibrated landslide probability.
 

@@ -8,7 +8,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         ".atomic": ["atomic_path", "output_dir", "output_file", "write_json", "write_text"],
         ".folder": ["ImageFolderDataset", "is_image_folder", "write_image_folder_sample"],
-        ".l4s": ["L4SDataset", "is_l4s_folder", "write_l4s_patch"],
+        ".l4s": ["L4SDataset", "write_l4s_patch"],
         ".open": ["open_dataset"],
         ".raster": ["read_raster", "write_geotiff"],
         ".readers": ["READERS", "Dataset", "Reader", "detect_reader", "get_reader", "register_reader"],

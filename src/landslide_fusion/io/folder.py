@@ -26,7 +26,6 @@ from ..errors import BandError, DataError
 from .atomic import atomic_path
 from .pairs import FolderLayout, find_pairs
 from .raster import IMAGE_SUFFIXES, read_raster
-from .readers import register_reader
 from .sample import Sample
 from .validate import NanPolicy, binary_mask, check_finite
 
@@ -160,8 +159,3 @@ def write_image_folder_sample(
     if mask is not None:
         with atomic_path(root / "masks" / f"{stem}.png") as tmp:
             Image.fromarray((mask > 0).astype(np.uint8) * 255).save(tmp, format="PNG")
-
-
-register_reader(
-    "image-folder", detect=is_image_folder, open=ImageFolderDataset, layout="images/ + masks/, PNG or GeoTIFF"
-)

@@ -25,23 +25,16 @@ from ..bands import L4S14
 from ..errors import DataError
 from .atomic import atomic_path
 from .pairs import FolderLayout, find_pairs
-from .readers import register_reader
 from .sample import Sample
 from .validate import NanPolicy, binary_mask, check_finite
 
-__all__ = ["L4SDataset", "write_l4s_patch", "is_l4s_folder", "open_l4s"]
+__all__ = ["L4SDataset", "write_l4s_patch", "open_l4s"]
 
 IMAGE_KEY = "img"
 MASK_KEY = "mask"
 _IMAGE_RE = re.compile(r"^image_(\d+)\.h5$")
 _MASK_RE = re.compile(r"^mask_(\d+)\.h5$")
 _LAYOUT = FolderLayout(images="img", masks="mask", image_files="image_N.h5", mask_file="mask/mask_N.h5")
-
-
-def is_l4s_folder(root: str | os.PathLike[str]) -> bool:
-    """True when ``root`` has an ``img/`` folder holding ``image_N.h5`` files."""
-    img = Path(root) / "img"
-    return img.is_dir() and any(_IMAGE_RE.match(p.name) for p in img.iterdir())
 
 
 def _numbered(folder: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
@@ -140,16 +133,6 @@ def open_l4s(
     if band_set not in (None, L4S14.name):
         raise DataError(f"{root}: Landslide4Sense folders hold band set {L4S14.name}, not {band_set!r}")
     return L4SDataset(root, require_masks=require_masks, nan_policy=nan_policy)
-
-
-# tried before other layouts: a folder with img/ has always opened as Landslide4Sense
-register_reader(
-    "l4s",
-    detect=lambda root: (root / "img").is_dir(),
-    open=open_l4s,
-    layout="img/ + mask/, Landslide4Sense HDF5",
-    priority=1,
-)
 
 
 def write_l4s_patch(

@@ -1,8 +1,9 @@
 """The reader registry: how a dataset folder's layout is recognised and opened.
 
 A reader is a name, a ``detect(root) -> bool`` test on a folder and an ``open`` callable that
-returns a lazy sequence of :class:`~.sample.Sample` (a :class:`Dataset`). Readers register
-themselves where they are defined (``io/l4s.py``, ``io/folder.py``), and
+returns a lazy sequence of :class:`~.sample.Sample` (a :class:`Dataset`). The built-in layouts
+(``io/l4s.py``, ``io/folder.py``) are registered at the end of this module, a new one from its
+own module, and
 :func:`~.open.open_dataset` asks the registry which reader recognises a folder, so a new layout
 is a pure addition::
 
@@ -25,6 +26,8 @@ from typing import Mapping, Protocol, runtime_checkable
 
 from ..errors import DataError
 from ..registry import Registry
+from .folder import ImageFolderDataset, is_image_folder
+from .l4s import open_l4s
 from .sample import Sample
 from .validate import NanPolicy
 
@@ -127,7 +130,14 @@ def detect_reader(root: str | os.PathLike[str]) -> Reader:
     raise DataError(f"{root}: not a dataset folder; expected one of the registered layouts: {layouts}")
 
 
-# The built-in readers register themselves where they are defined; importing them here (after
-# register_reader exists) makes the registry complete whichever io module is imported first, now
-# that the package's __init__ imports nothing eagerly (see landslide_fusion.lazy).
-from . import folder, l4s  # noqa: E402,F401
+register_reader(
+    "image-folder", detect=is_image_folder, open=ImageFolderDataset, layout="images/ + masks/, PNG or GeoTIFF"
+)
+# tried before other layouts: a folder with img/ has always opened as Landslide4Sense
+register_reader(
+    "l4s",
+    detect=lambda root: (root / "img").is_dir(),
+    open=open_l4s,
+    layout="img/ + mask/, Landslide4Sense HDF5",
+    priority=1,
+)

@@ -339,7 +339,7 @@ def export(
     as_json: bool = JsonOption,
 ) -> None:
     """Export the whole pipeline (bands -> logits) to ONNX with dynamic batch and size, checked against torch."""
-    from .onnx import export_onnx
+    from .export import export_onnx
 
     r = export_onnx(run, out, overwrite=overwrite)
     emit(

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ..errors import DataError
 from ..io.sample import Sample
 
-__all__ = ["load_patches", "resize_patch", "crop_patch", "patch_labels", "stratified_holdout"]
+__all__ = ["resize_patch", "crop_patch", "patch_labels", "stratified_holdout"]
 
 
 def resize_patch(image: np.ndarray, mask: np.ndarray | None, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -65,40 +65,6 @@ def patch_labels(samples: Sequence[Sample], same_shape: bool = False) -> np.ndar
             )
         labels.append(int(np.any(s.mask)))
     return np.asarray(labels, dtype=np.int64)
-
-
-def load_patches(
-    samples: Sequence[Sample], size: int = 0, require_masks: bool = True
-) -> tuple[torch.Tensor, torch.Tensor | None, list[str]]:
-    """Stack samples into ``(N, C, H, W)`` float32 images and ``(N, H, W)`` uint8 masks.
-
-    With ``size > 0`` each patch is resized to ``size`` x ``size`` (bilinear with antialiasing
-    for images, nearest for masks); otherwise all patches must share one shape.
-    """
-    xs, ms, ids = [], [], []
-    shape = None
-    for s in samples:
-        if require_masks and s.mask is None:
-            raise DataError(f"sample {s.id} has no mask; training and evaluation need labelled data")
-        if size:
-            x, m = resize_patch(s.image, s.mask, size)
-        else:
-            x = torch.from_numpy(s.image)
-            m = None if s.mask is None else torch.from_numpy(s.mask)
-            if shape is None:
-                shape = tuple(x.shape)
-            elif tuple(x.shape) != shape:
-                raise DataError(
-                    f"sample {s.id} has shape {tuple(x.shape)}, the first had {shape}; "
-                    "set data.size (e.g. --set data.size=128) to resize patches to one size"
-                )
-        xs.append(x)
-        ms.append(m)
-        ids.append(s.id)
-    if not xs:
-        raise DataError("no samples to load")
-    masks = torch.stack([m.to(torch.uint8) for m in ms]) if all(m is not None for m in ms) else None
-    return torch.stack(xs).float(), masks, ids
 
 
 def stratified_holdout(labels: np.ndarray | torch.Tensor, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

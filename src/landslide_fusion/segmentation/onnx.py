@@ -1,9 +1,9 @@
-"""ONNX export of a trained run, and prediction through ONNX Runtime.
+"""ONNX export of a module, and prediction through ONNX Runtime.
 
 The exported graph is the whole saved pipeline: raw bands -> band engineering -> normalisation
 -> network -> logits, with dynamic batch, height and width, so ``--engine onnx`` takes the
-same raw bands as the torch engine. ``export_onnx`` checks the exported model against torch on a
-random batch and records the largest absolute difference of the logits in ``onnx.json``.
+same raw bands as the torch engine. Exporting a trained run (and checking it against torch) is
+:func:`~.export.export_onnx`.
 
 Both directions need the optional ``onnx`` extra (``onnx``, ``onnxruntime``); without it, or with
 a ``model.onnx`` that is empty, cut short or not an ONNX model, the command stops with one line
@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..io.atomic import atomic_path, write_json
+from ..io.atomic import atomic_path
 
-__all__ = ["export_onnx", "export_module", "OnnxPipeline", "require_onnx"]
+__all__ = ["export_module", "OnnxPipeline", "require_onnx"]
 
 _INSTALL = "pip install 'landslide-fusion[onnx]'"
 
@@ -96,38 +96,3 @@ def export_module(
             dynamo=False,
         )
     return Path(out)
-
-
-def export_onnx(
-    run: str | os.PathLike[str],
-    out: str | os.PathLike[str] | None = None,
-    *,
-    opset: int = 18,
-    size: int = 0,
-    overwrite: bool = False,
-) -> dict:
-    """Export ``run`` to ``out`` (default ``RUN/model.onnx``) and verify it against torch."""
-    from ..io.atomic import output_file
-    from .infer import SegmentationRun
-
-    require_onnx("segment export")
-    r = SegmentationRun.load(run)
-    out = Path(out) if out else Path(run) / "model.onnx"
-    size = size or r.config.data.size or 128
-    pipeline = r.pipeline.eval()
-    gen = torch.Generator().manual_seed(0)
-    with output_file(out, overwrite) as tmp:  # the model and its report appear together, once checked
-        example = torch.rand(2, len(r.bands), size, size, generator=gen) + 0.5
-        export_module(pipeline, example, tmp, opset=opset)
-        check = torch.rand(3, len(r.bands), size + 16, size + 16, generator=gen) + 0.5
-        with torch.no_grad():
-            ref = pipeline(check)
-        diff = float((OnnxPipeline(tmp)(check) - ref).abs().max())
-        report = {
-            "onnx": str(out),
-            "opset": opset,
-            "max_abs_logit_difference": diff,
-            "checked_shape": list(check.shape),
-        }
-        write_json(tmp.with_name(f"{out.stem}.json" if out.name != "model.onnx" else "onnx.json"), report)
-    return report

@@ -661,15 +661,16 @@ def _cross_validate(
             f"gate {choice.gate:.3g}",
             progress,
         )
-        oof = [
-            predict_regions(
-                replace(r, threshold=choice.threshold, info={**r.info, "gate": choice.gate}),
-                (ds[int(i)] for i in va),
-                str(d.root),
-            ).assign(fold=k)
-            for k, (r, (_, va)) in enumerate(zip(runs, splits), start=1)
-        ]
-        write_table(pd.concat(oof).reset_index(), work.path / "oof_stats.csv")
+        if not (work.path / "oof_stats.csv").is_file():  # resumed after it was written: the same choice made it
+            oof = [
+                predict_regions(
+                    replace(r, threshold=choice.threshold, info={**r.info, "gate": choice.gate}),
+                    (ds[int(i)] for i in va),
+                    str(d.root),
+                ).assign(fold=k)
+                for k, (r, (_, va)) in enumerate(zip(runs, splits), start=1)
+            ]
+            write_table(pd.concat(oof).reset_index(), work.path / "oof_stats.csv")
         summary = _cv_summary([r.info["metrics"] for r in runs], runs, choice)
         if refit:
             _refit(cfg, ds, labels, choice, sweep, work.path, resume=resume, progress=progress, device=device)

@@ -50,7 +50,7 @@ from ..io.open import open_dataset
 from ..prior import check_share, declared_share, prior_weight, weighted_f1
 from ..regions import has_landslide, landslide_mask
 from .config import SegmentConfig
-from .evaluate import Scores
+from .scores import Scores
 from .infer import SegmentationRun
 from .metrics import THRESHOLDS, ConfusionMatrix
 from .predict import predict_regions
