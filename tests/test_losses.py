@@ -71,6 +71,24 @@ def test_spec_combinations_and_heads():
     assert len(list_losses()) == 10
 
 
+def test_a_loss_registered_outside_the_package_is_a_term_of_train_loss():
+    def mean_logit(z, y):
+        return z.mean()
+
+    L.register_loss("mean-logit", mean_logit)
+    try:
+        z, y = torch.randn(2, 1, 8, 8), torch.randint(0, 2, (2, 8, 8))
+        got = create_loss("focal+mean-logit")(z, y).item()
+        assert got == pytest.approx(0.5 * L.focal_loss(z, y).item() + 0.5 * z.mean().item())
+        assert "mean-logit" in list_losses()
+        with pytest.raises(ConfigError, match="loss 'mean-logit' is already registered"):
+            L.register_loss("mean-logit", L.focal_loss)
+    finally:
+        L._REGISTRY.unregister("mean-logit")
+    with pytest.raises(ConfigError, match="use lower-case letters and hyphens"):
+        L.register_loss("My_Loss", mean_logit)
+
+
 def test_spec_errors():
     with pytest.raises(ConfigError, match="unknown loss 'focl'"):
         create_loss("focl+iou")

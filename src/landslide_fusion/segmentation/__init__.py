@@ -8,7 +8,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         ".config": ["SegmentConfig"],
         ".engineer": ["PRESETS", "BandEngineer", "list_presets"],
         ".infer": ["SegmentationRun", "predict_proba"],
-        ".losses": ["create_loss", "list_losses"],
+        ".losses": ["create_loss", "list_losses", "register_loss"],
         ".metrics": ["ConfusionMatrix"],
         ".models": ["count_parameters", "create_model", "list_models"],
         ".train": ["train_segmentation"],

@@ -21,6 +21,9 @@ with a ``ValueError`` that says how to convert it. With ``p = sigmoid(z)`` and s
                    interior of landslides, w = 5, k = 7
 =================  ==========================================================================
 
+A new loss is a pure addition: ``register_loss("name", fn)`` with ``fn(z, y) -> scalar``, then
+``train.loss = "name"`` or ``"focal+name"``.
+
 ``create_loss("focal+iou")`` sums terms with equal weights (1/n each: the RAU-Net paper's
 alpha = 0.5 for focal + IoU); explicit weights are written ``"0.7*focal+0.3*iou"``. The module
 it returns accepts a model's train-mode :class:`~.models.HeadOutputs`: every head's logits are
@@ -38,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from ..registry import Registry
 from .blocks import interpolate_to
 from .models import HeadOutputs
 
@@ -53,6 +57,7 @@ __all__ = [
     "boundary_weighted_ce",
     "centre_weighted_ce",
     "LOSSES",
+    "register_loss",
     "create_loss",
     "list_losses",
     "SegmentationLoss",
@@ -166,7 +171,25 @@ def centre_weighted_ce(z: torch.Tensor, y: torch.Tensor, weight: float = 5.0, ke
     return _weighted_ce(z, y, 1 + weight * y * depth)
 
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+_REGISTRY: Registry[LossFn] = Registry("loss", ConfigError)
+LOSSES = _REGISTRY.view
+"""Read-only view of the registered losses by name."""
+
+
+def register_loss(name: str, fn: LossFn, *, replace: bool = False) -> LossFn:
+    """Register ``fn(z, y) -> scalar`` under ``name`` (a term of ``train.loss``) and return it.
+
+    Raises:
+        ConfigError: ``name`` holds another loss and ``replace`` is False, or is not a loss name
+            (lower-case letters and hyphens).
+    """
+    if not re.fullmatch(r"[a-z-]+", name):
+        raise ConfigError(f"loss name {name!r}: use lower-case letters and hyphens, e.g. 'my-loss'")
+    return _REGISTRY.register(name, fn, replace=replace)
+
+
+for _name, _fn in {
     "ce": cross_entropy,
     "wce": weighted_cross_entropy,
     "focal": focal_loss,
@@ -177,11 +200,13 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "logcosh-dice": log_cosh_dice_loss,
     "boundary": boundary_weighted_ce,
     "centre": centre_weighted_ce,
-}
+}.items():
+    register_loss(_name, _fn)
 
 
 def list_losses() -> list[str]:
-    return list(LOSSES)
+    """Registered loss names, in registration order."""
+    return list(_REGISTRY)
 
 
 _TERM = re.compile(r"^\s*(?:(\d*\.?\d+)\s*\*\s*)?([a-z-]+)\s*$")
@@ -197,7 +222,7 @@ def parse_loss_spec(spec: str) -> list[tuple[float, str]]:
                 f"loss {spec!r}: cannot parse term {part!r}; write e.g. 'focal+iou' or '0.7*focal+0.3*iou'"
             )
         if m.group(2) not in LOSSES:
-            raise ConfigError(f"loss {spec!r}: unknown loss {m.group(2)!r}; valid: {', '.join(LOSSES)}")
+            raise ConfigError(f"loss {spec!r}: unknown loss {m.group(2)!r}; valid: {_REGISTRY.valid()}")
         terms.append((float(m.group(1)) if m.group(1) else None, m.group(2)))
     if any(w is None for w, _ in terms) and any(w is not None for w, _ in terms):
         raise ConfigError(f"loss {spec!r}: give a weight to every term or to none")
