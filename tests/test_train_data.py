@@ -1,6 +1,7 @@
 """Streaming training data (#11), native-resolution crops (#12), and resumable, exclusive runs (#13)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from landslide_fusion.errors import ConfigError, DataError
 from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.sample import Sample
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
-from landslide_fusion.segmentation.checkpoint import differences, fingerprint, open_workdir
+from landslide_fusion.segmentation.checkpoint import _HASHES, differences, fingerprint, open_workdir
 from landslide_fusion.segmentation.data import crop_patch, resize_patch
 from landslide_fusion.segmentation.dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
 from landslide_fusion.segmentation.pipeline import engineered_stats
@@ -165,8 +166,28 @@ def test_fingerprint_names_what_differs(l4s_root):
         'model.options.heads: "multi" -> "mono"',
         "train.lr: 0.001 -> 0.01",
     ]
-    b["data"] = {k: [0, 0] for k in list(b["data"])[:3]} | {k: v for k, v in list(b["data"].items())[3:]}
+    b["data"] = {k: [0, "0"] for k in list(b["data"])[:3]} | {k: v for k, v in list(b["data"].items())[3:]}
     assert differences(a, b)[-1] == "data: 3 file(s) differ"
+
+
+def test_fingerprint_follows_the_bytes_not_the_modification_times(l4s_root, tmp_path):
+    """Data copied again (new modification times, same bytes) resumes; a file edited in place
+    with its old modification time restored does not."""
+    root = shutil.copytree(l4s_root, tmp_path / "data")
+    cfg = _cfg(root)
+    before = fingerprint(cfg)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    for p in files:
+        os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
+    assert differences(before, fingerprint(cfg)) == []
+    edited = files[0]
+    mtime = edited.stat().st_mtime_ns
+    data = bytearray(edited.read_bytes())
+    data[-1] ^= 1
+    edited.write_bytes(bytes(data))
+    os.utime(edited, ns=(mtime, mtime))
+    _HASHES.clear()  # a resume is a new process: nothing hashed yet
+    assert differences(before, fingerprint(cfg)) == ["data: 1 file(s) differ"]
 
 
 def test_interrupted_before_any_checkpoint_leaves_nothing(l4s_root, tmp_path, monkeypatch):

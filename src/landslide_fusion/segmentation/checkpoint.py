@@ -12,7 +12,9 @@ that carry a fingerprint of what they were trained on.
 * **Fingerprint.** ``{"config": ..., "data": ...}``: the configuration as dotted keys minus the
   keys that cannot change what is learned (:data:`COSMETIC`: where the data lives, thread and
   worker counts, post-processing and scene settings), and the data listing: every file under
-  ``data.root`` with its size and modification time. Resuming compares the checkpoint's
+  ``data.root`` with its size and the SHA-256 of its bytes (hashed once per process and file
+  version), so the same files copied again, re-synced or moved resume, and a file changed in
+  place does not, whatever its modification time. Resuming compares the checkpoint's
   fingerprint with the new one and refuses, naming each difference
   (``train.lr: 0.001 -> 0.01``, ``data: 12 file(s) differ``), before any weight is loaded, so a
   different model gives that line too rather than a state-dict error.
@@ -38,6 +40,7 @@ import torch
 
 from ..errors import DataError
 from ..io.atomic import terminate_raises
+from ..io.fingerprint import file_sha256
 from .config import SegmentConfig
 
 __all__ = [
@@ -162,11 +165,24 @@ def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _listing(root: str) -> dict[str, list[int]]:
+#: SHA-256 of the files hashed in this process, by (path, size, modification time): the folds and
+#: the refit of a k-fold hash their data once.
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def _hashed(path: Path) -> list:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = file_sha256(path)
+    return [st.st_size, _HASHES[key]]
+
+
+def _listing(root: str) -> dict[str, list]:
     if not root or not Path(root).is_dir():
         return {}
     files = (p for p in Path(root).rglob("*") if p.is_file())
-    return {str(p.relative_to(root)): [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(files)}
+    return {str(p.relative_to(root)): _hashed(p) for p in sorted(files)}
 
 
 def fingerprint(cfg: SegmentConfig) -> dict[str, Any]:
