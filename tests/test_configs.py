@@ -1,6 +1,7 @@
 """Every shipped config loads into its dataclass (unknown keys and wrong types are errors), and
 every value the file sets is the value the loaded config holds."""
 
+import ast
 import tomllib
 from pathlib import Path
 
@@ -37,3 +38,19 @@ def _leaves(table: dict, prefix: tuple[str, ...] = ()):
             yield from _leaves(v, (*prefix, k))
         else:
             yield (*prefix, k), v
+
+
+def _names_of_calls():
+    """Every ``names_of("module", "attribute")`` in the package's source."""
+    for path in sorted((Path(__file__).resolve().parents[1] / "src" / "landslide_fusion").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "names_of":
+                yield path.name, *(a.value for a in node.args)
+
+
+@pytest.mark.parametrize("where, module, attribute", list(_names_of_calls()), ids=lambda v: str(v))
+def test_every_choice_list_a_setting_names_resolves(where, module, attribute):
+    """A registry renamed or moved fails here, not by silently switching a setting's check off."""
+    from landslide_fusion.config import names_of
+
+    assert names_of(module, attribute)(), f"{where}: names_of({module!r}, {attribute!r}) lists nothing"
