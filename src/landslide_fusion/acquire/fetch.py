@@ -37,6 +37,7 @@ import numpy as np
 from ..bands import DEM, L4S14, SLOPE
 from ..domains import BAND_SET_TAG, SCALE_TAG, Domain, band_factors
 from ..io.atomic import check_can_write, output_file
+from ..io.raster import geotiff_profile
 from ..progress import stage, track
 from .catalogs import CONVENTIONS, EARTH_SEARCH, get_convention
 from .load import CHUNK, load_composite, load_terrain, offset_statistics, output_geobox, reading
@@ -110,21 +111,17 @@ def write_stack(
     import rasterio
 
     h, w = geobox.shape.y, geobox.shape.x
-    profile = {
-        "driver": "GTiff",
-        "width": w,
-        "height": h,
-        "count": len(arrays),
-        "dtype": "float32",
-        "nodata": float("nan"),
-        "crs": geobox.crs.to_wkt(),
-        "transform": geobox.transform,
-        "compress": "deflate",
-        "predictor": 3,
-        "interleave": "pixel",
-    }
-    if w >= 256 and h >= 256:
-        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    profile = geotiff_profile(
+        w,
+        h,
+        len(arrays),
+        "float32",
+        nodata=float("nan"),
+        crs=geobox.crs.to_wkt(),
+        transform=geobox.transform,
+        predictor=3,
+        interleave="pixel",
+    )
     stack = da.stack(arrays)
     with rasterio.open(path, "w", **profile) as dst:
         for i, name in enumerate(names, start=1):

@@ -25,7 +25,7 @@ from ..errors import DataError
 from .atomic import atomic_path
 from .sample import GeoInfo
 
-__all__ = ["IMAGE_SUFFIXES", "read_raster", "write_geotiff", "max_pixels", "DEFAULT_MAX_PIXELS"]
+__all__ = ["IMAGE_SUFFIXES", "read_raster", "write_geotiff", "geotiff_profile", "max_pixels", "DEFAULT_MAX_PIXELS"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 _TIFF = (".tif", ".tiff")
@@ -148,6 +148,20 @@ def read_raster(
     return np.ascontiguousarray(arr), None, declared_scale({}, arr.dtype.name, str(path))
 
 
+def geotiff_profile(
+    width: int, height: int, count: int, dtype: str, *, nodata: float | None = None, compress: str = "deflate", **extra
+) -> dict:
+    """The rasterio profile of every GeoTIFF the package writes: ``compress``-compressed, tiled in
+    256 x 256 blocks when the image holds one block (else striped), plus ``extra`` keys (``crs``,
+    ``transform``, ``predictor``, ...)."""
+    profile = dict(
+        driver="GTiff", width=width, height=height, count=count, dtype=dtype, nodata=nodata, compress=compress, **extra
+    )
+    if width >= 256 and height >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    return profile
+
+
 def write_geotiff(
     path: str | os.PathLike[str],
     array: np.ndarray,
@@ -164,17 +178,7 @@ def write_geotiff(
 
     arr = array[None] if array.ndim == 2 else array
     count, height, width = arr.shape
-    profile = dict(
-        driver="GTiff",
-        width=width,
-        height=height,
-        count=count,
-        dtype=arr.dtype.name,
-        compress="lzw",
-        nodata=nodata,
-    )
-    if height >= 256 and width >= 256:
-        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    profile = geotiff_profile(width, height, count, arr.dtype.name, nodata=nodata, compress="lzw")
     if geo is not None:
         profile.update(crs=geo.crs, transform=Affine(*geo.transform))
     with atomic_path(path) as tmp, warnings.catch_warnings():

@@ -48,6 +48,7 @@ from ..domains import declared_scale
 from ..errors import BandError, ConfigError, DataError
 from ..io.atomic import output_dir, write_json
 from ..io.geojson import write_features
+from ..io.raster import geotiff_profile
 from ..progress import track
 from ..regions import landslide_mask, morphology_halo, valid_pixels
 from .infer import SegmentationRun
@@ -172,20 +173,7 @@ class _Accumulator:
 
 
 def _profile(src, dtype: str, nodata: float) -> dict:
-    p = {
-        "driver": "GTiff",
-        "width": src.width,
-        "height": src.height,
-        "count": 1,
-        "dtype": dtype,
-        "nodata": nodata,
-        "compress": "deflate",
-        "crs": src.crs,
-        "transform": src.transform,
-    }
-    if src.width >= 256 and src.height >= 256:
-        p.update(tiled=True, blockxsize=256, blockysize=256)
-    return p
+    return geotiff_profile(src.width, src.height, 1, dtype, nodata=nodata, crs=src.crs, transform=src.transform)
 
 
 @dataclass(frozen=True)
