@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .domains import SCALE_TAG, Domain, convert
+from .regions.zonal import polygon_rings
 
 __all__ = [
     "RISK_COLOURS",
@@ -85,12 +86,6 @@ def true_colour(scene: str | os.PathLike[str]) -> tuple[np.ndarray, tuple[float,
     return np.nan_to_num(img, nan=1.0), (b.left, b.right, b.bottom, b.top), crs
 
 
-def _rings(geom: dict, holes: bool = True) -> list[np.ndarray]:
-    """(N, 2) coordinate rings of a Polygon or MultiPolygon (exteriors only unless ``holes``)."""
-    polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-    return [np.asarray(ring, float)[:, :2] for poly in polys for ring in (poly if holes else poly[:1])]
-
-
 def _landslides(path: str | os.PathLike[str] | None, crs: str) -> list[list[np.ndarray]]:
     """Rings of each predicted landslide (``landslides.geojson``, WGS 84) in ``crs``."""
     from rasterio.warp import transform_geom
@@ -98,7 +93,7 @@ def _landslides(path: str | os.PathLike[str] | None, crs: str) -> list[list[np.n
     if path is None or not Path(path).is_file():
         return []
     feats = json.loads(Path(path).read_text()).get("features", [])
-    return [_rings(transform_geom("EPSG:4326", crs, f["geometry"])) for f in feats if f.get("geometry")]
+    return [polygon_rings(transform_geom("EPSG:4326", crs, f["geometry"])) for f in feats if f.get("geometry")]
 
 
 def _decorate(ax: Any, extent: tuple[float, float, float, float], crs: str) -> None:
@@ -171,7 +166,7 @@ def draw_risk_map(
     classes = risk["risk_class"].astype(str)
     for geom, cls in zip(risk["geometry"], classes):
         colour = RISK_COLOURS.get(cls, "grey")
-        for ring in _rings(geom, holes=False):
+        for ring in polygon_rings(geom, holes=False):
             ax.add_patch(Polygon(ring, closed=True, facecolor=colour, alpha=FILL_ALPHA, edgecolor=colour, lw=0.8))
     slides = _landslides(landslides, crs)
     for rings in slides:

@@ -23,12 +23,17 @@ import pandas as pd
 from ..errors import DataError
 from .stats import mask_statistics, stats_frame
 
-__all__ = ["zonal_stats", "region_window"]
+__all__ = ["zonal_stats", "region_window", "polygon_rings"]
+
+
+def polygon_rings(geom: dict, holes: bool = True) -> list[np.ndarray]:
+    """(N, 2) coordinate rings of a GeoJSON Polygon or MultiPolygon (exteriors only unless ``holes``)."""
+    polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+    return [np.asarray(ring, float)[:, :2] for poly in polys for ring in (poly if holes else poly[:1])]
 
 
 def _bounds(geom: dict) -> tuple[float, float, float, float]:
-    polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-    xy = np.concatenate([np.asarray(ring, float) for poly in polys for ring in poly])
+    xy = np.concatenate(polygon_rings(geom, holes=False))
     return xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()
 
 

@@ -33,7 +33,7 @@ from ..io.sample import Sample
 from ..progress import track
 from ..regions import has_landslide, landslide_mask, mask_statistics, stats_frame, valid_pixels
 from .infer import SegmentationRun
-from .tiling import NETWORK_MULTIPLE, Tiling, predict_windows, window_starts
+from .tiling import NETWORK_MULTIPLE, Tiling, add_windows, predict_windows, window_starts
 
 __all__ = ["RegionPrediction", "predict_array", "predict_region", "predict_regions", "run_window", "resizes_images"]
 
@@ -91,7 +91,7 @@ def predict_array(
 def blend(run: SegmentationRun, image: np.ndarray, tiling: Tiling, tta: str | None, batch_size: int) -> np.ndarray:
     """Sliding-window probabilities of a whole (C, H, W) image held in memory."""
     _, h, w = image.shape
-    win, weights = tiling.window, tiling.weights
+    win = tiling.window
     cols = window_starts(w, win, tiling.stride)
     prob, weight = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
 
@@ -99,11 +99,8 @@ def blend(run: SegmentationRun, image: np.ndarray, tiling: Tiling, tta: str | No
         return run.predict_proba(tiles, tta, batch_size)
 
     for r in window_starts(h, win, tiling.stride):
-        hh = min(win, h - r)
-        for s, p in zip(cols, predict_windows(predict, image[:, r : r + win], win, cols)):
-            ww = min(win, w - s)
-            prob[r : r + hh, s : s + ww] += (p * weights)[:hh, :ww]
-            weight[r : r + hh, s : s + ww] += weights[:hh, :ww]
+        windows = predict_windows(predict, image[:, r : r + win], win, cols)
+        add_windows(prob, weight, tiling, windows, cols, r, min(win, h - r), w)
     return prob / np.maximum(weight, 1e-12)
 
 

@@ -53,7 +53,7 @@ from ..progress import track
 from ..regions import landslide_mask, morphology_halo, valid_pixels
 from .infer import SegmentationRun
 from .predict import run_window
-from .tiling import Tiling, predict_windows, window_starts
+from .tiling import Tiling, add_windows, predict_windows, window_starts
 
 __all__ = [
     "predict_scene",
@@ -234,7 +234,7 @@ def _predict_panel(
     from rasterio.windows import Window
 
     src = reader.src
-    window, stride, weights = sweep.tiling.window, sweep.tiling.stride, sweep.tiling.weights
+    window, stride = sweep.tiling.window, sweep.tiling.stride
     left = starts[0]
     acc = _Accumulator.empty(window + stride, min(src.width, starts[-1] + window) - left)
     own = slice(first - left, end - left)
@@ -262,10 +262,8 @@ def _predict_panel(
             block, ok = reader.block(r, c0, window, group[-1] + window - c0)
             h, bw = ok.shape
             acc.valid[off : off + h, c0 - left : c0 - left + bw] = ok
-            for s, p in zip(group, predict_windows(predict, block, window, group)):
-                w = min(window, src.width - s)
-                acc.prob[off : off + h, s - left : s - left + w] += (p * weights)[:h, :w]
-                acc.weight[off : off + h, s - left : s - left + w] += weights[:h, :w]
+            windows = predict_windows(predict, block, window, group)
+            add_windows(acc.prob, acc.weight, sweep.tiling, windows, group, off, h, src.width, left)
     flush(src.height)
     return valid
 

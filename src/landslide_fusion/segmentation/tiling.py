@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from ..errors import ConfigError
 from .config import NETWORK_MULTIPLE
 
-__all__ = ["Tiling", "window_starts", "blend_weights", "predict_windows", "NETWORK_MULTIPLE"]
+__all__ = ["Tiling", "window_starts", "blend_weights", "predict_windows", "add_windows", "NETWORK_MULTIPLE"]
 
 
 def window_starts(length: int, window: int, stride: int) -> list[int]:
@@ -86,3 +86,24 @@ def predict_windows(predict, strip: np.ndarray, window: int, starts: list[int]) 
         t = F.pad(t, (0, pad_w, 0, pad_h), mode=mode)
     tiles = torch.cat([t[..., :, s - starts[0] : s - starts[0] + window] for s in starts])
     return list(predict(tiles).numpy())
+
+
+def add_windows(
+    prob: np.ndarray,
+    weight: np.ndarray,
+    tiling: Tiling,
+    windows: list[np.ndarray],
+    starts: list[int],
+    row: int,
+    height: int,
+    width: int,
+    left: int = 0,
+) -> None:
+    """Blend one strip of windows into the running sums: each (window, window) probability map of
+    ``windows``, starting at image column ``starts[i]`` of an image ``width`` wide, is added times
+    the tiling's taper ``w`` to ``prob`` and ``w`` to ``weight`` at rows ``[row, row + height)``,
+    columns shifted by ``left`` (the sums' first image column). The blend is ``prob / weight``."""
+    for s, p in zip(starts, windows):
+        ww = min(tiling.window, width - s)
+        prob[row : row + height, s - left : s - left + ww] += (p * tiling.weights)[:height, :ww]
+        weight[row : row + height, s - left : s - left + ww] += tiling.weights[:height, :ww]
