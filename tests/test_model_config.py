@@ -120,3 +120,28 @@ def test_model_options_from_a_file_are_blamed_on_the_file(tmp_path):
     p.write_text('[model]\nname = "vnet"\n[model.options]\nbase = 0\n')
     with pytest.raises(ConfigError, match=rf"^model.options.base = 0 must be >= 1, e.g. 7 \(in {p}\)$"):
         load_config(SegmentConfig, p)
+
+
+def test_a_model_registered_outside_the_package_is_built_from_a_config():
+    """A new architecture is one decorated builder with its options dataclass."""
+    from dataclasses import dataclass
+
+    from landslide_fusion.segmentation.models import registry as R
+    from landslide_fusion.segmentation.models.registry import HeadOptions, register_model
+
+    @dataclass(frozen=True)
+    class PointwiseOptions(HeadOptions):
+        width: int = 4
+
+    @register_model("pointwise-test", options=PointwiseOptions, description="two 1x1 convolutions")
+    def build(in_channels: int, o: PointwiseOptions) -> torch.nn.Module:
+        return torch.nn.Sequential(torch.nn.Conv2d(in_channels, o.width, 1), torch.nn.Conv2d(o.width, 1, 1))
+
+    try:
+        cfg = load_config(SegmentConfig, None, ['model.name="pointwise-test"', "model.options.width=3"])
+        net = create_model(cfg.model.name, 5, **cfg.model.options)
+        assert net(torch.zeros(2, 5, 8, 8)).shape == (2, 1, 8, 8) and net[0].out_channels == 3
+        with pytest.raises(ConfigError, match="model 'pointwise-test' is already registered"):
+            register_model("pointwise-test", options=PointwiseOptions, description="another")(lambda c, o: None)
+    finally:
+        R._REGISTRY.unregister("pointwise-test")

@@ -152,3 +152,25 @@ def test_a_derived_band_registered_outside_the_package_feeds_a_preset(clean_regi
         derived_band("BAD", "NOPE")(savi)
     with pytest.raises(BandError, match="derived band 'NDVI' is already registered"):
         derived_band("NDVI", Role.NIR)(savi)
+
+
+def test_a_catalog_convention_registered_outside_the_package_is_a_cli_choice(tmp_path):
+    from dataclasses import replace
+
+    from typer.testing import CliRunner
+
+    from landslide_fusion.acquire import catalogs
+    from landslide_fusion.cli import app
+
+    args = ["fetch", "--bbox", "0,0,0.01,0.01", "--date", "2024-01-01/2024-01-31", "-o", str(tmp_path / "s.tif")]
+    r = CliRunner().invoke(app, [*args, "--convention", "mine"])
+    assert r.exit_code == 2
+    words = " ".join(r.output.replace("│", " ").split())
+    assert "unknown catalog convention 'mine'; valid: earth-search, planetary-computer" in words
+    catalogs.register_convention(replace(catalogs.EARTH_SEARCH, name="mine", url="http://127.0.0.1:9/none"))
+    try:
+        assert catalogs.get_convention("mine").bands == catalogs.EARTH_SEARCH.bands
+        r = CliRunner().invoke(app, [*args, "--convention", "mine", "--catalog", "http://127.0.0.1:9/none"])
+        assert r.exit_code != 2 and "Invalid value" not in r.output  # parsed; the unreachable catalog fails later
+    finally:
+        catalogs._REGISTRY.unregister("mine")

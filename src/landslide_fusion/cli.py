@@ -19,7 +19,7 @@ from .names import SCALES
 from .segmentation.cli import app as segment_app
 from .serve.cli import app as serve_app
 from .tabular.cli import app as tabular_app
-from .usage import example
+from .usage import example, registered
 
 __all__ = ["app", "main"]
 
@@ -66,8 +66,6 @@ def demo(
     emit(summary, as_json, summary["text"])
 
 
-#: Asset-key conventions of public STAC catalogs (the registry in landslide_fusion.acquire.catalogs).
-Convention = Enum("Convention", {name: name for name in CONVENTIONS}, type=str)  # type: ignore[misc]
 #: Value scales a fetched scene can be written on (landslide_fusion.names.SCALES; uint8 has no conversion).
 Scale = Enum("Scale", {s: s for s in SCALES if s != "uint8"}, type=str)  # type: ignore[misc]
 
@@ -81,7 +79,13 @@ DateOption = typer.Option(
 CatalogOption = typer.Option("https://earth-search.aws.element84.com/v1", "--catalog", help="STAC API root URL.")
 CollectionOption = typer.Option(None, "--collection", help="Sentinel-2 L2A collection (default: the catalog's).")
 DemOption = typer.Option(None, "--dem-collection", help="DEM collection (default: cop-dem-glo-30).")
-ConventionOption = typer.Option(None, "--convention", help="Asset keys (default: detected from the items).")
+ConventionOption = typer.Option(
+    None,
+    "--convention",
+    parser=registered("catalog convention", lambda: CONVENTIONS),
+    metavar="NAME",
+    help="Asset keys: a registered catalog convention, e.g. earth-search (default: detected from the items).",
+)
 CloudOption = typer.Option(None, "--max-cloud", help="Keep items with eo:cloud_cover <= this (%).")
 ScenesOption = typer.Option(3, "--max-scenes", help="Composite the N least cloudy days.")
 AreaOption = typer.Option(2500.0, "--max-area", help="Refuse boxes larger than this (km^2).")
@@ -93,7 +97,7 @@ def _fetch_options(
     catalog: str,
     collection: str | None,
     dem_collection: str | None,
-    convention: Convention | None,
+    convention: str | None,
     max_cloud: float | None,
     max_scenes: int,
     max_area: float,
@@ -104,7 +108,7 @@ def _fetch_options(
         "catalog": catalog,
         "collection": collection,
         "dem_collection": dem_collection,
-        "convention": convention.value if convention else None,
+        "convention": convention,
         "max_cloud": max_cloud,
         "max_scenes": max_scenes,
         "max_area_km2": max_area,
@@ -125,7 +129,7 @@ def fetch(
     catalog: str = CatalogOption,
     collection: str = CollectionOption,
     dem_collection: str = DemOption,
-    convention: Convention = ConventionOption,
+    convention: str = ConventionOption,
     max_cloud: float = CloudOption,
     max_scenes: int = ScenesOption,
     max_area: float = AreaOption,
@@ -199,7 +203,7 @@ def assess_cmd(
     catalog: str = CatalogOption,
     collection: str = CollectionOption,
     dem_collection: str = DemOption,
-    convention: Convention = ConventionOption,
+    convention: str = ConventionOption,
     max_cloud: float = CloudOption,
     max_scenes: int = ScenesOption,
     max_area: float = AreaOption,

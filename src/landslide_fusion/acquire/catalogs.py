@@ -21,12 +21,14 @@ from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
 
 from ..errors import ConfigError, DataError
+from ..registry import Registry
 
 __all__ = [
     "Convention",
     "EARTH_SEARCH",
     "PLANETARY_COMPUTER",
     "CONVENTIONS",
+    "register_convention",
     "get_convention",
     "choose_convention",
     "missing_assets",
@@ -105,15 +107,28 @@ PLANETARY_COMPUTER = Convention(
     scl="SCL",
     signed=True,
 )
-CONVENTIONS: Mapping[str, Convention] = MappingProxyType({c.name: c for c in (EARTH_SEARCH, PLANETARY_COMPUTER)})
+_REGISTRY: Registry[Convention] = Registry("catalog convention", ConfigError)
+CONVENTIONS: Mapping[str, Convention] = _REGISTRY.view
+"""Read-only view of the registered conventions by name."""
+
+
+def register_convention(convention: Convention, *, replace: bool = False) -> Convention:
+    """Register the asset keys of another catalog under ``convention.name`` and return it: it is
+    then detected from items and accepted by ``--convention``.
+
+    Raises:
+        ConfigError: the name holds another convention and ``replace`` is False.
+    """
+    return _REGISTRY.register(convention.name, convention, replace=replace)
+
+
+register_convention(EARTH_SEARCH)
+register_convention(PLANETARY_COMPUTER)
 
 
 def get_convention(name: str) -> Convention:
     """The registered convention ``name``; the error lists the valid names."""
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise ConfigError(f"unknown catalog convention {name!r}; valid: {', '.join(CONVENTIONS)}") from None
+    return _REGISTRY.lookup(name)
 
 
 def missing_assets(item: object, keys: Sequence[str]) -> list[str]:

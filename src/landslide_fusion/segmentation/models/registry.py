@@ -31,6 +31,7 @@ from torch import nn
 
 from ...config import check_ranges, config_source, from_dict, origin_of
 from ...errors import ConfigError
+from ...registry import Registry
 
 __all__ = [
     "HEADS",
@@ -84,7 +85,7 @@ class ModelEntry(NamedTuple):
     description: str
 
 
-_REGISTRY: dict[str, ModelEntry] = {}
+_REGISTRY: Registry[ModelEntry] = Registry("model", ConfigError)
 
 
 def register_model(
@@ -95,18 +96,14 @@ def register_model(
         raise TypeError(f"register_model({name!r}): options must be a dataclass, got {options!r}")
 
     def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _REGISTRY:
-            raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = ModelEntry(fn, options, description)
+        _REGISTRY.register(name, ModelEntry(fn, options, description))
         return fn
 
     return deco
 
 
 def _lookup(name: str) -> ModelEntry:
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown model {name!r}; valid: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    return _REGISTRY.lookup(name)
 
 
 def list_models() -> list[str]:
@@ -152,5 +149,5 @@ def describe_models(in_channels: int = 23) -> list[dict[str, Any]]:
     """Name, parameter count (default options, ``in_channels`` bands) and description of every model."""
     return [
         {"name": n, "parameters": count_parameters(create_model(n, in_channels)), "description": e.description}
-        for n, e in _REGISTRY.items()
+        for n, e in _REGISTRY.view.items()
     ]
