@@ -109,7 +109,7 @@ def test_help_and_argument_errors_import_no_heavy_library():
 
 
 def test_a_registry_choice_is_checked_when_given_and_lists_the_registered_names():
-    from landslide_fusion.fusion.methods import _METHODS, list_methods, register_method
+    from landslide_fusion.fusion.methods import _REGISTRY, list_methods, register_method
     from landslide_fusion.fusion.stacking import StackingFusion
 
     r = CliRunner().invoke(app, ["fuse", "train", "--image", "i", "--tabular", "t", "-o", "o", "--method", "nope"])
@@ -127,7 +127,7 @@ def test_a_registry_choice_is_checked_when_given_and_lists_the_registered_names(
         )
         assert r.exit_code == 1 and "Invalid value" not in r.output  # past parsing, to the library's own checks
     finally:
-        del _METHODS[Mine.name]
+        _REGISTRY.unregister(Mine.name)
 
 
 @pytest.mark.parametrize("path", _leaves(), ids=" ".join)

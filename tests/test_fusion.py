@@ -201,7 +201,7 @@ def test_fusion_methods_register_and_round_trip():
 
     from landslide_fusion.errors import ConfigError
     from landslide_fusion.fusion import FusionConfig, create_method, get_method, list_methods, method_from_dict
-    from landslide_fusion.fusion.methods import _METHODS, register_method
+    from landslide_fusion.fusion.methods import _REGISTRY, register_method
     from landslide_fusion.synth import synth_fusion_regions
 
     assert {"stacking", "crosscheck"} <= set(list_methods())
@@ -242,8 +242,11 @@ def test_fusion_methods_register_and_round_trip():
         assert isinstance(
             method_from_dict(create_method(FusionConfig(method="mean-test")).fit(frame).to_dict()), MeanFusion
         )
+        with pytest.raises(ConfigError, match="fusion method 'mean-test' is already registered"):
+            register_method(type("Other", (MeanFusion,), {}))
+        assert register_method(replace=True)(MeanFusion) is MeanFusion
     finally:
-        _METHODS.pop("mean-test")
+        _REGISTRY.unregister("mean-test")
 
 
 def test_stacker_does_not_extrapolate_beyond_its_training_range():

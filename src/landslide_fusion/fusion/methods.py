@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import ConfigError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from .config import FusionConfig
@@ -51,36 +52,43 @@ class FusionMethod(Protocol):
     def to_dict(self) -> dict: ...
 
 
-_METHODS: dict[str, type] = {}
+_REGISTRY: Registry[type] = Registry("fusion method", ConfigError, lambda name, cls: name)
 C = TypeVar("C", bound=type)
 
 
-def register_method(cls: C) -> C:
-    """Class decorator: register ``cls`` under ``cls.name`` (a name may be registered once)."""
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"{cls.__name__} needs a class attribute 'name' to be registered as a fusion method")
-    if name in _METHODS and _METHODS[name] is not cls:
-        raise ValueError(f"fusion method {name!r} is already registered by {_METHODS[name].__name__}")
-    for member in ("from_config", "from_dict", "to_dict", "fit", "predict_proba"):
-        if not callable(getattr(cls, member, None)):
-            raise TypeError(f"{cls.__name__} lacks {member}(); see landslide_fusion.fusion.methods")
-    _METHODS[name] = cls
-    return cls
+def register_method(cls: C | None = None, *, replace: bool = False) -> Any:
+    """Class decorator: register ``cls`` under ``cls.name``, as ``@register_method`` or
+    ``@register_method(replace=True)`` (to take over a registered name).
+
+    Raises:
+        TypeError: ``cls`` has no ``name`` or lacks a member of :class:`FusionMethod`.
+        ConfigError: the name holds another class and ``replace`` is False.
+    """
+
+    def add(c: C) -> C:
+        name = getattr(c, "name", None)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{c.__name__} needs a class attribute 'name' to be registered as a fusion method")
+        for member in ("from_config", "from_dict", "to_dict", "fit", "predict_proba"):
+            if not callable(getattr(c, member, None)):
+                raise TypeError(f"{c.__name__} lacks {member}(); see landslide_fusion.fusion.methods")
+        return _REGISTRY.register(name, c, replace=replace)
+
+    return add if cls is None else add(cls)
 
 
 def list_methods() -> list[str]:
     """Registered fusion method names, sorted."""
     _load_builtins()
-    return sorted(_METHODS)
+    return sorted(_REGISTRY)
 
 
 def get_method(name: str) -> type:
     """The class registered under ``name``; an unknown name is an error listing the valid ones."""
     _load_builtins()
-    if name not in _METHODS:
-        raise ConfigError(f"unknown fusion method {name!r}; valid: {', '.join(sorted(_METHODS))}")
-    return _METHODS[name]
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown fusion method {name!r}; valid: {', '.join(list_methods())}")
+    return _REGISTRY.lookup(name)
 
 
 def create_method(cfg: "FusionConfig") -> FusionMethod:
