@@ -91,7 +91,7 @@ def _check_inputs(
     """Everything that can be checked before the download: run, domain, bands, fusion and its
     sources, the share, the regions (and their id property) and the tabular table's columns."""
     from .fusion.join import check_region_files
-    from .fusion.provenance import check_sources, image_source, tabular_source
+    from .fusion.provenance import checked_sources
     from .segmentation.infer import SegmentationRun
 
     check_share(share)
@@ -120,13 +120,8 @@ def _check_inputs(
         from .fusion.run import load_fusion
 
         fused = load_fusion(fusion)
-        sources = {"image": image_source(run), "tabular": tabular_source(tabular)}
-        notes = check_sources(
-            fusion,
-            sources["image"],
-            sources["tabular"],
-            allow_mismatch=allow_mismatch,
-            names=(f"statistics of {run}", f"scores of {tabular}"),
+        sources, notes = checked_sources(
+            fusion, run, tabular, allow_mismatch=allow_mismatch, names=(f"statistics of {run}", f"scores of {tabular}")
         )
         provenance = {"fusion": str(Path(fusion).resolve()), **sources}
         check_region_files(tabular, table=table, regions=regions)

@@ -63,6 +63,7 @@ __all__ = [
     "image_source",
     "tabular_source",
     "check_sources",
+    "checked_sources",
     "describe_source",
     "PROVENANCE_FILE",
 ]
@@ -281,3 +282,19 @@ def check_sources(
                 raise ProvenanceError(msg)
             notes.append(msg)
     return notes
+
+
+def checked_sources(
+    fusion: str | os.PathLike[str],
+    image: str | os.PathLike[str] | None,
+    tabular: str | os.PathLike[str] | None,
+    *,
+    allow_mismatch: bool = False,
+    names: tuple[str, str],
+) -> tuple[dict, list[str]]:
+    """The sources of the image and tabular inputs about to feed ``fusion`` (a run or image
+    table, a tabular model or score table: :func:`image_source`, :func:`tabular_source`) and the
+    warnings of :func:`check_sources`, which raises on a mismatch."""
+    sources = {"image": image_source(image), "tabular": tabular_source(tabular)}
+    notes = check_sources(fusion, sources["image"], sources["tabular"], allow_mismatch=allow_mismatch, names=names)
+    return sources, notes

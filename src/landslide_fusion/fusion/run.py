@@ -48,7 +48,7 @@ from .crosscheck import CrossCheckFusion
 from .decision import Decision, DecisionRule
 from .join import UnmatchedRegionsWarning, check_region_files, join_regions
 from .methods import FusionMethod, create_method, method_from_dict
-from .provenance import PROVENANCE_FILE, check_sources, image_source, tabular_source
+from .provenance import PROVENANCE_FILE, checked_sources, image_source, tabular_source
 from .score import Scorer, confirm_images, confirm_map, score_frame, write_scores
 from .stacking import TABULAR_COLUMN, StackingFusion
 from .votes import model_folders, region_votes
@@ -320,11 +320,10 @@ def predict_fusion(
     check_share(landslide_free_share)
     fitted = load_fusion(fusion)
     cfg = dataclasses.replace(fitted.cfg, on_missing=on_missing) if on_missing else fitted.cfg
-    sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
-    checked = check_sources(
+    sources, checked = checked_sources(
         fusion,
-        sources["image"],
-        sources["tabular"],
+        _path(image),
+        _path(tabular),
         allow_mismatch=allow_mismatch,
         names=(str(_path(image) or "image regions"), str(_path(tabular) or "tabular regions")),
     )
@@ -485,11 +484,10 @@ def score_regions(
     check_region_files(tabular_model, table=table, regions=regions)
     fitted = load_fusion(fusion)
     cfg = dataclasses.replace(fitted.cfg, on_missing=on_missing) if on_missing else fitted.cfg
-    sources = {"image": image_source(run), "tabular": tabular_source(tabular_model)}
-    checked = check_sources(
+    sources, checked = checked_sources(
         fusion,
-        sources["image"],
-        sources["tabular"],
+        run,
+        tabular_model,
         allow_mismatch=allow_mismatch,
         names=(f"statistics of {run}", f"scores of {tabular_model}"),
     )
