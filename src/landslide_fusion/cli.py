@@ -84,7 +84,8 @@ ConventionOption = typer.Option(
     "--convention",
     parser=registered("catalog convention", lambda: CONVENTIONS),
     metavar="NAME",
-    help="Asset keys: a registered catalog convention, e.g. earth-search (default: detected from the items).",
+    help=f"Asset keys of the catalog: {' or '.join(CONVENTIONS)}, or one registered with "
+    "acquire.catalogs.register_convention (default: detected from the items).",
 )
 CloudOption = typer.Option(None, "--max-cloud", help="Keep items with eo:cloud_cover <= this (%).")
 ScenesOption = typer.Option(3, "--max-scenes", help="Composite the N least cloudy days.")
