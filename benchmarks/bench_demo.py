@@ -7,12 +7,12 @@ Prints, per run, the child's CPU time (user + sys over all its threads, from
 demo's summary: tabular (LightGBM and logistic), image and fused ROC-AUC. Target: at most 120 s
 of CPU on 2 cores.
 
-CPU time counts the work done, not the waiting, so it moves less with other load than wall time.
-Not on an oversubscribed machine, though: there OpenMP's idle threads (PyTorch's, LightGBM's)
-spin while they wait for a peer that is not scheduled, and CPU time grows several-fold.
-``--passive`` runs the demo with ``OMP_WAIT_POLICY=PASSIVE`` (idle threads sleep at once), which
-takes that waste out on a busy machine; on a quiet one the two agree closely. Take the figure
-when the load stays below the number of cores, or with ``--passive`` and say so.
+The demo runs on one thread unless ``OMP_NUM_THREADS`` is set (``landslide demo`` sets it): with
+more, OpenMP's idle threads (PyTorch's, LightGBM's) spin while they wait for each other, which
+on 2 quiet cores cost 142-157 s of CPU for 85-95 s of wall time, against about 100-110 s of both
+on one thread. ``--passive`` runs it with ``OMP_WAIT_POLICY=PASSIVE`` (idle threads sleep at
+once), which matters when ``OMP_NUM_THREADS`` asks for several threads. Take the figure when the
+load stays below the number of cores.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from enum import Enum
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def demo(
     as_json: bool = JsonOption,
 ) -> None:
     """Run the whole pipeline on generated data (CPU, a few minutes) and write its outputs."""
+    # 32 px patches and 200 regions: one thread does the work faster than two that wait on each
+    # other (benchmarks/bench_demo.py); set before torch and LightGBM start their thread pools.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from .demo import run_demo
 
     summary = run_demo(out, seed=seed, overwrite=overwrite, progress=not as_json)
