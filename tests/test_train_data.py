@@ -16,7 +16,8 @@ from landslide_fusion.errors import ConfigError, DataError
 from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.sample import Sample
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
-from landslide_fusion.segmentation.checkpoint import _HASHES, differences, fingerprint, open_workdir
+from landslide_fusion.io.fingerprint import _VERSIONS
+from landslide_fusion.segmentation.checkpoint import differences, fingerprint, open_workdir
 from landslide_fusion.segmentation.data import crop_patch, resize_patch
 from landslide_fusion.segmentation.dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
 from landslide_fusion.segmentation.pipeline import engineered_stats
@@ -186,7 +187,7 @@ def test_fingerprint_follows_the_bytes_not_the_modification_times(l4s_root, tmp_
     data[-1] ^= 1
     edited.write_bytes(bytes(data))
     os.utime(edited, ns=(mtime, mtime))
-    _HASHES.clear()  # a resume is a new process: nothing hashed yet
+    _VERSIONS.clear()  # a resume is a new process: nothing hashed yet
     assert differences(before, fingerprint(cfg)) == ["data: 1 file(s) differ"]
 
 

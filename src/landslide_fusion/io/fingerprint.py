@@ -18,11 +18,11 @@ from pathlib import Path
 
 from .atomic import write_json
 
-__all__ = ["file_sha256", "folder_sha256", "sidecar_path", "read_sidecar", "write_sidecar"]
+__all__ = ["file_sha256", "versioned_sha256", "folder_sha256", "sidecar_path", "read_sidecar", "write_sidecar"]
 
-#: Folder fingerprints computed in this process, by folder and listing (name, size, mtime of each
-#: file): the folds of a k-fold hash their data once.
-_FOLDERS: dict[tuple, str] = {}
+#: SHA-256 of the files hashed in this process, by (path, size, modification time): a training run
+#: hashes its data once, for its provenance and its checkpoints' fingerprint, over every fold.
+_VERSIONS: dict[tuple[str, int, int], str] = {}
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -32,6 +32,16 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def versioned_sha256(path: str | os.PathLike[str]) -> str:
+    """:func:`file_sha256` of ``path``, read once per process and version of the file (its path,
+    size and modification time)."""
+    st = os.stat(path)
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _VERSIONS:
+        _VERSIONS[key] = file_sha256(path)
+    return _VERSIONS[key]
 
 
 def folder_sha256(root: str | os.PathLike[str]) -> str | None:
@@ -46,14 +56,10 @@ def folder_sha256(root: str | os.PathLike[str]) -> str | None:
         for p in root.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
-    listing = tuple((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    key = (str(root), listing)
-    if key not in _FOLDERS:
-        h = hashlib.sha256()
-        for p, (name, _, _) in zip(files, listing):
-            h.update(f"{name}\0{file_sha256(p)}\n".encode())
-        _FOLDERS[key] = h.hexdigest()
-    return _FOLDERS[key]
+    h = hashlib.sha256()
+    for p in files:
+        h.update(f"{p.relative_to(root).as_posix()}\0{versioned_sha256(p)}\n".encode())
+    return h.hexdigest()
 
 
 def sidecar_path(table: str | os.PathLike[str]) -> Path:

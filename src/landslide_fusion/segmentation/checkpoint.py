@@ -40,7 +40,7 @@ import torch
 
 from ..errors import DataError
 from ..io.atomic import terminate_raises
-from ..io.fingerprint import file_sha256
+from ..io.fingerprint import versioned_sha256
 from .config import SegmentConfig
 
 __all__ = [
@@ -165,24 +165,11 @@ def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-#: SHA-256 of the files hashed in this process, by (path, size, modification time): the folds and
-#: the refit of a k-fold hash their data once.
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def _hashed(path: Path) -> list:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASHES:
-        _HASHES[key] = file_sha256(path)
-    return [st.st_size, _HASHES[key]]
-
-
 def _listing(root: str) -> dict[str, list]:
     if not root or not Path(root).is_dir():
         return {}
     files = (p for p in Path(root).rglob("*") if p.is_file())
-    return {str(p.relative_to(root)): _hashed(p) for p in sorted(files)}
+    return {str(p.relative_to(root)): [p.stat().st_size, versioned_sha256(p)] for p in sorted(files)}
 
 
 def fingerprint(cfg: SegmentConfig) -> dict[str, Any]:
