@@ -207,15 +207,7 @@ def train_fusion(
     )
     votes, vote_notes = region_votes(frame, run, model, share, tabular_threshold)
     table, d = score_frame(frame, scorer, votes, share, cfg.risk.edges)
-    result = compare_fusion(
-        frame,
-        y,
-        image_columns=cfg.image_columns,
-        folds=cfg.folds,
-        stacker=StackingFusion.from_config(cfg),
-        random_state=cfg.seed,
-        progress=progress,
-    )
+    result = _compare(frame, y, cfg, progress)
     with output_dir(out, overwrite) as tmp:
         write_json(
             tmp / "fusion.json",
@@ -342,19 +334,25 @@ def predict_fusion(
     return {"out": str(out), **r, "files": [str(Path(out) / f) for f in r["files"]]}
 
 
-def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False) -> dict:
-    """``fuse compare``: write ``compare.json``, ``compare.png`` and ``compare_oof.csv`` into ``out``."""
-    frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
-    if y is None:
-        raise DataError(f"no {cfg.label!r} column in either region file; comparison needs labels")
-    result = compare_fusion(
+def _compare(frame: pd.DataFrame, y: np.ndarray, cfg: FusionConfig, progress: bool = False) -> CompareResult:
+    """Tabular vs image vs fused, cross-validated over the regions as ``cfg`` sets it."""
+    return compare_fusion(
         frame,
         y,
         image_columns=cfg.image_columns,
         folds=cfg.folds,
         stacker=StackingFusion.from_config(cfg),
         random_state=cfg.seed,
+        progress=progress,
     )
+
+
+def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False) -> dict:
+    """``fuse compare``: write ``compare.json``, ``compare.png`` and ``compare_oof.csv`` into ``out``."""
+    frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
+    if y is None:
+        raise DataError(f"no {cfg.label!r} column in either region file; comparison needs labels")
+    result = _compare(frame, y, cfg)
     with output_dir(out, overwrite) as tmp:
         _write_compare(result, tmp)
     return {
