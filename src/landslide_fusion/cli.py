@@ -11,7 +11,7 @@ import typer
 
 from . import __version__
 from .acquire.catalogs import CONVENTIONS
-from .clitools import JsonOption, OverwriteOption, ShareOption, emit, user_errors
+from .clitools import JsonOption, area_app, OverwriteOption, ShareOption, emit, user_errors
 from .errors import ConfigError
 from .fusion.cli import app as fuse_app
 from .io.atomic import terminate_raises
@@ -24,11 +24,8 @@ from .usage import example, registered
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="landslide",
-    help="Landslide detection fusing image segmentation (RAU-Net) and tabular models (LightGBM).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+app = area_app(
+    "Landslide detection fusing image segmentation (RAU-Net) and tabular models (LightGBM).", name="landslide"
 )
 app.add_typer(data_app, name="data")
 app.add_typer(segment_app, name="segment")

@@ -17,6 +17,7 @@ from .errors import LandslideError
 from .io.atomic import NO_SPACE, jsonable
 
 __all__ = [
+    "area_app",
     "user_errors",
     "emit",
     "comma_list",
@@ -29,6 +30,18 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def area_app(help: str, **settings: Any) -> typer.Typer:
+    """A typer app of one area (or the root): help as plain text, no pretty tracebacks.
+
+    Plain help (click's own formatting, ``rich_markup_mode=None``) keeps Rich and its Markdown
+    parser out of start-up: ``landslide --help`` and a refused argument print in about half the
+    time (``benchmarks/bench_startup.py``). Tracebacks are never prettified: user errors are one
+    line (:func:`user_errors`) and anything else is a bug to report as Python prints it.
+    """
+    settings = {"no_args_is_help": True, **settings}
+    return typer.Typer(help=help, rich_markup_mode=None, pretty_exceptions_enable=False, **settings)
 
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document instead of text.")

@@ -116,8 +116,8 @@ def example(*commands: str) -> str:
     """A command's ``epilog``: ``Example:`` and command lines to paste, shown last by ``--help``.
 
     ``@app.command("check", epilog=example("landslide data check runs/synth"))``. A long command
-    is broken with `` \\`` continuations to fit an 80-column terminal. Keep square brackets out of
-    commands (typer reads them as Rich markup).
+    is broken with `` \\`` continuations to fit an 80-column terminal; click's ``\\b`` marker keeps
+    the block as written (help text is not re-wrapped there).
     """
     lines = [line for command in commands for line in _shell_lines(command)]
-    return "\nExample:\n" + "\n".join(f"  {line}" for line in lines)  # a leading newline keeps the indent
+    return "\b\nExample:\n" + "\n".join(f"  {line}" for line in lines)

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, choices, comma_list, emit, user_errors
+from ..clitools import (
+    ConfigOption,
+    JsonOption,
+    OverwriteOption,
+    ShareOption,
+    area_app,
+    choices,
+    comma_list,
+    emit,
+    user_errors,
+)
 from ..config import load_config
 from ..usage import example, registered
 from .methods import list_methods
@@ -14,9 +24,7 @@ from .names import ON_MISSING
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Fuse the image and tabular views of each region into one decision and a risk score.", no_args_is_help=True
-)
+app = area_app("Fuse the image and tabular views of each region into one decision and a risk score.")
 
 ImageOption = typer.Option(
     ...,

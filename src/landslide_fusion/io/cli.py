@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import JsonOption, OverwriteOption, emit, user_errors
+from ..clitools import JsonOption, OverwriteOption, area_app, emit, user_errors
 from ..usage import example
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Validate dataset folders and generate synthetic data.", no_args_is_help=True)
+app = area_app("Validate dataset folders and generate synthetic data.")
 
 
 class Layout(str, Enum):

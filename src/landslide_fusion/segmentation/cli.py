@@ -12,6 +12,7 @@ from ..clitools import (
     OverwriteOption,
     SetOption,
     ShareOption,
+    area_app,
     choices,
     comma_list,
     emit,
@@ -23,7 +24,7 @@ from .names import ENGINES, TTA_MODES
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Segment landslides in image patches (RAU-Net family).", no_args_is_help=True)
+app = area_app("Segment landslides in image patches (RAU-Net family).")
 
 
 TTA = choices("TTA", TTA_MODES)

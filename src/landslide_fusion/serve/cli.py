@@ -6,17 +6,17 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import JsonOption, SetOption, emit, user_errors
+from ..clitools import JsonOption, SetOption, area_app, emit, user_errors
 from ..usage import example
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="The assessment service (OGC API - Processes, web map at /) and its API keys.",
+app = area_app(
+    "The assessment service (OGC API - Processes, web map at /) and its API keys.",
     invoke_without_command=True,
-    pretty_exceptions_enable=False,
+    no_args_is_help=False,
 )
-key_app = typer.Typer(help="API keys: bearer tokens stored hashed, with per-key quotas.", no_args_is_help=True)
+key_app = area_app("API keys: bearer tokens stored hashed, with per-key quotas.")
 app.add_typer(key_app, name="key")
 
 ServeConfigOption = typer.Option(

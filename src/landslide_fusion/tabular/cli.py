@@ -7,14 +7,14 @@ from pathlib import Path
 
 import typer
 
-from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, choices, emit, user_errors
+from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, area_app, choices, emit, user_errors
 from ..config import load_config
 from ..usage import example
 from .names import SPLITTERS
 
 __all__ = ["app"]
 
-app = typer.Typer(help="LightGBM landslide classifier over per-region features.", no_args_is_help=True)
+app = area_app("LightGBM landslide classifier over per-region features.")
 ModelOption = typer.Option(..., help="Model folder from 'tabular train'.")
 SetOption = typer.Option(
     [],
