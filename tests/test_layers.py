@@ -20,10 +20,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "landslide_fusion"
 # that writes) sits near the bottom, and every command-line module (``cli.py``, ``<area>/cli.py``)
 # belongs to "cli", above the helpers they share (``clitools``).
 LAYERS: list[set[str]] = [
-    {"errors", "lazy", "names", "usage", "progress"},
+    {"errors", "lazy", "moved", "names", "usage", "progress"},
     {"registry", "io.atomic", "landslide_fusion"},
     {"bands", "prior", "regions", "config", "stats"},
-    {"domains"},
+    {"domains", "engineering"},
     {"io"},
     {"acquire", "segmentation", "tabular", "riskmap", "synth", "check"},
     {"fusion"},

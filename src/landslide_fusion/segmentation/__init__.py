@@ -1,12 +1,13 @@
-"""Segmentation: band engineering, the RAU-Net family, losses, training and prediction."""
+"""Segmentation: the RAU-Net family, losses, training and prediction."""
 
 from ..lazy import lazy_exports
+from ..moved import alias_moved_modules
 
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         ".config": ["SegmentConfig"],
-        ".engineer": ["PRESETS", "BandEngineer", "list_presets"],
+        "..engineering.engineer": ["PRESETS", "BandEngineer", "list_presets"],
         ".infer": ["SegmentationRun", "predict_proba"],
         ".losses": ["create_loss", "list_losses", "register_loss"],
         ".metrics": ["ConfusionMatrix"],
@@ -14,3 +15,16 @@ __all__, __getattr__, __dir__ = lazy_exports(
         ".train": ["train_segmentation"],
     },
 )
+
+#: Module paths of earlier releases -> where the module lives now (importing an old path warns).
+MOVED = {
+    f"{__name__}.{old}": f"landslide_fusion.{new}"
+    for old, new in {
+        "engineer": "engineering.engineer",
+        "derived": "engineering.derived",
+        "filters": "engineering.filters",
+        "sortnet": "engineering.sortnet",
+        "opencv": "engineering.opencv",
+    }.items()
+}
+alias_moved_modules(MOVED)

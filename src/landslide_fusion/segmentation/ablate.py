@@ -157,7 +157,7 @@ def _preflight(cells: list[tuple[str, dict[str, str], SegmentConfig]]) -> None:
     """What training would refuse only when a cell starts, checked for every cell now: the loss,
     band engineering and model (built on the ``meta`` device: no memory), and the data."""
     from ..io.open import open_dataset
-    from .engineer import BandEngineer
+    from ..engineering.engineer import BandEngineer
     from .losses import create_loss
     from .models import create_model
 

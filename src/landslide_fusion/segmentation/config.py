@@ -54,7 +54,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Band engineering (:class:`~.engineer.BandEngineer`): ``source`` bands to a ``preset``.
+    """Band engineering (:class:`~landslide_fusion.engineering.BandEngineer`): ``source`` bands to a ``preset``.
 
     ``median``: ``"exact"`` (the float median, the paper; the default, which also keeps runs made
     before the setting existed predicting as they did) or ``"uint8"`` (the authors' 8-bit median,
@@ -63,11 +63,11 @@ class FeatureConfig:
     """
 
     source: str = setting("l4s14", choices=names_of("landslide_fusion.bands", "BAND_SETS"))
-    preset: str = setting("l4s23", choices=names_of("landslide_fusion.segmentation.engineer", "PRESETS"))
+    preset: str = setting("l4s23", choices=names_of("landslide_fusion.engineering.engineer", "PRESETS"))
     gaussian_kernel: int = setting(10, ge=1)
     median_kernel: int = setting(10, ge=1)
-    blur: str = setting("gaussian", choices=names_of("landslide_fusion.segmentation.derived", "BLURS"))
-    median: str = setting("exact", choices=names_of("landslide_fusion.segmentation.derived", "MEDIANS"))
+    blur: str = setting("gaussian", choices=names_of("landslide_fusion.engineering.derived", "BLURS"))
+    median: str = setting("exact", choices=names_of("landslide_fusion.engineering.derived", "MEDIANS"))
 
 
 @dataclass(frozen=True)

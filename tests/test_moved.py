@@ -1,0 +1,61 @@
+"""Module paths of earlier releases still import, for one release, as the modules that replaced
+them, with a DeprecationWarning naming the new path (``landslide_fusion.moved``).
+
+The only place in the project that imports an old path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
+
+import pytest
+
+from landslide_fusion.segmentation import MOVED
+
+
+@pytest.fixture
+def forget(monkeypatch):
+    """Forget an old path that an earlier test imported, so that it is imported afresh."""
+
+    def forget(old: str) -> None:
+        monkeypatch.delitem(sys.modules, old, raising=False)
+        parent, _, name = old.rpartition(".")
+        if name in vars(sys.modules[parent]):  # (hasattr would import it: the package's lazy attributes)
+            monkeypatch.delattr(sys.modules[parent], name)
+
+    return forget
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
+def test_an_old_path_imports_the_new_module_and_warns(old, new, forget):
+    forget(old)
+    with pytest.warns(DeprecationWarning, match=f"{old} has moved to {new};") as caught:
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(new)
+    assert sys.modules[old] is module
+    assert (module.__name__, module.__spec__.name) == (new, new)  # the module keeps its own name and spec
+    assert caught[0].filename == __file__  # the warning points at the importing code
+
+
+def test_old_paths_work_in_import_statements(forget):
+    for old in ("landslide_fusion.segmentation.filters", "landslide_fusion.segmentation.engineer"):
+        forget(old)
+    with pytest.warns(DeprecationWarning, match="landslide_fusion.engineering.filters") as caught:
+        from landslide_fusion.segmentation.filters import sobel
+    with pytest.warns(DeprecationWarning, match="landslide_fusion.engineering.engineer"):
+        from landslide_fusion.segmentation import engineer
+    from landslide_fusion.engineering import engineer as new_engineer
+    from landslide_fusion.engineering.filters import sobel as new_sobel
+
+    assert (sobel, engineer) == (new_sobel, new_engineer)
+    assert caught[0].filename == __file__
+
+
+def test_every_new_path_exists_and_no_old_one_does():
+    for old, new in MOVED.items():
+        assert importlib.util.find_spec(new) is not None, new
+        parent = importlib.import_module(old.rpartition(".")[0])
+        assert importlib.machinery.PathFinder.find_spec(old, parent.__path__) is None, old
