@@ -170,7 +170,7 @@ def test_feature_config_median_defaults_to_exact_for_runs_that_predate_it(tmp_pa
     from landslide_fusion.config import load_config
     from landslide_fusion.errors import ConfigError
     from landslide_fusion.segmentation import SegmentConfig
-    from landslide_fusion.segmentation.pipeline import build_pipeline
+    from landslide_fusion.segmentation.inference.pipeline import build_pipeline
     from landslide_fusion.stats import BandStats
 
     old = tmp_path / "config.toml"  # a run's config written before features.median existed

@@ -126,8 +126,8 @@ class TrainConfig:
     batch_size: int = setting(16, ge=1)
     lr: float = setting(1e-3, gt=0)
     weight_decay: float = setting(1e-4, ge=0)
-    optimizer: str = setting("adamw", choices=names_of("landslide_fusion.segmentation.train", "OPTIMIZERS"))
-    scheduler: str = setting("cosine", choices=names_of("landslide_fusion.segmentation.train", "SCHEDULERS"))
+    optimizer: str = setting("adamw", choices=names_of("landslide_fusion.segmentation.training.train", "OPTIMIZERS"))
+    scheduler: str = setting("cosine", choices=names_of("landslide_fusion.segmentation.training.train", "SCHEDULERS"))
     warmup_epochs: int = setting(1, ge=0)
     loss: str = "focal+iou"
     grad_clip: float = setting(1.0, ge=0)
@@ -139,7 +139,7 @@ class TrainConfig:
     workers: int = setting(0, ge=0)
     negative_fraction: float = setting(-1.0, le=1)
     ema: float = setting(0.0, ge=0, lt=1)
-    monitor: str = setting("best_f1", choices=names_of("landslide_fusion.segmentation.train", "MONITORS"))
+    monitor: str = setting("best_f1", choices=names_of("landslide_fusion.segmentation.training.train", "MONITORS"))
     max_seconds: float = setting(
         0.0, ge=0
     )  # time budget in seconds (0: none): the schedule spans it, training stops when it is spent; epochs: a bound
@@ -159,7 +159,7 @@ class PostConfig:
     morphology (0: off).
     """
 
-    tta: str = setting("rot90", choices=names_of("landslide_fusion.segmentation.infer", "TTA_MODES"))
+    tta: str = setting("rot90", choices=names_of("landslide_fusion.segmentation.inference.infer", "TTA_MODES"))
     tune_threshold: bool = True
     threshold: float = setting(0.5, gt=0, lt=1)
     tune_gate: bool = False

@@ -13,7 +13,7 @@ random windows at native resolution (validation then scores whole images at thei
 draw a fixed share of landslide-free patches (``train.negative_fraction``).
 
 **Checkpoint choice.** Each epoch the validation set is predicted once (no TTA) and counted by a
-:class:`~.metrics.ThresholdSweep`. The monitored score (``train.monitor = "best_f1"``, default) is
+:class:`~..evaluation.metrics.ThresholdSweep`. The monitored score (``train.monitor = "best_f1"``, default) is
 the best landslide F1 over the sweep's thresholds. F1 at a fixed 0.5 mixes how well the model
 ranks pixels with where its probabilities happen to sit, and the latter drifts between
 neighbouring epochs as the logits' bias moves (val F1 at 0.5 swung 0.52-0.72 on Bijie), while the
@@ -28,7 +28,7 @@ removes the step-to-step noise of the last mini-batches. ``history.csv`` keeps F
 **Threshold and gate.** :func:`_tune_post` predicts every validation image the way ``segment
 predict`` will (``predict.predict_array``, with the configured TTA) and chooses the threshold
 (and image gate) on the masks at native size against the native masks, for the expected share of
-landslide-free regions (:mod:`.tuning`), so ``metrics.json`` is the figure a user gets.
+landslide-free regions (:mod:`..evaluation.tuning`), so ``metrics.json`` is the figure a user gets.
 
 **Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
 ``run.json`` (threshold tuned on validation, bands, input domain, parameters), ``metrics.json`` (validation
@@ -59,30 +59,30 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..bands import Role, get_band_set
-from ..config import save_config
-from ..errors import ConfigError, DataError
-from ..io.atomic import atomic_path, output_dir, write_json, write_text, writes_output
-from ..io.fingerprint import folder_sha256
-from ..domains import Domain, training_domain
-from ..io.concat import ConcatDataset
-from ..io.open import Dataset, open_dataset
-from ..io.tables import write_table
-from ..progress import stage, track
+from ...bands import Role, get_band_set
+from ...config import save_config
+from ...errors import ConfigError, DataError
+from ...io.atomic import atomic_path, output_dir, write_json, write_text, writes_output
+from ...io.fingerprint import folder_sha256
+from ...domains import Domain, training_domain
+from ...io.concat import ConcatDataset
+from ...io.open import Dataset, open_dataset
+from ...io.tables import write_table
+from ...progress import stage, track
 from .augment import augment_batch
 from .checkpoint import LOCK, check_fingerprint, fingerprint, has_work, load_checkpoint, open_workdir
-from .config import SegmentConfig
-from .data import patch_labels, stratified_holdout
+from ..config import SegmentConfig
+from ..patches import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
-from .predict import predict_regions
-from .infer import SegmentationRun, predict_proba
+from ..inference.predict import predict_regions
+from ..inference.infer import SegmentationRun, predict_proba
 from .losses import create_loss
-from .metrics import ThresholdSweep
-from .models import count_parameters
-from .pipeline import SegmentationPipeline, build_pipeline
-from .plots import plot_history
-from .tuning import SWEEP_FILE, PostChoice, PostSweep, choose_post, run_sweep, sweep_run
-from .weights import save_weights
+from ..evaluation.metrics import ThresholdSweep
+from ..models import count_parameters
+from ..inference.pipeline import SegmentationPipeline, build_pipeline
+from ..evaluation.plots import plot_history
+from ..evaluation.tuning import SWEEP_FILE, PostChoice, PostSweep, choose_post, run_sweep, sweep_run
+from ..weight_files import save_weights
 
 __all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split", "labelled_images"]
 
@@ -323,9 +323,9 @@ def _tune_post(
     pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig, domain: Domain
 ) -> tuple[PostChoice, PostSweep]:
     """The decision threshold and image gate (tuned, or ``post.threshold``/``post.gate``) and the
-    validation metrics there (:mod:`.tuning`), scored at native size against the native masks:
+    validation metrics there (:mod:`..evaluation.tuning`), scored at native size against the native masks:
     each validation image is predicted exactly as ``segment predict`` will
-    (:func:`~.predict.predict_regions`: sliding windows of the crop size, or resized to
+    (:func:`~..inference.predict.predict_regions`: sliding windows of the crop size, or resized to
     ``data.size`` and back), with the configured TTA and morphology."""
     run = SegmentationRun(Path(), cfg, pipeline, cfg.post.threshold, {"domain": domain.to_dict()})
     sweep = sweep_run(run, (val.sample(i) for i in range(len(val))), "the validation set")
@@ -532,7 +532,7 @@ def write_run_files(
     sweep: PostSweep | None,
 ) -> None:
     """The files of a run (module docstring) into ``folder``."""
-    from ..stats import BandStats
+    from ...stats import BandStats
 
     save_config(cfg, folder / "config.toml")
     BandStats(**info["stats"]).save(folder / "band_stats.json")
@@ -633,7 +633,7 @@ def _cross_validate(
     """
     from sklearn.model_selection import StratifiedKFold
 
-    from ..config import check_folds
+    from ...config import check_folds
 
     d = cfg.data
     ds = labelled_images(cfg)
