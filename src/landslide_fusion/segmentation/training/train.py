@@ -1,6 +1,6 @@
 """Training: one readable loop (nanoGPT-style) over a streaming DataLoader, checkpoints that
 carry their config and a fingerprint of their data, resume, k-fold cross-validation, and
-DistributedDataParallel when started by ``torchrun``.
+DistributedDataParallel when started by ``torchrun`` (:mod:`.ddp`).
 
 Read :func:`fit` top to bottom: statistics (streamed over the training set), model, optimiser
 and schedule, then per epoch: train (:func:`_train_epoch`), validate (:func:`_validate`), keep
@@ -74,6 +74,7 @@ from .checkpoint import LOCK, check_fingerprint, fingerprint, has_work, load_che
 from ..config import SegmentConfig
 from ..patches import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
+from .ddp import rank_and_world, shared_path, wait_for_all, wrap
 from ..inference.predict import predict_regions
 from ..inference.infer import SegmentationRun, predict_proba
 from .losses import create_loss
@@ -112,15 +113,6 @@ class Split:
     train: PatchDataset
     val: PatchDataset | None
     labels: np.ndarray
-
-
-def _dist() -> tuple[int, int]:
-    """(rank, world size); initialises the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    rank = torch.distributed.get_rank() if world > 1 else 0
-    return rank, world
 
 
 def _open(cfg: SegmentConfig, split: str):
@@ -235,9 +227,7 @@ def _build(cfg: SegmentConfig, stats, device: str, rank: int, world: int, steps:
     t = cfg.train
     fmt = torch.channels_last if t.channels_last else torch.contiguous_format
     pipeline = build_pipeline(cfg, stats, initialize=True).to(device).to(memory_format=fmt)
-    model: nn.Module = pipeline
-    if world > 1:
-        model = nn.parallel.DistributedDataParallel(pipeline, device_ids=[rank] if device == "cuda" else None)
+    model = wrap(pipeline, rank, world, device)
     ema = None
     if t.ema > 0:  # a second pipeline holding the average (deepcopy cannot copy the band sets)
         ema = build_pipeline(cfg, stats).to(device).to(memory_format=fmt).requires_grad_(False)
@@ -434,7 +424,7 @@ def fit(
     refit of a k-fold on every image) trains for ``train.epochs`` (or the time budget) and keeps
     the last weights, with the post-processing ``post`` chosen elsewhere."""
     t = cfg.train
-    rank, world = _dist()
+    rank, world = rank_and_world()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if t.threads:
         torch.set_num_threads(t.threads)
@@ -571,23 +561,14 @@ def train_segmentation(
     )
 
 
-def _shared(path: Path | None, world: int) -> Path:
-    """Rank 0's ``path`` on every rank."""
-    if world == 1:
-        return path  # type: ignore[return-value]
-    box = [str(path) if path is not None else None]
-    torch.distributed.broadcast_object_list(box, src=0)
-    return Path(box[0])  # type: ignore[arg-type]
-
-
 def _train_one(
     cfg: SegmentConfig, load: Callable[[], Split], out: Path, *, overwrite, resume, progress, device
 ) -> TrainResult:
     """Claim this run's partial folder (refusing at once if another run holds one), load the
     data, fit, and commit the run folder; an interrupted run keeps its checkpoint for ``resume``."""
-    rank, world = _dist()
+    rank, world = rank_and_world()
     work = open_workdir(out, resume) if rank == 0 else None
-    workdir = _shared(work.path if work else None, world)
+    workdir = shared_path(work.path if work else None, world)
     try:
         pipeline, info, history, sweep = fit(cfg, load(), workdir, resume=resume, progress=progress, device=device)
         if rank == 0:
@@ -598,8 +579,7 @@ def _train_one(
         raise
     if work is not None:
         work.release(remove=True)
-    if world > 1:
-        torch.distributed.barrier()  # every rank returns once the run folder exists
+    wait_for_all(world)  # every rank returns once the run folder exists
     return TrainResult(out, info["metrics"], info["threshold"], info["epochs_run"], info["best_epoch"])
 
 
