@@ -1,15 +1,20 @@
 """Module paths of earlier releases still import, for one release, as the modules that replaced
 them, with a DeprecationWarning naming the new path (``landslide_fusion.moved``).
 
-The only place in the project that imports an old path.
+The only place in the project that imports an old path: the package, the tests and the benchmarks
+use the new ones (checked below).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.machinery
 import importlib.util
+import re
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +64,38 @@ def test_every_new_path_exists_and_no_old_one_does():
         assert importlib.util.find_spec(new) is not None, new
         parent = importlib.import_module(old.rpartition(".")[0])
         assert importlib.machinery.PathFinder.find_spec(old, parent.__path__) is None, old
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _names_used(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line, dotted name)`` of every module an import names (relative ones resolved), and of
+    every ``landslide_fusion.*`` path in a string that is not a docstring (``names_of``, code run
+    in a child process)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parts = list(path.relative_to(ROOT / "src").with_suffix("").parts) if path.is_relative_to(ROOT / "src") else []
+    package = parts[:-1]
+    docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1] + [node.module or ""]).strip(".")
+            yield node.lineno, base if node.level else node.module or ""
+            yield from ((node.lineno, f"{base if node.level else node.module}.{a.name}") for a in node.names)
+        elif isinstance(node, ast.Import):
+            yield from ((node.lineno, a.name) for a in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield from ((node.lineno, name) for name in re.findall(r"landslide_fusion(?:\.\w+)+", node.value))
+
+
+def test_nothing_in_the_project_uses_an_old_path():
+    files = [p for d in ("src", "tests", "benchmarks") for p in sorted((ROOT / d).rglob("*.py"))]
+    used = [
+        f"{path.relative_to(ROOT)}:{line} uses {old} (now {MOVED[old]})"
+        for path in files
+        if path != Path(__file__).resolve()
+        for line, name in _names_used(path)
+        for old in MOVED
+        if name == old or name.startswith(old + ".")
+    ]
+    assert not used, "\n".join(dict.fromkeys(used))

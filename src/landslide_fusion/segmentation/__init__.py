@@ -63,3 +63,4 @@ MOVED = {
     }.items()
 }
 alias_moved_modules(MOVED)
+__all__ += ["MOVED"]
