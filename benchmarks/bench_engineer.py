@@ -30,8 +30,8 @@ import torch
 from scipy.ndimage import convolve1d, median_filter
 
 from landslide_fusion.bands import L4S14
-from landslide_fusion.segmentation import BandEngineer
-from landslide_fusion.segmentation.filters import gaussian_kernel1d
+from landslide_fusion.engineering import BandEngineer
+from landslide_fusion.engineering.filters import gaussian_kernel1d
 
 from common import interleaved_median_seconds
 

@@ -37,8 +37,8 @@ def main() -> None:
     from common import make_run
 
     from landslide_fusion.segmentation import SegmentationRun
-    from landslide_fusion.segmentation.export import export_onnx
-    from landslide_fusion.segmentation.onnx import OnnxPipeline
+    from landslide_fusion.segmentation.inference.export import export_onnx
+    from landslide_fusion.segmentation.inference.onnx import OnnxPipeline
 
     with tempfile.TemporaryDirectory() as d:
         run = make_run(Path(d), preset=a.preset, epochs=1)

@@ -66,7 +66,7 @@ def peak_memory_mb() -> float:
 
 
 def child(args: argparse.Namespace) -> None:
-    from landslide_fusion.segmentation.scene import predict_scene
+    from landslide_fusion.segmentation.inference.scene import predict_scene
 
     t = time.perf_counter()
     r = predict_scene(
@@ -114,7 +114,7 @@ def main() -> None:
         d = Path(d)
         run = make_run(d)
         if a.engine == "onnx":
-            from landslide_fusion.segmentation.export import export_onnx
+            from landslide_fusion.segmentation.inference.export import export_onnx
 
             export_onnx(run)
         print(f"rau-net-small, l4s23, window {a.window}, overlap {a.overlap}, engine {a.engine}, CPU")

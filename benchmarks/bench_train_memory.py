@@ -60,8 +60,8 @@ def throughput(root: Path, a: argparse.Namespace) -> dict[str, float]:
     """Median training patches/s of one epoch fed from stacked tensors and from the DataLoader."""
     import statistics
 
-    from landslide_fusion.segmentation.dataset import EpochSampler, make_loader, streamed_stats
-    from landslide_fusion.segmentation.train import _build, _train_epoch, load_split
+    from landslide_fusion.segmentation.training.dataset import EpochSampler, make_loader, streamed_stats
+    from landslide_fusion.segmentation.training.train import _build, _train_epoch, load_split
 
     cfg = _cfg(root, a.size, a.batch, a.workers)
     split = load_split(cfg)

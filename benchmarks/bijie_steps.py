@@ -6,7 +6,7 @@ landslide-free regions: the masks as a user gets them, scored at native size.
 
 Reads what ``bijie.sh`` wrote (the segmentation run, the fusion, and ``unseen/``: every val
 image's probabilities, fused decision and risk) and the val split's truth, counts every image's
-mask at 19 thresholds once (:class:`~landslide_fusion.segmentation.tuning.PostSweep`), then scores,
+mask at 19 thresholds once (:class:`~landslide_fusion.segmentation.evaluation.tuning.PostSweep`), then scores,
 each choice made on the training images' out-of-fold predictions only:
 
 1. the run's masks, threshold and gate chosen for the training images' own mix;
@@ -16,7 +16,7 @@ each choice made on the training images' out-of-fold predictions only:
 5. a bound: the run's masks at step 2's threshold kept on exactly the images that hold a landslide.
 
 Each is printed over the val images as they are and expected at the share (landslide-free images
-weighted, :meth:`~landslide_fusion.segmentation.scores.Scores.as_dict`), with the estimate
+weighted, :meth:`~landslide_fusion.segmentation.evaluation.scores.Scores.as_dict`), with the estimate
 ``fuse train`` printed for step 4 beside it.
 """
 
@@ -32,8 +32,8 @@ import pandas as pd
 from landslide_fusion.fusion.run import load_fusion
 from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.raster import read_raster
-from landslide_fusion.segmentation.tuning import GATES, PostSweep, run_sweep
-from landslide_fusion.segmentation.infer import SegmentationRun
+from landslide_fusion.segmentation.evaluation.tuning import GATES, PostSweep, run_sweep
+from landslide_fusion.segmentation.inference.infer import SegmentationRun
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
 from landslide_fusion.errors import ConfigError
-from landslide_fusion.segmentation.ablate import ablation_cells, parse_vary, run_ablation
+from landslide_fusion.segmentation.training.ablate import ablation_cells, parse_vary, run_ablation
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 runner = CliRunner()
@@ -138,7 +138,7 @@ def test_time_budget_stops_training(l4s_root, tmp_path):
 def test_budgeted_schedule_follows_the_budget_not_the_epochs(monkeypatch):
     from landslide_fusion.config import load_config
     from landslide_fusion.segmentation import SegmentConfig
-    from landslide_fusion.segmentation import train as train_module
+    from landslide_fusion.segmentation.training import train as train_module
 
     cfg = load_config(SegmentConfig, None, ["train.max_seconds=100", "train.epochs=1000", "train.warmup_epochs=0"])
     clock = train_module._Clock(100.0)

@@ -1,7 +1,7 @@
 import torch
 
-from landslide_fusion.segmentation.augment import cutmix_landslides, rot90_flip, spectral_jitter
-from landslide_fusion.segmentation.metrics import ConfusionMatrix, ThresholdSweep
+from landslide_fusion.segmentation.training.augment import cutmix_landslides, rot90_flip, spectral_jitter
+from landslide_fusion.segmentation.evaluation.metrics import ConfusionMatrix, ThresholdSweep
 
 
 def _pair(b=6, s=16):

@@ -1256,7 +1256,7 @@ def test_a_full_disk_names_the_output_and_keeps_the_previous_result(tmp_path):
     through a file object it is ENOSPC, reported naming the output (here /dev/full plays the disk)."""
     from landslide_fusion.errors import OutputError
     from landslide_fusion.io import output_dir
-    from landslide_fusion.segmentation.weights import save_weights
+    from landslide_fusion.segmentation.weight_files import save_weights
 
     out = tmp_path / "run"
     out.mkdir()

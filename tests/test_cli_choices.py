@@ -9,7 +9,7 @@ from landslide_fusion.clitools import choices
 from landslide_fusion.fusion import cli as fuse_cli
 from landslide_fusion.fusion.join import ON_MISSING
 from landslide_fusion.segmentation import cli as segment_cli
-from landslide_fusion.segmentation.infer import ENGINES, TTA_MODES
+from landslide_fusion.segmentation.inference.infer import ENGINES, TTA_MODES
 from landslide_fusion.tabular import cli as tabular_cli
 from landslide_fusion.tabular.splits import SPLITTERS
 

@@ -4,9 +4,9 @@ import torch
 
 from landslide_fusion.bands import L4S14
 from landslide_fusion.errors import BandError
-from landslide_fusion.segmentation import BandEngineer
-from landslide_fusion.segmentation.engineer import minmax_scale, normalized_difference
-from landslide_fusion.segmentation.filters import gaussian_blur, median_blur, median_blur_uint8, sobel
+from landslide_fusion.engineering import BandEngineer
+from landslide_fusion.engineering.engineer import minmax_scale, normalized_difference
+from landslide_fusion.engineering.filters import gaussian_blur, median_blur, median_blur_uint8, sobel
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_median_matches_brute_force(k):
 
 
 def test_window_median_chunks_and_shapes(monkeypatch):
-    import landslide_fusion.segmentation.sortnet as sortnet
+    import landslide_fusion.engineering.sortnet as sortnet
 
     x = torch.rand(5, 3, 12, 9)
     whole = median_blur(x, 4)
@@ -170,7 +170,7 @@ def test_feature_config_median_defaults_to_exact_for_runs_that_predate_it(tmp_pa
     from landslide_fusion.config import load_config
     from landslide_fusion.errors import ConfigError
     from landslide_fusion.segmentation import SegmentConfig
-    from landslide_fusion.segmentation.pipeline import build_pipeline
+    from landslide_fusion.segmentation.inference.pipeline import build_pipeline
     from landslide_fusion.stats import BandStats
 
     old = tmp_path / "config.toml"  # a run's config written before features.median existed

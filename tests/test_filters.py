@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from landslide_fusion.segmentation import filters
-from landslide_fusion.segmentation.filters import (
+from landslide_fusion.engineering import filters
+from landslide_fusion.engineering.filters import (
     box_blur,
     gaussian_blur,
     gaussian_kernel1d,
@@ -17,7 +17,7 @@ from landslide_fusion.segmentation.filters import (
     quantize_uint8,
     sobel,
 )
-from landslide_fusion.segmentation.opencv import median_blur_u8
+from landslide_fusion.engineering.opencv import median_blur_u8
 
 cv2 = pytest.importorskip("cv2")
 ndi = pytest.importorskip("scipy.ndimage")
@@ -150,7 +150,7 @@ def test_box_blur_reproduces_the_authors_cv2_blur_on_real_patches():
     from .conftest import shared
 
     from landslide_fusion.io import L4SDataset
-    from landslide_fusion.segmentation import BandEngineer
+    from landslide_fusion.engineering import BandEngineer
 
     ds = L4SDataset(shared("l4s_samples"))
     engineer = BandEngineer("l4s14", "l4s23", blur="box")

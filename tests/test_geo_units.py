@@ -8,7 +8,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from landslide_fusion.io.geojson import NOTE_MEMBER, UNKNOWN_CRS_NOTE, box_geometry, read_geojson, write_geojson
-from landslide_fusion.segmentation.scene import polygonize
+from landslide_fusion.segmentation.inference.scene import polygonize
 from tests.rfc7946 import assert_rfc7946, check_geojson
 
 

@@ -1,6 +1,7 @@
 """The package's imports point down the layer map of ``docs/design.md``: no module imports a layer
 above its own or a sibling of its layer, no module imports a private name of another, and no
-modules import each other in a cycle. Imports inside functions count (they run too); imports
+modules import each other in a cycle. Inside ``segmentation`` its subpackages follow a second map
+(``SEGMENTATION_LAYERS``) the same way. Imports inside functions count (they run too); imports
 under ``if TYPE_CHECKING:`` do not (they never run).
 
 A new upward import fails here with the file, the line and the rule it breaks.
@@ -20,10 +21,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "landslide_fusion"
 # that writes) sits near the bottom, and every command-line module (``cli.py``, ``<area>/cli.py``)
 # belongs to "cli", above the helpers they share (``clitools``).
 LAYERS: list[set[str]] = [
-    {"errors", "lazy", "names", "usage", "progress"},
+    {"errors", "lazy", "moved", "names", "usage", "progress"},
     {"registry", "io.atomic", "landslide_fusion"},
     {"bands", "prior", "regions", "config", "stats"},
-    {"domains"},
+    {"domains", "engineering"},
     {"io"},
     {"acquire", "segmentation", "tabular", "riskmap", "synth", "check"},
     {"fusion"},
@@ -33,6 +34,21 @@ LAYERS: list[set[str]] = [
     {"cli"},
 ]
 RANK = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
+
+# Inside ``segmentation`` its subpackages and top-level modules have a map of their own, checked
+# the same way (``segmentation/__init__.py`` draws it): the networks know nothing of runs, a saved
+# run predicts without the code that scores or trains it, and scoring never trains.
+SEGMENTATION = "landslide_fusion.segmentation"
+SEGMENTATION_LAYERS: list[set[str]] = [
+    {"segmentation", "blocks", "names", "patches", "weight_files"},
+    {"models"},
+    {"config"},
+    {"inference"},
+    {"evaluation"},
+    {"training", "outputs"},
+    {"cli"},
+]
+SEGMENTATION_RANK = {unit: i for i, layer in enumerate(SEGMENTATION_LAYERS) for unit in layer}
 
 
 def _module_name(path: Path) -> str:
@@ -52,6 +68,12 @@ def _unit(module: str) -> str:
     if parts[:2] == ["io", "atomic"]:
         return "io.atomic"
     return parts[0]
+
+
+def _segmentation_unit(module: str) -> str:
+    """A module's unit in segmentation's own map: its subpackage or top-level module."""
+    parts = module.split(".")[2:]
+    return parts[0] if parts else "segmentation"
 
 
 def _resolve(target: str) -> str:
@@ -86,9 +108,23 @@ def _imports(module: str) -> list[tuple[int, str, list[str]]]:
     return found
 
 
+def _rank_problem(where: str, here: str, there: str, rank: dict[str, int]) -> list[str]:
+    if there != here and rank[there] > rank[here]:
+        return [f"{where}: {there} is a layer above {here}"]
+    if there != here and rank[there] == rank[here]:
+        return [f"{where}: {there} and {here} are siblings of one layer"]
+    return []
+
+
+def _in_segmentation(module: str) -> bool:
+    return module == SEGMENTATION or module.startswith(SEGMENTATION + ".")
+
+
 def test_every_unit_has_a_layer():
     missing = sorted({_unit(m) for m in MODULES} - set(RANK))
     assert not missing, f"place {missing} in LAYERS (tests/test_layers.py) and in docs/design.md's layer map"
+    missing = sorted({_segmentation_unit(m) for m in MODULES if _in_segmentation(m)} - set(SEGMENTATION_RANK))
+    assert not missing, f"place {missing} in SEGMENTATION_LAYERS and in segmentation/__init__.py's map"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -98,12 +134,20 @@ def test_imports_point_down(module):
     for line, target, names in _imports(module):
         there = _unit(target)
         where = f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} imports {target}"
-        if there != here and RANK[there] > RANK[here]:
-            problems.append(f"{where}: {there} is a layer above {here}")
-        elif there != here and RANK[there] == RANK[here]:
-            problems.append(f"{where}: {there} and {here} are siblings of one layer")
+        problems += _rank_problem(where, here, there, RANK)
         if any(n.startswith("_") and not n.startswith("__") for n in names):
             problems.append(f"{where}: {', '.join(names)} is private to {target}")
+    assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in_segmentation(m)))
+def test_imports_point_down_inside_segmentation(module):
+    here = _segmentation_unit(module)
+    problems: list[str] = []
+    for line, target, _ in _imports(module):
+        if _in_segmentation(target):
+            where = f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} imports {target}"
+            problems += _rank_problem(where, here, _segmentation_unit(target), SEGMENTATION_RANK)
     assert not problems, "\n".join(dict.fromkeys(problems))
 
 

@@ -5,7 +5,7 @@ import torch
 
 from landslide_fusion.errors import ConfigError
 from landslide_fusion.segmentation import create_loss, list_losses
-from landslide_fusion.segmentation import losses as L
+from landslide_fusion.segmentation.training import losses as L
 from landslide_fusion.segmentation.models import HeadOutputs
 
 Z = torch.tensor([[[0.0, 2.0], [-1.0, 0.0]]])  # logits (1, 2, 2)

@@ -63,7 +63,7 @@ def test_init_from_checks_keys_and_shapes(tmp_path):
 
 
 def test_init_from_is_used_by_build_pipeline(tmp_path):
-    from landslide_fusion.segmentation.pipeline import build_pipeline
+    from landslide_fusion.segmentation.inference.pipeline import build_pipeline
     from landslide_fusion.stats import BandStats
 
     opts = ['features.source="rgb"', 'features.preset="rgb3"', 'model.name="vnet"', "model.options.base=2"]

@@ -106,7 +106,7 @@ def test_any_input_size_and_shape_error():
 @pytest.mark.parametrize("name", ALL)
 def test_onnx_export_matches_torch(name, tmp_path):
     pytest.importorskip("onnxruntime")
-    from landslide_fusion.segmentation.onnx import OnnxPipeline, export_module
+    from landslide_fusion.segmentation.inference.onnx import OnnxPipeline, export_module
 
     torch.manual_seed(0)
     m = create_model(name, 4, **TINY[name]).eval()

@@ -17,10 +17,10 @@ from landslide_fusion.io.raster import write_geotiff
 from landslide_fusion.io.sample import GeoInfo
 from landslide_fusion.regions import STAT_COLUMNS, landslide_mask
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
-from landslide_fusion.segmentation import scene as scene_module
-from landslide_fusion.segmentation.evaluate import evaluate_run
+from landslide_fusion.segmentation.inference import scene as scene_module
+from landslide_fusion.segmentation.evaluation.evaluate import evaluate_run
 from landslide_fusion.segmentation.outputs import predict_input
-from landslide_fusion.segmentation.predict import predict_array, predict_region
+from landslide_fusion.segmentation.inference.predict import predict_array, predict_region
 from landslide_fusion.synth import synth_patch
 
 TINY = [

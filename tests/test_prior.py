@@ -12,7 +12,7 @@ from landslide_fusion.fusion import StackingFusion
 from landslide_fusion.fusion.decision import DecisionRule
 from landslide_fusion.fusion.risk import risk_classes
 from landslide_fusion.prior import OperatingCurve, check_share, prior_weight, shift_probability
-from landslide_fusion.segmentation.tuning import PostSweep
+from landslide_fusion.segmentation.evaluation.tuning import PostSweep
 
 
 def _scores(n: int = 400, seed: int = 0):

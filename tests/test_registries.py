@@ -12,10 +12,10 @@ from landslide_fusion.bands import BAND_SETS, BandSet, Role, get_band_set, regis
 from landslide_fusion.errors import BandError, DataError
 from landslide_fusion.io import READERS, ImageFolderDataset, Sample, get_reader, open_dataset, register_reader
 from landslide_fusion.io import readers as readers_mod
-from landslide_fusion.segmentation import derived as derived_mod
-from landslide_fusion.segmentation import engineer as engineer_mod
-from landslide_fusion.segmentation.derived import DERIVED_BANDS, Bands, derived_band
-from landslide_fusion.segmentation.engineer import BandEngineer, Preset, register_preset
+from landslide_fusion.engineering import derived as derived_mod
+from landslide_fusion.engineering import engineer as engineer_mod
+from landslide_fusion.engineering.derived import DERIVED_BANDS, Bands, derived_band
+from landslide_fusion.engineering.engineer import BandEngineer, Preset, register_preset
 
 TOY = BandSet("toy2", ("VV", "VH"), {Role.NIR: "VV"})
 

@@ -17,9 +17,9 @@ from landslide_fusion.errors import BandError, ConfigError
 from landslide_fusion.io.raster import write_geotiff
 from landslide_fusion.io.sample import GeoInfo
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
-from landslide_fusion.segmentation import scene as scene_module
-from landslide_fusion.segmentation.scene import panels, predict_scene, resolve_band_map
-from landslide_fusion.segmentation.tiling import blend_weights, window_starts
+from landslide_fusion.segmentation.inference import scene as scene_module
+from landslide_fusion.segmentation.inference.scene import panels, predict_scene, resolve_band_map
+from landslide_fusion.segmentation.inference.tiling import blend_weights, window_starts
 from landslide_fusion.synth import synth_patch
 
 from .rfc7946 import assert_rfc7946
@@ -226,7 +226,7 @@ def test_onnx_export_matches_torch(run14, tmp_path):
     r = runner.invoke(app, ["segment", "export", "--run", str(run14), "-o", str(tmp_path / "m.onnx"), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["max_abs_logit_difference"] < 1e-4
-    from landslide_fusion.segmentation.onnx import OnnxPipeline
+    from landslide_fusion.segmentation.inference.onnx import OnnxPipeline
 
     run = SegmentationRun.load(run14)
     x = torch.rand(2, 14, 48, 64) + 0.5
@@ -237,7 +237,7 @@ def test_onnx_export_matches_torch(run14, tmp_path):
 
 def test_dask_predicts_many_scenes(run14, tmp_path):
     pytest.importorskip("dask.distributed")
-    from landslide_fusion.segmentation.distributed import predict_scenes
+    from landslide_fusion.segmentation.inference.dask_scenes import predict_scenes
 
     for i in range(3):
         _scene(tmp_path / f"s{i}.tif", 40, 48, seed=i)

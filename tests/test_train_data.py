@@ -17,10 +17,10 @@ from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.sample import Sample
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
 from landslide_fusion.io.fingerprint import _VERSIONS
-from landslide_fusion.segmentation.checkpoint import differences, fingerprint, open_workdir
-from landslide_fusion.segmentation.data import crop_patch, resize_patch
-from landslide_fusion.segmentation.dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
-from landslide_fusion.segmentation.pipeline import engineered_stats
+from landslide_fusion.segmentation.training.checkpoint import differences, fingerprint, open_workdir
+from landslide_fusion.segmentation.patches import crop_patch, resize_patch
+from landslide_fusion.segmentation.training.dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
+from landslide_fusion.segmentation.inference.pipeline import engineered_stats
 
 TINY = ["model.widths=[4, 8, 8, 16, 16]", "train.batch_size=4", 'post.tta="none"', "train.warmup_epochs=0"]
 
@@ -100,7 +100,7 @@ def test_runs_record_the_scale_their_training_files_declare():
     from dataclasses import replace
 
     from landslide_fusion.domains import Domain
-    from landslide_fusion.segmentation.train import _training_domain
+    from landslide_fusion.segmentation.training.train import _training_domain
 
     cfg = load_config(SegmentConfig, None, ['features.source="rgbn"', 'features.preset="rgbn4"'])
     s = Sample(
@@ -134,7 +134,7 @@ def test_native_crop_training_with_workers_and_negative_fraction(tmp_path):
     )
     r = train_segmentation(cfg, tmp_path / "run", progress=False)
     run = SegmentationRun.load(tmp_path / "run")
-    from landslide_fusion.segmentation.predict import predict_array
+    from landslide_fusion.segmentation.inference.predict import predict_array
 
     assert predict_array(run, np.random.rand(14, 50, 40).astype(np.float32) + 0.5).shape == (50, 40)
     assert 0 < r.threshold < 1 and r.epochs_run == 1
@@ -192,7 +192,7 @@ def test_fingerprint_follows_the_bytes_not_the_modification_times(l4s_root, tmp_
 
 
 def test_interrupted_before_any_checkpoint_leaves_nothing(l4s_root, tmp_path, monkeypatch):
-    import landslide_fusion.segmentation.train as T
+    import landslide_fusion.segmentation.training.train as T
 
     def interrupt(*a, **k):
         raise KeyboardInterrupt
@@ -238,7 +238,8 @@ def test_resume_with_other_lr_or_model_is_refused(l4s_root, tmp_path):
     out = tmp_path / "run"
     code = (
         "import sys; from landslide_fusion.config import load_config; "
-        "import landslide_fusion.segmentation.train as T; from landslide_fusion.segmentation import SegmentConfig; "
+        "import landslide_fusion.segmentation.training.train as T; "
+        "from landslide_fusion.segmentation import SegmentConfig; "
         "cfg = load_config(SegmentConfig, None, sys.argv[2:]); real = T._save_checkpoint; "
         "T._save_checkpoint = lambda *a: (real(*a), __import__('os')._exit(9)); "
         "T.train_segmentation(cfg, sys.argv[1], progress=False)"

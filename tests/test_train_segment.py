@@ -10,7 +10,7 @@ from landslide_fusion.cli import app
 from landslide_fusion.config import load_config
 from landslide_fusion.errors import OutputExistsError
 from landslide_fusion.segmentation import SegmentationRun, SegmentConfig, train_segmentation
-from landslide_fusion.segmentation.tuning import PostSweep
+from landslide_fusion.segmentation.evaluation.tuning import PostSweep
 from landslide_fusion.synth import write_synth_l4s
 
 runner = CliRunner()
@@ -44,7 +44,7 @@ def test_train_writes_complete_run_and_reloads(l4s_root, tmp_path):
 
 
 def test_resume_continues_from_checkpoint(l4s_root, tmp_path, monkeypatch):
-    import landslide_fusion.segmentation.train as T
+    import landslide_fusion.segmentation.training.train as T
 
     cfg = _cfg(l4s_root, "train.epochs=3")
     calls = {"n": 0}

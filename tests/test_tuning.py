@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from landslide_fusion.cli import app
 from landslide_fusion.regions import landslide_mask
-from landslide_fusion.segmentation.scores import Scores
-from landslide_fusion.segmentation.metrics import ConfusionMatrix
+from landslide_fusion.segmentation.evaluation.scores import Scores
+from landslide_fusion.segmentation.evaluation.metrics import ConfusionMatrix
 from landslide_fusion.prior import prior_weight
-from landslide_fusion.segmentation.tuning import PostSweep
+from landslide_fusion.segmentation.evaluation.tuning import PostSweep
 
 
 def _images(rng: np.random.Generator, n_landslide: int = 6, n_free: int = 6):
@@ -149,7 +149,7 @@ def test_cli_tune_writes_a_retuned_run_and_keeps_the_source(l4s_root, tmp_path):
 
 
 def test_cross_fitted_scores_choose_on_other_folds():
-    from landslide_fusion.segmentation.tuning import cross_fitted
+    from landslide_fusion.segmentation.evaluation.tuning import cross_fitted
 
     sweep = PostSweep()
     for prob, truth, valid in _images(np.random.default_rng(3), 8, 8):
@@ -167,7 +167,7 @@ def test_tune_refuses_bad_shares_data_without_landslides_and_an_existing_output_
     choose anything; an existing output is refused before a single image is predicted."""
     import h5py
 
-    from landslide_fusion.segmentation import tuning
+    from landslide_fusion.segmentation.evaluation import tuning
     from landslide_fusion.synth import write_synth_l4s
 
     runner = CliRunner()

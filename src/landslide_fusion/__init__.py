@@ -1,6 +1,7 @@
 """landslide-fusion: landslide detection by fusing image segmentation and tabular models.
 
-Subpackages: :mod:`landslide_fusion.segmentation` (RAU-Net family, band engineering, training),
+Subpackages: :mod:`landslide_fusion.engineering` (derived bands: spectral indices, filters),
+:mod:`landslide_fusion.segmentation` (RAU-Net family, training, inference, evaluation),
 :mod:`landslide_fusion.tabular` (LightGBM with SHAP and honest cross-validation) and
 :mod:`landslide_fusion.fusion` (region statistics, stacking, cross-check, risk).
 """

@@ -1,7 +1,7 @@
 """``landslide assess``: from a place and a date to a fused risk map, in one call.
 
 fetch (:func:`~landslide_fusion.acquire.fetch_scene`, written on the run's input domain) ->
-scene prediction (:func:`~landslide_fusion.segmentation.scene.predict_scene`, the windowed
+scene prediction (:func:`~landslide_fusion.segmentation.inference.scene.predict_scene`, the windowed
 path) -> the one scoring path of ``fuse score`` (:func:`~landslide_fusion.fusion.run.score_map`:
 zonal statistics per region over the written probability and the run's mask, user polygons
 reprojected to the scene's UTM grid or a regular grid of ``grid_m`` cells; tabular score per
@@ -92,7 +92,7 @@ def _check_inputs(
     sources, the share, the regions (and their id property) and the tabular table's columns."""
     from .fusion.join import check_region_files
     from .fusion.provenance import checked_sources
-    from .segmentation.infer import SegmentationRun
+    from .segmentation.inference.infer import SegmentationRun
 
     check_share(share)
     if (tabular is None) != (fusion is None):

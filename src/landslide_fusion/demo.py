@@ -24,7 +24,7 @@ from .fusion.run import predict_fusion, train_fusion
 from .io.atomic import output_dir, write_json
 from .progress import stage
 from .segmentation.config import SegmentConfig
-from .segmentation.train import train_segmentation
+from .segmentation.training.train import train_segmentation
 from .synth import write_synth_l4s
 from .tabular.config import TabularConfig
 from .tabular.train import explain_tabular, train_tabular

@@ -10,10 +10,10 @@ that defines a name the first time the name is read, as scientific Python's SPEC
 
     __all__, __getattr__, __dir__ = lazy_exports(__name__, {
         ".config": ["SegmentConfig"],
-        ".train": ["train_segmentation"],
+        ".training.train": ["train_segmentation"],
     })
 
-A submodule read as an attribute (``landslide_fusion.segmentation.train`` after ``import
+A submodule read as an attribute (``landslide_fusion.segmentation.config`` after ``import
 landslide_fusion.segmentation``) is imported on first use too, as it was when ``__init__``
 imported it.
 """

@@ -1,7 +1,7 @@
 """Named registries (as in timm and smp): register by name, look up with an error listing valid names.
 
 Band sets (:mod:`.bands`), dataset readers (:mod:`.io.readers`) and band-engineering presets
-(:mod:`.segmentation.engineer`) each keep one :class:`Registry`; adding a sensor, a layout or a
+(:mod:`.engineering.engineer`) each keep one :class:`Registry`; adding a sensor, a layout or a
 preset is then a call to its ``register_*`` function, never an edit of a closed list. The CLI
 builds its choices from the same registries (:func:`landslide_fusion.clitools.choices`).
 """

@@ -114,7 +114,7 @@ def _polygons(src, win, mask: np.ndarray) -> Iterator[tuple[dict, dict]]:
     from rasterio.features import shapes
     from scipy import ndimage
 
-    from ..segmentation.scene import equal_area
+    from ..segmentation.inference.scene import equal_area
 
     labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     prob = np.nan_to_num(src.read(1, window=win))

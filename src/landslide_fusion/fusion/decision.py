@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..prior import OperatingCurve, check_share, prior_weight, shift_probability
-from ..segmentation.tuning import PostSweep, cross_fitted
+from ..segmentation.evaluation.tuning import PostSweep, cross_fitted
 
 __all__ = ["DecisionRule", "Decision", "MAX_CUTS"]
 

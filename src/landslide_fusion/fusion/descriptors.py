@@ -23,8 +23,8 @@ from ..bands import BAND_SETS, BandSet, Role, get_band_set
 from ..errors import BandError
 from ..io.sample import Sample
 from ..regions import has_landslide
-from ..segmentation.engineer import gray, normalized_difference
-from ..segmentation.filters import sobel
+from ..engineering.engineer import gray, normalized_difference
+from ..engineering.filters import sobel
 
 __all__ = ["image_descriptors", "describe_samples"]
 

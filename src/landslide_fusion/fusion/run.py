@@ -38,7 +38,7 @@ from ..io.geojson import GEOMETRY_COLUMNS
 from ..io.tables import read_table, require_columns, table_path, write_table
 from ..prior import check_share, declared_share
 from ..progress import stage
-from ..segmentation.tuning import PostSweep, post_for_share
+from ..segmentation.evaluation.tuning import PostSweep, post_for_share
 from ..tabular.model import LandslideGBM
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
@@ -136,7 +136,7 @@ def _write_compare(result: CompareResult, folder: Path) -> None:
 
 def _kfold_sweep(image) -> PostSweep | None:
     """The out-of-fold sweep beside a k-fold's ``oof_stats.csv`` (``sweep.csv`` of its root run), or None."""
-    from ..segmentation.tuning import SWEEP_FILE, PostSweep
+    from ..segmentation.evaluation.tuning import SWEEP_FILE, PostSweep
 
     path = _path(image)
     if path is None or Path(path).is_dir():
@@ -376,7 +376,7 @@ def _score_images(
     ``table`` or, without one, of the images' descriptors."""
     from ..io.open import open_dataset
     from ..io.raster import write_geotiff
-    from ..segmentation.predict import predict_regions
+    from ..segmentation.inference.predict import predict_regions
     from ..tabular.train import score_table
     from .descriptors import describe_samples
 
@@ -473,7 +473,7 @@ def score_regions(
     """
     from ..config import load_config
     from ..io.geojson import read_geojson
-    from ..segmentation.infer import SegmentationRun
+    from ..segmentation.inference.infer import SegmentationRun
     from ..tabular.config import TabularConfig
 
     if (data is None) == (scene is None) or (scene is None) != (regions is None):
@@ -565,7 +565,7 @@ def predict_scene_into(seg, scene, folder: Path, band_map, progress: bool) -> di
     run's own mask as ``scene_mask.tif`` (``mask.tif`` is then the fused mask)."""
     import shutil
 
-    from ..segmentation.scene import predict_scene
+    from ..segmentation.inference.scene import predict_scene
 
     summary = predict_scene(seg, scene, folder / "scene", band_map=band_map, polygons=False, progress=progress)
     os.replace(folder / "scene" / "probability.tif", folder / "probability.tif")

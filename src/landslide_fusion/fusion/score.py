@@ -67,7 +67,7 @@ class Scorer:
 
 def image_only_scorer(run, edges: tuple[float, ...]) -> Scorer:
     """A :class:`Scorer` for a segmentation run alone (module docstring), from its sweep."""
-    from ..segmentation.tuning import run_sweep
+    from ..segmentation.evaluation.tuning import run_sweep
     from ..tabular.calibration import Calibrator
 
     sweep = run_sweep(run)

@@ -45,7 +45,7 @@ def region_votes(
     tabular_threshold: float | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """``tabular_vote``, ``image_vote`` and ``agree`` per region of a joined frame, and notes."""
-    from ..segmentation.tuning import post_for_share
+    from ..segmentation.evaluation.tuning import post_for_share
     from ..tabular.model import LandslideGBM
 
     notes = []

@@ -70,7 +70,7 @@ def ablate(
     as_json: bool = JsonOption,
 ) -> None:
     """Train every combination of --vary values and write OUT/ablation.csv, .md and .png."""
-    from .ablate import run_ablation
+    from .training.ablate import run_ablation
 
     r = run_ablation(
         config, list(vary), out, data=data, overrides=list(set_), folds=folds, overwrite=overwrite, progress=not as_json
@@ -115,7 +115,7 @@ def train(
 ) -> None:
     """Train a segmentation run (config + overrides) and write it to OUT."""
     from .config import SegmentConfig
-    from .train import train_segmentation
+    from .training.train import train_segmentation
 
     values = {"data.root": data} if data else {}
     if landslide_free_share is not None:
@@ -156,7 +156,7 @@ def evaluate(
     as_json: bool = JsonOption,
 ) -> None:
     """Landslide-class precision, recall, F1, IoU of the masks as 'segment predict' writes them (native size)."""
-    from .evaluate import evaluate_run
+    from .evaluation.evaluate import evaluate_run
 
     m = evaluate_run(
         run,
@@ -195,7 +195,7 @@ def tune(
     as_json: bool = JsonOption,
 ) -> None:
     """Choose a run's threshold and image gate again, e.g. for another share of landslide-free regions."""
-    from .tuning import tune_run
+    from .evaluation.tuning import tune_run
 
     c = tune_run(
         run,
@@ -340,7 +340,7 @@ def export(
     as_json: bool = JsonOption,
 ) -> None:
     """Export the whole pipeline (bands -> logits) to ONNX with dynamic batch and size, checked against torch."""
-    from .export import export_onnx
+    from .inference.export import export_onnx
 
     r = export_onnx(run, out, overwrite=overwrite)
     emit(
@@ -372,7 +372,7 @@ def scenes(
     as_json: bool = JsonOption,
 ) -> None:
     """Predict many scenes in parallel on Dask, one task per scene."""
-    from .distributed import predict_scenes
+    from .inference.dask_scenes import predict_scenes
 
     bm = comma_list(band_map)
     rs = predict_scenes(

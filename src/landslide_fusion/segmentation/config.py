@@ -54,7 +54,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Band engineering (:class:`~.engineer.BandEngineer`): ``source`` bands to a ``preset``.
+    """Band engineering (:class:`~landslide_fusion.engineering.BandEngineer`): ``source`` bands to a ``preset``.
 
     ``median``: ``"exact"`` (the float median, the paper; the default, which also keeps runs made
     before the setting existed predicting as they did) or ``"uint8"`` (the authors' 8-bit median,
@@ -63,11 +63,11 @@ class FeatureConfig:
     """
 
     source: str = setting("l4s14", choices=names_of("landslide_fusion.bands", "BAND_SETS"))
-    preset: str = setting("l4s23", choices=names_of("landslide_fusion.segmentation.engineer", "PRESETS"))
+    preset: str = setting("l4s23", choices=names_of("landslide_fusion.engineering.engineer", "PRESETS"))
     gaussian_kernel: int = setting(10, ge=1)
     median_kernel: int = setting(10, ge=1)
-    blur: str = setting("gaussian", choices=names_of("landslide_fusion.segmentation.derived", "BLURS"))
-    median: str = setting("exact", choices=names_of("landslide_fusion.segmentation.derived", "MEDIANS"))
+    blur: str = setting("gaussian", choices=names_of("landslide_fusion.engineering.derived", "BLURS"))
+    median: str = setting("exact", choices=names_of("landslide_fusion.engineering.derived", "MEDIANS"))
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ class TrainConfig:
     batch_size: int = setting(16, ge=1)
     lr: float = setting(1e-3, gt=0)
     weight_decay: float = setting(1e-4, ge=0)
-    optimizer: str = setting("adamw", choices=names_of("landslide_fusion.segmentation.train", "OPTIMIZERS"))
-    scheduler: str = setting("cosine", choices=names_of("landslide_fusion.segmentation.train", "SCHEDULERS"))
+    optimizer: str = setting("adamw", choices=names_of("landslide_fusion.segmentation.training.train", "OPTIMIZERS"))
+    scheduler: str = setting("cosine", choices=names_of("landslide_fusion.segmentation.training.train", "SCHEDULERS"))
     warmup_epochs: int = setting(1, ge=0)
     loss: str = "focal+iou"
     grad_clip: float = setting(1.0, ge=0)
@@ -139,7 +139,7 @@ class TrainConfig:
     workers: int = setting(0, ge=0)
     negative_fraction: float = setting(-1.0, le=1)
     ema: float = setting(0.0, ge=0, lt=1)
-    monitor: str = setting("best_f1", choices=names_of("landslide_fusion.segmentation.train", "MONITORS"))
+    monitor: str = setting("best_f1", choices=names_of("landslide_fusion.segmentation.training.train", "MONITORS"))
     max_seconds: float = setting(
         0.0, ge=0
     )  # time budget in seconds (0: none): the schedule spans it, training stops when it is spent; epochs: a bound
@@ -159,7 +159,7 @@ class PostConfig:
     morphology (0: off).
     """
 
-    tta: str = setting("rot90", choices=names_of("landslide_fusion.segmentation.infer", "TTA_MODES"))
+    tta: str = setting("rot90", choices=names_of("landslide_fusion.segmentation.inference.infer", "TTA_MODES"))
     tune_threshold: bool = True
     threshold: float = setting(0.5, gt=0, lt=1)
     tune_gate: bool = False

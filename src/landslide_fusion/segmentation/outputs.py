@@ -1,11 +1,11 @@
 """Write predictions: a folder of images, or one scene, to an output folder (``segment predict``).
 
 A folder: every image predicted at its own size through
-:func:`~landslide_fusion.segmentation.predict.predict_regions`, written as ``masks/ID.png``
+:func:`~landslide_fusion.segmentation.inference.predict.predict_regions`, written as ``masks/ID.png``
 (0/255, the masks the region statistics count), ``probabilities/ID.tif`` (float32, NaN where
 the image has no data, georeferenced when the input is) and ``predictions.csv`` (the region
 statistics of each image: the image side of fusion). A file: the scene path
-(:func:`~landslide_fusion.segmentation.scene.predict_scene`).
+(:func:`~landslide_fusion.segmentation.inference.scene.predict_scene`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ..io.open import open_dataset, refuse_table
 from ..io.raster import write_geotiff
 from ..io.sample import Sample
 from ..io.tables import write_table
-from .infer import SegmentationRun
-from .predict import RegionPrediction, predict_regions
+from .inference.infer import SegmentationRun
+from .inference.predict import RegionPrediction, predict_regions
 
 __all__ = ["predict_dataset", "predict_input", "prior_of"]
 
@@ -99,15 +99,15 @@ def predict_input(
     progress: bool = False,
 ) -> dict:
     """``segment predict``: a dataset folder (:func:`predict_dataset`) or one scene file of any size
-    (:func:`~landslide_fusion.segmentation.scene.predict_scene`); the result's ``kind`` says which.
+    (:func:`~landslide_fusion.segmentation.inference.scene.predict_scene`); the result's ``kind`` says which.
     With ``landslide_free_share`` the run's threshold and gate are chosen again for that share
     (:func:`~.tuning.run_for_share`)."""
-    from .tuning import run_for_share
+    from .evaluation.tuning import run_for_share
 
     refuse_table(source)
     check_share(landslide_free_share)
     loaded = run_for_share(SegmentationRun.load(run, engine=engine), landslide_free_share)
-    from .scene import SCENE_SUFFIXES, predict_scene
+    from .inference.scene import SCENE_SUFFIXES, predict_scene
 
     source = Path(source)  # a missing file named like a scene is reported as a missing scene, not a folder
     if source.is_file() or (not source.is_dir() and source.suffix.lower() in SCENE_SUFFIXES):

@@ -25,7 +25,7 @@ from .registry import (
     register_model,
 )
 from .unet import Decoder, Encoder, SegmentationModel
-from .weights import load_initial_weights
+from .initial_weights import load_initial_weights
 
 __all__ = [
     "HEADS",

@@ -1,6 +1,6 @@
 """Evaluate a saved run on labelled data, scoring the masks exactly as ``segment predict`` writes them.
 
-Each image is predicted at its own size through :func:`~landslide_fusion.segmentation.predict.predict_region`
+Each image is predicted at its own size through :func:`~landslide_fusion.segmentation.inference.predict.predict_region`
 (the run's TTA, threshold and morphology) and compared with its native-size ground truth, so the
 figures are those a user gets from the written masks. Pixels that are nodata in the image are
 not scored. Reported:
@@ -16,11 +16,11 @@ not scored. Reported:
 from __future__ import annotations
 
 import os
-from ..io.atomic import output_dir
-from ..io.open import open_dataset
-from ..io.sample import Sample
-from .infer import SegmentationRun
-from .predict import RegionPrediction, predict_regions
+from ...io.atomic import output_dir
+from ...io.open import open_dataset
+from ...io.sample import Sample
+from ..inference.infer import SegmentationRun
+from ..inference.predict import RegionPrediction, predict_regions
 from .scores import Scores
 
 __all__ = ["evaluate_run", "Scores"]
@@ -42,7 +42,7 @@ def evaluate_run(
     ``landslide_free_share`` the run's threshold and gate are those for that share
     (:func:`~.tuning.run_for_share`), and ``at_prior`` holds the figures expected where that share
     of the regions hold no landslide: the data's landslide-free images weighted to it."""
-    from ..prior import check_share
+    from ...prior import check_share
     from .plots import write_overlays
     from .tuning import run_for_share
 

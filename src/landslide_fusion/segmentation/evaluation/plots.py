@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bands import Role, get_band_set
-from ..io.atomic import atomic_path
+from ...bands import Role, get_band_set
+from ...io.atomic import atomic_path
 
 __all__ = ["rgb_composite", "blend", "write_overlays", "plot_history", "TRUTH_COLOUR", "PREDICTION_COLOUR"]
 

@@ -1,6 +1,6 @@
 """Training: one readable loop (nanoGPT-style) over a streaming DataLoader, checkpoints that
 carry their config and a fingerprint of their data, resume, k-fold cross-validation, and
-DistributedDataParallel when started by ``torchrun``.
+DistributedDataParallel when started by ``torchrun`` (:mod:`.ddp`).
 
 Read :func:`fit` top to bottom: statistics (streamed over the training set), model, optimiser
 and schedule, then per epoch: train (:func:`_train_epoch`), validate (:func:`_validate`), keep
@@ -13,7 +13,7 @@ random windows at native resolution (validation then scores whole images at thei
 draw a fixed share of landslide-free patches (``train.negative_fraction``).
 
 **Checkpoint choice.** Each epoch the validation set is predicted once (no TTA) and counted by a
-:class:`~.metrics.ThresholdSweep`. The monitored score (``train.monitor = "best_f1"``, default) is
+:class:`~..evaluation.metrics.ThresholdSweep`. The monitored score (``train.monitor = "best_f1"``, default) is
 the best landslide F1 over the sweep's thresholds. F1 at a fixed 0.5 mixes how well the model
 ranks pixels with where its probabilities happen to sit, and the latter drifts between
 neighbouring epochs as the logits' bias moves (val F1 at 0.5 swung 0.52-0.72 on Bijie), while the
@@ -28,7 +28,7 @@ removes the step-to-step noise of the last mini-batches. ``history.csv`` keeps F
 **Threshold and gate.** :func:`_tune_post` predicts every validation image the way ``segment
 predict`` will (``predict.predict_array``, with the configured TTA) and chooses the threshold
 (and image gate) on the masks at native size against the native masks, for the expected share of
-landslide-free regions (:mod:`.tuning`), so ``metrics.json`` is the figure a user gets.
+landslide-free regions (:mod:`..evaluation.tuning`), so ``metrics.json`` is the figure a user gets.
 
 **Run layout** (``OUT/``): ``config.toml``, ``band_stats.json``, ``model.pt`` (best epoch),
 ``run.json`` (threshold tuned on validation, bands, input domain, parameters), ``metrics.json`` (validation
@@ -59,30 +59,31 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..bands import Role, get_band_set
-from ..config import save_config
-from ..errors import ConfigError, DataError
-from ..io.atomic import atomic_path, output_dir, write_json, write_text, writes_output
-from ..io.fingerprint import folder_sha256
-from ..domains import Domain, training_domain
-from ..io.concat import ConcatDataset
-from ..io.open import Dataset, open_dataset
-from ..io.tables import write_table
-from ..progress import stage, track
+from ...bands import Role, get_band_set
+from ...config import save_config
+from ...errors import ConfigError, DataError
+from ...io.atomic import atomic_path, output_dir, write_json, write_text, writes_output
+from ...io.fingerprint import folder_sha256
+from ...domains import Domain, training_domain
+from ...io.concat import ConcatDataset
+from ...io.open import Dataset, open_dataset
+from ...io.tables import write_table
+from ...progress import stage, track
 from .augment import augment_batch
 from .checkpoint import LOCK, check_fingerprint, fingerprint, has_work, load_checkpoint, open_workdir
-from .config import SegmentConfig
-from .data import patch_labels, stratified_holdout
+from ..config import SegmentConfig
+from ..patches import patch_labels, stratified_holdout
 from .dataset import EpochSampler, PatchDataset, make_loader, streamed_stats
-from .predict import predict_regions
-from .infer import SegmentationRun, predict_proba
+from .ddp import rank_and_world, shared_path, wait_for_all, wrap
+from ..inference.predict import predict_regions
+from ..inference.infer import SegmentationRun, predict_proba
 from .losses import create_loss
-from .metrics import ThresholdSweep
-from .models import count_parameters
-from .pipeline import SegmentationPipeline, build_pipeline
-from .plots import plot_history
-from .tuning import SWEEP_FILE, PostChoice, PostSweep, choose_post, run_sweep, sweep_run
-from .weights import save_weights
+from ..evaluation.metrics import ThresholdSweep
+from ..models import count_parameters
+from ..inference.pipeline import SegmentationPipeline, build_pipeline
+from ..evaluation.plots import plot_history
+from ..evaluation.tuning import SWEEP_FILE, PostChoice, PostSweep, choose_post, run_sweep, sweep_run
+from ..weight_files import save_weights
 
 __all__ = ["train_segmentation", "fit", "TrainResult", "Split", "load_split", "labelled_images"]
 
@@ -112,15 +113,6 @@ class Split:
     train: PatchDataset
     val: PatchDataset | None
     labels: np.ndarray
-
-
-def _dist() -> tuple[int, int]:
-    """(rank, world size); initialises the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    rank = torch.distributed.get_rank() if world > 1 else 0
-    return rank, world
 
 
 def _open(cfg: SegmentConfig, split: str):
@@ -235,9 +227,7 @@ def _build(cfg: SegmentConfig, stats, device: str, rank: int, world: int, steps:
     t = cfg.train
     fmt = torch.channels_last if t.channels_last else torch.contiguous_format
     pipeline = build_pipeline(cfg, stats, initialize=True).to(device).to(memory_format=fmt)
-    model: nn.Module = pipeline
-    if world > 1:
-        model = nn.parallel.DistributedDataParallel(pipeline, device_ids=[rank] if device == "cuda" else None)
+    model = wrap(pipeline, rank, world, device)
     ema = None
     if t.ema > 0:  # a second pipeline holding the average (deepcopy cannot copy the band sets)
         ema = build_pipeline(cfg, stats).to(device).to(memory_format=fmt).requires_grad_(False)
@@ -323,9 +313,9 @@ def _tune_post(
     pipeline: SegmentationPipeline, val: PatchDataset, cfg: SegmentConfig, domain: Domain
 ) -> tuple[PostChoice, PostSweep]:
     """The decision threshold and image gate (tuned, or ``post.threshold``/``post.gate``) and the
-    validation metrics there (:mod:`.tuning`), scored at native size against the native masks:
+    validation metrics there (:mod:`..evaluation.tuning`), scored at native size against the native masks:
     each validation image is predicted exactly as ``segment predict`` will
-    (:func:`~.predict.predict_regions`: sliding windows of the crop size, or resized to
+    (:func:`~..inference.predict.predict_regions`: sliding windows of the crop size, or resized to
     ``data.size`` and back), with the configured TTA and morphology."""
     run = SegmentationRun(Path(), cfg, pipeline, cfg.post.threshold, {"domain": domain.to_dict()})
     sweep = sweep_run(run, (val.sample(i) for i in range(len(val))), "the validation set")
@@ -434,7 +424,7 @@ def fit(
     refit of a k-fold on every image) trains for ``train.epochs`` (or the time budget) and keeps
     the last weights, with the post-processing ``post`` chosen elsewhere."""
     t = cfg.train
-    rank, world = _dist()
+    rank, world = rank_and_world()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if t.threads:
         torch.set_num_threads(t.threads)
@@ -532,7 +522,7 @@ def write_run_files(
     sweep: PostSweep | None,
 ) -> None:
     """The files of a run (module docstring) into ``folder``."""
-    from ..stats import BandStats
+    from ...stats import BandStats
 
     save_config(cfg, folder / "config.toml")
     BandStats(**info["stats"]).save(folder / "band_stats.json")
@@ -571,23 +561,14 @@ def train_segmentation(
     )
 
 
-def _shared(path: Path | None, world: int) -> Path:
-    """Rank 0's ``path`` on every rank."""
-    if world == 1:
-        return path  # type: ignore[return-value]
-    box = [str(path) if path is not None else None]
-    torch.distributed.broadcast_object_list(box, src=0)
-    return Path(box[0])  # type: ignore[arg-type]
-
-
 def _train_one(
     cfg: SegmentConfig, load: Callable[[], Split], out: Path, *, overwrite, resume, progress, device
 ) -> TrainResult:
     """Claim this run's partial folder (refusing at once if another run holds one), load the
     data, fit, and commit the run folder; an interrupted run keeps its checkpoint for ``resume``."""
-    rank, world = _dist()
+    rank, world = rank_and_world()
     work = open_workdir(out, resume) if rank == 0 else None
-    workdir = _shared(work.path if work else None, world)
+    workdir = shared_path(work.path if work else None, world)
     try:
         pipeline, info, history, sweep = fit(cfg, load(), workdir, resume=resume, progress=progress, device=device)
         if rank == 0:
@@ -598,8 +579,7 @@ def _train_one(
         raise
     if work is not None:
         work.release(remove=True)
-    if world > 1:
-        torch.distributed.barrier()  # every rank returns once the run folder exists
+    wait_for_all(world)  # every rank returns once the run folder exists
     return TrainResult(out, info["metrics"], info["threshold"], info["epochs_run"], info["best_epoch"])
 
 
@@ -633,7 +613,7 @@ def _cross_validate(
     """
     from sklearn.model_selection import StratifiedKFold
 
-    from ..config import check_folds
+    from ...config import check_folds
 
     d = cfg.data
     ds = labelled_images(cfg)

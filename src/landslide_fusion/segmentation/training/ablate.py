@@ -46,12 +46,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import apply_overrides, apply_values, build_config, load_config, override_origins
-from ..errors import ConfigError, DataError, OutputExistsError
-from ..io.atomic import atomic_path, write_json, write_text, writing
-from ..io.tables import write_table
-from ..progress import stage
-from .config import SegmentConfig
+from ...config import apply_overrides, apply_values, build_config, load_config, override_origins
+from ...errors import ConfigError, DataError, OutputExistsError
+from ...io.atomic import atomic_path, write_json, write_text, writing
+from ...io.tables import write_table
+from ...progress import stage
+from ..config import SegmentConfig
 
 __all__ = ["AblationResult", "parse_vary", "ablation_cells", "run_ablation", "METRICS", "ABLATION_FILE"]
 
@@ -156,10 +156,10 @@ def ablation_cells(
 def _preflight(cells: list[tuple[str, dict[str, str], SegmentConfig]]) -> None:
     """What training would refuse only when a cell starts, checked for every cell now: the loss,
     band engineering and model (built on the ``meta`` device: no memory), and the data."""
-    from ..io.open import open_dataset
-    from .engineer import BandEngineer
+    from ...io.open import open_dataset
+    from ...engineering.engineer import BandEngineer
     from .losses import create_loss
-    from .models import create_model
+    from ..models import create_model
 
     opened: set[tuple[str, str, str]] = set()
     for _, _, cfg in cells:
@@ -181,7 +181,7 @@ def _preflight(cells: list[tuple[str, dict[str, str], SegmentConfig]]) -> None:
 @torch.inference_mode()
 def _inference_rate(run_dir: Path, size: int, batch: int = 16, repeat: int = 3) -> float:
     """Patches/s of the run's pipeline (band engineering, normalisation, network; no TTA)."""
-    from .infer import SegmentationRun
+    from ..inference.infer import SegmentationRun
 
     run = SegmentationRun.load(run_dir)
     x = torch.rand(batch, len(run.bands), size, size, generator=torch.Generator().manual_seed(0))

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError
-from ..io.atomic import atomic_path
+from ...errors import DataError
+from ...io.atomic import atomic_path
 
 __all__ = ["export_module", "OnnxPipeline", "require_onnx"]
 

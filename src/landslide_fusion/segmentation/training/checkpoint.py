@@ -38,10 +38,10 @@ from typing import Any
 
 import torch
 
-from ..errors import DataError
-from ..io.atomic import terminate_raises
-from ..io.fingerprint import versioned_sha256
-from .config import SegmentConfig
+from ...errors import DataError
+from ...io.atomic import terminate_raises
+from ...io.fingerprint import versioned_sha256
+from ..config import SegmentConfig
 
 __all__ = [
     "WorkDir",

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..prior import prior_weight
-from ..regions import has_landslide
+from ...prior import prior_weight
+from ...regions import has_landslide
 from .metrics import ConfusionMatrix
 
 if TYPE_CHECKING:
-    from .predict import RegionPrediction
+    from ..inference.predict import RegionPrediction
 
 __all__ = ["Scores"]
 

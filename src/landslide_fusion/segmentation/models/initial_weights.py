@@ -2,9 +2,9 @@
 
 The file is a state dict saved with ``torch.save(model.state_dict(), PATH)``, or a run folder's
 ``model.pt`` (a whole pipeline's state dict: its ``model.`` entries are used). It is read as a
-run's weights are (:func:`~landslide_fusion.segmentation.weights.load_weights`: tensors only,
+run's weights are (:func:`~landslide_fusion.segmentation.weight_files.load_weights`: tensors only,
 never code) and every key and shape is checked against the model by the same check
-(:func:`~landslide_fusion.segmentation.weights.check_fit`) before anything is copied.
+(:func:`~landslide_fusion.segmentation.weight_files.check_fit`) before anything is copied.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from torch import nn
 
 from ...errors import ConfigError
-from ..weights import check_fit, load_weights
+from ..weight_files import check_fit, load_weights
 
 __all__ = ["load_initial_weights"]
 

@@ -79,7 +79,7 @@ class Preset:
             raise BandError(
                 f"preset {self.name!r}: unknown derived band(s) {', '.join(unknown)}; "
                 f"valid: {', '.join(DERIVED_BANDS)} "
-                "(add one with landslide_fusion.segmentation.derived.derived_band)"
+                "(add one with landslide_fusion.engineering.derived.derived_band)"
             )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..io.atomic import output_file, write_json
+from ...io.atomic import output_file, write_json
 from .infer import SegmentationRun
 from .onnx import OnnxPipeline, export_module, require_onnx
 

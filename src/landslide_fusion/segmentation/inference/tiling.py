@@ -22,8 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
-from .config import NETWORK_MULTIPLE
+from ...errors import ConfigError
+from ..config import NETWORK_MULTIPLE
 
 __all__ = ["Tiling", "window_starts", "blend_weights", "predict_windows", "add_windows", "NETWORK_MULTIPLE"]
 

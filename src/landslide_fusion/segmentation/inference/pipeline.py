@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..io.sample import Sample
-from ..stats import BandStats, Normalization, compute_band_stats
-from .config import SegmentConfig
-from .engineer import BandEngineer
-from .models import HeadOutputs, create_model, load_initial_weights
+from ...io.sample import Sample
+from ...stats import BandStats, Normalization, compute_band_stats
+from ..config import SegmentConfig
+from ...engineering.engineer import BandEngineer
+from ..models import HeadOutputs, create_model, load_initial_weights
 
 __all__ = ["Normalize", "SegmentationPipeline", "build_pipeline", "engineered_stats"]
 

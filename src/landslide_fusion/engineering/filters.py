@@ -125,7 +125,7 @@ def median_blur(x: torch.Tensor, size: int = 10) -> torch.Tensor:
     even window is the upper one). ``cv2.medianBlur`` (odd sizes only) agrees away from the
     border; within ``size // 2`` pixels of it OpenCV replicates the edge instead of mirroring.
     Computed by separable comparator networks that share work between neighbouring windows
-    (:func:`~landslide_fusion.segmentation.sortnet.window_median`). Inputs must be free of NaN.
+    (:func:`~landslide_fusion.engineering.sortnet.window_median`). Inputs must be free of NaN.
     """
     b, c, h, w = x.shape
     return window_median(_pad(x, size).flatten(0, 1), size).reshape(b, c, h, w)

@@ -1,8 +1,8 @@
 """Training data as a ``torch.utils.data.Dataset`` over the readers' lazy ``Sample`` sequences.
 
 Nothing is stacked in memory: each item is one file read (``samples[i]``), then either resized
-to ``data.size`` (bilinear antialiased image, nearest mask: :func:`~.data.resize_patch`) or, with
-``data.crop``, a random window of the image at its own resolution (:func:`~.data.crop_patch`).
+to ``data.size`` (bilinear antialiased image, nearest mask: :func:`~..patches.resize_patch`) or, with
+``data.crop``, a random window of the image at its own resolution (:func:`~..patches.crop_patch`).
 A crop's randomness comes from ``(seed, epoch, sample index)`` alone, so it is the same with 0 or
 8 DataLoader workers and after a resume. Augmentation stays per batch, on the device
 (:func:`~.augment.augment_batch`).
@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..errors import DataError
-from ..io.sample import Sample
-from ..stats import BandStats
-from .config import SegmentConfig
-from .data import crop_patch, resize_patch
-from .pipeline import engineered_stats
+from ...errors import DataError
+from ...io.sample import Sample
+from ...stats import BandStats
+from ..config import SegmentConfig
+from ..patches import crop_patch, resize_patch
+from ..inference.pipeline import engineered_stats
 
 __all__ = ["PatchDataset", "EpochSampler", "make_loader", "streamed_stats"]
 

@@ -1,7 +1,7 @@
 """A saved run and its network pass: loading, test-time augmentation, head averaging.
 
 Images of any size, masks and region statistics are made from these probabilities by
-:mod:`~landslide_fusion.segmentation.predict`.
+:mod:`~landslide_fusion.segmentation.inference.predict`.
 
 A run folder holds ``config.toml``, ``band_stats.json``, ``model.pt`` (a state dict loaded with
 ``weights_only=True``: loading never executes code) and ``run.json`` (threshold, bands, model, the
@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import load_config
-from ..domains import Domain, input_factors, run_domain
-from ..errors import BandError, ConfigError, DataError
-from ..stats import BandStats
-from .config import SegmentConfig
-from .names import ENGINES, TTA_MODES
+from ...config import load_config
+from ...domains import Domain, input_factors, run_domain
+from ...errors import BandError, ConfigError, DataError
+from ...stats import BandStats
+from ..config import SegmentConfig
+from ..names import ENGINES, TTA_MODES
 from .pipeline import SegmentationPipeline, build_pipeline
 
 __all__ = ["SegmentationRun", "predict_proba", "TTA_MODES", "ENGINES"]
@@ -50,7 +50,7 @@ def predict_proba(
     """Landslide probabilities (B, H, W) for raw bands ``x`` (B, C, H, W).
 
     ``pipeline`` is the torch pipeline or any callable mapping bands to logits (B, 1, H, W), such
-    as an ONNX Runtime session (:class:`~landslide_fusion.segmentation.onnx.OnnxPipeline`). Each TTA
+    as an ONNX Runtime session (:class:`~landslide_fusion.segmentation.inference.onnx.OnnxPipeline`). Each TTA
     view is rotated/flipped, predicted (multi-resolution heads averaged by the model) and mapped
     back; the probabilities of the views are averaged.
     """
@@ -112,7 +112,7 @@ class SegmentationRun:
                 raise DataError(f"{path}: not a segmentation run (no {name}); pass a folder written by 'segment train'")
         cfg = load_config(SegmentConfig, path / "config.toml")
         stats = BandStats.load(path / "band_stats.json")
-        from .weights import build_with_weights, load_weights
+        from ..weight_files import build_with_weights, load_weights
 
         pipeline = build_with_weights(
             lambda: build_pipeline(cfg, stats), load_weights(path / "model.pt"), str(path / "model.pt")

@@ -1,7 +1,7 @@
 """Many scenes on a Dask cluster: one task per scene, each written window by window.
 
 Each task loads the run from its folder on the worker (the run travels as a path, not as a
-pickled model) and calls :func:`~landslide_fusion.segmentation.scene.predict_scene` into
+pickled model) and calls :func:`~landslide_fusion.segmentation.inference.scene.predict_scene` into
 ``OUT/<scene stem>/``, so a failed or repeated task never touches another scene's outputs.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
+from ...errors import ConfigError, DataError
 
 __all__ = ["predict_scenes"]
 

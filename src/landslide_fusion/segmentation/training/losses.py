@@ -26,7 +26,7 @@ A new loss is a pure addition: ``register_loss("name", fn)`` with ``fn(z, y) -> 
 
 ``create_loss("focal+iou")`` sums terms with equal weights (1/n each: the RAU-Net paper's
 alpha = 0.5 for focal + IoU); explicit weights are written ``"0.7*focal+0.3*iou"``. The module
-it returns accepts a model's train-mode :class:`~.models.HeadOutputs`: every head's logits are
+it returns accepts a model's train-mode :class:`~..models.HeadOutputs`: every head's logits are
 resized to the mask size and the losses averaged over heads; a dual head's image logit adds
 ``0.5 * BCE(image logit, mask has any landslide)``.
 """
@@ -40,10 +40,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
-from ..registry import Registry
-from .blocks import interpolate_to
-from .models import HeadOutputs
+from ...errors import ConfigError
+from ...registry import Registry
+from ..blocks import interpolate_to
+from ..models import HeadOutputs
 
 __all__ = [
     "cross_entropy",

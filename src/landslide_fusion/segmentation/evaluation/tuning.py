@@ -2,7 +2,7 @@
 landslide-free regions a run will see.
 
 Every validation image is predicted once, exactly as ``segment predict`` will
-(:func:`~.predict.predict_regions` with the run's TTA), and :class:`PostSweep` keeps per image the
+(:func:`~..inference.predict.predict_regions` with the run's TTA), and :class:`PostSweep` keeps per image the
 pixel counts of its mask (:func:`~landslide_fusion.regions.landslide_mask`: threshold, then the
 run's opening and closing) at every candidate threshold ``t``, and its peak probability. Any pair
 (threshold ``t``, gate ``g``) is then scored without predicting again: an image whose peak is
@@ -43,17 +43,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import save_config
-from ..errors import DataError
-from ..io.atomic import output_dir, write_json, write_text, writes_output
-from ..io.open import open_dataset
-from ..prior import check_share, declared_share, prior_weight, weighted_f1
-from ..regions import has_landslide, landslide_mask
-from .config import SegmentConfig
+from ...config import save_config
+from ...errors import DataError
+from ...io.atomic import output_dir, write_json, write_text, writes_output
+from ...io.open import open_dataset
+from ...prior import check_share, declared_share, prior_weight, weighted_f1
+from ...regions import has_landslide, landslide_mask
+from ..config import SegmentConfig
 from .scores import Scores
-from .infer import SegmentationRun
+from ..inference.infer import SegmentationRun
 from .metrics import THRESHOLDS, ConfusionMatrix
-from .predict import predict_regions
+from ..inference.predict import predict_regions
 
 __all__ = [
     "PostChoice",
@@ -285,7 +285,7 @@ def choose_post(sweep: PostSweep, cfg: SegmentConfig) -> PostChoice:
 
 
 def sweep_run(run: SegmentationRun, samples, source: str, *, progress: bool = False) -> PostSweep:
-    """Predict every labelled sample as ``segment predict`` does (:func:`~.predict.predict_regions`:
+    """Predict every labelled sample as ``segment predict`` does (:func:`~..inference.predict.predict_regions`:
     the run's bands, input domain and TTA) and count its masks; ``source`` names the data in errors."""
     p = run.config.post
     sweep = PostSweep(THRESHOLDS if p.tune_threshold else np.array([p.threshold]), p.opening, p.closing)
@@ -314,7 +314,7 @@ def run_sweep(run: SegmentationRun) -> PostSweep:
 def post_for_share(folder: str | os.PathLike[str], landslide_free_share: float | None) -> tuple[float, float]:
     """``(threshold, gate)`` of the run in ``folder`` for a share of landslide-free regions: its own
     for None or the share it was tuned for, else chosen again on its sweep (no weights are loaded)."""
-    from ..config import load_config
+    from ...config import load_config
 
     folder = Path(folder)
     cfg = load_config(SegmentConfig, folder / "config.toml")

@@ -8,7 +8,7 @@ are predicted by both neighbours (3.5 % more windows at 8192 px) and the result 
 full-width sweep. Memory holds one panel's window-high buffers and one block, whatever the scene's width
 and height.
 Windows, blending and padding are those of every other prediction
-(:mod:`~landslide_fusion.segmentation.tiling`), so a scene predicts an image as ``segment predict``
+(:mod:`~landslide_fusion.segmentation.inference.tiling`), so a scene predicts an image as ``segment predict``
 on a folder does. Pixels that are nodata in every input band (or NaN in any) are predicted from
 zeros and written as nodata (NaN probability, mask 255).
 
@@ -44,13 +44,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..domains import declared_scale
-from ..errors import BandError, ConfigError, DataError
-from ..io.atomic import output_dir, write_json
-from ..io.geojson import write_features
-from ..io.raster import geotiff_profile
-from ..progress import track
-from ..regions import landslide_mask, morphology_halo, valid_pixels
+from ...domains import declared_scale
+from ...errors import BandError, ConfigError, DataError
+from ...io.atomic import output_dir, write_json
+from ...io.geojson import write_features
+from ...io.raster import geotiff_profile
+from ...progress import track
+from ...regions import landslide_mask, morphology_halo, valid_pixels
 from .infer import SegmentationRun
 from .predict import run_window
 from .tiling import Tiling, add_windows, predict_windows, window_starts

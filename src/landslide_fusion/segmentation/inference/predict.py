@@ -2,7 +2,7 @@
 
 Every command that predicts (``segment predict`` on a folder, ``segment evaluate``, the k-fold's
 out-of-fold statistics, ``fuse score``, overlays) calls :func:`predict_region` per image, and
-scenes use the same windows (:mod:`~landslide_fusion.segmentation.tiling`)::
+scenes use the same windows (:mod:`~landslide_fusion.segmentation.inference.tiling`)::
 
     image (C, H, W), native size
       -> valid pixels (finite, not nodata)          regions.valid_pixels
@@ -29,9 +29,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..io.sample import Sample
-from ..progress import track
-from ..regions import has_landslide, landslide_mask, mask_statistics, stats_frame, valid_pixels
+from ...io.sample import Sample
+from ...progress import track
+from ...regions import has_landslide, landslide_mask, mask_statistics, stats_frame, valid_pixels
 from .infer import SegmentationRun
 from .tiling import NETWORK_MULTIPLE, Tiling, add_windows, predict_windows, window_starts
 
@@ -56,7 +56,7 @@ def run_window(run: SegmentationRun, shape: tuple[int, int], window: int | None 
 
 
 def _resized(run: SegmentationRun, image: np.ndarray, tta: str | None) -> np.ndarray:
-    from .data import resize_patch
+    from ..patches import resize_patch
 
     h, w = image.shape[-2:]
     size = run.config.data.size
