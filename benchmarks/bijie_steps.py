@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from landslide_fusion.fusion.run import load_fusion
+from landslide_fusion.fusion.workflow import load_fusion
 from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.raster import read_raster
 from landslide_fusion.segmentation.evaluation.tuning import GATES, PostSweep, run_sweep

@@ -39,6 +39,7 @@ HEAVY = (
     "h5py",
     "PIL",
     "cv2",
+    "rich",  # help is plain text (clitools.area_app): Rich and its Markdown parser were half of what was left
 )
 
 #: Command lines that must fail as usage errors (exit 2) before any library code runs.

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from landslide_fusion.segmentation import MOVED
+from landslide_fusion import fusion, segmentation
+
+MOVED = {**segmentation.MOVED, **fusion.MOVED}
 
 
 @pytest.fixture

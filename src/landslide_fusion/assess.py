@@ -2,7 +2,7 @@
 
 fetch (:func:`~landslide_fusion.acquire.fetch_scene`, written on the run's input domain) ->
 scene prediction (:func:`~landslide_fusion.segmentation.inference.scene.predict_scene`, the windowed
-path) -> the one scoring path of ``fuse score`` (:func:`~landslide_fusion.fusion.run.score_map`:
+path) -> the one scoring path of ``fuse score`` (:func:`~landslide_fusion.fusion.workflow.score_map`:
 zonal statistics per region over the written probability and the run's mask, user polygons
 reprojected to the scene's UTM grid or a regular grid of ``grid_m`` cells; tabular score per
 region from the region file's properties or a joined ``table``; fused risk, decision and the
@@ -117,7 +117,7 @@ def _check_inputs(
         )
     fused, notes, provenance = None, [], {"run": str(Path(run).resolve())}
     if fusion is not None:
-        from .fusion.run import load_fusion
+        from .fusion.workflow import load_fusion
 
         fused = load_fusion(fusion)
         sources, notes = checked_sources(
@@ -187,11 +187,11 @@ def _id_column(polys: pd.DataFrame, tabular, source: str) -> str:
 
 
 def _risk(tmp: Path, inputs: AssessInputs, grid_m, table, share: float | None):
-    """Risk per region through the one scoring path (:func:`~landslide_fusion.fusion.run.score_map`)."""
+    """Risk per region through the one scoring path (:func:`~landslide_fusion.fusion.workflow.score_map`)."""
     import rasterio
 
     from .fusion.config import RiskConfig
-    from .fusion.run import score_map
+    from .fusion.workflow import score_map
     from .fusion.score import image_only_scorer
 
     with rasterio.open(tmp / "probability.tif") as src:
@@ -250,7 +250,7 @@ def assess(
     :meth:`~landslide_fusion.acquire.FetchRequest.parse`. Returns a summary."""
     from .acquire.fetch import fetch
     from .acquire.request import FetchRequest
-    from .fusion.run import predict_scene_into
+    from .fusion.workflow import predict_scene_into
     from .fusion.score import write_scores
     from .riskmap import draw_risk_map
 

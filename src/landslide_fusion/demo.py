@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .config import load_config
 from .fusion.config import FusionConfig
-from .fusion.run import predict_fusion, train_fusion
+from .fusion.workflow import predict_fusion, train_fusion
 from .io.atomic import output_dir, write_json
 from .progress import stage
 from .segmentation.config import SegmentConfig

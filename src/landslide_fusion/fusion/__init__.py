@@ -1,6 +1,7 @@
 """Fusion: per-region mask statistics + tabular scores -> one landslide decision and a risk score."""
 
 from ..lazy import lazy_exports
+from ..moved import alias_moved_modules
 
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -16,3 +17,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
         ".stacking": ["IMAGE_FEATURES", "TABULAR_COLUMN", "StackingFusion"],
     },
 )
+
+#: Module paths of earlier releases -> where the module lives now (importing an old path warns).
+MOVED = {f"{__name__}.run": f"{__name__}.workflow"}  # "run" already names a segmentation run
+alias_moved_modules(MOVED)
+__all__ += ["MOVED"]

@@ -119,7 +119,7 @@ def train(
     as_json: bool = JsonOption,
 ) -> None:
     """Fit the fusion on held-out base-model outputs and cross-validate it against both single models."""
-    from .run import train_fusion
+    from .workflow import train_fusion
 
     cfg = _config(config, set_, method, folds, on_missing, landslide_free_share)
     r = train_fusion(image, tabular, cfg, out, overwrite=overwrite, progress=not as_json)
@@ -189,7 +189,7 @@ def predict(
     as_json: bool = JsonOption,
 ) -> None:
     """Risk score, risk class and decision per region, and the regions where the models disagree."""
-    from .run import predict_fusion
+    from .workflow import predict_fusion
 
     r = predict_fusion(
         fusion,
@@ -250,7 +250,7 @@ def compare(
     as_json: bool = JsonOption,
 ) -> None:
     """k-fold CV over regions: tabular-only vs image-only vs fused, kappa and McNemar, and a chart."""
-    from .run import compare_regions
+    from .workflow import compare_regions
 
     r = compare_regions(image, tabular, _config(config, set_, None, folds, on_missing), out, overwrite=overwrite)
     emit(
@@ -287,7 +287,7 @@ def score(
 ) -> None:
     """Run both models on the regions (patches, or polygons over a scene), fuse them into risk, and
     write the landslide masks the fused decision confirms."""
-    from .run import score_regions
+    from .workflow import score_regions
 
     bm = comma_list(band_map)
     r = score_regions(
@@ -321,7 +321,7 @@ def describe(
     as_json: bool = JsonOption,
 ) -> None:
     """Per-image descriptors (band statistics, NDVI/GRVI, texture) as a tabular side for 'tabular train'."""
-    from .run import describe_dataset
+    from .workflow import describe_dataset
 
     r = describe_dataset(data, out, split=split, band_set=band_set, overwrite=overwrite)
     emit(r, as_json, f"{r['regions']} regions x {r['features']} descriptors -> {out}")

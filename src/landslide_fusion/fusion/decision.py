@@ -22,7 +22,7 @@ declared share ``pi`` of landslide-free regions (:mod:`landslide_fusion.prior`):
 When the image side's per-region mask counts at every pixel threshold are known for the
 regions the fusion was fitted on (the segmentation k-fold's out-of-fold sweep, ``sweep.csv``),
 ``(t, c)`` are chosen together for the highest pixel F1 expected at ``pi``: the masks a user
-gets, landslide-free regions weighted to ``pi`` (:class:`~landslide_fusion.segmentation.tuning.PostSweep`).
+gets, landslide-free regions weighted to ``pi`` (:class:`~landslide_fusion.segmentation.evaluation.tuning.PostSweep`).
 Without them ``c`` maximises the region F1 at ``pi`` and ``t`` is the run's own threshold. The
 cross-fitted figures of the same choice (made on four fifths of the regions, scored on the fifth,
 at ``pi``) are the estimate for unseen regions that ``fuse train`` prints.

@@ -5,7 +5,7 @@
   predict`` writes;
 * ``image_vote``: the segmentation run's decision, "the run marks landslide pixels in the region":
   its peak probability reaches both the run's pixel threshold and its image gate for the share
-  (:func:`~landslide_fusion.segmentation.tuning.post_for_share`). Without an opening this is
+  (:func:`~landslide_fusion.segmentation.evaluation.tuning.post_for_share`). Without an opening this is
   exactly "the run's mask of the region is not empty".
 
 Where a model's folder is not known (inputs without provenance), the tabular side's own

@@ -38,7 +38,7 @@ PRELOAD = (
     "landslide_fusion.segmentation.inference.infer",
     "landslide_fusion.segmentation.inference.scene",
     "landslide_fusion.regions",
-    "landslide_fusion.fusion.run",
+    "landslide_fusion.fusion.workflow",
     "landslide_fusion.riskmap",
     "rio_tiler.io",
 )

@@ -1,4 +1,4 @@
-"""Library entry points behind ``landslide fuse``: train, predict, compare, score.
+"""The fusion workflow, the library entry points behind ``landslide fuse``: train, load, predict,\ncompare, score.
 
 Inputs are two region files joined on ``id``:
 
