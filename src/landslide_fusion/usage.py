@@ -49,7 +49,8 @@ def _help_in_words() -> None:
     """
     from typer.core import TyperArgument, TyperOption
 
-    if getattr(TyperOption.display_type_rich, "_in_words", False) or not hasattr(TyperArgument, "_usage_display_name"):
+    hooks = getattr(TyperOption, "display_type_rich", None), getattr(TyperArgument, "_usage_display_name", None)
+    if None in hooks or getattr(hooks[0], "_in_words", False):
         return
 
     def option_type(self: TyperOption, ctx: Any) -> str | None:
