@@ -21,6 +21,7 @@ __all__ = [
     "user_errors",
     "emit",
     "comma_list",
+    "estimate_text",
     "choices",
     "JsonOption",
     "OverwriteOption",
@@ -89,6 +90,21 @@ def user_errors(func: F) -> F:
 def comma_list(value: str | None) -> tuple[str, ...] | None:
     """``"a=1,b=2"`` -> ``("a=1", "b=2")``; None or empty stays None."""
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+
+def estimate_text(estimate: dict, names: Iterable[str] = ("f1", "precision", "recall")) -> str:
+    """``F1 0.763 [0.731, 0.792]  precision ...``: cross-fitted figures with their bootstrap
+    interval (``estimate["interval"]``, :mod:`~landslide_fusion.segmentation.evaluation.interval`)."""
+    interval = estimate.get("interval") or {}
+    words = {"f1": "F1"}
+    parts = []
+    for name in names:
+        part = f"{words.get(name, name)} {estimate[name]:.3f}"
+        if name in interval:
+            part += " [{:.3f}, {:.3f}]".format(*interval[name])
+        parts.append(part)
+    level = f" ({100 * interval['level']:.0f} % bootstrap intervals over the images)" if interval else ""
+    return "  ".join(parts) + level
 
 
 def emit(result: Any, as_json: bool, text: str | None = None) -> None:

@@ -15,6 +15,7 @@ from ..clitools import (
     choices,
     comma_list,
     emit,
+    estimate_text,
     user_errors,
 )
 from ..config import load_config
@@ -154,10 +155,7 @@ def _decision_text(share: float | None, d: dict) -> str:
             f"recall {reg['recall']:.3f}  F1 {reg['f1']:.3f}  PR-AUC {reg['pr_auc']:.3f}"
         )
     if px:
-        text += (
-            f"\n  fused masks (cross-fitted, {px['folds']} folds): pixel F1 {px['f1']:.3f}  "
-            f"precision {px['precision']:.3f}  recall {px['recall']:.3f}"
-        )
+        text += f"\n  fused masks (cross-fitted, {px['folds']} folds): pixel {estimate_text(px)}"
     return text
 
 

@@ -16,6 +16,7 @@ from ..clitools import (
     choices,
     comma_list,
     emit,
+    estimate_text,
     user_errors,
 )
 from ..config import load_config
@@ -232,8 +233,7 @@ def _cross_fitted_text(h: dict | None) -> str:
     neg = h["landslide_free_images"]
     return (
         f"\n  estimate for unseen images at {_mix(h)} (chosen on other folds, {h['folds']}-fold cross-fitting): "
-        f"F1 {h['f1']:.4f}  precision {h['precision']:.4f}  recall {h['recall']:.4f}; landslide-free images "
-        f"{100 * neg['false_positive_fraction']:.2f} % of pixels"
+        f"{estimate_text(h)}; landslide-free images {100 * neg['false_positive_fraction']:.2f} % of pixels"
     )
 
 

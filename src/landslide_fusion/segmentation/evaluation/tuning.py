@@ -50,6 +50,7 @@ from ...io.open import open_dataset
 from ...prior import check_share, declared_share, prior_weight, weighted_f1
 from ...regions import has_landslide, landslide_mask
 from ..config import SegmentConfig
+from .interval import bootstrap_interval
 from .scores import Scores
 from ..inference.infer import SegmentationRun
 from .metrics import THRESHOLDS, ConfusionMatrix
@@ -144,12 +145,17 @@ class PostSweep:
     ) -> Scores:
         """The scores at one (threshold, gate) pair (added to ``into``); the threshold must be a
         candidate. An image keeps its mask when its score (default: its peak) reaches ``gate``."""
-        i = int(np.argmin(np.abs(self.thresholds - threshold)))
         s = Scores() if into is None else into
-        keep = np.asarray(self.peaks if image_scores is None else image_scores) >= gate
-        for counts, positive in zip(self.kept(keep)[:, i], self.positive):
+        for counts, positive in zip(self.counts_at(threshold, gate, image_scores), self.positive):
             s.add(ConfusionMatrix(*(int(v) for v in counts)), positive)
         return s
+
+    def counts_at(self, threshold: float, gate: float, image_scores: np.ndarray | None = None) -> np.ndarray:
+        """(images, 4) pixel counts TP, FP, FN, TN of each image's mask at one (threshold, gate)
+        pair (see :meth:`scores`)."""
+        i = int(np.argmin(np.abs(self.thresholds - threshold)))
+        keep = np.asarray(self.peaks if image_scores is None else image_scores) >= gate
+        return self.kept(keep)[:, i]
 
     def choose(
         self, landslide_free_share: float | None, cuts: np.ndarray, image_scores: np.ndarray | None = None
@@ -235,7 +241,8 @@ def cross_fitted(
     below 2), the pair is chosen on all folds but one and that fold is scored with it, and the
     held-out counts are summed, landslide-free images weighted to the share
     (:meth:`Scores.as_dict`). Choosing and scoring on the same images is optimistic; this is the
-    figure to expect on unseen images of the same kind at that mix (cross-fitting)."""
+    figure to expect on unseen images of the same kind at that mix (cross-fitting). ``interval``
+    is how far it moves with the images it was made on (:func:`~.interval.bootstrap_interval`)."""
     from sklearn.model_selection import StratifiedKFold
 
     share = declared_share(landslide_free_share)
@@ -244,13 +251,17 @@ def cross_fitted(
     if k < 2:
         return None
     scores = None if image_scores is None else np.asarray(image_scores, float)
-    total = Scores()
+    held_out = np.zeros((len(pos), 4), np.int64)
     for fit, held in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(pos)), pos):
         t, g, _ = sweep.subset(fit).choose(
             share, np.zeros(1) if gates is None else gates, None if scores is None else scores[fit]
         )
-        sweep.subset(held).scores(t, g, into=total, image_scores=None if scores is None else scores[held])
-    return {"folds": k, **total.as_dict(share)}
+        held_out[held] = sweep.subset(held).counts_at(t, g, None if scores is None else scores[held])
+    total = Scores()
+    for counts, positive in zip(held_out, pos):
+        total.add(ConfusionMatrix(*(int(v) for v in counts)), bool(positive))
+    w = prior_weight(share, int(pos.sum()), int((~pos).sum()))
+    return {"folds": k, **total.as_dict(share), "interval": bootstrap_interval(held_out, pos, w, seed=seed)}
 
 
 def _gates(cfg: SegmentConfig) -> np.ndarray:
