@@ -42,6 +42,10 @@ HEAVY = (
     "rich",  # help is plain text (clitools.area_app): Rich and its Markdown parser were half of what was left
 )
 
+#: Libraries help pages must not import either (argument errors do: typer 0.29 checks a given value with
+#: pydantic). Help pages are printed first, so none of these may be loaded until the first refused argument.
+HELP_ONLY_HEAVY = ("pydantic",)
+
 #: Command lines that must fail as usage errors (exit 2) before any library code runs.
 BAD_ARGUMENTS = (
     ["segment", "predict", "--run", "r", "-i", "x", "-o", "o", "--tta", "d8"],
@@ -95,7 +99,7 @@ print(json.dumps(report))
 def test_help_and_argument_errors_import_no_heavy_library():
     calls = [[*path, "--help"] for path in _command_paths()] + [list(a) for a in BAD_ARGUMENTS]
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(HEAVY), json.dumps(calls)],
+        [sys.executable, "-c", _CHILD, json.dumps(HEAVY + HELP_ONLY_HEAVY), json.dumps(calls)],
         env=cli_env(),
         capture_output=True,
         text=True,
@@ -105,7 +109,8 @@ def test_help_and_argument_errors_import_no_heavy_library():
     report = json.loads(out.splitlines()[-1])
     assert len(report) == len(calls)
     for r in report:
-        assert r["heavy"] == [], f"landslide {' '.join(r['args'])} imported {', '.join(r['heavy'])}"
+        heavy = [m for m in r["heavy"] if r["args"][-1] == "--help" or m not in HELP_ONLY_HEAVY]
+        assert heavy == [], f"landslide {' '.join(r['args'])} imported {', '.join(heavy)}"
         assert r["exit"] == (0 if r["args"][-1] == "--help" else 2), r
 
 

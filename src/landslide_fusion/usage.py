@@ -9,6 +9,7 @@ refused argument must not import torch, scikit-learn, SciPy, pandas or LightGBM 
 from __future__ import annotations
 
 import textwrap
+import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -78,6 +79,62 @@ def _help_in_words() -> None:
 
 
 _help_in_words()
+
+
+class _Absent:
+    """typer's coercion of a value that was not given: None stays None (``()`` for a repeated
+    parameter), an empty list for a repeated ``list[...]`` parameter stays an empty list."""
+
+    @staticmethod
+    def applies(param: Any, value: Any) -> bool:
+        if value is None:
+            return True
+        repeated = param.multiple or param.nargs == -1
+        return repeated and value in ((), []) and typing.get_origin(param.type_descriptor.annotation) is list
+
+    @staticmethod
+    def coerce(value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        return []
+
+
+def _absent_values_skip_pydantic() -> None:
+    """Process a parameter that was not given without building its pydantic adapter.
+
+    typer 0.29 coerces every parameter of every command level it parses through a pydantic
+    ``TypeAdapter``, building it (and importing pydantic, 0.14 s) even for a value that was not
+    given, which it turns into None (an empty list) whatever the type. The root's ``--help``,
+    ``--install-completion`` and ``--show-completion`` are such values, so every sub-command's
+    help page paid for pydantic. Those values are now coerced without the adapter
+    (:class:`_Absent`); typer's own ``process_value`` still checks required parameters and runs
+    callbacks, and every given value goes through typer's coercion as before. Versions of typer
+    without these hooks are left as they are.
+    """
+    from typer.core import _TyperParameter
+
+    process = getattr(_TyperParameter, "process_value", None)
+    if (
+        process is None
+        or getattr(process, "_skips_absent", False)
+        or "_runtime_param" not in vars(_TyperParameter).get("__annotations__", {})
+    ):
+        return
+
+    def process_value(self: _TyperParameter, ctx: Any, value: Any) -> Any:
+        if self._runtime_param is not None or not _Absent.applies(self, value):
+            return process(self, ctx, value)
+        self._runtime_param = _Absent  # type: ignore[assignment]
+        try:
+            return process(self, ctx, value)
+        finally:
+            self._runtime_param = None
+
+    process_value._skips_absent = True  # type: ignore[attr-defined]
+    _TyperParameter.process_value = process_value  # type: ignore[method-assign]
+
+
+_absent_values_skip_pydantic()
 
 
 def registered(kind: str, names: Callable[[], Iterable[str]]) -> Callable[[str], str]:
