@@ -14,7 +14,6 @@ from .acquire.catalogs import CONVENTIONS
 from .clitools import JsonOption, area_app, OverwriteOption, ShareOption, emit, user_errors
 from .errors import ConfigError
 from .fusion.cli import app as fuse_app
-from .io.atomic import terminate_raises
 from .io.cli import app as data_app
 from .names import SCALES
 from .segmentation.cli import app as segment_app
@@ -256,6 +255,8 @@ def main() -> None:
     """Console-script entry point. SIGTERM (``kill PID``) raises
     :class:`~landslide_fusion.io.atomic.Terminated` for the whole command, so an interrupted command
     removes its temporaries and locks as on an error, then exits with status 143."""
+    from .io.atomic import terminate_raises
+
     with terminate_raises():
         app()
 

@@ -13,8 +13,7 @@ from typing import Any, Callable, TypeVar
 import typer
 
 from . import usage  # noqa: F401  (help pages show types as words)
-from .errors import LandslideError
-from .io.atomic import NO_SPACE, jsonable
+from .errors import NO_SPACE, LandslideError
 
 __all__ = [
     "area_app",
@@ -110,6 +109,8 @@ def estimate_text(estimate: dict, names: Iterable[str] = ("f1", "precision", "re
 def emit(result: Any, as_json: bool, text: str | None = None) -> None:
     """Print ``result`` as JSON, or ``text`` for people."""
     if as_json:
+        from .io.atomic import jsonable
+
         sys.stdout.write(json.dumps(jsonable(result), indent=2) + "\n")
     else:
         typer.echo(text if text is not None else str(result))

@@ -7,7 +7,10 @@ exit; library users can catch the specific classes.
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
+    "NO_SPACE",
     "LandslideError",
     "DataError",
     "BandError",
@@ -17,6 +20,10 @@ __all__ = [
     "OutputError",
     "NotFittedError",  # noqa: F822 (built on first use by __getattr__, PEP 562)
 ]
+
+
+#: errno values of a write refused for lack of space: disk full, quota exceeded, file-size limit.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 class LandslideError(Exception):

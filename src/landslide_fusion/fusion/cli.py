@@ -18,7 +18,6 @@ from ..clitools import (
     estimate_text,
     user_errors,
 )
-from ..config import load_config
 from ..usage import example, registered
 from .methods import list_methods
 from .names import ON_MISSING
@@ -67,6 +66,7 @@ def _config(
     on_missing: OnMissing | None = None,
     landslide_free_share: float | None = None,
 ):
+    from ..config import load_config
     from .config import FusionConfig
 
     values = {

@@ -43,7 +43,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from ..errors import OutputError, OutputExistsError
+from ..errors import NO_SPACE, OutputError, OutputExistsError
 
 __all__ = [
     "atomic_path",
@@ -64,8 +64,6 @@ __all__ = [
 ]
 
 _TAGS = ("tmp", "old")
-#: errno values of a write refused for lack of space: disk full, quota exceeded, file-size limit.
-NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: Outputs whose lock this process holds for a :func:`writing` block: absolute path -> lock fd.
 _CLAIMS: dict[str, int] = {}
 F = TypeVar("F", bound=Callable[..., Any])

@@ -19,7 +19,6 @@ from ..clitools import (
     estimate_text,
     user_errors,
 )
-from ..config import load_config
 from ..usage import example
 from .names import ENGINES, TTA_MODES
 
@@ -115,6 +114,7 @@ def train(
     as_json: bool = JsonOption,
 ) -> None:
     """Train a segmentation run (config + overrides) and write it to OUT."""
+    from ..config import load_config
     from .config import SegmentConfig
     from .training.train import train_segmentation
 

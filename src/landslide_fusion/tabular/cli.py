@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from ..clitools import ConfigOption, JsonOption, OverwriteOption, ShareOption, area_app, choices, emit, user_errors
-from ..config import load_config
 from ..usage import example
 from .names import SPLITTERS
 
@@ -62,6 +61,7 @@ def train(
     as_json: bool = JsonOption,
 ) -> None:
     """Cross-validate (with a logistic baseline), fit on all rows, save the model and reports."""
+    from ..config import load_config
     from .config import TabularConfig
     from .train import train_tabular
 
