@@ -62,10 +62,12 @@ def _command_paths() -> list[list[str]]:
     """Every command and group of the app, as argument lists (``[]`` is the app itself)."""
     paths: list[list[str]] = []
 
-    def walk(command: object, path: list[str]) -> None:
+    def walk(command: typer.core.TyperCommand, path: list[str]) -> None:
         paths.append(path)
-        for name, sub in getattr(command, "commands", {}).items():
-            walk(sub, [*path, name])
+        if hasattr(command, "list_commands"):  # a group (the root's areas are built when asked for)
+            ctx = typer.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name])
 
     walk(typer.main.get_command(app), [])
     return paths
@@ -78,7 +80,7 @@ def _leaves() -> list[list[str]]:
 def _command(path: list[str]) -> object:
     command = typer.main.get_command(app)
     for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+        command = command.get_command(typer.Context(command), name)  # type: ignore[attr-defined]
     return command
 
 

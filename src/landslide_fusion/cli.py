@@ -11,26 +11,27 @@ import typer
 
 from . import __version__
 from .acquire.catalogs import CONVENTIONS
-from .clitools import JsonOption, area_app, OverwriteOption, ShareOption, emit, user_errors
+from .clitools import JsonOption, area_app, lazy_areas, OverwriteOption, ShareOption, emit, user_errors
 from .errors import ConfigError
-from .fusion.cli import app as fuse_app
-from .io.cli import app as data_app
 from .names import SCALES
-from .segmentation.cli import app as segment_app
-from .serve.cli import app as serve_app
-from .tabular.cli import app as tabular_app
 from .usage import example, registered
 
 __all__ = ["app", "main"]
 
+#: The areas' sub-apps, imported and built only when used (``clitools.lazy_areas``).
+AREAS = {
+    "data": "landslide_fusion.io.cli:app",
+    "segment": "landslide_fusion.segmentation.cli:app",
+    "tabular": "landslide_fusion.tabular.cli:app",
+    "fuse": "landslide_fusion.fusion.cli:app",
+    "serve": "landslide_fusion.serve.cli:app",
+}
+
 app = area_app(
-    "Landslide detection fusing image segmentation (RAU-Net) and tabular models (LightGBM).", name="landslide"
+    "Landslide detection fusing image segmentation (RAU-Net) and tabular models (LightGBM).",
+    name="landslide",
+    cls=lazy_areas(AREAS),
 )
-app.add_typer(data_app, name="data")
-app.add_typer(segment_app, name="segment")
-app.add_typer(tabular_app, name="tabular")
-app.add_typer(fuse_app, name="fuse")
-app.add_typer(serve_app, name="serve")
 
 
 def _print_version(value: bool) -> None:

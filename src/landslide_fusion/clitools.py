@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import importlib
 import json
 import sys
 from collections.abc import Iterable
@@ -11,12 +12,14 @@ from enum import Enum
 from typing import Any, Callable, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from . import usage  # noqa: F401  (help pages show types as words)
 from .errors import NO_SPACE, LandslideError
 
 __all__ = [
     "area_app",
+    "lazy_areas",
     "user_errors",
     "emit",
     "comma_list",
@@ -62,6 +65,31 @@ ShareOption = typer.Option(
 #: File-system refusals that are the user's to fix (permissions, a full or read-only disk, a
 #: file where a folder is needed), reported like :class:`LandslideError`.
 _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, *NO_SPACE}
+
+
+def lazy_areas(areas: dict[str, str]) -> type[TyperGroup]:
+    """A root group whose area sub-apps (``{name: "module:app"}``) are imported and built when
+    one is used: ``landslide segment ...`` builds the segment commands alone, while ``landslide
+    --help`` (which lists them all) and shell completion build each. Pass it as the root app's
+    ``cls``; the areas follow the root's own commands, in the mapping's order."""
+
+    class LazyAreas(TyperGroup):
+        _built: dict[str, Any] = {}
+
+        def list_commands(self, ctx: Any) -> list[str]:
+            return [*super().list_commands(ctx), *areas]
+
+        def get_command(self, ctx: Any, name: str) -> Any:
+            if name not in areas:
+                return super().get_command(ctx, name)
+            if name not in self._built:
+                module, attr = areas[name].split(":")
+                group = typer.main.get_command(getattr(importlib.import_module(module), attr))
+                group.name = name
+                self._built[name] = group
+            return self._built[name]
+
+    return LazyAreas
 
 
 def user_errors(func: F) -> F:
