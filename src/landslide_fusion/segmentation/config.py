@@ -148,7 +148,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class PostConfig:
-    """Post-processing of the probabilities into masks (chosen on validation by :mod:`.tuning`).
+    """Post-processing of the probabilities into masks (chosen on validation by :mod:`.evaluation.tuning`).
 
     ``tta``: ``none``, ``rot90`` (4 views) or ``d4`` (8 views). ``tune_threshold``: sweep the
     pixel threshold on validation (else ``threshold``). ``tune_gate``: also sweep the image gate

@@ -1,7 +1,7 @@
 """Names of the inference modes a run offers: test-time augmentations and engines.
 
 Kept in a module that imports nothing, so the command line lists them as choices (``--tta``,
-``--engine``) without importing torch; :mod:`.infer` uses them and says what each one does.
+``--engine``) without importing torch; :mod:`.inference.infer` uses them and says what each one does.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def predict_input(
     """``segment predict``: a dataset folder (:func:`predict_dataset`) or one scene file of any size
     (:func:`~landslide_fusion.segmentation.inference.scene.predict_scene`); the result's ``kind`` says which.
     With ``landslide_free_share`` the run's threshold and gate are chosen again for that share
-    (:func:`~.tuning.run_for_share`)."""
+    (:func:`~.evaluation.tuning.run_for_share`)."""
     from .evaluation.tuning import run_for_share
 
     refuse_table(source)
