@@ -39,8 +39,8 @@ def area_app(help: str, **settings: Any) -> typer.Typer:
     """A typer app of one area (or the root): help as plain text, no pretty tracebacks.
 
     Plain help (click's own formatting, ``rich_markup_mode=None``) keeps Rich and its Markdown
-    parser out of start-up: ``landslide --help`` and a refused argument print in about half the
-    time (``benchmarks/bench_startup.py``). Tracebacks are never prettified: user errors are one
+    parser out of start-up: ``landslide --help`` prints in about half the time
+    (``benchmarks/bench_startup.py``). Tracebacks are never prettified: user errors are one
     line (:func:`user_errors`) and anything else is a bug to report as Python prints it.
     """
     settings = {"no_args_is_help": True, **settings}

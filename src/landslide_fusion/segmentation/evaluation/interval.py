@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...prior import weighted_f1
+
 __all__ = ["bootstrap_interval", "LEVEL", "RESAMPLES"]
 
 #: Central share of the resampled figures the interval spans.
@@ -54,7 +56,7 @@ def bootstrap_interval(
     tp, fp, fn = ls[:, 0], ls[:, 1] + weight * free[:, 1], ls[:, 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         figures = {
-            "f1": np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0),
+            "f1": weighted_f1(tp, ls[:, 1], free[:, 1], fn, weight),
             "precision": np.where(tp + fp > 0, tp / (tp + fp), 0.0),
             "recall": np.where(tp + fn > 0, tp / (tp + fn), 0.0),
         }

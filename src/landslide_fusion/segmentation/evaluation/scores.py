@@ -9,6 +9,7 @@ from it; with no share declared, ``w = 1`` (the images as they are).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,12 @@ class Scores:
             self.free_pixels += counts
             self.free_images += 1
             self.free_images_detected += detected
+
+    def add_images(self, counts: np.ndarray, positive: Iterable[bool]) -> "Scores":
+        """Add images by their (images, 4) pixel counts TP, FP, FN, TN and labels; returns self."""
+        for row, label in zip(np.asarray(counts), positive):
+            self.add(ConfusionMatrix(*(int(v) for v in row)), bool(label))
+        return self
 
     def as_dict(self, landslide_free_share: float | None = None) -> dict:
         """The figures over the images as they are, or, with ``landslide_free_share``, expected at

@@ -145,10 +145,9 @@ class PostSweep:
     ) -> Scores:
         """The scores at one (threshold, gate) pair (added to ``into``); the threshold must be a
         candidate. An image keeps its mask when its score (default: its peak) reaches ``gate``."""
-        s = Scores() if into is None else into
-        for counts, positive in zip(self.counts_at(threshold, gate, image_scores), self.positive):
-            s.add(ConfusionMatrix(*(int(v) for v in counts)), positive)
-        return s
+        return (Scores() if into is None else into).add_images(
+            self.counts_at(threshold, gate, image_scores), self.positive
+        )
 
     def counts_at(self, threshold: float, gate: float, image_scores: np.ndarray | None = None) -> np.ndarray:
         """(images, 4) pixel counts TP, FP, FN, TN of each image's mask at one (threshold, gate)
@@ -257,9 +256,7 @@ def cross_fitted(
             share, np.zeros(1) if gates is None else gates, None if scores is None else scores[fit]
         )
         held_out[held] = sweep.subset(held).counts_at(t, g, None if scores is None else scores[held])
-    total = Scores()
-    for counts, positive in zip(held_out, pos):
-        total.add(ConfusionMatrix(*(int(v) for v in counts)), bool(positive))
+    total = Scores().add_images(held_out, pos)
     w = prior_weight(share, int(pos.sum()), int((~pos).sum()))
     return {"folds": k, **total.as_dict(share), "interval": bootstrap_interval(held_out, pos, w, seed=seed)}
 
