@@ -38,6 +38,8 @@ def test_fuse_train_predict_compare(sides, tmp_path):
     assert s["regions"] == 200 and s["compare"]["mean"]["fused"]["roc_auc"] > s["compare"]["mean"]["image"]["roc_auc"]
     for name in ("fusion.json", "config.toml", "compare.json", "compare.png", "compare_oof.csv", "disagreements.csv"):
         assert (tmp_path / "f" / name).is_file(), name
+    written = json.loads((tmp_path / "f" / "fusion.json").read_text())
+    assert written["inputs"]["columns"] == written["estimator"]["params"]["columns"][1:] == s["inputs"]["columns"]
     p = _json(
         runner.invoke(
             app,

@@ -178,6 +178,8 @@ def test_descriptors_by_band_set(l4s_root, folder_root):
     assert {"ndvi_mean", "grvi_p90", "gradient_std", "slope_mean", "b8_p10", "landslide"} <= set(l4s.columns)
     rgb = describe_samples(open_dataset(folder_root))
     assert "ndvi_mean" not in rgb.columns and "grvi_mean" in rgb.columns and len(rgb) == 10
+    texture = {"coherence2_mean", "contrast21_p90", "gradient4_mean", "lbp_9", "bright_extent"}
+    assert texture <= set(rgb.columns) and texture <= set(l4s.columns)
     flat = image_descriptors(np.zeros((3, 8, 8), np.float32), "rgb")
     assert all(np.isfinite(v) for v in flat.values())
 

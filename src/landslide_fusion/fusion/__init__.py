@@ -15,6 +15,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         ".methods": ["create_method", "get_method", "list_methods", "method_from_dict", "register_method"],
         ".risk": ["risk_classes"],
         ".stacking": ["IMAGE_FEATURES", "TABULAR_COLUMN", "StackingFusion"],
+        ".texture": ["texture_descriptors"],
     },
 )
 

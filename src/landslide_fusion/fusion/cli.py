@@ -129,6 +129,7 @@ def train(
         r,
         as_json,
         f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
+        f"{r['inputs']['text']}\n"
         f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
         f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
@@ -252,7 +253,10 @@ def compare(
 
     r = compare_regions(image, tabular, _config(config, set_, None, folds, on_missing), out, overwrite=overwrite)
     emit(
-        r, as_json, f"{r['regions']} regions ({r['positives']} landslide)\n{r['text']}\nchart: {r['chart']}" + _notes(r)
+        r,
+        as_json,
+        f"{r['regions']} regions ({r['positives']} landslide); {r['inputs']['text']}\n{r['text']}\nchart: {r['chart']}"
+        + _notes(r),
     )
 
 

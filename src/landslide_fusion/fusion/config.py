@@ -13,10 +13,12 @@ __all__ = ["StackingConfig", "CrossCheckConfig", "RiskConfig", "FusionConfig"]
 
 @dataclass(frozen=True)
 class StackingConfig:
-    """``meta``: ``logistic`` or ``lightgbm``; see :class:`~landslide_fusion.fusion.StackingFusion`."""
+    """``meta``: ``logistic`` or ``lightgbm``; see :class:`~landslide_fusion.fusion.StackingFusion`.
+    ``inputs``: which of ``image_columns`` the stacker takes (:mod:`~landslide_fusion.fusion.inputs`)."""
 
     meta: str = setting("logistic", choices=names_of("landslide_fusion.fusion.stacking", "META_LEARNERS"))
     C: float = setting(1.0, gt=0)
+    inputs: str = setting("one-se", choices=names_of("landslide_fusion.fusion.inputs", "INPUT_RULES"))
     calibration: str = setting("sigmoid", choices=names_of("landslide_fusion.tabular.calibration", "CALIBRATIONS"))
     folds: int = setting(5, ge=2)
     threshold_rule: str = setting("f1", choices=("f1", "recall"))

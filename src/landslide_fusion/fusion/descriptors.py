@@ -8,7 +8,10 @@ statistics of:
 * GRVI = (GREEN - RED) / (GREEN + RED), the green-red vegetation index (Tucker, 1979;
   Motohashi et al., 2010), needs GREEN and RED: the RGB stand-in for NDVI;
 * gradient magnitude of gray = (R + G + B) / 3 (3x3 Sobel), a texture measure: landslide
-  scars are smoother than vegetated slopes around them.
+  scars are smoother than vegetated slopes around them;
+* texture and shape of that gray image (:mod:`~landslide_fusion.fusion.texture`): orientation
+  coherence, local contrast, coarse gradients, local binary patterns and the shape of the bright
+  patches, which tell a scar from bare ground that only looks like one (fields, terraces, cuts).
 
 Slope and DEM bands, when present, are covered by the per-band statistics.
 """
@@ -25,6 +28,7 @@ from ..io.sample import Sample
 from ..regions import has_landslide
 from ..engineering.engineer import gray, normalized_difference
 from ..engineering.filters import sobel
+from .texture import texture_descriptors
 
 __all__ = ["image_descriptors", "describe_samples"]
 
@@ -64,6 +68,7 @@ def image_descriptors(image: np.ndarray, bands: BandSet | str) -> dict[str, floa
         g = gray(band(Role.RED), band(Role.GREEN), band(Role.BLUE))[None, None]
         gx, gy = sobel(g)
         out |= _summary("gradient", torch.hypot(gx, gy)[0, 0].numpy())
+        out |= texture_descriptors(g[0, 0].numpy())
     return out
 
 

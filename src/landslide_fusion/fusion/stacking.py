@@ -55,7 +55,9 @@ __all__ = [
 
 #: The tabular model's (held-out) probability, as a column of the region frame.
 TABULAR_COLUMN = "tabular_probability"
-#: Image-side statistics the stacker uses by default.
+#: Image-side statistics the stacker may take (``image_columns``); the first is the image side's
+#: score, which :func:`~landslide_fusion.fusion.inputs.choose_image_columns` keeps alone unless the
+#: others earn their place in cross-validation.
 IMAGE_FEATURES = (
     "max_probability",
     "p95_probability",

@@ -46,6 +46,7 @@ from .compare import CompareResult, compare_chart, compare_fusion
 from .config import FusionConfig
 from .crosscheck import CrossCheckFusion
 from .decision import Decision, DecisionRule
+from .inputs import InputChoice, choose_image_columns
 from .join import UnmatchedRegionsWarning, check_region_files, join_regions
 from .methods import FusionMethod, create_method, method_from_dict
 from .provenance import PROVENANCE_FILE, checked_sources, image_source, tabular_source
@@ -174,13 +175,14 @@ def train_fusion(
 ) -> dict:
     """Fit the fusion estimator on held-out base outputs, the decision rule on its held-out
     probabilities (:mod:`.decision`), cross-validate the comparison, and write ``out``."""
-    estimator = create_method(cfg)  # an unknown method fails here, before any reading
+    create_method(cfg)  # an unknown method fails here, before any reading
     share = declared_share(cfg.landslide_free_share)
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; training needs labels")
-    stage(f"fitting {cfg.method} fusion on {len(y)} regions", progress)
-    estimator.fit(frame, y)
+    inputs = choose_image_columns(frame, y, cfg)
+    stage(f"fitting {cfg.method} fusion on {len(y)} regions; {inputs.text()}", progress)
+    estimator = create_method(_taking(cfg, inputs)).fit(frame, y)
     sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
     run, model = model_folders(sources)
     held_out = getattr(estimator, "oof_probability_", None)  # stacking: its own out-of-fold probabilities
@@ -207,13 +209,14 @@ def train_fusion(
     )
     votes, vote_notes = region_votes(frame, run, model, share, tabular_threshold)
     table, d = score_frame(frame, scorer, votes, share, cfg.risk.edges)
-    result = _compare(frame, y, cfg, progress)
+    result = _compare(frame, y, _taking(cfg, inputs), progress)
     with output_dir(out, overwrite) as tmp:
         write_json(
             tmp / "fusion.json",
             {
                 "method": cfg.method,
                 "estimator": estimator.to_dict(),
+                "inputs": inputs.to_dict(),
                 "regions": len(y),
                 "positives": int(y.sum()),
                 "tabular_threshold": tabular_threshold,
@@ -245,6 +248,7 @@ def train_fusion(
             "expected": d.expected,
         },
         "sources": sources,
+        "inputs": {**inputs.to_dict(), "text": inputs.text()},
         "compare": {"mean": result.mean, "std": result.std, "agreement": result.agreement},
     }
     if (coef := getattr(estimator, "coefficients", None)) is not None and (c := coef()) is not None:
@@ -334,6 +338,11 @@ def predict_fusion(
     return {"out": str(out), **r, "files": [str(Path(out) / f) for f in r["files"]]}
 
 
+def _taking(cfg: FusionConfig, inputs: InputChoice) -> FusionConfig:
+    """``cfg`` with the image columns the stacker takes."""
+    return dataclasses.replace(cfg, image_columns=inputs.columns)
+
+
 def _compare(frame: pd.DataFrame, y: np.ndarray, cfg: FusionConfig, progress: bool = False) -> CompareResult:
     """Tabular vs image vs fused, cross-validated over the regions as ``cfg`` sets it."""
     return compare_fusion(
@@ -352,7 +361,8 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; comparison needs labels")
-    result = _compare(frame, y, cfg)
+    inputs = choose_image_columns(frame, y, cfg)
+    result = _compare(frame, y, _taking(cfg, inputs))
     with output_dir(out, overwrite) as tmp:
         _write_compare(result, tmp)
     return {
@@ -361,6 +371,7 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
         "positives": int(y.sum()),
         "unmatched": len(unmatched),
         "warnings": notes,
+        "inputs": {**inputs.to_dict(), "text": inputs.text()},
         **result.to_dict(),
         "text": result.text(),
         "chart": str(Path(out) / "compare.png"),
