@@ -21,9 +21,7 @@ def _regions(extra_signal: bool, n: int = 400, seed: int = 0) -> tuple[pd.DataFr
 
 
 def _cfg(**stacking) -> FusionConfig:
-    return FusionConfig(
-        image_columns=("max_probability", "landslide_fraction"), stacking=StackingConfig(**stacking)
-    )
+    return FusionConfig(image_columns=("max_probability", "landslide_fraction"), stacking=StackingConfig(**stacking))
 
 
 def test_a_statistic_that_adds_nothing_is_left_out():
