@@ -42,4 +42,4 @@ def test_all_takes_every_column_and_other_methods_are_left_alone():
     frame, y = _regions(extra_signal=False)
     assert choose_image_columns(frame, y, _cfg(inputs="all")).columns == ("max_probability", "landslide_fraction")
     cross = dataclasses.replace(_cfg(), method="crosscheck")
-    assert choose_image_columns(frame, y, cross).gain is None
+    assert choose_image_columns(frame, y, cross).gain is None and choose_image_columns(frame, y, cross).text() == ""

@@ -129,14 +129,19 @@ def train(
         r,
         as_json,
         f"{r['method']} fusion written to {out} ({r['regions']} regions, {r['positives']} landslide)\n"
-        f"{r['inputs']['text']}\n"
-        f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
+        + _line(r["inputs"]["text"])
+        + f"{cfg.folds}-fold CV over regions:\n{_fmt(c['mean'], c['std'])}\n"
         f"  Cohen's kappa (tabular vs image decisions) {c['agreement']['kappa_tabular_image']:.3f}; "
         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
         + _decision_text(r["landslide_free_share"], r["decision"])
         + "\n"
         f"inputs from: {_sources(r['sources'])} (provenance.json)" + _notes(r),
     )
+
+
+def _line(text: str) -> str:
+    """``text`` as a line of a summary, or nothing when it is empty."""
+    return f"{text}\n" if text else ""
 
 
 def _mix(share: float | None) -> str:
@@ -255,7 +260,9 @@ def compare(
     emit(
         r,
         as_json,
-        f"{r['regions']} regions ({r['positives']} landslide); {r['inputs']['text']}\n{r['text']}\nchart: {r['chart']}"
+        f"{r['regions']} regions ({r['positives']} landslide)\n"
+        + _line(r["inputs"]["text"])
+        + f"{r['text']}\nchart: {r['chart']}"
         + _notes(r),
     )
 

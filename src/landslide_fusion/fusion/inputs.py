@@ -59,7 +59,9 @@ class InputChoice:
         return {"columns": list(self.columns), "rule": self.rule, "gain": self.gain, "se": self.se}
 
     def text(self) -> str:
-        """One line for the command's summary."""
+        """One line for the command's summary (empty for a method that is no stacker)."""
+        if self.rule not in INPUT_RULES:
+            return ""
         head = f"stacker inputs: {TABULAR_COLUMN}, {', '.join(self.columns)}"
         if self.gain is None:
             return head
@@ -71,7 +73,9 @@ def choose_image_columns(frame: pd.DataFrame, y: np.ndarray, cfg: "FusionConfig"
     """The image columns for ``cfg``'s stacker on these regions (see the module docstring)."""
     listed = tuple(cfg.image_columns)
     rule = cfg.stacking.inputs
-    if rule == "all" or len(listed) == 1 or cfg.method != "stacking":
+    if cfg.method != "stacking":
+        return InputChoice(listed, f"not used by {cfg.method}")
+    if rule == "all" or len(listed) == 1:
         return InputChoice(listed, rule)
     base = StackingFusion.from_config(cfg)
     k = min(cfg.folds, int(np.bincount(y).min()))

@@ -181,7 +181,7 @@ def train_fusion(
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; training needs labels")
     inputs = choose_image_columns(frame, y, cfg)
-    stage(f"fitting {cfg.method} fusion on {len(y)} regions; {inputs.text()}", progress)
+    stage(f"fitting {cfg.method} fusion on {len(y)} regions", progress)
     estimator = create_method(_taking(cfg, inputs)).fit(frame, y)
     sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
     run, model = model_folders(sources)
