@@ -66,3 +66,26 @@ def test_bright_patch_shapes():
     assert d["bright_patches"] == pytest.approx(1.0)  # one patch per 10,000 px
     none = bright_patches(np.zeros((50, 50), np.float32))
     assert none["bright_share"] == 0 and none["bright_largest"] == 0 and none["bright_extent"] == 0
+
+
+def test_nodata_pixels_and_tiny_images_give_finite_descriptors():
+    g = _noise(32)
+    g[3, 4], g[10, 10] = np.nan, np.inf
+    with_nodata = texture_descriptors(g)
+    assert all(np.isfinite(v) for v in with_nodata.values())
+    assert with_nodata["coherence2_mean"] == pytest.approx(texture_descriptors(_noise(32))["coherence2_mean"], abs=0.02)
+    assert not spread(np.full((4, 4), np.nan)).any()
+    for shape in ((1, 1), (2, 2), (1, 50)):
+        tiny = texture_descriptors(np.arange(np.prod(shape), dtype=np.float32).reshape(shape))
+        assert all(np.isfinite(v) for v in tiny.values())
+        assert sum(v for k, v in tiny.items() if k.startswith("lbp_")) == pytest.approx(1.0)
+
+
+def test_shape_ratios_stay_within_one():
+    square = np.zeros((40, 40), np.float32)
+    square[10:20, 10:20] = 1.0
+    yy, xx = np.mgrid[:40, :40]
+    disc = ((yy - 20) ** 2 + (xx - 20) ** 2 < 6**2).astype(np.float32)
+    for g in (square, disc):
+        f = bright_patches(g)
+        assert 0 < f["bright_extent"] <= 1 and 0 < f["bright_solidity"] <= 1 and 0 < f["bright_compactness"] <= 1

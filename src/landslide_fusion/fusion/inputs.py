@@ -19,7 +19,11 @@ error of its own cross-validated score:
 
 the one-standard-error rule (Breiman, Friedman, Olshen and Stone, 1984, sec. 3.4.3; Hastie,
 Tibshirani and Friedman, 2009, sec. 7.10): the simplest model whose score is within one
-standard error of the best. ``inputs = "all"`` takes every listed column.
+standard error of the best. ``inputs = "all"`` takes every listed column. The folds are drawn
+with ``seed + 1``, not those of ``fuse train``'s comparison (``seed``), so the figures it reports
+are not those the choice was made on (the choice still saw the same regions: with two
+candidates, the bias is at most the gain it allowed). A method other than stacking takes no
+image columns this way (``rule`` None).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from ..tabular.schema import binary_labels
 from .stacking import TABULAR_COLUMN, StackingFusion
 
 if TYPE_CHECKING:
@@ -51,16 +56,17 @@ class InputChoice:
     not compared)."""
 
     columns: tuple[str, ...]
-    rule: str
+    rule: str | None
     gain: float | None = None
     se: float | None = None
 
     def to_dict(self) -> dict:
+        """Plain values for ``fusion.json`` and the command's JSON."""
         return {"columns": list(self.columns), "rule": self.rule, "gain": self.gain, "se": self.se}
 
     def text(self) -> str:
         """One line for the command's summary (empty for a method that is no stacker)."""
-        if self.rule not in INPUT_RULES:
+        if self.rule is None:
             return ""
         head = f"stacker inputs: {TABULAR_COLUMN}, {', '.join(self.columns)}"
         if self.gain is None:
@@ -74,13 +80,15 @@ def choose_image_columns(frame: pd.DataFrame, y: np.ndarray, cfg: "FusionConfig"
     listed = tuple(cfg.image_columns)
     rule = cfg.stacking.inputs
     if cfg.method != "stacking":
-        return InputChoice(listed, f"not used by {cfg.method}")
+        return InputChoice(listed, None)
     if rule == "all" or len(listed) == 1:
         return InputChoice(listed, rule)
-    base = StackingFusion.from_config(cfg)
-    k = min(cfg.folds, int(np.bincount(y).min()))
-    if k < 2:
+    y = binary_labels(y, "fusion labels")
+    smaller = int(np.bincount(y, minlength=2).min())
+    if smaller < 3:  # folds whose training part keeps 2 of each class cannot be drawn: the simpler
         return InputChoice(listed[:1], rule)
+    base = StackingFusion.from_config(cfg)
+    k = min(cfg.folds, smaller)
     auc = np.array(
         [
             [
@@ -93,7 +101,7 @@ def choose_image_columns(frame: pd.DataFrame, y: np.ndarray, cfg: "FusionConfig"
                 )
                 for cols in (listed[:1], listed)
             ]
-            for tr, te in StratifiedKFold(k, shuffle=True, random_state=cfg.seed).split(frame, y)
+            for tr, te in StratifiedKFold(k, shuffle=True, random_state=cfg.seed + 1).split(frame, y)
         ]
     )
     gain = float(auc[:, 1].mean() - auc[:, 0].mean())

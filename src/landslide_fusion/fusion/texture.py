@@ -7,7 +7,9 @@ in arrangement: fields, terraces and roads are oriented and straight-edged, a sc
 irregular patch with a rough surface. Each function below measures one such property on a gray
 image whose values are first spread to [0, 1] between the image's own 1st and 99th percentiles
 (so the descriptors do not depend on the sensor's scale: 8-bit RGB and reflectance alike).
-Windows and minimum areas are in pixels at the image's native resolution.
+Windows and minimum areas are in pixels at the resolution each function works at: native, or
+1/2 and 1/4 of it where said (a 9 px window there spans 18 and 36 native pixels; an image under
+16 px is brought to 8 px).
 
 * :func:`orientation_coherence`: how strongly local gradients share one direction (structure
   tensor; Bigün and Granlund, 1987), at 1/2 and 1/4 resolution;
@@ -47,12 +49,17 @@ _OPENING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
 
 def spread(gray: np.ndarray) -> np.ndarray:
-    """``(g - p1) / (p99 - p1)`` clipped to [0, 1], as float32; a flat image gives zeros."""
-    g = np.asarray(gray, dtype=np.float32)
-    lo, hi = np.percentile(g, (1, 99))
+    """``(g - p1) / (p99 - p1)`` clipped to [0, 1], as float32, with the percentiles of the finite
+    pixels; non-finite pixels (nodata) take the median's place. A flat image, or one without a
+    finite pixel, gives zeros."""
+    g = np.asarray(gray, dtype=np.float64)
+    finite = np.isfinite(g)
+    if not finite.any():
+        return np.zeros(g.shape, np.float32)
+    lo, mid, hi = np.percentile(g[finite], (1, 50, 99))
     if hi <= lo:
-        return np.zeros_like(g)
-    return np.clip((g - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+        return np.zeros(g.shape, np.float32)
+    return np.clip((np.where(finite, g, mid) - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
 def _at_scale(g: np.ndarray, factor: int) -> np.ndarray:
@@ -112,10 +119,15 @@ def coarse_gradient(g: np.ndarray) -> dict[str, float]:
 
 
 def lbp_histogram(g: np.ndarray) -> dict[str, float]:
-    """Shares of the 10 rotation-invariant uniform local binary patterns (P = 8, R = 1): code k
-    (0-8) for a circular pattern with one run of k neighbours brighter than the centre, 9 for
-    any pattern with more than two 0/1 transitions (Ojala et al., 2002). Keys ``lbp_0`` ...
-    ``lbp_9``."""
+    """Shares of the 10 rotation-invariant uniform local binary patterns over the 8 neighbours
+    of each pixel: code k (0-8) for a circular pattern with one run of k neighbours brighter than
+    the centre, 9 for any pattern with more than two 0/1 transitions (Ojala et al., 2002, LBP riu2
+    with P = 8). Two departures from the paper: the neighbours are the square 3x3 ring (the
+    diagonals not interpolated onto a circle of R = 1), and a neighbour counts as brighter at
+    ``g_p >= g_c + 0.01`` (of the image's spread), so sensor noise on flat ground stays code 0.
+    Images under 3 px a side are padded by replication. Keys ``lbp_0`` ... ``lbp_9``."""
+    if min(g.shape) < 3:
+        g = cv2.copyMakeBorder(g, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
     h, w = g.shape
     centre = g[1:-1, 1:-1] + _LBP_TOLERANCE
     ring = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
@@ -130,11 +142,13 @@ def bright_patches(g: np.ndarray) -> dict[str, float]:
     """Shape of the bright patches: pixels above the median by 0.15 of the image's spread,
     opened by a 5-px disc, kept where a connected patch holds at least 64 px.
 
-    ``bright_share`` (of the image), ``bright_patches`` (per 10,000 px), and of the largest
-    patch: ``bright_largest`` (share of the image), ``bright_extent`` (area over its minimum
-    rotated rectangle: 1 for a field), ``bright_elongation`` (long over short side of that
-    rectangle), ``bright_solidity`` (area over convex hull), ``bright_compactness``
-    (``4 pi area / perimeter^2``: 1 for a disc). Every shape value is 0 when no patch is kept.
+    ``bright_share`` (of the image, before the opening), ``bright_patches`` (per 10,000 px), and
+    of the largest patch: ``bright_largest`` (its pixels, as a share of the image), and of its
+    outline (the polygon through its boundary pixels' centres, area ``A``): ``bright_extent``
+    (``A`` over its minimum rotated rectangle: 1 for a field), ``bright_elongation`` (long over
+    short side of that rectangle), ``bright_solidity`` (``A`` over its convex hull),
+    ``bright_compactness`` (``4 pi A / perimeter^2``: 1 for a disc). Extent, solidity and
+    compactness lie in [0, 1]; every shape value is 0 when no patch is kept.
     """
     bright = g > np.median(g) + _BRIGHT_ABOVE_MEDIAN
     opened = cv2.morphologyEx(bright.astype(np.uint8), cv2.MORPH_OPEN, _OPENING)
@@ -148,15 +162,15 @@ def bright_patches(g: np.ndarray) -> dict[str, float]:
     largest = int(np.argmax(areas)) + 1
     contours, _ = cv2.findContours((labels == largest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     contour = max(contours, key=cv2.contourArea)
-    area = float(areas[largest - 1])
+    outline = cv2.contourArea(contour)
     _, (rw, rh), _ = cv2.minAreaRect(contour)
     perimeter = cv2.arcLength(contour, True)
     return out | {
-        "bright_largest": area / g.size,
-        "bright_extent": area / max(rw * rh, 1.0),
+        "bright_largest": float(areas[largest - 1]) / g.size,
+        "bright_extent": outline / max(rw * rh, 1.0),
         "bright_elongation": max(rw, rh) / max(min(rw, rh), 1.0),
-        "bright_solidity": area / max(cv2.contourArea(cv2.convexHull(contour)), 1.0),
-        "bright_compactness": 4 * np.pi * area / max(perimeter * perimeter, 1.0),
+        "bright_solidity": outline / max(cv2.contourArea(cv2.convexHull(contour)), 1.0),
+        "bright_compactness": 4 * np.pi * outline / max(perimeter * perimeter, 1.0),
     }
 
 
