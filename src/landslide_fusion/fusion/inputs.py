@@ -5,7 +5,7 @@ Every extra input of a linear stacker is weight given to one side. On Bijie the 
 statistics of the segmentation rank images no better out of fold than its peak probability alone
 (fused ROC-AUC 0.985 both), but on images unlike the training ones, where the image side's
 confident false alarms grow, they let it outvote a tabular side that knows better (image PR-AUC
-at 0.7 landslide-free on unseen images 0.965 / 0.914 against 0.970 / 0.951 with the peak alone,
+at 0.7 landslide-free on unseen images 0.965 / 0.914 against 0.971 / 0.950 with the peak alone,
 two seeds; docs/results.md). On the generated demo the statistics carry what the peak misses
 (faint scars), and the fused ROC-AUC gains 0.03-0.07 with them.
 
