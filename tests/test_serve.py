@@ -238,7 +238,9 @@ def test_full_queue_and_busy_key_are_refused(service):
             _problem(r, 503, "the queue holds 4")
             assert int(r.headers["retry-after"]) > 0
         assert httpx.get(service.url + "/health").json()["accepted"] <= 4
-    assert 503 in codes and codes == sorted(codes), codes  # accepted until full, then refused
+    # accepted until full, then refused; a job that ends meanwhile frees a place, so a later
+    # request may be accepted again (dave's first job finished between two of these once)
+    assert codes[:3] == [201, 201, 201] and 503 in codes, codes
     # a bounded load while the queue is full: 4 clients x 25 status calls, all answered
     latencies: list[float] = []
 
