@@ -28,23 +28,10 @@ from ..io.sample import Sample
 from ..regions import has_landslide
 from ..engineering.engineer import gray, normalized_difference
 from ..engineering.filters import sobel
+from .summary import summary
 from .texture import texture_descriptors
 
 __all__ = ["image_descriptors", "describe_samples"]
-
-_QUANTILES = (10, 50, 90)
-
-
-def _summary(name: str, values: np.ndarray) -> dict[str, float]:
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return {f"{name}_{s}": np.nan for s in ("mean", "std", *(f"p{q}" for q in _QUANTILES))}
-    qs = np.percentile(v, _QUANTILES)
-    return {
-        f"{name}_mean": float(v.mean()),
-        f"{name}_std": float(v.std()),
-        **{f"{name}_p{q}": float(x) for q, x in zip(_QUANTILES, qs)},
-    }
 
 
 def image_descriptors(image: np.ndarray, bands: BandSet | str) -> dict[str, float]:
@@ -54,20 +41,20 @@ def image_descriptors(image: np.ndarray, bands: BandSet | str) -> dict[str, floa
         raise BandError(f"image has shape {image.shape}; band set {bands.name!r} needs ({len(bands)}, H, W)")
     out: dict[str, float] = {}
     for i, name in enumerate(bands.bands):
-        out |= _summary(name.lower(), image[i])
+        out |= summary(name.lower(), image[i])
     t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
 
     def band(role: Role) -> torch.Tensor:
         return t[bands.index(bands.band_for(role))]
 
     if bands.has(Role.NIR, Role.RED):
-        out |= _summary("ndvi", normalized_difference(band(Role.NIR), band(Role.RED)).numpy())
+        out |= summary("ndvi", normalized_difference(band(Role.NIR), band(Role.RED)).numpy())
     if bands.has(Role.GREEN, Role.RED):
-        out |= _summary("grvi", normalized_difference(band(Role.GREEN), band(Role.RED)).numpy())
+        out |= summary("grvi", normalized_difference(band(Role.GREEN), band(Role.RED)).numpy())
     if bands.has(Role.RED, Role.GREEN, Role.BLUE):
         g = gray(band(Role.RED), band(Role.GREEN), band(Role.BLUE))[None, None]
         gx, gy = sobel(g)
-        out |= _summary("gradient", torch.hypot(gx, gy)[0, 0].numpy())
+        out |= summary("gradient", torch.hypot(gx, gy)[0, 0].numpy())
         out |= texture_descriptors(g[0, 0].numpy())
     return out
 

@@ -82,7 +82,7 @@ def choose_image_columns(frame: pd.DataFrame, y: np.ndarray, cfg: "FusionConfig"
     """The image columns for ``cfg``'s stacker on these regions (see the module docstring)."""
     listed = tuple(cfg.image_columns)
     rule = cfg.stacking.inputs
-    if cfg.method != "stacking":
+    if cfg.method != StackingFusion.name:
         return InputChoice(listed, None)
     if rule == "all" or len(listed) == 1:
         return InputChoice(listed, rule)

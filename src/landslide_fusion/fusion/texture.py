@@ -29,6 +29,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .summary import summary
+
 __all__ = [
     "texture_descriptors",
     "spread",
@@ -93,15 +95,7 @@ def local_contrast(g: np.ndarray) -> dict[str, float]:
     out = {}
     for w in _CONTRAST_WINDOWS:
         m = cv2.blur(g, (w, w))
-        sd = np.sqrt(np.maximum(cv2.blur(g * g, (w, w)) - m * m, 0.0))
-        q10, q50, q90 = np.percentile(sd, (10, 50, 90))
-        out |= {
-            f"contrast{w}_mean": float(sd.mean()),
-            f"contrast{w}_std": float(sd.std()),
-            f"contrast{w}_p10": float(q10),
-            f"contrast{w}_p50": float(q50),
-            f"contrast{w}_p90": float(q90),
-        }
+        out |= summary(f"contrast{w}", np.sqrt(np.maximum(cv2.blur(g * g, (w, w)) - m * m, 0.0)))
     return out
 
 

@@ -48,7 +48,7 @@ from .crosscheck import CrossCheckFusion
 from .decision import Decision, DecisionRule
 from .inputs import InputChoice, choose_image_columns
 from .join import UnmatchedRegionsWarning, check_region_files, join_regions
-from .methods import FusionMethod, create_method, method_from_dict
+from .methods import FusionMethod, create_method, get_method, method_from_dict
 from .provenance import PROVENANCE_FILE, checked_sources, image_source, tabular_source
 from .score import Scorer, confirm_images, confirm_map, score_frame, write_scores
 from .stacking import TABULAR_COLUMN, StackingFusion
@@ -175,14 +175,15 @@ def train_fusion(
 ) -> dict:
     """Fit the fusion estimator on held-out base outputs, the decision rule on its held-out
     probabilities (:mod:`.decision`), cross-validate the comparison, and write ``out``."""
-    create_method(cfg)  # an unknown method fails here, before any reading
+    get_method(cfg.method)  # an unknown method fails here, before any reading
     share = declared_share(cfg.landslide_free_share)
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
     if y is None:
         raise DataError(f"no {cfg.label!r} column in either region file; training needs labels")
     inputs = choose_image_columns(frame, y, cfg)
+    taking = _taking(cfg, inputs)
     stage(f"fitting {cfg.method} fusion on {len(y)} regions", progress)
-    estimator = create_method(_taking(cfg, inputs)).fit(frame, y)
+    estimator = create_method(taking).fit(frame, y)
     sources = {"image": image_source(_path(image)), "tabular": tabular_source(_path(tabular))}
     run, model = model_folders(sources)
     held_out = getattr(estimator, "oof_probability_", None)  # stacking: its own out-of-fold probabilities
@@ -209,7 +210,7 @@ def train_fusion(
     )
     votes, vote_notes = region_votes(frame, run, model, share, tabular_threshold)
     table, d = score_frame(frame, scorer, votes, share, cfg.risk.edges)
-    result = _compare(frame, y, _taking(cfg, inputs), progress)
+    result = _compare(frame, y, taking, progress)
     with output_dir(out, overwrite) as tmp:
         write_json(
             tmp / "fusion.json",
