@@ -12,12 +12,15 @@ each choice made on the training images' out-of-fold predictions only:
 1. the run's masks, threshold and gate chosen for the training images' own mix;
 2. the run's masks, threshold and gate chosen for the declared share (``segment predict``);
 3. the fused masks, the decision alone chosen for the share (region F1) and the run's threshold;
-4. the fused masks as shipped (``fuse score``): decision and mask threshold chosen together;
-5. a bound: the run's masks at step 2's threshold kept on exactly the images that hold a landslide.
+4. the fused masks, decision and mask threshold chosen together, every landslide area of a
+   confirmed image kept (no component filter);
+5. the fused masks as shipped, read back as ``fuse score`` wrote them (``unseen/masks``): step 4
+   with the component filter, when ``fuse train`` learned one;
+6. a bound: the run's masks at step 2's threshold kept on exactly the images that hold a landslide.
 
 Each is printed over the val images as they are and expected at the share (landslide-free images
 weighted, :meth:`~landslide_fusion.segmentation.evaluation.scores.Scores.as_dict`), with the estimate
-``fuse train`` printed for step 4 beside it.
+``fuse train`` printed for step 5 beside it.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from landslide_fusion.fusion.workflow import load_fusion
 from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.raster import read_raster
+from landslide_fusion.segmentation.evaluation.scores import Scores
 from landslide_fusion.segmentation.evaluation.tuning import GATES, PostSweep, run_sweep
 from landslide_fusion.segmentation.inference.infer import SegmentationRun
 
@@ -52,9 +57,14 @@ def main() -> None:
     risk.index = risk.index.astype(str)
     post = run.config.post
     sweep = PostSweep(opening=post.opening, closing=post.closing)
+    written = Scores()
     for s in open_dataset(a.data, split=a.split, band_set=run.config.features.source, require_masks=True):
         p = read_raster(a.out / "unseen" / "probabilities" / f"{s.id}.tif")[0][0].astype(np.float32)
-        sweep.update(p, s.mask, np.isfinite(p), s.id)
+        valid = np.isfinite(p)
+        sweep.update(p, s.mask, valid, s.id)
+        m = np.asarray(Image.open(a.out / "unseen" / "masks" / f"{s.id}.png"))[valid] == 255
+        t = s.mask[valid] == 1
+        written.add_images([[(m & t).sum(), (m & ~t).sum(), (~m & t).sum(), (~m & ~t).sum()]], [(s.mask == 1).any()])
     truth = np.array(sweep.positive, float)
     oof = run_sweep(run)  # the training images' out-of-fold counts: every choice below is made there
     own = oof.best(None, GATES)
@@ -69,10 +79,11 @@ def main() -> None:
         "3 fused decision (region F1), run's threshold": sweep.scores(
             _nearest(sweep, run.threshold), region_only.threshold, image_scores=score
         ),
-        "4 fused masks as shipped (decision and threshold together)": sweep.scores(
+        "4 fused decision and threshold together, every area kept": sweep.scores(
             fused.mask_threshold, 0.5, image_scores=kept
         ),
-        "5 bound: run's masks on the images that hold landslides": sweep.scores(
+        "5 fused masks as written (with the component filter)": written,
+        "6 bound: run's masks on the images that hold landslides": sweep.scores(
             prior.threshold, 0.5, image_scores=truth
         ),
     }
@@ -100,7 +111,7 @@ def main() -> None:
     est = fused.expected.get("pixels") or {}
     if est:
         print(
-            f"  estimate printed by fuse train for step 4 (cross-fitted on the training images): F1 {est['f1']:.3f}  "
+            f"  estimate printed by fuse train for step 5 (cross-fitted on the training images): F1 {est['f1']:.3f}  "
             f"P {est['precision']:.3f}  R {est['recall']:.3f}"
         )
     from sklearn.metrics import average_precision_score, roc_auc_score

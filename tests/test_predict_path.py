@@ -152,3 +152,25 @@ def test_a_scene_on_another_scale_is_refused_before_anything_is_written(kfold, t
         "was trained on l4s14/l4s"
     ), r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
+
+
+def test_out_of_fold_maps_come_from_the_fold_that_held_each_image_out(kfold, l4s_root, tmp_path):
+    from landslide_fusion.errors import DataError
+    from landslide_fusion.segmentation.evaluation.out_of_fold import out_of_fold_predictions
+
+    oof = pd.read_csv(kfold / "oof_stats.csv", dtype={"id": str}).set_index("id")
+    seen: dict[str, float] = {}
+
+    def each(sample, pred) -> None:
+        seen[sample.id] = pred.stats["max_probability"]
+
+    assert out_of_fold_predictions(kfold, each) == len(oof)
+    assert sorted(seen) == sorted(oof.index)
+    np.testing.assert_allclose([seen[i] for i in oof.index], oof["max_probability"], rtol=1e-6)
+    some = list(oof.index[:3])
+    seen.clear()
+    assert out_of_fold_predictions(kfold, each, ids=some, data=l4s_root) == 3 and sorted(seen) == sorted(some)
+    with pytest.raises(DataError, match="pass their folder"):
+        out_of_fold_predictions(kfold, each, data=tmp_path / "moved")
+    with pytest.raises(DataError, match="not a k-fold"):
+        out_of_fold_predictions(kfold / "fold_1", each)

@@ -7,6 +7,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         ".compare": ["CompareResult", "compare_fusion", "mcnemar"],
+        ".component_filter": ["ComponentFilter"],
+        ".components": ["component_features"],
         ".config": ["FusionConfig"],
         ".crosscheck": ["CrossCheckFusion"],
         ".descriptors": ["describe_samples", "image_descriptors"],

@@ -114,6 +114,11 @@ def train(
     folds: int = typer.Option(None, help="Folds of the tabular vs image vs fused comparison."),
     on_missing: OnMissing = OnMissingOption,
     landslide_free_share: float = ShareOption,
+    data: Path = typer.Option(
+        None,
+        help="The k-fold's images, where they moved since 'segment train' (default: its data.root); "
+        "the component filter of the fused masks learns from them.",
+    ),
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
     overwrite: bool = OverwriteOption,
@@ -123,7 +128,7 @@ def train(
     from .workflow import train_fusion
 
     cfg = _config(config, set_, method, folds, on_missing, landslide_free_share)
-    r = train_fusion(image, tabular, cfg, out, overwrite=overwrite, progress=not as_json)
+    r = train_fusion(image, tabular, cfg, out, data=data, overwrite=overwrite, progress=not as_json)
     c = r["compare"]
     emit(
         r,
@@ -135,7 +140,21 @@ def train(
         f"chart: {out / 'compare.png'}; disagreements: {out / 'disagreements.csv'}\n"
         + _decision_text(r["landslide_free_share"], r["decision"])
         + "\n"
-        f"inputs from: {_sources(r['sources'])} (provenance.json)" + _notes(r),
+        + _filter_text(r["component_filter"])
+        + f"inputs from: {_sources(r['sources'])} (provenance.json)"
+        + _notes(r),
+    )
+
+
+def _filter_text(evidence: dict | None) -> str:
+    """The component filter's cut and what each candidate gave, or nothing without a filter."""
+    if not evidence:
+        return ""
+    tried = ", ".join(f"{c['cut']:g}: {c['f1']:.3f}" for c in evidence["candidates"] if c.get("f1") is not None)
+    kept = "every area kept" if evidence["cut"] <= 0 else f"areas below {evidence['cut']:g} dropped"
+    return (
+        f"component filter over {evidence['areas']} out-of-fold areas of {evidence['images']} images: {kept} "
+        f"(cross-fitted pixel F1 by cut: {tried})\n"
     )
 
 

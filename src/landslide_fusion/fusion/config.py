@@ -8,7 +8,7 @@ from ..config import names_of, setting
 
 from .stacking import IMAGE_FEATURES
 
-__all__ = ["StackingConfig", "CrossCheckConfig", "RiskConfig", "FusionConfig"]
+__all__ = ["StackingConfig", "CrossCheckConfig", "ComponentsConfig", "RiskConfig", "FusionConfig"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,15 @@ class CrossCheckConfig:
 
 
 @dataclass(frozen=True)
+class ComponentsConfig:
+    """``filter``: learn the component filter of the fused masks when the image side is a k-fold
+    whose images are found (:mod:`~landslide_fusion.fusion.component_filter`); false keeps every
+    landslide area of a confirmed region."""
+
+    filter: bool = True
+
+
+@dataclass(frozen=True)
 class RiskConfig:
     edges: tuple[float, ...] = setting((0.25, 0.5, 0.75), gt=0, lt=1, increasing=True)
 
@@ -60,4 +69,5 @@ class FusionConfig:
     seed: int = 0
     stacking: StackingConfig = field(default_factory=StackingConfig)
     crosscheck: CrossCheckConfig = field(default_factory=CrossCheckConfig)
+    components: ComponentsConfig = field(default_factory=ComponentsConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)

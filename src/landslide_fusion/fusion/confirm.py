@@ -5,6 +5,9 @@ fusion's mask threshold (with the run's opening and closing; no image gate: the 
 is the gate) when the region is kept, and empty otherwise. A region is kept when the fusion
 decides it holds a landslide, and, with a cross-check fusion, also when the two models disagree:
 such a region is kept for a person to review, not dropped (its ``status`` says ``review``).
+With a component filter (:mod:`.component_filter`), a kept region keeps only the landslide areas
+the filter judges likely, from the area's descriptors and the region's ``fused_probability`` and
+``tabular_probability``.
 
 * images (one region each): :func:`confirm_image` on a probability map;
 * a scene with region polygons: :func:`confirm_scene` writes the fused ``mask.tif`` (1 landslide,
@@ -17,7 +20,7 @@ such a region is kept for a person to review, not dropped (its ``status`` says `
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,7 @@ import pandas as pd
 
 from ..io.geojson import write_features
 from ..regions import landslide_mask, morphology_halo
+from .component_filter import ComponentFilter, keep_areas
 
 __all__ = ["confirm_image", "confirm_scene", "region_status", "POLYGON_COLUMNS"]
 
@@ -42,12 +46,22 @@ def region_status(table: pd.DataFrame, review_disagreements: bool) -> pd.Series:
 
 
 def confirm_image(
-    probability: np.ndarray, valid: np.ndarray, keep: bool, threshold: float, opening: int = 0, closing: int = 0
+    probability: np.ndarray,
+    valid: np.ndarray,
+    keep: bool,
+    threshold: float,
+    opening: int = 0,
+    closing: int = 0,
+    *,
+    areas: ComponentFilter | None = None,
+    region: Mapping[str, float] | None = None,
 ) -> np.ndarray:
-    """The fused 0/1 mask (uint8) of one image-region (module docstring)."""
+    """The fused 0/1 mask (uint8) of one image-region (module docstring); ``region`` holds its
+    scores when there is a component filter (``areas``)."""
     if not keep:
         return np.zeros(probability.shape, np.uint8)
-    return landslide_mask(probability, threshold, opening, closing, valid)
+    mask = landslide_mask(probability, threshold, opening, closing, valid)
+    return keep_areas(areas, probability, mask, valid, threshold, region)
 
 
 def confirm_scene(
@@ -59,6 +73,7 @@ def confirm_scene(
     *,
     opening: int = 0,
     closing: int = 0,
+    areas: ComponentFilter | None = None,
 ) -> dict:
     """Write the fused mask raster and polygons of a scene (module docstring).
 
@@ -84,7 +99,7 @@ def confirm_scene(
                     win = region_window(src, row["geometry"], halo)
                     if win is None:
                         continue
-                    m = _region_mask(src, win, row["geometry"], threshold, opening, closing)
+                    m = _region_mask(src, win, row, threshold, opening, closing, areas)
                     if not m.any():
                         continue
                     old = dst.read(1, window=win)
@@ -98,15 +113,16 @@ def confirm_scene(
     return counts
 
 
-def _region_mask(src, win, geometry: dict, threshold: float, opening: int, closing: int) -> np.ndarray:
+def _region_mask(src, win, row: pd.Series, threshold: float, opening: int, closing: int, areas) -> np.ndarray:
     """Landslide pixels of one region's window: the mask over the window (halo included), kept
-    inside the polygon."""
+    inside the polygon, then the areas the component filter keeps."""
     from rasterio.features import geometry_mask
 
     p = src.read(1, window=win)
     valid = np.isfinite(p)
-    inside = ~geometry_mask([geometry], out_shape=p.shape, transform=src.window_transform(win))
-    return (landslide_mask(p, threshold, opening, closing, valid) == 1) & inside
+    inside = ~geometry_mask([row["geometry"]], out_shape=p.shape, transform=src.window_transform(win))
+    mask = landslide_mask(p, threshold, opening, closing, valid) & inside.astype(np.uint8)
+    return keep_areas(areas, p, mask, valid & inside, threshold, row) == 1
 
 
 def _polygons(src, win, mask: np.ndarray) -> Iterator[tuple[dict, dict]]:

@@ -7,6 +7,7 @@ polygons) and ``assess`` (a fetched scene) all end here:
       -> both models' votes at the declared prior                     :mod:`.votes`
       -> fused probability -> risk score, class, decision             :mod:`.decision`
       -> status (landslide / review / none) -> fused masks, polygons  :mod:`.confirm`
+         (the areas a component filter keeps, :mod:`.component_filter`)
       -> risk.csv, risk.geojson, disagreements.csv
 
 Without a fusion (``assess`` with a segmentation run alone) the image side decides by itself:
@@ -28,6 +29,7 @@ from ..errors import DataError
 from ..io.atomic import write_json
 from ..io.tables import write_table
 from ..prior import check_share, declared_share
+from .component_filter import ComponentFilter
 from .confirm import confirm_image, confirm_scene, region_status
 from .decision import Decision, DecisionRule
 from .risk import risk_table, write_risk
@@ -39,13 +41,15 @@ __all__ = ["Scorer", "image_only_scorer", "score_frame", "write_scores", "confir
 class Scorer:
     """What turns a joined region frame into risk: a fitted fusion (``estimator``) or, for
     image-only maps, a calibration of the peak probability (``calibrate``); the decision rule; the
-    share declared when it was fitted; and whether disagreements are kept for review."""
+    share declared when it was fitted; whether disagreements are kept for review; and the
+    fusion's component filter (``areas``), if it learned one."""
 
     rule: DecisionRule
     default_share: float | None
     estimator: object | None = None
     calibrate: object | None = None
     review_disagreements: bool = False
+    areas: ComponentFilter | None = None
     _chosen: dict = field(default_factory=dict, repr=False)
 
     def share(self, landslide_free_share: float | None) -> float | None:
@@ -96,11 +100,13 @@ def _logit(p: np.ndarray, eps: float = 1e-4) -> np.ndarray:
 def score_frame(
     frame: pd.DataFrame, scorer: Scorer, votes: pd.DataFrame, share: float | None, edges: tuple[float, ...]
 ) -> tuple[pd.DataFrame, Decision]:
-    """Risk table (risk score, class, decision, status, both votes, agreement, inputs) of a joined
-    region frame, and the decision rule's choice for ``share``."""
+    """Risk table (risk score, class, decision, status, both votes, agreement, inputs, and
+    ``fused_probability``, the probability decided on, at the fitting mix) of a joined region
+    frame, and the decision rule's choice for ``share``."""
     d = scorer.decision(share)
     p = scorer.probability(frame)
-    table = risk_table(votes.join(frame), scorer.rule.risk(p, share), (p >= d.cut).astype(int), edges)
+    inputs = votes.join(frame).assign(fused_probability=p)
+    table = risk_table(inputs, scorer.rule.risk(p, share), (p >= d.cut).astype(int), edges)
     status = region_status(table, scorer.review_disagreements)
     return table.join(status), d
 
@@ -148,25 +154,45 @@ def write_scores(
     }
 
 
-def confirm_images(folder: Path, table: pd.DataFrame, d: Decision, opening: int, closing: int) -> int:
+def confirm_images(
+    folder: Path,
+    table: pd.DataFrame,
+    d: Decision,
+    opening: int,
+    closing: int,
+    areas: ComponentFilter | None = None,
+    truth: dict[str, np.ndarray] | None = None,
+) -> tuple[int, dict[str, np.ndarray]]:
     """Write ``masks/ID.png`` (0/255) for every image-region of ``table`` from its
-    ``probabilities/ID.tif``: the fused masks. Returns the landslide pixel count."""
+    ``probabilities/ID.tif``: the fused masks. Returns the landslide pixel count and, for the ids
+    of ``truth`` (0/1 masks), each written mask's pixel counts TP, FP, FN, TN over valid pixels."""
     from PIL import Image
 
     from ..io.raster import read_raster
 
     (folder / "masks").mkdir(exist_ok=True)
-    pixels = 0
-    for rid, status in table["status"].items():
+    pixels, counts = 0, {}
+    for rid, row in table.iterrows():
         p = read_raster(folder / "probabilities" / f"{rid}.tif")[0][0].astype(np.float32)
-        m = confirm_image(p, np.isfinite(p), status != "none", d.mask_threshold, opening, closing)
+        valid = np.isfinite(p)
+        keep = row["status"] != "none"
+        m = confirm_image(p, valid, keep, d.mask_threshold, opening, closing, areas=areas, region=row)
         Image.fromarray(m * np.uint8(255)).save(folder / "masks" / f"{rid}.png")
         pixels += int(m.sum())
-    return pixels
+        if truth is not None and str(rid) in truth:
+            t, m = truth[str(rid)][valid] == 1, m[valid] == 1
+            counts[str(rid)] = np.array([(m & t).sum(), (m & ~t).sum(), (~m & t).sum(), (~m & ~t).sum()], np.int64)
+    return pixels, counts
 
 
 def confirm_map(
-    folder: Path, table: pd.DataFrame, d: Decision, opening: int, closing: int, probability: str | os.PathLike[str]
+    folder: Path,
+    table: pd.DataFrame,
+    d: Decision,
+    opening: int,
+    closing: int,
+    probability: str | os.PathLike[str],
+    areas: ComponentFilter | None = None,
 ) -> dict:
     """The fused ``mask.tif`` and ``landslides.geojson`` of a scene's regions in ``folder``."""
     if "geometry" not in table.columns:
@@ -179,4 +205,5 @@ def confirm_map(
         folder / "landslides.geojson",
         opening=opening,
         closing=closing,
+        areas=areas,
     )

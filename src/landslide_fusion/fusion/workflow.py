@@ -11,7 +11,9 @@ Labels come from a ``label`` column of either file. A fusion folder holds ``fusi
 fitted estimator of the configured method, see :mod:`.methods`), ``decision.json`` (the
 held-out evidence decisions are made with for any declared prior, see :mod:`.decision`, with
 ``decision_sweep.csv``, the image side's out-of-fold mask counts, when the image side is a
-k-fold), ``config.toml``, ``provenance.json`` (fingerprints of the segmentation run(s) and
+k-fold), ``components.txt``/``components.json`` (the component filter of the fused masks, when the
+image side is a k-fold whose images can be read, see :mod:`.component_filter`), ``config.toml``,
+``provenance.json`` (fingerprints of the segmentation run(s) and
 tabular model behind the inputs, see :mod:`.provenance`), ``compare.json``/``compare.png``/
 ``compare_oof.csv`` (the cross-validated comparison on the training regions) and
 ``disagreements.csv`` (regions where the two models' own votes differ).
@@ -43,6 +45,7 @@ from ..tabular.model import LandslideGBM
 from ..tabular.schema import binary_labels
 from ..tabular.threshold import choose_threshold
 from .compare import CompareResult, compare_chart, compare_fusion
+from .component_filter import ComponentFilter, fit_area_filter
 from .config import FusionConfig
 from .crosscheck import CrossCheckFusion
 from .decision import Decision, DecisionRule
@@ -161,20 +164,49 @@ class FittedFusion:
     tabular_threshold: float | None = None
 
 
-def _scorer(estimator, rule: DecisionRule, cfg: FusionConfig) -> Scorer:
+def _scorer(estimator, rule: DecisionRule, cfg: FusionConfig, areas: ComponentFilter | None) -> Scorer:
     return Scorer(
         rule,
         declared_share(cfg.landslide_free_share),
         estimator=estimator,
         review_disagreements=isinstance(estimator, CrossCheckFusion),
+        areas=areas,
     )
 
 
+def _component_filter(
+    image, frame: pd.DataFrame, held_out: np.ndarray, fit_rule, share, cfg: FusionConfig, data, progress: bool
+) -> tuple[ComponentFilter | None, PostSweep | None, dict | None, list[str]]:
+    """The component filter of a k-fold image side (:mod:`.component_filter`), the filtered sweep
+    the decision is fitted on and the evidence; ``(None, the k-fold's sweep, None, notes)`` where
+    there is none to learn (not a k-fold, ``components.filter = false``, images not found)."""
+    sweep = _kfold_sweep(image)
+    if sweep is None or not cfg.components.filter:
+        return None, sweep, None, []
+    scores = frame[[TABULAR_COLUMN]].assign(fused_probability=held_out)
+    try:
+        areas, filtered, evidence = fit_area_filter(
+            Path(_path(image)).parent, scores, fit_rule, share, data=data, seed=cfg.seed, progress=progress
+        )
+    except DataError as e:
+        return None, sweep, None, [f"no component filter: {e}"]
+    return areas, filtered, evidence, []
+
+
 def train_fusion(
-    image, tabular, cfg: FusionConfig, out: str | os.PathLike[str], *, overwrite: bool = False, progress: bool = False
+    image,
+    tabular,
+    cfg: FusionConfig,
+    out: str | os.PathLike[str],
+    *,
+    data: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
 ) -> dict:
-    """Fit the fusion estimator on held-out base outputs, the decision rule on its held-out
-    probabilities (:mod:`.decision`), cross-validate the comparison, and write ``out``."""
+    """Fit the fusion estimator on held-out base outputs, the component filter of the fused masks
+    (a k-fold image side whose images are found, at ``data`` when they moved:
+    :mod:`.component_filter`), the decision rule on its held-out probabilities (:mod:`.decision`),
+    cross-validate the comparison, and write ``out``."""
     get_method(cfg.method)  # an unknown method fails here, before any reading
     share = declared_share(cfg.landslide_free_share)
     frame, y, unmatched, notes = _read_noting(image, tabular, cfg)
@@ -191,18 +223,25 @@ def train_fusion(
         held_out = estimator.predict_proba(frame)[:, 1]
     stage("choosing the decision and the fused masks' threshold for the declared prior", progress)
     mask_threshold = post_for_share(run, None)[0] if run is not None else 0.5
-    rule = DecisionRule.fit(
-        y,
-        held_out,
-        list(frame.index),
-        edges=cfg.risk.edges,
-        mask_threshold=mask_threshold,
-        calibrated=isinstance(estimator, StackingFusion),
-        rule=cfg.stacking.threshold_rule,
-        target_recall=cfg.stacking.target_recall,
-        sweep=_kfold_sweep(image),
+
+    def fit_rule(sweep: PostSweep | None) -> DecisionRule:
+        return DecisionRule.fit(
+            y,
+            held_out,
+            list(frame.index),
+            edges=cfg.risk.edges,
+            mask_threshold=mask_threshold,
+            calibrated=isinstance(estimator, StackingFusion),
+            rule=cfg.stacking.threshold_rule,
+            target_recall=cfg.stacking.target_recall,
+            sweep=sweep,
+        )
+
+    areas, sweep, filter_evidence, filter_notes = _component_filter(
+        image, frame, held_out, fit_rule, share, cfg, data, progress
     )
-    scorer = _scorer(estimator, rule, cfg)
+    rule = fit_rule(sweep)
+    scorer = _scorer(estimator, rule, cfg, areas)
     tabular_threshold = (
         LandslideGBM.load(model).threshold_
         if model is not None
@@ -221,9 +260,12 @@ def train_fusion(
                 "regions": len(y),
                 "positives": int(y.sum()),
                 "tabular_threshold": tabular_threshold,
+                "component_filter": filter_evidence,
             },
         )
         write_json(tmp / DECISION_FILE, rule.to_dict())
+        if areas is not None:
+            areas.save(tmp, filter_evidence)
         if (sweep := rule.sweep_frame()) is not None:
             write_table(sweep, tmp / DECISION_SWEEP_FILE)
         write_json(tmp / PROVENANCE_FILE, sources)
@@ -240,7 +282,7 @@ def train_fusion(
         "regions": len(y),
         "positives": int(y.sum()),
         "unmatched": len(unmatched),
-        "warnings": notes + vote_notes + ([d.note] if d.note else []),
+        "warnings": notes + vote_notes + filter_notes + ([d.note] if d.note else []),
         "landslide_free_share": share,
         "decision": {
             "risk_threshold": d.threshold,
@@ -250,6 +292,7 @@ def train_fusion(
         },
         "sources": sources,
         "inputs": {**inputs.to_dict(), "text": inputs.text()},
+        "component_filter": filter_evidence,
         "compare": {"mean": result.mean, "std": result.std, "agreement": result.agreement},
     }
     if (coef := getattr(estimator, "coefficients", None)) is not None and (c := coef()) is not None:
@@ -275,7 +318,8 @@ def load_fusion(path: str | os.PathLike[str]) -> FittedFusion:
     estimator = method_from_dict(doc["estimator"])
     record = path / PROVENANCE_FILE
     sources = json.loads(record.read_text()) if record.is_file() else {}
-    return FittedFusion(path, estimator, cfg, _scorer(estimator, rule, cfg), sources, doc.get("tabular_threshold"))
+    scorer = _scorer(estimator, rule, cfg, ComponentFilter.load(path))
+    return FittedFusion(path, estimator, cfg, scorer, sources, doc.get("tabular_threshold"))
 
 
 def fuse_frame(
@@ -380,12 +424,12 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
 
 
 def _score_images(
-    seg, tabular_model, data, table, split, share, folder: Path, truth: PostSweep, progress: bool
+    seg, tabular_model, data, table, split, share, folder: Path, truth: dict[str, np.ndarray], progress: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both sides for a folder of images, each image read once: the run's region statistics (the
-    probabilities written to ``folder/probabilities/ID.tif`` for the fused masks; labelled images
-    counted into ``truth`` at the fused masks' threshold), and the tabular model's scores of
-    ``table`` or, without one, of the images' descriptors."""
+    probabilities written to ``folder/probabilities/ID.tif`` for the fused masks; labelled images'
+    masks kept in ``truth`` to score the fused masks), and the tabular model's scores of ``table``
+    or, without one, of the images' descriptors."""
     from ..io.open import open_dataset
     from ..io.raster import write_geotiff
     from ..segmentation.inference.predict import predict_regions
@@ -399,7 +443,7 @@ def _score_images(
     def each(sample, pred) -> None:
         write_geotiff(folder / "probabilities" / f"{sample.id}.tif", pred.probability, sample.geo)
         if sample.mask is not None:
-            truth.update(pred.probability, sample.mask, pred.valid, sample.id)
+            truth[str(sample.id)] = np.asarray(sample.mask, np.uint8)
         if table is None:
             described.append(describe_samples([sample]))
 
@@ -446,7 +490,7 @@ def score_map(
     geoms = polys.assign(_id=polys[id_column].astype(str)).set_index("_id")["geometry"]
     risk["geometry"] = geoms.reindex(risk.index.astype(str)).to_numpy()
     post = run.config.post
-    counts = confirm_map(folder, risk, d, post.opening, post.closing, folder / "probability.tif")
+    counts = confirm_map(folder, risk, d, post.opening, post.closing, folder / "probability.tif", scorer.areas)
     return risk, d, notes, counts
 
 
@@ -527,7 +571,7 @@ def score_regions(
             r["files"] += ["mask.tif", "landslides.geojson", "probability.tif", "scene_mask.tif"]
         else:
             post = seg.config.post
-            truth = PostSweep(np.array([fitted.scorer.decision(share).mask_threshold]), post.opening, post.closing)
+            truth: dict[str, np.ndarray] = {}
             image, tab = _score_images(seg, tabular_model, data, table, split, share, tmp, truth, progress)
             stage("fusing both views into risk; fused masks", progress)
             frame, _, unmatched, notes = _read_noting(
@@ -537,10 +581,11 @@ def score_regions(
             )
             risk, d, vote_notes = fuse_frame(frame, fitted, share, run=run, tabular_model=tabular_model)
             r = write_scores(tmp, risk, d, unmatched, checked + notes + vote_notes, None, provenance, rid)
-            counts = {"pixels": confirm_images(tmp, risk, d, post.opening, post.closing)}
+            pixels, written = confirm_images(tmp, risk, d, post.opening, post.closing, fitted.scorer.areas, truth)
+            counts = {"pixels": pixels}
             r["files"] += ["masks/", "probabilities/"]
-            if truth.ids:  # labelled images: the fused masks as written, scored at native size
-                r["evaluation"] = _evaluate_fused(truth, risk, d, share)
+            if written:  # labelled images: the fused masks as written, scored at native size
+                r["evaluation"] = _evaluate_fused(written, truth, d, share)
                 write_json(tmp / "evaluation.json", r["evaluation"])
                 r["files"].append("evaluation.json")
     return {
@@ -551,13 +596,19 @@ def score_regions(
     }
 
 
-def _evaluate_fused(truth: PostSweep, risk: pd.DataFrame, d: Decision, share: float | None) -> dict:
-    """Scores of the fused masks of labelled images (as :func:`.score.confirm_images` writes
-    them), over the images as they are and expected at ``share`` (landslide-free images weighted)."""
-    kept = (risk["status"] != "none").astype(float).reindex(pd.Index(truth.ids, dtype=str)).fillna(0.0).to_numpy()
-    scores = truth.scores(d.mask_threshold, 0.5, image_scores=kept)
+def _evaluate_fused(
+    written: dict[str, np.ndarray], truth: dict[str, np.ndarray], d: Decision, share: float | None
+) -> dict:
+    """Scores of the fused masks of labelled images as :func:`.score.confirm_images` wrote them
+    (``written``: each image's TP, FP, FN, TN), over the images as they are and expected at
+    ``share`` (landslide-free images weighted)."""
+    from ..regions import has_landslide
+    from ..segmentation.evaluation.scores import Scores
+
+    ids = list(written)
+    scores = Scores().add_images(np.stack([written[i] for i in ids]), [has_landslide(truth[i]) for i in ids])
     return {
-        "n_images": len(truth.ids),
+        "n_images": len(ids),
         "mask_threshold": d.mask_threshold,
         "scored_at": "native size, the fused masks as written",
         **scores.as_dict(),
