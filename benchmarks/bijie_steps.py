@@ -12,8 +12,8 @@ each choice made on the training images' out-of-fold predictions only:
 1. the run's masks, threshold and gate chosen for the training images' own mix;
 2. the run's masks, threshold and gate chosen for the declared share (``segment predict``);
 3. the fused masks, the decision alone chosen for the share (region F1) and the run's threshold;
-4. the fused masks, decision and mask threshold chosen together, every landslide area of a
-   confirmed image kept (no component filter);
+4. the fused masks without the component filter: decision and mask threshold chosen together on
+   the k-fold's own sweep, every landslide area of a confirmed image kept;
 5. the fused masks as shipped, read back as ``fuse score`` wrote them (``unseen/masks``): step 4
    with the component filter, when ``fuse train`` learned one;
 6. a bound: the run's masks at step 2's threshold kept on exactly the images that hold a landslide.
@@ -71,8 +71,8 @@ def main() -> None:
     prior = oof.best(a.share, GATES)
     fused = fusion.scorer.decision(a.share)
     region_only = _without_sweep(fusion).choose(a.share)
+    whole = _unfiltered(fusion, oof).choose(a.share)
     score = risk["risk_score"].reindex(sweep.ids).to_numpy(float)
-    kept = (risk["status"] != "none").reindex(sweep.ids).to_numpy(float)
     steps = {
         "1 run, chosen for the training mix": sweep.scores(own.threshold, own.gate),
         f"2 run, chosen for {a.share:g} landslide-free": sweep.scores(prior.threshold, prior.gate),
@@ -80,7 +80,7 @@ def main() -> None:
             _nearest(sweep, run.threshold), region_only.threshold, image_scores=score
         ),
         "4 fused decision and threshold together, every area kept": sweep.scores(
-            fused.mask_threshold, 0.5, image_scores=kept
+            whole.mask_threshold, whole.cut, image_scores=risk["fused_probability"].reindex(sweep.ids).to_numpy(float)
         ),
         "5 fused masks as written (with the component filter)": written,
         "6 bound: run's masks on the images that hold landslides": sweep.scores(
@@ -137,6 +137,15 @@ def _weight(truth: np.ndarray, share: float) -> float:
 
 def _nearest(sweep: PostSweep, threshold: float) -> float:
     return float(sweep.thresholds[np.argmin(np.abs(sweep.thresholds - threshold))])
+
+
+def _unfiltered(fusion, oof: PostSweep):
+    """The fusion's decision rule on the k-fold's own sweep (no area dropped), as without a filter."""
+    from dataclasses import replace
+
+    rule = fusion.scorer.rule
+    where = {i: k for k, i in enumerate(oof.ids)}
+    return replace(rule, sweep=oof.subset(np.array([where[i] for i in rule.sweep.ids])))
 
 
 def _without_sweep(fusion):

@@ -54,7 +54,7 @@ def test_descriptors_tell_a_compact_blob_from_a_streak():
     labels, areas = component_features(p, disk | line, np.ones_like(disk), 0.5)
     assert list(areas.columns) == list(COMPONENT_FEATURES) and len(areas) == 2
     d, s = areas.loc[labels[15, 15]], areas.loc[labels[40, 10]]
-    assert d["elongation"] > 0.9 and s["elongation"] < 0.1
+    assert d["axis_ratio"] > 0.9 and s["axis_ratio"] < 0.1
     assert d["compactness"] > s["compactness"] and d["extent"] > 0.6
     assert d["mean_probability"] == pytest.approx(0.9) and d["ring_probability"] == 0.0
     assert d["edge_contrast"] == pytest.approx(0.9) and d["is_largest"] == 1.0
@@ -159,6 +159,8 @@ def test_the_cut_is_chosen_with_the_decision_and_kept_only_when_it_helps(tmp_pat
     recorded = PostSweep(np.array([0.3, 0.4, 0.5, 0.7]))  # the k-fold's sweep: its thresholds are used
     recorded.update(maps["img0"].probability, maps["img0"].mask, maps["img0"].valid, "img0")
     recorded.save(tmp_path / SWEEP_FILE)
+    peaks = [float(m.probability.max()) for m in maps.values()]  # what the k-fold recorded of each map
+    pd.DataFrame({"id": list(maps), "max_probability": peaks}).to_csv(tmp_path / "oof_stats.csv", index=False)
 
     def predictions(root, each, *, data=None, ids=None, progress=False) -> int:
         for i in ids:
@@ -181,13 +183,16 @@ def test_the_cut_is_chosen_with_the_decision_and_kept_only_when_it_helps(tmp_pat
     assert area_filter is not None and area_filter.cut == evidence["cut"] > 0
     assert f1[evidence["cut"]] == max(f1.values()) > f1[0.0] + 0.2  # the streaks' false alarms are gone
     assert fit_rule(sweep).choose(0.7).expected["pixels"]["f1"] == pytest.approx(f1[evidence["cut"]])
+    maps["img3"].probability[0, 0] = 1.0  # other imagery under the same id
+    with pytest.raises(DataError, match="img3"):
+        cf.fit_area_filter(tmp_path, scores, fit_rule, 0.7)
 
 
 def test_written_fused_masks_keep_the_filtered_areas_and_are_what_is_counted(learned, tmp_path):
     from PIL import Image
 
     from landslide_fusion.fusion.decision import Decision
-    from landslide_fusion.fusion.score import confirm_images
+    from landslide_fusion.fusion.score import confirm_images, pack_mask
     from landslide_fusion.io.raster import write_geotiff
 
     rng = np.random.default_rng(9)
@@ -200,7 +205,7 @@ def test_written_fused_masks_keep_the_filtered_areas_and_are_what_is_counted(lea
         index=list(maps),
     )
     d = Decision(0.7, 0.5, 0.5, 0.4, {})
-    truth = {rid: m.mask for rid, m in maps.items()}
+    truth = {rid: pack_mask(m.mask) for rid, m in maps.items()}
     pixels, counts = confirm_images(tmp_path, table, d, 0, 0, learned.filter.set_params(cut=0.5), truth)
     written = {rid: np.asarray(Image.open(tmp_path / "masks" / f"{rid}.png")) // 255 for rid in maps}
     assert (written["r0"] == maps["r0"].mask).all()  # the landslide kept, its streak dropped
@@ -208,30 +213,3 @@ def test_written_fused_masks_keep_the_filtered_areas_and_are_what_is_counted(lea
     assert pixels == sum(int(w.sum()) for w in written.values())
     assert counts["r0"].tolist() == [maps["r0"].mask.sum(), 0, 0, SIZE * SIZE - maps["r0"].mask.sum()]
     assert counts["r1"][2] == maps["r1"].mask.sum()  # a region not confirmed misses its landslide
-
-
-def test_a_scene_region_keeps_only_the_filtered_areas(learned, tmp_path):
-    import json
-
-    import rasterio
-
-    from landslide_fusion.fusion.confirm import confirm_scene
-    from landslide_fusion.io.raster import write_geotiff
-    from landslide_fusion.io.sample import GeoInfo
-
-    m = labelled_map(np.random.default_rng(11), landslide=True)
-    geo = GeoInfo("EPSG:32633", (10.0, 0.0, 500000.0, 0.0, -10.0, 4100000.0))
-    write_geotiff(tmp_path / "p.tif", m.probability.astype(np.float32), geo)
-    x0, y1 = 500000.0, 4100000.0
-    x1, y0 = x0 + 10 * SIZE, y1 - 10 * SIZE
-    square = {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
-    regions = pd.DataFrame(
-        {"geometry": [square], "status": ["landslide"], "fused_probability": 0.8, "tabular_probability": 0.7},
-        index=["a"],
-    )
-    f = learned.filter.set_params(cut=0.5)
-    counts = confirm_scene(tmp_path / "p.tif", regions, 0.4, tmp_path / "mask.tif", tmp_path / "l.geojson", areas=f)
-    with rasterio.open(tmp_path / "mask.tif") as src:
-        assert (src.read(1) == m.mask).all()
-    assert counts == {"pixels": int(m.mask.sum()), "polygons": 1}
-    assert len(json.loads((tmp_path / "l.geojson").read_text())["features"]) == 1

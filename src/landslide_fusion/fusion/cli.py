@@ -116,8 +116,9 @@ def train(
     landslide_free_share: float = ShareOption,
     data: Path = typer.Option(
         None,
-        help="The k-fold's images, where they moved since 'segment train' (default: its data.root); "
-        "the component filter of the fused masks learns from them.",
+        help="The k-fold's images, where they moved since 'segment train' (default: its data.root): "
+        "the component filter of the fused masks learns from each one predicted again by its fold model "
+        "(as long as 'segment predict' on them).",
     ),
     config: Path = ConfigOption,
     set_: list[str] = SetOption,
@@ -150,12 +151,13 @@ def _filter_text(evidence: dict | None) -> str:
     """The component filter's cut and what each candidate gave, or nothing without a filter."""
     if not evidence:
         return ""
+    head = f"component filter over {evidence['areas']} out-of-fold areas of {evidence['images']} images: "
     tried = ", ".join(f"{c['cut']:g}: {c['f1']:.3f}" for c in evidence["candidates"] if c.get("f1") is not None)
+    if not tried:
+        return head + f"every area kept ({evidence.get('note', 'no cut could be scored')})\n"
     kept = "every area kept" if evidence["cut"] <= 0 else f"areas below {evidence['cut']:g} dropped"
-    return (
-        f"component filter over {evidence['areas']} out-of-fold areas of {evidence['images']} images: {kept} "
-        f"(cross-fitted pixel F1 by cut: {tried})\n"
-    )
+    note = f"; {evidence['note']}" if evidence.get("note") else ""
+    return head + f"{kept} (cross-fitted pixel F1 by cut: {tried}{note})\n"
 
 
 def _line(text: str) -> str:

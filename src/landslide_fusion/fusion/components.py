@@ -5,21 +5,24 @@ A region the fusion confirms keeps the pixels of its probability map above the m
 those pixels form areas that differ from true landslides in ways a region statistic averages
 away: a faint, diffuse patch with no sharp edge, a sliver along a road, a speck far from the
 main body. Each connected area (8-connectivity, as the polygons written) is described here from
-the probability map alone, so the same descriptors exist for an image, a scene's region and a
-tile of any sensor:
+the probability map alone, in pixels and shares of its region (the filter learns them on image
+regions and is applied to image regions, :mod:`.component_filter`):
 
 * ``threshold``: the mask threshold the area was cut at (the filter serves every threshold the
   decision may choose);
 * size: ``log_pixels`` (``log(1 + n)``), ``region_share`` (``n`` over the region's valid
   pixels), ``mask_share`` (``n`` over the region's landslide pixels), ``is_largest``;
 * confidence: ``mean_probability``, ``max_probability`` and ``std_probability`` inside, the mean
-  probability in a square ring :data:`RING` pixels wide around it (``ring_probability``, other areas and
-  nodata excluded) and ``edge_contrast`` (inside minus ring: a sharp boundary is high);
-* shape: ``extent`` (``n`` over its bounding box), ``elongation`` (``sqrt(l2 / l1)`` of the
-  eigenvalues ``l1 >= l2`` of its pixel coordinates' covariance, 1 for a disk), ``compactness``
-  (``4 pi n / P^2`` with ``P`` its boundary pixels, those with a 4-neighbour outside it; 1 for a
-  disk, clipped to [0, 1]: Haralick and Shapiro, *Computer and Robot Vision* I, 1992, 10.3) and
-  ``touches_edge`` (it reaches the region's border, where it may be cut off);
+  probability in a square ring :data:`RING` pixels wide around it (``ring_probability``; other
+  areas and nodata excluded, a ring pixel two areas share counts for one of them) and
+  ``edge_contrast`` (inside minus ring: a sharp boundary is high);
+* shape: ``extent`` (``n`` over its bounding box), ``axis_ratio`` (``sqrt(l2 / l1)`` of the
+  eigenvalues ``l1 >= l2`` of its pixel coordinates' covariance: 1 for a disk, near 0 for a
+  line), ``compactness`` (``4 pi n / P^2`` with ``P`` its boundary pixels, those with a
+  4-neighbour outside it: about 1.2-1.3 for a digital disk, whose boundary pixels undercount its
+  perimeter, and small for a ragged or thin area; Haralick and Shapiro, *Computer and Robot
+  Vision* I, 1992, 10.3) and ``touches_edge`` (it reaches the region's border, where it may be
+  cut off);
 * the region: ``n_components``, ``region_peak`` (its highest probability), and, given by the
   caller, both sides' scores of the region (:data:`REGION_SCORES`: the fusion's probability at
   its fitting mix and the tabular probability).
@@ -51,7 +54,7 @@ COMPONENT_FEATURES = (
     "ring_probability",
     "edge_contrast",
     "extent",
-    "elongation",
+    "axis_ratio",
     "compactness",
     "touches_edge",
     "n_components",
@@ -99,12 +102,12 @@ def component_features(
     cxx = per_area(lab, x * x) / pixels - mx**2
     cxy = per_area(lab, y * x) / pixels - my * mx
     half, root = (cyy + cxx) / 2, np.sqrt(np.maximum(((cyy - cxx) / 2) ** 2 + cxy**2, 0.0))
-    elongation = np.sqrt(np.maximum(half - root, 0.0) / np.maximum(half + root, 1e-12))
-    elongation = np.where(pixels > 1, elongation, 1.0)
+    axis_ratio = np.sqrt(np.maximum(half - root, 0.0) / np.maximum(half + root, 1e-12))
+    axis_ratio = np.where(pixels > 1, axis_ratio, 1.0)
 
     boundary = (labels > 0) & ~_interior(labels > 0)
     perimeter = per_area(labels[boundary])
-    compactness = np.clip(4 * np.pi * pixels / np.maximum(perimeter, 1) ** 2, 0.0, 1.0)
+    compactness = 4 * np.pi * pixels / np.maximum(perimeter, 1) ** 2
     border = valid & ~_interior(valid)
     boxes = ndimage.find_objects(labels)
     box_area = np.array([(s[0].stop - s[0].start) * (s[1].stop - s[1].start) for s in boxes], float)
@@ -122,7 +125,7 @@ def component_features(
             "ring_probability": ring_mean,
             "edge_contrast": mean - ring_mean,
             "extent": pixels / box_area,
-            "elongation": elongation,
+            "axis_ratio": axis_ratio,
             "compactness": compactness,
             "touches_edge": (per_area(labels[border]) > 0).astype(float),
             "n_components": float(n),

@@ -5,9 +5,9 @@ fusion's mask threshold (with the run's opening and closing; no image gate: the 
 is the gate) when the region is kept, and empty otherwise. A region is kept when the fusion
 decides it holds a landslide, and, with a cross-check fusion, also when the two models disagree:
 such a region is kept for a person to review, not dropped (its ``status`` says ``review``).
-With a component filter (:mod:`.component_filter`), a kept region keeps only the landslide areas
-the filter judges likely, from the area's descriptors and the region's ``fused_probability`` and
-``tabular_probability``.
+With a component filter (:mod:`.component_filter`), a kept image keeps only the landslide areas
+the filter judges likely, from the area's descriptors and the image's ``fused_probability`` and
+``tabular_probability``; a scene's region polygons keep every area (the filter learned on images).
 
 * images (one region each): :func:`confirm_image` on a probability map;
 * a scene with region polygons: :func:`confirm_scene` writes the fused ``mask.tif`` (1 landslide,
@@ -53,15 +53,15 @@ def confirm_image(
     opening: int = 0,
     closing: int = 0,
     *,
-    areas: ComponentFilter | None = None,
+    area_filter: ComponentFilter | None = None,
     region: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """The fused 0/1 mask (uint8) of one image-region (module docstring); ``region`` holds its
-    scores when there is a component filter (``areas``)."""
+    scores when there is a component filter."""
     if not keep:
         return np.zeros(probability.shape, np.uint8)
     mask = landslide_mask(probability, threshold, opening, closing, valid)
-    return keep_areas(areas, probability, mask, valid, threshold, region)
+    return keep_areas(area_filter, probability, mask, valid, threshold, region)
 
 
 def confirm_scene(
@@ -73,7 +73,6 @@ def confirm_scene(
     *,
     opening: int = 0,
     closing: int = 0,
-    areas: ComponentFilter | None = None,
 ) -> dict:
     """Write the fused mask raster and polygons of a scene (module docstring).
 
@@ -99,7 +98,7 @@ def confirm_scene(
                     win = region_window(src, row["geometry"], halo)
                     if win is None:
                         continue
-                    m = _region_mask(src, win, row, threshold, opening, closing, areas)
+                    m = _region_mask(src, win, row["geometry"], threshold, opening, closing)
                     if not m.any():
                         continue
                     old = dst.read(1, window=win)
@@ -113,16 +112,15 @@ def confirm_scene(
     return counts
 
 
-def _region_mask(src, win, row: pd.Series, threshold: float, opening: int, closing: int, areas) -> np.ndarray:
+def _region_mask(src, win, geometry: dict, threshold: float, opening: int, closing: int) -> np.ndarray:
     """Landslide pixels of one region's window: the mask over the window (halo included), kept
-    inside the polygon, then the areas the component filter keeps."""
+    inside the polygon."""
     from rasterio.features import geometry_mask
 
     p = src.read(1, window=win)
     valid = np.isfinite(p)
-    inside = ~geometry_mask([row["geometry"]], out_shape=p.shape, transform=src.window_transform(win))
-    mask = landslide_mask(p, threshold, opening, closing, valid) & inside.astype(np.uint8)
-    return keep_areas(areas, p, mask, valid & inside, threshold, row) == 1
+    inside = ~geometry_mask([geometry], out_shape=p.shape, transform=src.window_transform(win))
+    return (landslide_mask(p, threshold, opening, closing, valid) == 1) & inside
 
 
 def _polygons(src, win, mask: np.ndarray) -> Iterator[tuple[dict, dict]]:

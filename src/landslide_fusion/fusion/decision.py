@@ -48,7 +48,8 @@ MAX_CUTS = 200
 class Decision:
     """What :meth:`DecisionRule.choose` chose for one share: the cut on the fusion's probability
     (``cut``) and on the risk score (``threshold``), the fused-mask pixel threshold, the figures
-    expected at that share, and a note when the cut was moved inside the risk classes."""
+    expected at that share, a note when the cut was moved inside the risk classes, and the keep
+    cut of the fusion's component filter (0: every area kept; :mod:`.component_filter`)."""
 
     share: float | None
     cut: float
@@ -56,6 +57,7 @@ class Decision:
     mask_threshold: float
     expected: dict
     note: str | None = None
+    component_cut: float = 0.0
 
 
 @dataclass

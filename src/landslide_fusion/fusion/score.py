@@ -19,7 +19,7 @@ class, decision and fused masks, so image-only maps keep the same guarantees.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,17 @@ from .confirm import confirm_image, confirm_scene, region_status
 from .decision import Decision, DecisionRule
 from .risk import risk_table, write_risk
 
-__all__ = ["Scorer", "image_only_scorer", "score_frame", "write_scores", "confirm_images", "confirm_map"]
+__all__ = [
+    "Scorer",
+    "image_only_scorer",
+    "score_frame",
+    "write_scores",
+    "confirm_images",
+    "confirm_map",
+    "pack_mask",
+    "unpack_mask",
+    "pixel_counts",
+]
 
 
 @dataclass
@@ -42,14 +52,14 @@ class Scorer:
     """What turns a joined region frame into risk: a fitted fusion (``estimator``) or, for
     image-only maps, a calibration of the peak probability (``calibrate``); the decision rule; the
     share declared when it was fitted; whether disagreements are kept for review; and the
-    fusion's component filter (``areas``), if it learned one."""
+    fusion's component filter (``area_filter``), if it learned one."""
 
     rule: DecisionRule
     default_share: float | None
     estimator: object | None = None
     calibrate: object | None = None
     review_disagreements: bool = False
-    areas: ComponentFilter | None = None
+    area_filter: ComponentFilter | None = None
     _chosen: dict = field(default_factory=dict, repr=False)
 
     def share(self, landslide_free_share: float | None) -> float | None:
@@ -58,8 +68,10 @@ class Scorer:
         return self.default_share if share is None else share
 
     def decision(self, share: float | None) -> Decision:
+        """The rule's choice for ``share``, with the component filter's keep cut."""
         if share not in self._chosen:
-            self._chosen[share] = self.rule.choose(share)
+            cut = self.area_filter.cut if self.area_filter is not None else 0.0
+            self._chosen[share] = replace(self.rule.choose(share), component_cut=cut)
         return self._chosen[share]
 
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
@@ -136,6 +148,7 @@ def write_scores(
         "risk_threshold": d.threshold,
         "probability_cut": d.cut,
         "mask_threshold": d.mask_threshold,
+        "component_cut": d.component_cut,
         "expected": d.expected,
     }
     if provenance is not None:
@@ -160,12 +173,13 @@ def confirm_images(
     d: Decision,
     opening: int,
     closing: int,
-    areas: ComponentFilter | None = None,
+    area_filter: ComponentFilter | None = None,
     truth: dict[str, np.ndarray] | None = None,
 ) -> tuple[int, dict[str, np.ndarray]]:
     """Write ``masks/ID.png`` (0/255) for every image-region of ``table`` from its
-    ``probabilities/ID.tif``: the fused masks. Returns the landslide pixel count and, for the ids
-    of ``truth`` (0/1 masks), each written mask's pixel counts TP, FP, FN, TN over valid pixels."""
+    ``probabilities/ID.tif``: the fused masks, with the areas ``area_filter`` drops emptied.
+    Returns the landslide pixel count and, for the ids of ``truth`` (packed 0/1 masks,
+    :func:`pack_mask`), each written mask's pixel counts TP, FP, FN, TN over valid pixels."""
     from PIL import Image
 
     from ..io.raster import read_raster
@@ -176,13 +190,33 @@ def confirm_images(
         p = read_raster(folder / "probabilities" / f"{rid}.tif")[0][0].astype(np.float32)
         valid = np.isfinite(p)
         keep = row["status"] != "none"
-        m = confirm_image(p, valid, keep, d.mask_threshold, opening, closing, areas=areas, region=row)
+        m = confirm_image(p, valid, keep, d.mask_threshold, opening, closing, area_filter=area_filter, region=row)
         Image.fromarray(m * np.uint8(255)).save(folder / "masks" / f"{rid}.png")
         pixels += int(m.sum())
         if truth is not None and str(rid) in truth:
-            t, m = truth[str(rid)][valid] == 1, m[valid] == 1
-            counts[str(rid)] = np.array([(m & t).sum(), (m & ~t).sum(), (~m & t).sum(), (~m & ~t).sum()], np.int64)
+            counts[str(rid)] = pixel_counts(m, unpack_mask(truth[str(rid)]), valid)
     return pixels, counts
+
+
+def pack_mask(mask: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A 0/1 mask as bits (an eighth of its bytes) and its shape, to keep many in memory."""
+    return np.packbits(np.asarray(mask) == 1), np.shape(mask)
+
+
+def unpack_mask(packed: tuple[np.ndarray, tuple[int, ...]]) -> np.ndarray:
+    """The bool mask :func:`pack_mask` packed."""
+    bits, shape = packed
+    return np.unpackbits(bits, count=int(np.prod(shape))).reshape(shape).astype(bool)
+
+
+def pixel_counts(mask: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """TP, FP, FN, TN (int64) of a 0/1 ``mask`` against ``truth`` over the ``valid`` pixels."""
+    import torch
+
+    from ..segmentation.evaluation.metrics import ConfusionMatrix
+
+    cm = ConfusionMatrix().update(torch.from_numpy(np.asarray(mask)[valid] == 1), torch.from_numpy(truth[valid]))
+    return np.array([cm.tp, cm.fp, cm.fn, cm.tn], np.int64)
 
 
 def confirm_map(
@@ -192,7 +226,6 @@ def confirm_map(
     opening: int,
     closing: int,
     probability: str | os.PathLike[str],
-    areas: ComponentFilter | None = None,
 ) -> dict:
     """The fused ``mask.tif`` and ``landslides.geojson`` of a scene's regions in ``folder``."""
     if "geometry" not in table.columns:
@@ -205,5 +238,4 @@ def confirm_map(
         folder / "landslides.geojson",
         opening=opening,
         closing=closing,
-        areas=areas,
     )

@@ -28,6 +28,7 @@ import dataclasses
 import json
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,16 @@ from .inputs import InputChoice, choose_image_columns
 from .join import UnmatchedRegionsWarning, check_region_files, join_regions
 from .methods import FusionMethod, create_method, get_method, method_from_dict
 from .provenance import PROVENANCE_FILE, checked_sources, image_source, tabular_source
-from .score import Scorer, confirm_images, confirm_map, score_frame, write_scores
+from .score import (
+    Scorer,
+    confirm_images,
+    confirm_map,
+    pack_mask,
+    pixel_counts,
+    score_frame,
+    unpack_mask,
+    write_scores,
+)
 from .stacking import TABULAR_COLUMN, StackingFusion
 from .votes import model_folders, region_votes
 
@@ -164,33 +174,41 @@ class FittedFusion:
     tabular_threshold: float | None = None
 
 
-def _scorer(estimator, rule: DecisionRule, cfg: FusionConfig, areas: ComponentFilter | None) -> Scorer:
+def _scorer(estimator, rule: DecisionRule, cfg: FusionConfig, area_filter: ComponentFilter | None) -> Scorer:
     return Scorer(
         rule,
         declared_share(cfg.landslide_free_share),
         estimator=estimator,
         review_disagreements=isinstance(estimator, CrossCheckFusion),
-        areas=areas,
+        area_filter=area_filter,
     )
 
 
 def _component_filter(
-    image, frame: pd.DataFrame, held_out: np.ndarray, fit_rule, share, cfg: FusionConfig, data, progress: bool
+    image,
+    frame: pd.DataFrame,
+    held_out: np.ndarray,
+    fit_rule: Callable[[PostSweep | None], DecisionRule],
+    share: float | None,
+    cfg: FusionConfig,
+    data: str | os.PathLike[str] | None,
+    progress: bool,
 ) -> tuple[ComponentFilter | None, PostSweep | None, dict | None, list[str]]:
-    """The component filter of a k-fold image side (:mod:`.component_filter`), the filtered sweep
-    the decision is fitted on and the evidence; ``(None, the k-fold's sweep, None, notes)`` where
-    there is none to learn (not a k-fold, ``components.filter = false``, images not found)."""
+    """The component filter of a k-fold image side (:mod:`.component_filter`), the sweep the
+    decision is fitted on, the evidence and notes; ``(None, the k-fold's sweep, None, notes)``
+    where there is none to learn (not a k-fold, ``components.filter = false``, images not read)."""
     sweep = _kfold_sweep(image)
     if sweep is None or not cfg.components.filter:
-        return None, sweep, None, []
+        why = "the image side is no k-fold" if sweep is None else "components.filter = false"
+        return None, sweep, None, [f"--data {data} is not used: {why}"] if data is not None else []
     scores = frame[[TABULAR_COLUMN]].assign(fused_probability=held_out)
     try:
-        areas, filtered, evidence = fit_area_filter(
+        area_filter, filtered, evidence = fit_area_filter(
             Path(_path(image)).parent, scores, fit_rule, share, data=data, seed=cfg.seed, progress=progress
         )
-    except DataError as e:
+    except (DataError, ConfigError) as e:
         return None, sweep, None, [f"no component filter: {e}"]
-    return areas, filtered, evidence, []
+    return area_filter, filtered, evidence, []
 
 
 def train_fusion(
@@ -237,11 +255,11 @@ def train_fusion(
             sweep=sweep,
         )
 
-    areas, sweep, filter_evidence, filter_notes = _component_filter(
+    area_filter, sweep, filter_evidence, filter_notes = _component_filter(
         image, frame, held_out, fit_rule, share, cfg, data, progress
     )
     rule = fit_rule(sweep)
-    scorer = _scorer(estimator, rule, cfg, areas)
+    scorer = _scorer(estimator, rule, cfg, area_filter)
     tabular_threshold = (
         LandslideGBM.load(model).threshold_
         if model is not None
@@ -264,8 +282,8 @@ def train_fusion(
             },
         )
         write_json(tmp / DECISION_FILE, rule.to_dict())
-        if areas is not None:
-            areas.save(tmp, filter_evidence)
+        if area_filter is not None:
+            area_filter.save(tmp, filter_evidence)
         if (sweep := rule.sweep_frame()) is not None:
             write_table(sweep, tmp / DECISION_SWEEP_FILE)
         write_json(tmp / PROVENANCE_FILE, sources)
@@ -443,7 +461,7 @@ def _score_images(
     def each(sample, pred) -> None:
         write_geotiff(folder / "probabilities" / f"{sample.id}.tif", pred.probability, sample.geo)
         if sample.mask is not None:
-            truth[str(sample.id)] = np.asarray(sample.mask, np.uint8)
+            truth[str(sample.id)] = pack_mask(sample.mask)
         if table is None:
             described.append(describe_samples([sample]))
 
@@ -490,7 +508,7 @@ def score_map(
     geoms = polys.assign(_id=polys[id_column].astype(str)).set_index("_id")["geometry"]
     risk["geometry"] = geoms.reindex(risk.index.astype(str)).to_numpy()
     post = run.config.post
-    counts = confirm_map(folder, risk, d, post.opening, post.closing, folder / "probability.tif", scorer.areas)
+    counts = confirm_map(folder, risk, d, post.opening, post.closing, folder / "probability.tif")
     return risk, d, notes, counts
 
 
@@ -571,7 +589,7 @@ def score_regions(
             r["files"] += ["mask.tif", "landslides.geojson", "probability.tif", "scene_mask.tif"]
         else:
             post = seg.config.post
-            truth: dict[str, np.ndarray] = {}
+            truth: dict[str, tuple[np.ndarray, tuple[int, ...]]] = {}
             image, tab = _score_images(seg, tabular_model, data, table, split, share, tmp, truth, progress)
             stage("fusing both views into risk; fused masks", progress)
             frame, _, unmatched, notes = _read_noting(
@@ -581,11 +599,11 @@ def score_regions(
             )
             risk, d, vote_notes = fuse_frame(frame, fitted, share, run=run, tabular_model=tabular_model)
             r = write_scores(tmp, risk, d, unmatched, checked + notes + vote_notes, None, provenance, rid)
-            pixels, written = confirm_images(tmp, risk, d, post.opening, post.closing, fitted.scorer.areas, truth)
+            pixels, written = confirm_images(tmp, risk, d, post.opening, post.closing, fitted.scorer.area_filter, truth)
             counts = {"pixels": pixels}
             r["files"] += ["masks/", "probabilities/"]
-            if written:  # labelled images: the fused masks as written, scored at native size
-                r["evaluation"] = _evaluate_fused(written, truth, d, share)
+            if truth:  # labelled images: the fused masks as written, scored at native size
+                r["evaluation"] = _evaluate_fused(tmp, written, truth, d, share)
                 write_json(tmp / "evaluation.json", r["evaluation"])
                 r["files"].append("evaluation.json")
     return {
@@ -597,19 +615,32 @@ def score_regions(
 
 
 def _evaluate_fused(
-    written: dict[str, np.ndarray], truth: dict[str, np.ndarray], d: Decision, share: float | None
+    folder: Path,
+    written: dict[str, np.ndarray],
+    truth: dict[str, tuple[np.ndarray, tuple[int, ...]]],
+    d: Decision,
+    share: float | None,
 ) -> dict:
     """Scores of the fused masks of labelled images as :func:`.score.confirm_images` wrote them
-    (``written``: each image's TP, FP, FN, TN), over the images as they are and expected at
-    ``share`` (landslide-free images weighted)."""
-    from ..regions import has_landslide
+    (``written``: each image's TP, FP, FN, TN; an image without a risk row, dropped as unmatched,
+    has no mask and misses its landslides), over the images as they are and expected at ``share``
+    (landslide-free images weighted)."""
+    from ..io.raster import read_raster
     from ..segmentation.evaluation.scores import Scores
 
-    ids = list(written)
-    scores = Scores().add_images(np.stack([written[i] for i in ids]), [has_landslide(truth[i]) for i in ids])
+    counts, positive = [], []
+    for rid, packed in truth.items():
+        t = unpack_mask(packed)
+        if rid not in written:
+            valid = np.isfinite(read_raster(folder / "probabilities" / f"{rid}.tif")[0][0])
+            written[rid] = pixel_counts(np.zeros(t.shape, np.uint8), t, valid)
+        counts.append(written[rid])
+        positive.append(bool(t.any()))
+    scores = Scores().add_images(np.stack(counts), positive)
     return {
-        "n_images": len(ids),
+        "n_images": len(counts),
         "mask_threshold": d.mask_threshold,
+        "component_cut": d.component_cut,
         "scored_at": "native size, the fused masks as written",
         **scores.as_dict(),
         "at_prior": scores.as_dict(share) if share is not None else None,
