@@ -149,7 +149,7 @@ def test_the_cut_is_chosen_with_the_decision_and_kept_only_when_it_helps(tmp_pat
     from landslide_fusion.fusion import component_filter as cf
     from landslide_fusion.fusion.decision import DecisionRule
     from landslide_fusion.segmentation import SegmentConfig
-    from landslide_fusion.segmentation.evaluation import out_of_fold
+    from landslide_fusion.segmentation.training import out_of_fold
     from landslide_fusion.segmentation.evaluation.tuning import SWEEP_FILE, PostSweep
 
     rng = np.random.default_rng(1)

@@ -156,7 +156,7 @@ def test_a_scene_on_another_scale_is_refused_before_anything_is_written(kfold, t
 
 def test_out_of_fold_maps_come_from_the_fold_that_held_each_image_out(kfold, l4s_root, tmp_path):
     from landslide_fusion.errors import DataError
-    from landslide_fusion.segmentation.evaluation.out_of_fold import out_of_fold_predictions
+    from landslide_fusion.segmentation.training.out_of_fold import out_of_fold_predictions
 
     oof = pd.read_csv(kfold / "oof_stats.csv", dtype={"id": str}).set_index("id")
     seen: dict[str, float] = {}

@@ -11,7 +11,7 @@ region, and drops the areas it judges unlikely.
 read; :func:`fit_area_filter`):
 
 1. every labelled image's probability map from the fold model that never saw it
-   (:func:`~landslide_fusion.segmentation.evaluation.out_of_fold.out_of_fold_predictions`), checked
+   (:func:`~landslide_fusion.segmentation.training.out_of_fold.out_of_fold_predictions`), checked
    against the k-fold's own ``oof_stats.csv`` (other imagery under the same ids is refused);
 2. at every threshold of the image side's sweep, its mask's areas are described; an area is a
    landslide when most of its pixels are (``tp >= fp``), and it weighs its pixel count, so the
@@ -303,7 +303,7 @@ def fit_area_filter(
     from ..config import load_config
     from ..progress import stage
     from ..segmentation.config import SegmentConfig
-    from ..segmentation.evaluation.out_of_fold import out_of_fold_predictions
+    from ..segmentation.training.out_of_fold import out_of_fold_predictions
     from ..segmentation.evaluation.tuning import SWEEP_FILE
 
     root = Path(root)

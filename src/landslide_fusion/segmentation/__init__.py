@@ -5,7 +5,7 @@ Inside the package, imports point down this map (``tests/test_layers.py`` checks
 the package's layers)::
 
     cli.py                          segment commands
-    training/  outputs.py           training, k-fold, ablation; what segment predict writes
+    training/  outputs.py           training, k-fold and its out-of-fold maps, ablation; what segment predict writes
     evaluation/                     metrics, scores, threshold and gate tuning, evaluate, plots
     inference/                      a saved run: pipeline, windows, images, scenes, ONNX, Dask
     config.py                       a run's settings

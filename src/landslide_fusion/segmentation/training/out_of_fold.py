@@ -45,7 +45,7 @@ def out_of_fold_predictions(
 ) -> int:
     """Predict every image of the k-fold at ``root`` (only ``ids``, when given) with the fold run
     that held it out and pass it to ``each(sample, prediction)``; returns the images predicted."""
-    from ..training.train import labelled_images
+    from .train import labelled_images
 
     root = Path(root)
     if not is_kfold(root):
