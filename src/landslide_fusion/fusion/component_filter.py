@@ -28,8 +28,9 @@ read; :func:`fit_area_filter`):
    decision is fitted on the k-fold's own sweep, as without the filter.
 
 Two approximations are worth knowing. The cut is the best of six on the same cross-fitted figure
-that is printed as the estimate, which makes it slightly optimistic (every candidate's figure is
-printed and kept in ``fusion.json``). And the filter learns from the fold models' maps but is
+that is printed as the estimate, which can make it optimistic (every candidate's figure is
+printed and kept in ``fusion.json``; on Bijie, choosing the cut inside each cross-fitting fold
+gave the same figure, ``docs/results.md``). And the filter learns from the fold models' maps but is
 applied to the refit's (trained on every image, for the fixed epochs), whose probabilities may be
 a little more or less confident; the run's threshold carries the same assumption.
 
