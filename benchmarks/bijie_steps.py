@@ -33,9 +33,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from landslide_fusion.fusion.score import pixel_counts
 from landslide_fusion.fusion.workflow import load_fusion
 from landslide_fusion.io.open import open_dataset
 from landslide_fusion.io.raster import read_raster
+from landslide_fusion.regions import has_landslide
 from landslide_fusion.segmentation.evaluation.scores import Scores
 from landslide_fusion.segmentation.evaluation.tuning import GATES, PostSweep, run_sweep
 from landslide_fusion.segmentation.inference.infer import SegmentationRun
@@ -62,9 +64,8 @@ def main() -> None:
         p = read_raster(a.out / "unseen" / "probabilities" / f"{s.id}.tif")[0][0].astype(np.float32)
         valid = np.isfinite(p)
         sweep.update(p, s.mask, valid, s.id)
-        m = np.asarray(Image.open(a.out / "unseen" / "masks" / f"{s.id}.png"))[valid] == 255
-        t = s.mask[valid] == 1
-        written.add_images([[(m & t).sum(), (m & ~t).sum(), (~m & t).sum(), (~m & ~t).sum()]], [(s.mask == 1).any()])
+        m = np.asarray(Image.open(a.out / "unseen" / "masks" / f"{s.id}.png")) // 255
+        written.add_images([pixel_counts(m, s.mask == 1, valid)], [has_landslide(s.mask)])
     truth = np.array(sweep.positive, float)
     oof = run_sweep(run)  # the training images' out-of-fold counts: every choice below is made there
     own = oof.best(None, GATES)

@@ -59,7 +59,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import DataError, NotFittedError
 from ..io.atomic import write_json, write_text
-from ..regions import landslide_mask
+from ..regions import has_landslide, landslide_mask
 from ..segmentation.evaluation.tuning import PostSweep
 from ..tabular.model import lgb_threads
 from ..tabular.schema import binary_labels
@@ -263,10 +263,8 @@ def describe_areas(
                 areas.append(frame.assign(**region, image=image, step=step, pixels=pixels, tp=tp, fp=pixels - tp))
                 rows[step, :2] = tp.sum(), (pixels - tp).sum()
             rows[step, 2:] = n_true - rows[step, 0], n_valid - n_true - rows[step, 1]
-        sweep.ids.append(str(sample.id))
-        sweep.counts.append(rows)
-        sweep.peaks.append(float(np.nanmax(pred.probability[pred.valid])) if pred.valid.any() else 0.0)
-        sweep.positive.append(bool((np.asarray(sample.mask) == 1).any()))
+        peak = float(pred.probability[pred.valid].max()) if pred.valid.any() else 0.0
+        sweep.add(sample.id, rows, peak, has_landslide(sample.mask))
 
     return sweep, areas, each
 
@@ -280,8 +278,7 @@ def filtered_sweep(sweep: PostSweep, areas: pd.DataFrame, probability: np.ndarra
     tp, fp = drop["tp"].to_numpy(np.int64), drop["fp"].to_numpy(np.int64)
     for column, change in ((0, -tp), (2, tp), (1, -fp), (3, fp)):
         np.add.at(counts, (img, step, column), change)
-    out = PostSweep(sweep.thresholds, sweep.opening, sweep.closing)
-    out.ids, out.peaks, out.positive = list(sweep.ids), list(sweep.peaks), list(sweep.positive)
+    out = sweep.subset(np.arange(len(sweep.ids)))
     out.counts = list(counts)
     return out
 

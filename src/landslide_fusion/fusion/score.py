@@ -220,12 +220,7 @@ def pixel_counts(mask: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> np.n
 
 
 def confirm_map(
-    folder: Path,
-    table: pd.DataFrame,
-    d: Decision,
-    opening: int,
-    closing: int,
-    probability: str | os.PathLike[str],
+    folder: Path, table: pd.DataFrame, d: Decision, opening: int, closing: int, probability: str | os.PathLike[str]
 ) -> dict:
     """The fused ``mask.tif`` and ``landslides.geojson`` of a scene's regions in ``folder``."""
     if "geometry" not in table.columns:

@@ -442,7 +442,15 @@ def compare_regions(image, tabular, cfg: FusionConfig, out: str | os.PathLike[st
 
 
 def _score_images(
-    seg, tabular_model, data, table, split, share, folder: Path, truth: dict[str, np.ndarray], progress: bool
+    seg,
+    tabular_model,
+    data,
+    table,
+    split,
+    share,
+    folder: Path,
+    truth: dict[str, tuple[np.ndarray, tuple[int, ...]]],
+    progress: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both sides for a folder of images, each image read once: the run's region statistics (the
     probabilities written to ``folder/probabilities/ID.tif`` for the fused masks; labelled images'
@@ -631,10 +639,11 @@ def _evaluate_fused(
     counts, positive = [], []
     for rid, packed in truth.items():
         t = unpack_mask(packed)
-        if rid not in written:
+        if rid in written:
+            counts.append(written[rid])
+        else:
             valid = np.isfinite(read_raster(folder / "probabilities" / f"{rid}.tif")[0][0])
-            written[rid] = pixel_counts(np.zeros(t.shape, np.uint8), t, valid)
-        counts.append(written[rid])
+            counts.append(pixel_counts(np.zeros(t.shape, np.uint8), t, valid))
         positive.append(bool(t.any()))
     scores = Scores().add_images(np.stack(counts), positive)
     return {

@@ -108,10 +108,15 @@ class PostSweep:
             m = landslide_mask(probability, float(th), self.opening, self.closing, valid)[valid] == 1
             cm = ConfusionMatrix().update(torch.from_numpy(m), t)
             rows.append((cm.tp, cm.fp, cm.fn, cm.tn))
+        counts = np.array(rows, dtype=np.int64).reshape(len(self.thresholds), 4)
+        self.add(id, counts, float(probability[valid].max()) if valid.any() else 0.0, has_landslide(truth))
+
+    def add(self, id: str, counts: np.ndarray, peak: float, positive: bool) -> None:
+        """Add one image already counted: its (thresholds, 4) TP, FP, FN, TN, peak and label."""
         self.ids.append(str(id))
-        self.counts.append(np.array(rows, dtype=np.int64).reshape(len(self.thresholds), 4))
-        self.peaks.append(float(probability[valid].max()) if valid.any() else 0.0)
-        self.positive.append(has_landslide(truth))
+        self.counts.append(np.asarray(counts, np.int64))
+        self.peaks.append(float(peak))
+        self.positive.append(bool(positive))
 
     @classmethod
     def concat(cls, sweeps: list["PostSweep"]) -> "PostSweep":
