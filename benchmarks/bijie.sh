@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bijie landslide set on CPU, fitted on every labelled image and made for a declared share of
-# landslide-free regions: segmentation k-fold + refit, a tabular model over image descriptors, and
-# their fusion, whose decisions gate the masks (the fused masks). Prints the estimate for the
+# landslide-free regions: a segmentation k-fold (whose fold models, averaged, map), a tabular model
+# over image descriptors, and their fusion, whose decisions gate the masks (the fused masks). Prints the estimate for the
 # declared share; with UNSEEN=FOLDER (labelled images none of the models saw) it also maps them
 # and scores the fused masks as written.
 #
@@ -44,7 +44,7 @@ if [ ! -f "$OUT/segmentation/model.pt" ]; then
   start=$(date +%s)
   landslide segment train -c "$CONFIG" --data "$DATA" "${seg[@]}" --folds "$FOLDS" \
       --landslide-free-share "$SHARE" -o "$OUT/segmentation" --resume
-  echo "segmentation k-fold + refit: $(( $(date +%s) - start )) s"
+  echo "segmentation k-fold: $(( $(date +%s) - start )) s"
 fi
 [ -f "$OUT/descriptors.csv" ] || landslide fuse describe "$DATA" "${describe[@]}" -o "$OUT/descriptors.csv"
 [ -f "$OUT/tabular/model.txt" ] || landslide tabular train --data "$OUT/descriptors.csv" --label landslide --id id \

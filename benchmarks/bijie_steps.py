@@ -10,7 +10,9 @@ mask at 19 thresholds once (:class:`~landslide_fusion.segmentation.evaluation.tu
 each choice made on the training images' out-of-fold predictions only:
 
 1. the run's masks, threshold and gate chosen for the training images' own mix;
-2. the run's masks, threshold and gate chosen for the declared share (``segment predict``);
+2. the run's masks, threshold and gate chosen for the declared share (``segment predict``; in
+   steps 1 and 2 the gate compares what ``segment predict`` compares: for a fold ensemble its
+   members' peaks averaged, so the val images are predicted again);
 3. the fused masks, the decision alone chosen for the share (region F1) and the run's threshold;
 4. the fused masks without the component filter: decision and mask threshold chosen together on
    the k-fold's own sweep, every landslide area of a confirmed image kept;
@@ -67,6 +69,7 @@ def main() -> None:
         m = np.asarray(Image.open(a.out / "unseen" / "masks" / f"{s.id}.png")) // 255
         written.add_images([pixel_counts(m, s.mask == 1, valid)], [has_landslide(s.mask)])
     truth = np.array(sweep.positive, float)
+    gate_peaks = _gate_peaks(run, a.data, a.split, sweep.ids)
     oof = run_sweep(run)  # the training images' out-of-fold counts: every choice below is made there
     own = oof.best(None, GATES)
     prior = oof.best(a.share, GATES)
@@ -75,8 +78,10 @@ def main() -> None:
     whole = _unfiltered(fusion, oof).choose(a.share)
     score = risk["risk_score"].reindex(sweep.ids).to_numpy(float)
     steps = {
-        "1 run, chosen for the training mix": sweep.scores(own.threshold, own.gate),
-        f"2 run, chosen for {a.share:g} landslide-free": sweep.scores(prior.threshold, prior.gate),
+        "1 run, chosen for the training mix": sweep.scores(own.threshold, own.gate, image_scores=gate_peaks),
+        f"2 run, chosen for {a.share:g} landslide-free": sweep.scores(
+            prior.threshold, prior.gate, image_scores=gate_peaks
+        ),
         "3 fused decision (region F1), run's threshold": sweep.scores(
             _nearest(sweep, run.threshold), region_only.threshold, image_scores=score
         ),
@@ -128,6 +133,20 @@ def main() -> None:
     )
     if a.json:
         a.json.write_text(json.dumps({"share": a.share, "steps": rows, "estimate": est, "image": image}, indent=2))
+
+
+def _gate_peaks(run: SegmentationRun, data: Path, split: str, ids: list[str]) -> np.ndarray | None:
+    """What the run's image gate compares for each image, as ``segment predict`` computes it: None
+    (the peak of the written map) for one model; for a fold ensemble its members' peaks averaged,
+    which needs each member's map, so the images are predicted again."""
+    if not run.members:
+        return None
+    from landslide_fusion.segmentation.inference.predict import predict_regions
+
+    peaks: dict[str, float] = {}
+    samples = open_dataset(data, split=split, band_set=run.config.features.source)
+    predict_regions(run, samples, str(data), each=lambda s, pred: peaks.__setitem__(str(s.id), pred.peak))
+    return np.array([peaks[i] for i in ids])
 
 
 def _weight(truth: np.ndarray, share: float) -> float:

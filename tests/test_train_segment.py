@@ -68,7 +68,7 @@ def test_resume_continues_from_checkpoint(l4s_root, tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".run*"))
 
 
-def test_kfold_chooses_out_of_fold_and_refits_on_every_image(l4s_root, tmp_path):
+def test_kfold_chooses_out_of_fold_and_predicts_with_its_fold_models_averaged(l4s_root, tmp_path):
     r = train_segmentation(
         _cfg(l4s_root, "train.epochs=1", "post.tune_gate=true", "post.landslide_free_share=0.8"),
         tmp_path / "cv",
@@ -80,15 +80,34 @@ def test_kfold_chooses_out_of_fold_and_refits_on_every_image(l4s_root, tmp_path)
     assert (tmp_path / "cv" / "fold_1" / "model.pt").exists()
     oof = pd.read_csv(tmp_path / "cv" / "oof_stats.csv", dtype={"id": str})
     assert len(oof) == 12 and set(oof["fold"]) == {1, 2} and {"id", "label", "max_probability"} <= set(oof.columns)
-    # the root is the run used for prediction: trained on every image, post chosen on the out-of-fold sweep
+    # the root is the run used for prediction: the fold models averaged, post chosen on the out-of-fold sweep
     run = SegmentationRun.load(tmp_path / "cv")
     sweep = PostSweep.load(tmp_path / "cv" / "sweep.csv")
-    assert sorted(sweep.ids) == sorted(oof["id"]) and run.info["refit"]["images"] == 12
+    assert sorted(sweep.ids) == sorted(oof["id"]) and run.info["ensemble"]["members"] == 2
+    folds = [SegmentationRun.load(tmp_path / "cv" / f"fold_{k}") for k in (1, 2)]
+    x = torch.rand(2, 14, 32, 32) + 0.5
+    mean = (folds[0].predict_proba(x) + folds[1].predict_proba(x)) / 2  # the members' probabilities averaged
+    assert torch.allclose(run.predict_proba(x), mean, atol=1e-5)
+    assert [m.path for m in run.members] == [run.path, run.path] and not folds[0].members
+    from landslide_fusion.errors import ConfigError
+    from landslide_fusion.segmentation.inference.export import export_onnx
+
+    with pytest.raises(ConfigError, match="train.final"):  # the gate reads each member's map
+        export_onnx(tmp_path / "cv", tmp_path / "m.onnx")
     assert (run.threshold, run.gate) == (cv["threshold"], cv["gate"]) == (r.threshold, cv["out_of_fold"]["gate"])
     assert cv["out_of_fold"]["cross_fitted"]["landslide_free_share"] == 0.8
     # the out-of-fold statistics are made with that threshold and gate: an image below the gate has none
     below = oof["max_probability"] < run.gate
     assert (oof.loc[below, "landslide_fraction"] == 0).all()
+
+
+def test_kfold_can_refit_one_model_on_every_image(l4s_root, tmp_path):
+    r = train_segmentation(
+        _cfg(l4s_root, "train.epochs=1", 'train.final="refit"'), tmp_path / "cv", folds=2, progress=False
+    )
+    run = SegmentationRun.load(tmp_path / "cv")
+    assert run.info["refit"]["images"] == 12 and "ensemble" not in run.info and run.threshold == r.threshold
+    assert run.predict_proba(torch.rand(1, 14, 32, 32) + 0.5).shape == (1, 32, 32)
 
 
 def test_kfold_pools_the_training_and_validation_splits(tmp_path):
@@ -145,7 +164,7 @@ def test_kfold_killed_mid_fold_resumes_to_the_uninterrupted_result(l4s_root, tmp
     proc.wait()
     assert not out.exists() and any(tmp_path.glob(".killed.partial*/fold_1/model.pt"))
     subprocess.run(cli_command([*args, "-o", str(out), "--resume"]), env=cli_env(), check=True, capture_output=True)
-    for name in ("oof_stats.csv", "sweep.csv", "history.csv", "fold_2/history.csv"):
+    for name in ("oof_stats.csv", "sweep.csv", "fold_2/history.csv"):
         a, b = pd.read_csv(whole / name), pd.read_csv(out / name)
         pd.testing.assert_frame_equal(
             a.drop(columns=["seconds", "patches_per_s"], errors="ignore"),

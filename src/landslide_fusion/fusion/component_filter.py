@@ -30,9 +30,10 @@ read; :func:`fit_area_filter`):
 Two approximations are worth knowing. The cut is the best of six on the same cross-fitted figure
 that is printed as the estimate, which can make it optimistic (every candidate's figure is
 printed and kept in ``fusion.json``; on Bijie, choosing the cut inside each cross-fitting fold
-gave the same figure, ``docs/results.md``). And the filter learns from the fold models' maps but is
-applied to the refit's (trained on every image, for the fixed epochs), whose probabilities may be
-a little more or less confident; the run's threshold carries the same assumption.
+gave the same figure, ``docs/results.md``). And the filter learns from each fold model's maps but
+is applied to the maps of the run at the k-fold's root (the fold models averaged, or a refit),
+whose probabilities may be a little more or less confident; the run's threshold carries the same
+assumption.
 
 **Using it**: the fused masks of image regions (``fuse score --data``: ``masks/ID.png``) keep only
 the areas of a kept image whose probability reaches ``q``. Region polygons over a scene keep

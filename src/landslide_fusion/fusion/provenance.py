@@ -19,10 +19,10 @@ A fingerprint holds the folder, the SHA-256 of its weights, the threshold and im
 statistics were made with, the SHA-256 of its training data (``data_sha256`` of ``run.json``:
 the content of every file under ``data.root``, see :func:`~landslide_fusion.io.fingerprint.folder_sha256`)
 and the SHA-256 of its *recipe*: the saved config without the prediction-only ``[scene]``
-section and thread count. A k-fold's threshold and gate are those of the run at its root (the
-full-data refit, whose ``run.json`` settings made ``oof_stats.csv``) when it has one; each fold
-keeps its own. A table of ``segment predict`` carries those it was predicted with
-(``prediction.json``). What is accepted (:func:`check_sources`):
+section and thread count. A k-fold's threshold and gate are those of the run at its root (its
+fold models averaged, or a refit on every image; its ``run.json`` settings made
+``oof_stats.csv``) when it has one; each fold keeps its own. A table of ``segment predict``
+carries those it was predicted with (``prediction.json``). What is accepted (:func:`check_sources`):
 
 * image side: the same weights, one of the k-fold's fold models, or a run with the same recipe
   *and the same training data*: ``segment train`` without ``--folds`` on the same config and data

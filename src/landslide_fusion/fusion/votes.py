@@ -28,7 +28,7 @@ __all__ = ["region_votes", "model_folders"]
 
 def model_folders(sources: dict) -> tuple[Path | None, Path | None]:
     """``(segmentation run folder, tabular model folder)`` behind provenance source records
-    (a k-fold's run is its root, when it holds the refit run); None where unknown."""
+    (a k-fold's run is its root, when it holds the run used for prediction); None where unknown."""
     image, tabular = sources.get("image") or {}, sources.get("tabular") or {}
     run = Path(image["path"]) if image.get("path") else None
     if run is not None and not (run / "run.json").is_file():

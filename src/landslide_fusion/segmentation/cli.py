@@ -103,8 +103,8 @@ def train(
     ),
     refit: bool = typer.Option(
         True,
-        help="With --folds: also train the run used for prediction on every image "
-        "(written at OUT's root, post-processing chosen out of fold).",
+        help="With --folds: also write the run used for prediction at OUT's root, post-processing "
+        "chosen out of fold (train.final: the fold models averaged, or a refit on every image).",
     ),
     landslide_free_share: float = ShareOption,
     resume: bool = typer.Option(

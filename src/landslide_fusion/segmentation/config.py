@@ -120,6 +120,10 @@ class TrainConfig:
     used for validation and the saved model (0 = off, e.g. 0.99); ``monitor``: the validation
     score that picks the best epoch and drives ``patience``: ``best_f1`` (landslide F1 at the best
     threshold of a sweep, the criterion the final threshold tuning maximises) or ``f1`` (at 0.5).
+    ``final``: the run a k-fold (``--folds``) writes at its root for prediction: ``ensemble`` (its
+    fold models averaged, the models its estimates measured;
+    :mod:`~landslide_fusion.segmentation.inference.ensemble`) or ``refit`` (one more model trained
+    on every image for ``epochs``).
     """
 
     epochs: int = setting(30, ge=1)
@@ -143,6 +147,7 @@ class TrainConfig:
     max_seconds: float = setting(
         0.0, ge=0
     )  # time budget in seconds (0: none): the schedule spans it, training stops when it is spent; epochs: a bound
+    final: str = setting("ensemble", choices=("ensemble", "refit"))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 

@@ -100,8 +100,11 @@ class PostSweep:
         self.peaks: list[float] = []
         self.positive: list[bool] = []
 
-    def update(self, probability: np.ndarray, truth: np.ndarray, valid: np.ndarray, id: str = "") -> None:
-        """Add one image: probabilities (H, W), native 0/1 ground truth, valid pixels, its id."""
+    def update(
+        self, probability: np.ndarray, truth: np.ndarray, valid: np.ndarray, id: str = "", peak: float | None = None
+    ) -> None:
+        """Add one image: probabilities (H, W), native 0/1 ground truth, valid pixels, its id, and
+        the peak its gate compares (default: the map's; a prediction's ``peak``)."""
         t = torch.from_numpy(np.asarray(truth)[valid] == 1)
         rows = []
         for th in self.thresholds:
@@ -109,7 +112,9 @@ class PostSweep:
             cm = ConfusionMatrix().update(torch.from_numpy(m), t)
             rows.append((cm.tp, cm.fp, cm.fn, cm.tn))
         counts = np.array(rows, dtype=np.int64).reshape(len(self.thresholds), 4)
-        self.add(id, counts, float(probability[valid].max()) if valid.any() else 0.0, has_landslide(truth))
+        if peak is None:
+            peak = float(probability[valid].max()) if valid.any() else 0.0
+        self.add(id, counts, peak, has_landslide(truth))
 
     def add(self, id: str, counts: np.ndarray, peak: float, positive: bool) -> None:
         """Add one image already counted: its (thresholds, 4) TP, FP, FN, TN, peak and label."""
@@ -308,7 +313,7 @@ def sweep_run(run: SegmentationRun, samples, source: str, *, progress: bool = Fa
         source,
         tta=p.tta,
         progress=progress,
-        each=lambda sample, pred: sweep.update(pred.probability, sample.mask, pred.valid, sample.id),
+        each=lambda sample, pred: sweep.update(pred.probability, sample.mask, pred.valid, sample.id, pred.peak),
     )
     return sweep
 

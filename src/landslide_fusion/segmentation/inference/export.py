@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ...errors import ConfigError
 from ...io.atomic import output_file, write_json
 from .infer import SegmentationRun
 from .onnx import OnnxPipeline, export_module, require_onnx
@@ -29,8 +30,13 @@ def export_onnx(
     overwrite: bool = False,
 ) -> dict:
     """Export ``run`` to ``out`` (default ``RUN/model.onnx``) and verify it against torch."""
-    require_onnx("segment export")
     r = SegmentationRun.load(run)
+    if r.members:
+        raise ConfigError(
+            f"{run}: a fold ensemble is not exported (its image gate reads each member's map); "
+            'train the k-fold with train.final = "refit" to export one model, or export a fold run (fold_K)'
+        )
+    require_onnx("segment export")
     out = Path(out) if out else Path(run) / "model.onnx"
     size = size or r.config.data.size or 128
     pipeline = r.pipeline.eval()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,19 +112,38 @@ class SegmentationRun:
                 raise DataError(f"{path}: not a segmentation run (no {name}); pass a folder written by 'segment train'")
         cfg = load_config(SegmentConfig, path / "config.toml")
         stats = BandStats.load(path / "band_stats.json")
+        info = json.loads((path / "run.json").read_text())
         from ..weight_files import build_with_weights, load_weights
+        from .ensemble import build_ensemble
 
+        members = int((info.get("ensemble") or {}).get("members", 0))
         pipeline = build_with_weights(
-            lambda: build_pipeline(cfg, stats), load_weights(path / "model.pt"), str(path / "model.pt")
+            (lambda: build_ensemble(cfg, stats, members)) if members else (lambda: build_pipeline(cfg, stats)),
+            load_weights(path / "model.pt"),
+            str(path / "model.pt"),
         )
         pipeline.to(device).eval()
-        info = json.loads((path / "run.json").read_text())
         runner = None
+        if engine == "onnx" and members:
+            raise ConfigError(
+                f"{path}: a fold ensemble predicts with torch (its image gate reads each member's map); "
+                'use engine torch, or train the k-fold with train.final = "refit" to export one model'
+            )
         if engine == "onnx":
             from .onnx import OnnxPipeline
 
             runner = OnnxPipeline(path / "model.onnx")
         return cls(path, cfg, pipeline, float(info["threshold"]), info, runner, stats)
+
+    @property
+    def members(self) -> list["SegmentationRun"]:
+        """The fold runs of an ensemble (:mod:`.ensemble`), each with this run's settings; empty
+        for a single model."""
+        from .ensemble import FoldEnsemble
+
+        if not isinstance(self.pipeline, FoldEnsemble):
+            return []
+        return [replace(self, pipeline=m, engine=None) for m in self.pipeline.members]
 
     @property
     def gate(self) -> float:

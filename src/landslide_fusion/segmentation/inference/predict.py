@@ -10,7 +10,8 @@ scenes use the same windows (:mod:`~landslide_fusion.segmentation.inference.tili
                                                      cosine taper (or, for runs trained on images
                                                      resized to data.size, resize -> predict -> resize back)
       -> mask (H, W), made once                      regions.landslide_mask: threshold + opening/closing
-                                                     (+ the run's image gate)
+                                                     (+ the run's image gate on the region's peak; for
+                                                     a fold ensemble, its members' peaks averaged)
       -> statistics                                  regions.mask_statistics
 
 So the statistics a stacker is fitted on (out-of-fold) and those it scores (``segment predict``,
@@ -106,24 +107,46 @@ def blend(run: SegmentationRun, image: np.ndarray, tiling: Tiling, tta: str | No
 
 @dataclass(frozen=True)
 class RegionPrediction:
-    """One region predicted: probabilities (NaN outside ``valid``), the 0/1 mask and its statistics."""
+    """One region predicted: probabilities (NaN outside ``valid``), the 0/1 mask, its statistics,
+    and ``peak``, what the image gate compares (:func:`predict_region`)."""
 
     id: str
     probability: np.ndarray
     mask: np.ndarray
     valid: np.ndarray
     stats: dict[str, float]
+    peak: float = 0.0
 
 
 def predict_region(run: SegmentationRun, sample: Sample, *, tta: str | None = None) -> RegionPrediction:
     """Predict one sample at its own size, make its mask once (the run's threshold, morphology
-    and image gate) and compute its region statistics (see :mod:`~landslide_fusion.regions.stats`)."""
-    prob = predict_array(run, sample.image, tta=tta)
+    and image gate) and compute its region statistics (see :mod:`~landslide_fusion.regions.stats`).
+
+    The gate compares the region's peak probability, the statistic it was chosen on; for a fold
+    ensemble (:mod:`~.ensemble`), whose gate was chosen on its members' out-of-fold peaks, it
+    compares the members' peaks averaged, each member's map predicted here (the ensemble's map is
+    their mean, so nothing is predicted twice). Averaged maps peak lower where members disagree by
+    a little: the peak of the mean of three members at 0.98, 0.999 and 0.999 falls under a 0.99
+    gate that each of them, on average, passes."""
+    members = run.members
+    if members:
+        maps = [predict_array(m, sample.image, tta=tta) for m in members]
+        prob = np.mean(maps, axis=0, dtype=np.float32)
+    else:
+        maps = None
+        prob = predict_array(run, sample.image, tta=tta)
     valid = np.isfinite(prob)
     post = run.config.post
-    mask = landslide_mask(prob, run.threshold, post.opening, post.closing, valid, gate=run.gate)
+    peak = float(np.mean([_peak(p, valid) for p in (maps or [prob])]))
+    mask = landslide_mask(prob, run.threshold, post.opening, post.closing, valid)
+    if peak < run.gate:
+        mask = np.zeros_like(mask)
     area = sample.geo.pixel_area if sample.geo is not None else np.nan
-    return RegionPrediction(sample.id, prob, mask, valid, mask_statistics(prob, mask, valid, area))
+    return RegionPrediction(sample.id, prob, mask, valid, mask_statistics(prob, mask, valid, area), peak)
+
+
+def _peak(probability: np.ndarray, valid: np.ndarray) -> float:
+    return float(probability[valid].max()) if valid.any() else 0.0
 
 
 def _row(sample: Sample, pred: RegionPrediction) -> dict:

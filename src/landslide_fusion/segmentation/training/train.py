@@ -529,7 +529,8 @@ def write_run_files(
     save_weights(pipeline.state_dict(), folder / "model.pt")
     write_json(folder / "run.json", {k: v for k, v in info.items() if k != "stats"})
     write_json(folder / "metrics.json", info["metrics"])
-    write_text(folder / "history.csv", _history_csv(history))
+    if history:  # an ensemble of fold runs was not trained itself: each fold keeps its history
+        write_text(folder / "history.csv", _history_csv(history))
     if sweep is not None:
         sweep.save(folder / SWEEP_FILE)
     if any("val_f1" in row for row in history):
@@ -604,9 +605,11 @@ def _cross_validate(
        the cross-fitted figures of that choice, at that share, are the estimate for unseen images.
     3. ``oof_stats.csv``: every image's region statistics from the fold that held it out, with that
        threshold and gate (the image side of stacking, at the post-processing used in prediction).
-    4. With ``refit``, the run used for prediction is trained on every image for ``train.epochs``
-       (no validation set: the last weights), with that threshold and gate, and written at the
-       folder's root (``model.pt``, ``run.json``, ``sweep.csv`` = the out-of-fold sweep).
+    4. With ``refit``, the run used for prediction is written at the folder's root (``model.pt``,
+       ``run.json``, ``sweep.csv`` = the out-of-fold sweep) with that threshold and gate: by
+       default (``train.final = "ensemble"``) the fold models averaged
+       (:class:`~..inference.ensemble.FoldEnsemble`), with ``train.final = "refit"`` one more model
+       trained on every image for ``train.epochs`` (no validation set: the last weights).
 
     Work happens in a partial folder kept when interrupted: ``resume`` keeps the finished folds
     and resumes the interrupted fold (or the refit) from its checkpoint.
@@ -652,7 +655,9 @@ def _cross_validate(
             ]
             write_table(pd.concat(oof).reset_index(), work.path / "oof_stats.csv")
         summary = _cv_summary([r.info["metrics"] for r in runs], runs, choice)
-        if refit:
+        if refit and cfg.train.final == "ensemble":
+            _ensemble(cfg, ds, runs, choice, sweep, work.path, progress=progress)
+        elif refit:
             _refit(cfg, ds, labels, choice, sweep, work.path, resume=resume, progress=progress, device=device)
         write_json(work.path / "cv.json", summary)
         save_config(cfg, work.path / "config.toml")
@@ -679,6 +684,48 @@ def _cv_summary(metrics: list[dict], runs: list[SegmentationRun], choice: PostCh
         "threshold": choice.threshold,
         "gate": choice.gate,
     }
+
+
+def _ensemble(
+    cfg: SegmentConfig,
+    ds: Dataset,
+    runs: list[SegmentationRun],
+    choice: PostChoice,
+    sweep: PostSweep,
+    folder: Path,
+    *,
+    progress: bool,
+) -> None:
+    """Write the fold runs averaged (:class:`~..inference.ensemble.FoldEnsemble`) as the run at
+    ``folder``'s root, with the out-of-fold threshold, gate and figures and the band statistics of
+    every image (the input check's reference)."""
+    from ..inference.ensemble import FoldEnsemble
+
+    d = cfg.data
+    stage(f"the {len(runs)} fold models averaged: the run used for prediction", progress)
+    stats = streamed_stats(cfg, PatchDataset(ds, None, size=d.size, crop=d.crop, seed=cfg.train.seed))
+    pipeline = FoldEnsemble([r.pipeline for r in runs])
+    info = {
+        "model": cfg.model.name,
+        "parameters": sum(count_parameters(r.pipeline.model) for r in runs),
+        "in_bands": list(pipeline.engineer.source.bands),
+        "domain": runs[0].info["domain"],
+        "out_bands": list(pipeline.engineer.out_bands),
+        "threshold": choice.threshold,
+        "gate": choice.gate,
+        "data_sha256": folder_sha256(d.root),
+        "best_epoch": None,
+        "epochs_run": 0,
+        "world_size": 1,
+        "metrics": choice.metrics,
+        "stats": stats.__dict__,
+        "ensemble": {
+            "members": len(runs),
+            "folds": [r.path.name for r in runs],
+            "threshold_from": "out-of-fold sweep (sweep.csv)",
+        },
+    }
+    write_run_files(folder, cfg, pipeline, info, [], sweep)
 
 
 def _refit(
