@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Bijie landslide set on CPU, fitted on every labelled image and made for a declared share of
 # landslide-free regions: a segmentation k-fold (whose fold models, averaged, map), a tabular model
-# over image descriptors, and their fusion, whose decisions gate the masks (the fused masks). Prints the estimate for the
-# declared share; with UNSEEN=FOLDER (labelled images none of the models saw) it also maps them
-# and scores the fused masks as written.
+# over image descriptors, and their fusion, whose decisions gate the masks (the fused masks).
+# Prints the estimate for the declared share; with UNSEEN=FOLDER (labelled images none of the
+# models saw) it also maps them and scores the fused masks as written.
 #
 #   bash benchmarks/bijie.sh                      # DATA=../shared/data/bijie OUT=runs/bijie-bench SHARE=0.7
 #   UNSEEN=path/to/held-out-images bash benchmarks/bijie.sh

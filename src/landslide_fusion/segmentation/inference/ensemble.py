@@ -8,7 +8,7 @@ tiling and the service treat it as one network's output. Where the members disag
 less sure than the surest of them: an area one member alone fires on (0.999 beside two at 0.1)
 averages to 0.40. The image gate, chosen on the members' own out-of-fold peaks, compares their
 peaks averaged (:func:`~.predict.predict_region`), not the peak of the averaged map, which falls
-under a gate near 1 as soon as one member is a little less sure.
+under a gate near 1 as soon as the members' surest pixels differ by a little.
 
 Why the fold models rather than a refit on every image: every figure a k-fold reports (the
 out-of-fold sweep that sets the threshold and gate, ``oof_stats.csv`` the fusion learns from, the
