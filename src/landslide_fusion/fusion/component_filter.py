@@ -60,7 +60,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import DataError, NotFittedError
 from ..io.atomic import write_json, write_text
-from ..regions import has_landslide, landslide_mask
+from ..regions import has_landslide, landslide_mask, region_peak
 from ..segmentation.evaluation.tuning import PostSweep
 from ..tabular.model import lgb_threads
 from ..tabular.schema import binary_labels
@@ -264,8 +264,7 @@ def describe_areas(
                 areas.append(frame.assign(**region, image=image, step=step, pixels=pixels, tp=tp, fp=pixels - tp))
                 rows[step, :2] = tp.sum(), (pixels - tp).sum()
             rows[step, 2:] = n_true - rows[step, 0], n_valid - n_true - rows[step, 1]
-        peak = float(pred.probability[pred.valid].max()) if pred.valid.any() else 0.0
-        sweep.add(sample.id, rows, peak, has_landslide(sample.mask))
+        sweep.add(sample.id, rows, region_peak(pred.probability, pred.valid), has_landslide(sample.mask))
 
     return sweep, areas, each
 

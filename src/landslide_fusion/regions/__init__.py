@@ -6,7 +6,7 @@ mask once, and :func:`mask_statistics` / :func:`region_stats` / :func:`zonal_sta
 into the per-region features fusion learns from.
 """
 
-from .masks import has_landslide, landslide_mask, morphology, morphology_halo, valid_pixels
+from .masks import has_landslide, landslide_mask, morphology, morphology_halo, region_peak, valid_pixels
 from .stats import PROBABILITY_COLUMNS, STAT_COLUMNS, mask_statistics, region_stats, stats_frame
 from .zonal import zonal_stats
 
@@ -15,6 +15,7 @@ __all__ = [
     "landslide_mask",
     "morphology",
     "morphology_halo",
+    "region_peak",
     "valid_pixels",
     "PROBABILITY_COLUMNS",
     "STAT_COLUMNS",

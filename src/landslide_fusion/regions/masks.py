@@ -17,7 +17,8 @@ polygons, overlays) goes through :func:`landslide_mask`, so they always agree:
    two-threshold rule of Canny, *A computational approach to edge detection*, 1986): a region is
    judged to hold a landslide only where the model is confident somewhere in it, and then its
    landslide pixels are those above the lower ``threshold``. Scenes are not one region and are
-   masked without a gate.
+   masked without a gate. The peak compared is the map's own (:func:`region_peak`) unless the
+   caller passes the one its gate was chosen on (a fold ensemble's members' peaks averaged).
 
 :func:`valid_pixels` says which pixels of an image hold data, and :func:`has_landslide` is the
 patch label (any landslide pixel), both used wherever a sample is read.
@@ -82,9 +83,11 @@ def landslide_mask(
     closing: int = 0,
     valid: torch.Tensor | np.ndarray | None = None,
     gate: float = 0.0,
+    peak: float | None = None,
 ) -> torch.Tensor | np.ndarray:
     """The 0/1 landslide mask (uint8) of a probability map ((H, W) or (B, H, W): each map a
-    region for the gate); see the module docstring. NaN probabilities are never landslide."""
+    region for the gate); see the module docstring. NaN probabilities are never landslide.
+    ``peak``: what the gate compares for a single (H, W) map, instead of its own peak."""
     for name, value in (("threshold", threshold), ("gate", gate)):
         if not 0.0 <= float(value) <= 1.0:
             raise DataError(f"{name} {value} is outside [0, 1]; pass the run's probability {name}")
@@ -96,9 +99,15 @@ def landslide_mask(
         m = m & ok.to(torch.uint8)
         p = p.where(ok, torch.zeros((), dtype=p.dtype))
     if gate > 0:
-        peak = p.flatten(-2).amax(-1) if p.numel() else p.new_zeros(p.shape[:-2])
-        m = m * (peak >= gate).to(torch.uint8)[..., None, None]
+        top = p.flatten(-2).amax(-1) if p.numel() else p.new_zeros(p.shape[:-2])
+        top = top if peak is None else torch.full_like(top, float(peak))
+        m = m * (top >= gate).to(torch.uint8)[..., None, None]
     return m.numpy() if is_numpy else m
+
+
+def region_peak(probability: np.ndarray, valid: np.ndarray) -> float:
+    """The highest probability of a region's ``valid`` pixels, 0 without any: what its gate compares."""
+    return float(probability[valid].max()) if valid.any() else 0.0
 
 
 def valid_pixels(image: np.ndarray, nodata: float | None = None) -> np.ndarray:

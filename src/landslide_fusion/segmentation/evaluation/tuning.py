@@ -48,7 +48,7 @@ from ...errors import DataError
 from ...io.atomic import output_dir, write_json, write_text, writes_output
 from ...io.open import open_dataset
 from ...prior import check_share, declared_share, prior_weight, weighted_f1
-from ...regions import has_landslide, landslide_mask
+from ...regions import has_landslide, landslide_mask, region_peak
 from ..config import SegmentConfig
 from .interval import bootstrap_interval
 from .scores import Scores
@@ -112,9 +112,7 @@ class PostSweep:
             cm = ConfusionMatrix().update(torch.from_numpy(m), t)
             rows.append((cm.tp, cm.fp, cm.fn, cm.tn))
         counts = np.array(rows, dtype=np.int64).reshape(len(self.thresholds), 4)
-        if peak is None:
-            peak = float(probability[valid].max()) if valid.any() else 0.0
-        self.add(id, counts, peak, has_landslide(truth))
+        self.add(id, counts, region_peak(probability, valid) if peak is None else peak, has_landslide(truth))
 
     def add(self, id: str, counts: np.ndarray, peak: float, positive: bool) -> None:
         """Add one image already counted: its (thresholds, 4) TP, FP, FN, TN, peak and label."""

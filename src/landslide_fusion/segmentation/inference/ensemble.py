@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...engineering.engineer import BandEngineer
 from ...stats import BandStats
 from ..config import SegmentConfig
 from .pipeline import SegmentationPipeline, build_pipeline
@@ -46,7 +47,7 @@ class FoldEnsemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     @property
-    def engineer(self):
+    def engineer(self) -> BandEngineer:
         """The band engineering of the members (one recipe: the same for all)."""
         return self.members[0].engineer
 

@@ -26,6 +26,7 @@ from ...errors import BandError, ConfigError, DataError
 from ...stats import BandStats
 from ..config import SegmentConfig
 from ..names import ENGINES, TTA_MODES
+from .ensemble import FoldEnsemble, build_ensemble
 from .pipeline import SegmentationPipeline, build_pipeline
 
 __all__ = ["SegmentationRun", "predict_proba", "TTA_MODES", "ENGINES"]
@@ -79,7 +80,7 @@ class SegmentationRun:
 
     path: Path
     config: SegmentConfig
-    pipeline: SegmentationPipeline
+    pipeline: SegmentationPipeline | FoldEnsemble
     threshold: float
     info: dict
     engine: Callable[[torch.Tensor], torch.Tensor] | None = None
@@ -114,7 +115,6 @@ class SegmentationRun:
         stats = BandStats.load(path / "band_stats.json")
         info = json.loads((path / "run.json").read_text())
         from ..weight_files import build_with_weights, load_weights
-        from .ensemble import build_ensemble
 
         members = int((info.get("ensemble") or {}).get("members", 0))
         pipeline = build_with_weights(
@@ -139,8 +139,6 @@ class SegmentationRun:
     def members(self) -> list["SegmentationRun"]:
         """The fold runs of an ensemble (:mod:`.ensemble`), each with this run's settings; empty
         for a single model."""
-        from .ensemble import FoldEnsemble
-
         if not isinstance(self.pipeline, FoldEnsemble):
             return []
         return [replace(self, pipeline=m, engine=None) for m in self.pipeline.members]

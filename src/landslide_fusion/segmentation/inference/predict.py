@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from ...io.sample import Sample
 from ...progress import track
-from ...regions import has_landslide, landslide_mask, mask_statistics, stats_frame, valid_pixels
+from ...regions import has_landslide, landslide_mask, mask_statistics, region_peak, stats_frame, valid_pixels
 from .infer import SegmentationRun
 from .tiling import NETWORK_MULTIPLE, Tiling, add_windows, predict_windows, window_starts
 
@@ -137,16 +137,10 @@ def predict_region(run: SegmentationRun, sample: Sample, *, tta: str | None = No
         prob = predict_array(run, sample.image, tta=tta)
     valid = np.isfinite(prob)
     post = run.config.post
-    peak = float(np.mean([_peak(p, valid) for p in (maps or [prob])]))
-    mask = landslide_mask(prob, run.threshold, post.opening, post.closing, valid)
-    if peak < run.gate:
-        mask = np.zeros_like(mask)
+    peak = float(np.mean([region_peak(p, valid) for p in (maps or [prob])]))
+    mask = landslide_mask(prob, run.threshold, post.opening, post.closing, valid, gate=run.gate, peak=peak)
     area = sample.geo.pixel_area if sample.geo is not None else np.nan
     return RegionPrediction(sample.id, prob, mask, valid, mask_statistics(prob, mask, valid, area), peak)
-
-
-def _peak(probability: np.ndarray, valid: np.ndarray) -> float:
-    return float(probability[valid].max()) if valid.any() else 0.0
 
 
 def _row(sample: Sample, pred: RegionPrediction) -> dict:

@@ -698,25 +698,20 @@ def _ensemble(
 ) -> None:
     """Write the fold runs averaged (:class:`~..inference.ensemble.FoldEnsemble`) as the run at
     ``folder``'s root, with the out-of-fold threshold, gate and figures and the band statistics of
-    every image (the input check's reference)."""
+    every image (the input check's reference); the rest of its ``run.json`` (model, bands, input
+    domain, data hash) is the fold runs' own."""
     from ..inference.ensemble import FoldEnsemble
 
     d = cfg.data
     stage(f"the {len(runs)} fold models averaged: the run used for prediction", progress)
     stats = streamed_stats(cfg, PatchDataset(ds, None, size=d.size, crop=d.crop, seed=cfg.train.seed))
-    pipeline = FoldEnsemble([r.pipeline for r in runs])
     info = {
-        "model": cfg.model.name,
-        "parameters": sum(count_parameters(r.pipeline.model) for r in runs),
-        "in_bands": list(pipeline.engineer.source.bands),
-        "domain": runs[0].info["domain"],
-        "out_bands": list(pipeline.engineer.out_bands),
+        **runs[0].info,
+        "parameters": sum(int(r.info["parameters"]) for r in runs),
         "threshold": choice.threshold,
         "gate": choice.gate,
-        "data_sha256": folder_sha256(d.root),
         "best_epoch": None,
         "epochs_run": 0,
-        "world_size": 1,
         "metrics": choice.metrics,
         "stats": stats.__dict__,
         "ensemble": {
@@ -725,7 +720,7 @@ def _ensemble(
             "threshold_from": "out-of-fold sweep (sweep.csv)",
         },
     }
-    write_run_files(folder, cfg, pipeline, info, [], sweep)
+    write_run_files(folder, cfg, FoldEnsemble([r.pipeline for r in runs]), info, [], sweep)
 
 
 def _refit(
